@@ -1,0 +1,25 @@
+"""Typed errors raised by the library; the CLI turns them into messages and exit codes."""
+
+
+class CodesignError(Exception):
+    """Base class of every error codesign raises on purpose."""
+
+
+class ConfigError(CodesignError):
+    """A configuration value is invalid; the message names the key and what is allowed."""
+
+
+class ExportMismatchError(CodesignError):
+    """The exported QONNX graph does not compute what the torch model computes."""
+
+
+class LoweringError(CodesignError):
+    """FINN could not lower a node; the message names the node and its op type."""
+
+
+class VerificationError(CodesignError):
+    """A simulated accelerator output differs from the reference."""
+
+
+class ToolNotFoundError(CodesignError):
+    """An external tool (simulator, synthesizer, vendor tool) is not installed."""

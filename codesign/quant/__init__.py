@@ -1,0 +1,1 @@
+"""Quantization side of codesign: accumulator bounds, A2Q presets and training."""

@@ -111,7 +111,9 @@ def extreme_inputs(
     return lo_x, hi_x
 
 
-def weight_acc_bits(weights: npt.ArrayLike, input_bits: int, input_signed: bool) -> tuple[int, bool]:
+def weight_acc_bits(
+    weights: npt.ArrayLike, input_bits: int, input_signed: bool
+) -> tuple[int, bool]:
     """Accumulator bits for the given integer weights over all inputs (weight-aware bound).
 
     This is the width FINN's MinimizeAccumulatorWidth gives an MVAU whose output is

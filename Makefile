@@ -1,0 +1,46 @@
+# codesign: `make demo` and `make test` bring a fresh machine up to date first.
+# setup is idempotent: it re-runs only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip --disable-pip-version-check -q
+STAMP   = $(VENV)/.codesign-setup
+APT_PKGS = iverilog g++ make
+OUT    ?= out/demo
+
+.PHONY: setup demo test test-fast bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@missing=""; for t in iverilog g++; do command -v $$t >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing Debian packages: $(APT_PKGS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: python packages (torch CPU wheel first, then pinned constraints)"
+	$(PIP) install torch==2.13.0
+	$(PIP) install --no-deps -c constraints.txt finn-plus
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/codesign flow configs/mlp_a2q.yaml --out $(OUT)
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not sim and not synth and not slow"
+
+bench: setup
+	$(PY) bench/sim_speed.py --out bench/results/sim_speed.json
+
+lint: setup
+	$(VENV)/bin/ruff check codesign rtl_sim tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf out sim_build .pytest_cache .mypy_cache .ruff_cache

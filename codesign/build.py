@@ -1,0 +1,146 @@
+"""A build is an inspectable value: a directory with a manifest.
+
+``manifest.json`` records the config, its digest, tool versions, the status of the
+build and of every step (seconds, artefacts, a JSON summary, or the error). The
+manifest is rewritten atomically after every change, so a build killed or failed at
+any moment never looks finished. A step that finished with its artefacts present is
+not redone; once a step runs afresh, every later step runs afresh too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from codesign import __version__
+from codesign.config import FlowConfig
+from codesign.errors import CodesignError
+
+JSON = dict[str, Any]
+MANIFEST = "manifest.json"
+_TRACKED_DISTS = ("torch", "brevitas", "qonnx", "finn-plus", "onnx", "numpy", "cocotb")
+
+
+class BuildDirError(CodesignError):
+    """The output directory belongs to another config, or a path escapes it."""
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the Python distributions a build depends on."""
+    versions = {"codesign": __version__}
+    for dist in _TRACKED_DISTS:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "missing"
+    return versions
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+class BuildDir:
+    """One build directory, keyed by the digest of its config."""
+
+    def __init__(self, root: Path, cfg: FlowConfig) -> None:
+        self.root = Path(root).resolve()
+        self.cfg = cfg
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._fresh = False  # set once any step has run in this session
+        existing = self._read_manifest()
+        if existing is not None and existing.get("digest") != cfg.digest():
+            raise BuildDirError(
+                f"{self.root} holds a build of another config (digest {existing.get('digest')},"
+                f" this config {cfg.digest()}); choose another --out directory or remove it"
+            )
+        self.manifest: JSON = existing or {
+            "codesign_version": __version__,
+            "digest": cfg.digest(),
+            "config": cfg.model_dump(mode="json"),
+            "steps": {},
+        }
+        self.manifest["tool_versions"] = tool_versions()
+        self.manifest["status"] = "running"
+        self._save()
+
+    def _read_manifest(self) -> JSON | None:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return None
+        data: JSON = json.loads(path.read_text())
+        return data
+
+    def _save(self) -> None:
+        write_json_atomic(self.root / MANIFEST, self.manifest)
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the build directory (refuses anything that escapes it)."""
+        p = self.root.joinpath(*parts).resolve()
+        if not p.is_relative_to(self.root):
+            raise BuildDirError(f"path {'/'.join(parts)!r} escapes the build directory")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def step_result(self, name: str) -> JSON | None:
+        """The JSON summary of a finished step, or None."""
+        rec = self.manifest["steps"].get(name)
+        return rec.get("result") if rec and rec.get("status") == "done" else None
+
+    def _is_done(self, name: str) -> bool:
+        rec = self.manifest["steps"].get(name)
+        if not rec or rec.get("status") != "done":
+            return False
+        return all((self.root / a).exists() for a in rec.get("artefacts", []))
+
+    def run_step(self, name: str, fn: Callable[[], JSON]) -> tuple[JSON, bool]:
+        """Run ``fn`` as step ``name`` unless it is already done; return (result, cached).
+
+        ``fn`` returns a JSON summary; the key ``"artefacts"`` (paths relative to the
+        build directory) is checked for existence when a later run wants to reuse it.
+        """
+        if not self._fresh and self._is_done(name):
+            return self.manifest["steps"][name]["result"], True
+        self._fresh = True
+        rec: JSON = {"status": "running", "started": time.time()}
+        self.manifest["steps"][name] = rec
+        self._save()
+        t0 = time.perf_counter()
+        try:
+            result = fn()
+        except BaseException as err:
+            rec.update(
+                status="failed",
+                seconds=round(time.perf_counter() - t0, 3),
+                error=f"{type(err).__name__}: {err}",
+                traceback=traceback.format_exc(limit=8),
+            )
+            self.manifest["status"] = "failed"
+            self._save()
+            raise
+        artefacts = [str(a) for a in result.get("artefacts", [])]
+        rec.update(
+            status="done",
+            seconds=round(time.perf_counter() - t0, 3),
+            artefacts=artefacts,
+            result=result,
+        )
+        self._save()
+        return result, False
+
+    def finish(self, results: JSON) -> Path:
+        """Write results.json and mark the build done."""
+        out = self.path("results.json")
+        write_json_atomic(out, results)
+        self.manifest["status"] = "done"
+        self._save()
+        return out

@@ -1,0 +1,223 @@
+"""Kernel-level verification of rtl/: every kernel's cocotb testbench on Verilator and Icarus.
+
+Each case is a seeded, random parameter set. Verilator builds (~25 s each) are cached per
+parameter set under pytest's cache directory, so only a few cases run on Verilator; Icarus
+(about a second to build) runs all of them.
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+import random
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rtl_sim import golden
+from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kernel parameter set: HDL parameters, testbench settings and data files."""
+
+    kernel: str  # testbench module suffix (rtl_sim.kernels.test_<kernel>)
+    name: str
+    toplevel: str
+    files: tuple[str, ...]  # rtl/ sources, dependencies first
+    params: dict[str, int] = field(default_factory=dict)
+    tb: dict[str, Any] = field(default_factory=dict)
+    verilator: bool = False  # also run on Verilator
+
+
+@pytest.fixture(scope="session")
+def cache_root(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.cache.mkdir("rtl_sim"))
+
+
+def _run(case: Case, simulator: str, root: Path, prepare: Any = None) -> None:
+    build = root / f"{case.kernel}-{case.name}-{simulator}"
+    build.mkdir(parents=True, exist_ok=True)
+    params: dict[str, object] = dict(case.params)
+    tb = {**case.tb, **{k: int(v) for k, v in case.params.items()}}
+    if prepare is not None:
+        params_extra, tb_extra = prepare(case, build)
+        params.update(params_extra)
+        tb.update(tb_extra)
+    for key in ("w", "thr"):  # data handed over in files, not the environment
+        tb.pop(key, None)
+    run_cocotb(
+        toplevel=case.toplevel,
+        sources=[rtl_dir() / f for f in case.files],
+        parameters=params,
+        test_module=f"rtl_sim.kernels.test_{case.kernel}",
+        simulator=simulator,
+        build_dir=build,
+        extra_env={"CS_TB_CONFIG": json.dumps(tb)},
+    )
+
+
+def _cases_for(cases: list[Case]) -> list[Any]:
+    out = []
+    for c in cases:
+        sims = ["icarus", "verilator"] if c.verilator else ["icarus"]
+        out += [pytest.param(c, s, id=f"{c.name}-{s}") for s in sims]
+    return out
+
+
+PAUSES = {"in_pause": 0.3, "out_pause": 0.4}
+
+
+def test_golden_doctests() -> None:
+    """rtl_sim is outside pytest's doctest collection (cocotb modules); run golden's here."""
+    result = doctest.testmod(golden)
+    assert result.failed == 0 and result.attempted > 10
+
+
+# --------------------------------------------------------------------------- cs_fifo
+FIFO_CASES = [
+    Case("fifo", "w16d4", "cs_fifo", ("cs_fifo.sv",), {"WIDTH": 16, "DEPTH": 4},
+         {"seed": 1, "n_words": 300, **PAUSES}, verilator=True),
+    Case("fifo", "w8d2", "cs_fifo", ("cs_fifo.sv",), {"WIDTH": 8, "DEPTH": 2},
+         {"seed": 2, "n_words": 300, **PAUSES}),
+    Case("fifo", "w40d7", "cs_fifo", ("cs_fifo.sv",), {"WIDTH": 40, "DEPTH": 7},
+         {"seed": 3, "n_words": 300, "in_pause": 0.1, "out_pause": 0.6}),
+    Case("fifo", "w24d32", "cs_fifo", ("cs_fifo.sv",), {"WIDTH": 24, "DEPTH": 32},
+         {"seed": 4, "n_words": 300, "in_pause": 0.5, "out_pause": 0.2}),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), _cases_for(FIFO_CASES))
+def test_fifo(case: Case, simulator: str, cache_root: Path) -> None:
+    _run(case, simulator, cache_root)
+
+
+# --------------------------------------------------------------------------- cs_mvau
+MVAU_FILES = ("cs_fifo.sv", "cs_thresh_cmp.sv", "cs_mvau.sv")
+
+
+def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:
+    """FINN MinimizeAccumulatorWidth (REFERENCES.md): bits and signedness that hold every
+    sum of these weights over every input."""
+    lo, hi = golden.value_range(in_bits, in_signed)
+    vmax = np.where(w > 0, w * hi, w * lo).sum(axis=0).max()
+    vmin = np.where(w > 0, w * lo, w * hi).sum(axis=0).min()
+    if vmin >= 0:
+        return max(1, int(np.ceil(np.log2(vmax + 1)))), False
+    return int(np.ceil(np.log2(max(-vmin, 1 + vmax)))) + 1, True
+
+
+def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bits: int,
+               in_signed: bool, w_bits: int, *, squeeze: int = 0, n_thres: int = 0,
+               act_bias: int = 0, nonneg_w: bool = False, verilator: bool = False) -> Case:
+    rng = np.random.default_rng(seed)
+    wlo, whi = golden.value_range(w_bits, True)
+    w = rng.integers(0 if nonneg_w else wlo, whi + 1, size=(mw, mh))
+    acc_bits, acc_signed = _finn_acc_bits(w, in_bits, in_signed)
+    acc_bits -= squeeze
+    params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "N_VECTORS": 1,
+              "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
+              "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "N_THRES": n_thres,
+              "THR_BITS": acc_bits + 1, "ACT_BIAS": act_bias}
+    if n_thres:
+        top = act_bias + n_thres
+        params["OUT_BITS"] = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
+        # thresholds spread over the accumulator range, a few beyond it (clipped)
+        alo, ahi = golden.value_range(acc_bits, acc_signed)
+        span = max(4, (ahi - alo) // 2)
+        thr = np.sort(rng.integers(-span // 2 + (alo + ahi) // 2, span // 2 + (alo + ahi) // 2,
+                                   size=(mh, n_thres)), axis=1)
+        thr = golden.clip_thresholds(thr, acc_bits, acc_signed)
+    else:
+        params["OUT_BITS"] = acc_bits
+        thr = np.zeros((mh, 1), dtype=np.int64)
+    tb = {"seed": seed, "n_vectors": 12, "w": w.tolist(), "thr": thr.tolist(), **PAUSES}
+    if squeeze:
+        tb["expect_ovf"] = True
+    else:
+        tb["expect_ovf"] = False
+    return Case("mvau", name, "cs_mvau", MVAU_FILES, params, tb, verilator)
+
+
+def _mvau_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str, Any]]:
+    """Write the weight/threshold memory files and .npy copies into the build dir."""
+    p = case.params
+    w = np.array(case.tb["w"], dtype=np.int64)
+    thr = np.array(case.tb["thr"], dtype=np.int64)
+    wmem = golden.write_weight_mem(w, p["PE"], p["SIMD"], p["W_BITS"], build / "weights.mem")
+    np.save(build / "weights.npy", w)
+    params: dict[str, object] = {"WEIGHT_FILE": sv_string(str(wmem))}
+    if p["N_THRES"]:
+        tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem")
+        np.save(build / "thresholds.npy", thr)
+        params["THRESH_FILE"] = sv_string(str(tmem))
+    return params, {"weights": str(build / "weights.npy"),
+                    "thresholds": str(build / "thresholds.npy")}
+
+
+MVAU_CASES = [
+    # fits (FINN's minimal accumulator): ovf must stay low; no activation
+    _mvau_case("fit-pe2-simd2-u4", 11, 8, 4, 2, 2, 4, False, 4, verilator=True),
+    # squeezed accumulator, signed input: wraps like hardware and ovf rises
+    _mvau_case("squeeze-pe3-simd4-s8", 12, 12, 6, 3, 4, 8, True, 3, squeeze=4, verilator=True),
+    # thresholds with a negative ActVal (signed output)
+    _mvau_case("thr-pe4-simd8-s3", 13, 16, 8, 4, 8, 3, True, 2, n_thres=7, act_bias=-3),
+    # unsigned accumulator (non-negative weights, unsigned input), fully folded
+    _mvau_case("uacc-pe1-simd1", 14, 6, 3, 1, 1, 2, False, 3, n_thres=3, nonneg_w=True),
+    # fully parallel (NF = SF = 1)
+    _mvau_case("par-pe2-simd4-s8", 15, 4, 2, 2, 4, 8, True, 8),
+    # squeezed and thresholded
+    _mvau_case("squeeze-thr-pe2-simd3", 16, 9, 4, 2, 3, 4, False, 4, squeeze=3, n_thres=15,
+               act_bias=0),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), _cases_for(MVAU_CASES))
+def test_mvau(case: Case, simulator: str, cache_root: Path) -> None:
+    _run(case, simulator, cache_root, _mvau_prepare)
+
+
+# --------------------------------------------------------------------------- synthesis
+@pytest.mark.synth
+def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
+    """With ovf unconnected, Yosys removes the shadow accumulator: fewer cells."""
+    rng = random.Random(0)
+    w = np.array([[rng.randint(-8, 7) for _ in range(4)] for _ in range(8)])
+    golden.write_weight_mem(w, 2, 2, 4, tmp_path / "weights.mem")
+    srcs = [str(rtl_dir() / f) for f in MVAU_FILES]
+    wrapper = tmp_path / "wrap.sv"
+    ports = ("ap_clk, ap_rst_n, s_axis_tvalid, s_axis_tready, s_axis_tdata, "
+             "m_axis_tvalid, m_axis_tready, m_axis_tdata")
+    body = []
+    for name, ovf in (("with_ovf", ".ovf(ovf)"), ("without_ovf", ".ovf()")):
+        body.append(
+            f"module {name}(input ap_clk, input ap_rst_n, input s_axis_tvalid,\n"
+            " output s_axis_tready, input [7:0] s_axis_tdata, output m_axis_tvalid,\n"
+            " input m_axis_tready, output [15:0] m_axis_tdata, output ovf);\n"
+            " cs_mvau #(.MW(8), .MH(4), .PE(2), .SIMD(2), .IN_BITS(4), .W_BITS(4),\n"
+            "  .ACC_BITS(8), .OUT_BITS(8), .WEIGHT_FILE(\"weights.mem\")) u (\n"
+            + ", ".join(f".{p}({p})" for p in ports.split(", ")) + f", {ovf});\n"
+            + ("" if ovf == ".ovf(ovf)" else " assign ovf = 1'b0;\n")
+            + "endmodule\n"
+        )
+    wrapper.write_text("".join(body))
+    cells = {}
+    for top in ("with_ovf", "without_ovf"):
+        out = subprocess.run(
+            ["yosys", "-q", "-p",
+             f"read_verilog -defer -sv {' '.join(srcs)} {wrapper}; synth -flatten -top {top}; "
+             f"tee -o {tmp_path / top}.stat stat"],
+            cwd=tmp_path, capture_output=True, text=True, check=True,
+        )
+        assert out.returncode == 0
+        text = (tmp_path / f"{top}.stat").read_text()
+        line = next(ln for ln in text.splitlines() if "Number of cells" in ln)
+        cells[top] = int(line.split()[-1])
+    assert cells["without_ovf"] < cells["with_ovf"], cells

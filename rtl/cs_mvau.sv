@@ -18,8 +18,8 @@
 //   OUT_BITS          output element width. N_THRES = 0: the accumulator extended to
 //                     OUT_BITS (OUT_BITS >= ACC_BITS). Else ACT_BIAS + count (<= 32 bits).
 //   N_THRES           0 = no activation, else thresholds per output channel (ascending)
-//   THR_BITS          threshold width (signed); default ACC_BITS + 1 holds every useful
-//                     threshold of an ACC_BITS accumulator (golden.clip_thresholds)
+//   THR_BITS          threshold width; thresholds are signed iff ACC_SIGNED. The default
+//                     ACC_BITS + 1 holds every useful threshold (golden.clip_thresholds)
 //   ACT_BIAS          FINN ActVal added to the threshold count (output signed iff < 0)
 //   WEIGHT_FILE       $readmemh file, NF*SF lines of PE*SIMD*W_BITS bits: line nf*SF+sf,
 //                     weight of row r = nf*PE+p, column c = sf*SIMD+s at bit (p*SIMD+s)*W_BITS

@@ -3,9 +3,9 @@
 //
 // Parameters
 //   DATA_BITS, DATA_SIGNED  the compared value x (two's complement when signed)
-//   THR_BITS                width of each threshold; thresholds are always signed, so
-//                           THR_BITS = DATA_BITS + 1 holds every useful threshold
-//                           (data min .. data max + 1, see golden.clip_thresholds)
+//   THR_BITS                width of each threshold; thresholds have the signedness of
+//                           the data, so THR_BITS = DATA_BITS + 1 holds every useful
+//                           threshold (data min .. data max + 1, golden.clip_thresholds)
 //   N_THRES                 thresholds per channel (>= 1), ascending
 //   ACT_BIAS                added to the count (FINN's ActVal; may be negative)
 //   OUT_BITS                width of y; the sum is truncated to it (two's complement)
@@ -30,7 +30,7 @@ module cs_thresh_cmp #(
     output logic [         OUT_BITS-1:0] y
 );
   // common signed width wide enough for both operands
-  localparam int CW = ((DATA_BITS + 1) > THR_BITS) ? (DATA_BITS + 1) : THR_BITS;
+  localparam int CW = ((DATA_BITS > THR_BITS) ? DATA_BITS : THR_BITS) + 1;
   localparam int NW = $clog2(N_THRES + 1) + 1;
 
   logic signed [CW-1:0] xv;
@@ -43,7 +43,8 @@ module cs_thresh_cmp #(
     else xv = $signed(CW'(x));
     cnt = '0;
     for (int t = 0; t < N_THRES; t++) begin
-      tv = CW'($signed(thr[t*THR_BITS+:THR_BITS]));
+      if (DATA_SIGNED) tv = CW'($signed(thr[t*THR_BITS+:THR_BITS]));
+      else tv = $signed(CW'(thr[t*THR_BITS+:THR_BITS]));
       if (xv >= tv) cnt = cnt + 1'b1;
     end
     sum = ACT_BIAS + $signed({1'b0, cnt});

@@ -186,7 +186,8 @@ def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.nd
     """Clip thresholds into ``[min, max + 1]`` of the compared data type.
 
     This does not change ``count(x >= t)`` for any representable ``x`` and makes every
-    threshold fit a signed ``data_bits + 1``-bit word (the kernels' default THR_BITS).
+    threshold fit a ``data_bits + 1``-bit word of the data's signedness (the kernels'
+    default THR_BITS).
 
     >>> clip_thresholds(np.array([-5, 3, 99]), 4, False).tolist()
     [0, 3, 16]
@@ -195,12 +196,13 @@ def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.nd
     return np.clip(np.asarray(thr, dtype=np.int64), lo, hi + 1)
 
 
-def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int) -> list[int]:
+def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int, signed: bool = True) -> list[int]:
     """Words of a threshold ROM for thresholds ``thr`` of shape (channels, N_THRES).
 
     Word ``nf`` holds channels ``nf*PE .. nf*PE+PE-1``; threshold ``t`` of channel ``p``
-    sits at bit offset ``(p*N_THRES + t)*thr_bits``, signed two's complement. A single row
-    (shape (1, N_THRES)) is not broadcast here: give one row per channel.
+    sits at bit offset ``(p*N_THRES + t)*thr_bits``; ``signed`` (two's complement) must match
+    the compared data (the accumulator for cs_mvau, the input for cs_thresholding). A
+    single row (shape (1, N_THRES)) is not broadcast here: give one row per channel.
 
     >>> [hex(x) for x in thresh_mem_words(np.array([[0, 1], [2, -1]]), pe=2, thr_bits=4)]
     ['0xf210']
@@ -209,10 +211,11 @@ def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int) -> list[int]:
     ch, _ = thr.shape
     if ch % pe:
         raise ValueError(f"{ch} channels not divisible by PE={pe}")
-    lo, hi = value_range(thr_bits, True)
+    lo, hi = value_range(thr_bits, signed)
     if thr.size and (int(thr.min()) < lo or int(thr.max()) > hi):
         raise ValueError(
-            f"thresholds outside the signed {thr_bits}-bit range [{lo}, {hi}]; "
+            f"thresholds outside the {'signed' if signed else 'unsigned'} {thr_bits}-bit "
+            f"range [{lo}, {hi}]; "
             "clip them with clip_thresholds() or widen THR_BITS"
         )
     return [
@@ -221,8 +224,11 @@ def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int) -> list[int]:
     ]
 
 
-def write_thresh_mem(thr: np.ndarray, pe: int, thr_bits: int, path: str | Path) -> Path:
-    """Write a ``THRESH_FILE`` (cs_mvau / cs_thresholding) for ``thr`` (channels x N_THRES).
+def write_thresh_mem(
+    thr: np.ndarray, pe: int, thr_bits: int, path: str | Path, signed: bool = True
+) -> Path:
+    """Write a ``THRESH_FILE`` (cs_mvau / cs_thresholding) for ``thr`` (channels x N_THRES);
+    ``signed`` as the compared data (ACC_SIGNED / IN_SIGNED).
 
     One hex line per channel fold (see :func:`thresh_mem_words`), ``channels/PE`` lines.
 
@@ -232,7 +238,8 @@ def write_thresh_mem(thr: np.ndarray, pe: int, thr_bits: int, path: str | Path) 
     '10\\nf2\\n'
     """
     thr = np.asarray(thr)
-    return _write_hex_lines(thresh_mem_words(thr, pe, thr_bits), pe * thr.shape[1] * thr_bits, path)
+    words = thresh_mem_words(thr, pe, thr_bits, signed)
+    return _write_hex_lines(words, pe * thr.shape[1] * thr_bits, path)
 
 
 # ---------------------------------------------------------------------------------------

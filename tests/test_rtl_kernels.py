@@ -154,7 +154,8 @@ def _mvau_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str,
     np.save(build / "weights.npy", w)
     params: dict[str, object] = {"WEIGHT_FILE": sv_string(str(wmem))}
     if p["N_THRES"]:
-        tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem")
+        tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem",
+                                       signed=bool(p["ACC_SIGNED"]))
         np.save(build / "thresholds.npy", thr)
         params["THRESH_FILE"] = sv_string(str(tmem))
     return params, {"weights": str(build / "weights.npy"),
@@ -182,6 +183,49 @@ MVAU_CASES = [
 @pytest.mark.parametrize(("case", "simulator"), _cases_for(MVAU_CASES))
 def test_mvau(case: Case, simulator: str, cache_root: Path) -> None:
     _run(case, simulator, cache_root, _mvau_prepare)
+
+
+# --------------------------------------------------------------------------- cs_thresholding
+THR_FILES = ("cs_fifo.sv", "cs_thresh_cmp.sv", "cs_thresholding.sv")
+
+
+def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
+              in_signed: bool, act_bias: int = 0, verilator: bool = False) -> Case:
+    rng = np.random.default_rng(seed)
+    lo, hi = golden.value_range(in_bits, in_signed)
+    # a little beyond the input range on both sides, then clipped (never / always true)
+    thr = np.sort(rng.integers(lo - 2, hi + 3, size=(c, n_thres)), axis=1)
+    thr = golden.clip_thresholds(thr, in_bits, in_signed)
+    top = act_bias + n_thres
+    out_bits = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
+    params = {"C": c, "PE": pe, "N_THRES": n_thres, "IN_BITS": in_bits,
+              "IN_SIGNED": int(in_signed), "THR_BITS": in_bits + 1, "ACT_BIAS": act_bias,
+              "OUT_BITS": out_bits}
+    tb = {"seed": seed, "n_pixels": 24, "thr": thr.tolist(), **PAUSES}
+    return Case("thresholding", name, "cs_thresholding", THR_FILES, params, tb, verilator)
+
+
+def _thr_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str, Any]]:
+    p = case.params
+    thr = np.array(case.tb["thr"], dtype=np.int64)
+    tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem",
+                                   signed=bool(p["IN_SIGNED"]))
+    np.save(build / "thresholds.npy", thr)
+    return {"THRESH_FILE": sv_string(str(tmem))}, {"thresholds": str(build / "thresholds.npy")}
+
+
+THR_CASES = [
+    _thr_case("c8-pe2-s6-t7-bias-4", 21, 8, 2, 7, 6, True, act_bias=-4, verilator=True),
+    _thr_case("c6-pe3-u4-t15", 22, 6, 3, 15, 4, False),
+    _thr_case("c5-pe1-s8-t3", 23, 5, 1, 3, 8, True, act_bias=1),
+    _thr_case("c4-pe4-u1-t1", 24, 4, 4, 1, 1, False),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), _cases_for(THR_CASES))
+def test_thresholding(case: Case, simulator: str, cache_root: Path) -> None:
+    _run(case, simulator, cache_root, _thr_prepare)
 
 
 # --------------------------------------------------------------------------- synthesis

@@ -1,0 +1,111 @@
+// cs_thresholding -- multi-threshold activation (FINN Thresholding / MultiThreshold):
+// y[c] = ACT_BIAS + count(t : x[c] >= thr[c][t]), PE channels per word.
+//
+// Parameters
+//   C              channels; channel fold CF = C/PE words per pixel (C % PE == 0)
+//   PE             channels per word
+//   N_THRES        thresholds per channel (>= 1), ascending
+//   IN_BITS        input element width; IN_SIGNED: input is two's complement
+//   THR_BITS       threshold width; thresholds are signed iff IN_SIGNED. The default
+//                  IN_BITS + 1 holds every useful threshold (golden.clip_thresholds)
+//   ACT_BIAS       FINN ActVal added to the count (output signed iff < 0)
+//   OUT_BITS       output element width (<= 32)
+//   THRESH_FILE    $readmemh file, CF lines of PE*N_THRES*THR_BITS bits: line cf,
+//                  threshold t of channel cf*PE+p at bit (p*N_THRES+t)*THR_BITS
+// Ports
+//   ap_clk, ap_rst_n  clock, synchronous active-low reset
+//   s_axis_*          PE elements of IN_BITS per word (element p at [p*IN_BITS +: IN_BITS]),
+//                     tdata width rounded up to bytes, pad bits ignored
+//   m_axis_*          PE elements of OUT_BITS per word, pad bits zero
+//
+// Words cycle through the channel folds cf = 0..CF-1 forever (one pixel per CF words).
+// One word per cycle: input register + threshold ROM read, compare (cs_thresh_cmp), 2-deep
+// output cs_fifo whose registered not-full flag is the only stall signal (no combinational
+// ready or valid path through the kernel).
+module cs_thresholding #(
+    parameter int C = 4,
+    parameter int PE = 1,
+    parameter int N_THRES = 1,
+    parameter int IN_BITS = 8,
+    parameter bit IN_SIGNED = 1'b0,
+    parameter int THR_BITS = IN_BITS + 1,
+    parameter int ACT_BIAS = 0,
+    parameter int OUT_BITS = 8,
+    parameter THRESH_FILE = "thresholds.mem"
+) (
+    input  logic                                ap_clk,
+    input  logic                                ap_rst_n,
+    input  logic                                s_axis_tvalid,
+    output logic                                s_axis_tready,
+    input  logic [  ((PE*IN_BITS+7)/8)*8-1:0] s_axis_tdata,
+    output logic                                m_axis_tvalid,
+    input  logic                                m_axis_tready,
+    output logic [((PE*OUT_BITS+7)/8)*8-1:0] m_axis_tdata
+);
+  localparam int CF = C / PE;
+  localparam int OUT_WORD = ((PE * OUT_BITS + 7) / 8) * 8;
+  localparam int TW = PE * N_THRES * THR_BITS;
+  localparam int CFB = (CF > 1) ? $clog2(CF) : 1;
+
+  logic [TW-1:0] trom[0:CF-1];
+  initial $readmemh(THRESH_FILE, trom);
+
+  logic fifo_ready, issue;
+  logic [CFB-1:0] cf;
+  logic s1_valid;
+  logic [PE*IN_BITS-1:0] s1_x;
+  logic [TW-1:0] s1_thr;
+  logic [OUT_WORD-1:0] act_word;
+
+  assign s_axis_tready = fifo_ready;
+  assign issue = fifo_ready && s_axis_tvalid;
+
+  always_ff @(posedge ap_clk) begin
+    if (fifo_ready) begin
+      s1_x <= s_axis_tdata[PE*IN_BITS-1:0];
+      s1_thr <= trom[cf];
+    end
+  end
+
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) begin
+      cf <= '0;
+      s1_valid <= 1'b0;
+    end else if (fifo_ready) begin
+      s1_valid <= s_axis_tvalid;
+      if (issue) cf <= (cf == CFB'(CF - 1)) ? '0 : cf + 1'b1;
+    end
+  end
+
+  for (genvar p = 0; p < PE; p++) begin : g_cmp
+    cs_thresh_cmp #(
+        .DATA_BITS(IN_BITS),
+        .DATA_SIGNED(IN_SIGNED),
+        .THR_BITS(THR_BITS),
+        .N_THRES(N_THRES),
+        .ACT_BIAS(ACT_BIAS),
+        .OUT_BITS(OUT_BITS)
+    ) u_cmp (
+        .x  (s1_x[p*IN_BITS+:IN_BITS]),
+        .thr(s1_thr[p*N_THRES*THR_BITS+:N_THRES*THR_BITS]),
+        .y  (act_word[p*OUT_BITS+:OUT_BITS])
+    );
+  end
+  if (OUT_WORD > PE * OUT_BITS) begin : g_pad
+    assign act_word[OUT_WORD-1:PE*OUT_BITS] = '0;
+  end
+
+  cs_fifo #(
+      .WIDTH(OUT_WORD),
+      .DEPTH(2)
+  ) u_out (
+      .ap_clk(ap_clk),
+      .ap_rst_n(ap_rst_n),
+      .s_axis_tvalid(s1_valid),
+      .s_axis_tready(fifo_ready),
+      .s_axis_tdata(act_word),
+      .m_axis_tvalid(m_axis_tvalid),
+      .m_axis_tready(m_axis_tready),
+      .m_axis_tdata(m_axis_tdata)
+  );
+endmodule

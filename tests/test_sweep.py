@@ -56,6 +56,13 @@ def fake_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str,
     }
 
 
+def crash_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
+    """Kills its worker process for seed 13 (a segfault or an OOM kill, as the pool sees it)."""
+    if cfg.train.seed == 13:
+        os._exit(3)
+    return fake_flow(cfg, out, until)
+
+
 def executions(out_dir: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     markers = out_dir / ".markers"
@@ -230,6 +237,17 @@ def test_failed_points_recorded_sweep_continues_and_retry(tmp_path: Path) -> Non
     assert sorted(counts.values()) == [1, 1, 1, 1, 2, 2]
     with SweepStore(store) as st:
         assert sorted(r.attempts for r in st.rows()) == [1, 1, 1, 1, 2, 2]
+
+
+def test_a_point_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
+    spec = parse_sweep_spec({"grid": {"train.seed": [1, 2, 13, 4, 5]}})
+    summary = run_sweep(
+        spec, tmp_path / "s.sqlite", tmp_path / "out", workers=2, flow_fn=crash_flow
+    )
+    assert (summary.done, summary.failed) == (4, 1)
+    with SweepStore(tmp_path / "s.sqlite") as st:
+        (bad,) = st.rows("failed")
+    assert bad.config["train"]["seed"] == 13 and (bad.error or "").startswith("WorkerDied")
 
 
 _DRIVER = """

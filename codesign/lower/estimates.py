@@ -1,0 +1,181 @@
+"""FINN's cycle and resource estimates on the generic graph, and the per-layer table.
+
+FINN's analyses ``exp_cycles_per_layer`` and ``res_estimation`` only visit specialized
+nodes (``*_hls``/``*_rtl``); on a generic node the LUT/DSP models are not defined
+(the generic ``MVAU`` reports 0 LUT). So the estimates are computed by FINN's own
+analyses on a specialized *copy* of the child (``SpecializeLayers`` for the board's
+part, which picks ``MVAU_hls`` or ``MVAU_rtl`` exactly as the vendor flow would) and
+written back onto the generic nodes as FINN's own annotation attributes
+``cycles_estimate`` (int) and ``res_estimate`` (``str(dict)``, as ``AnnotateResources``
+writes it). The part and the specialized op type each estimate refers to are recorded
+in the model metadata.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any, cast
+
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from codesign.lower._graph import FPGAPART_PROP, is_hw_node
+
+IMPL_PROP = "codesign.lower.estimate_impl"
+"""Model metadata key: JSON {node name: specialized op type the estimate refers to}."""
+
+INFRASTRUCTURE_OPS = frozenset({"StreamingFIFO", "StreamingDataWidthConverter"})
+
+
+def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
+    """Annotate each generic HW node with FINN's estimated cycles and resources."""
+    from finn.analysis.fpgadataflow.exp_cycles_per_layer import exp_cycles_per_layer
+    from finn.analysis.fpgadataflow.res_estimation import res_estimation
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+
+    spec = copy.deepcopy(child).transform(SpecializeLayers(part))
+    cycles = cast(dict[str, int], spec.analysis(exp_cycles_per_layer))
+    resources = cast(
+        dict[str, dict[str, Any]], spec.analysis(partial(res_estimation, fpgapart=part))
+    )
+    spec_by_output = {n.output[0]: n for n in spec.graph.node}
+    impl: dict[str, str] = {}
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        snode = spec_by_output[node.output[0]]
+        inst = getCustomOp(node)
+        inst.set_nodeattr("cycles_estimate", int(cycles[snode.name]))
+        inst.set_nodeattr("res_estimate", str(resources[snode.name]))
+        impl[node.name] = snode.op_type
+    child.set_metadata_prop(FPGAPART_PROP, part)
+    child.set_metadata_prop(IMPL_PROP, json.dumps(impl, sort_keys=True))
+    return child
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One HW node of the dataflow graph, as its attributes describe it."""
+
+    name: str
+    op_type: str
+    mw: int | None
+    """MVAU: input features (rows of the weight matrix W, shape MW x MH)."""
+    mh: int | None
+    """MVAU: output features (columns of W)."""
+    channels: int | None
+    """Thresholding: NumChannels; LabelSelect: Labels; MVAU: MH."""
+    pe: int | None
+    simd: int | None
+    input_dtype: str | None
+    weight_dtype: str | None
+    """MVAU: weightDataType; Thresholding: data type of the thresholds."""
+    output_dtype: str | None
+    acc_dtype: str | None
+    """MVAU: accDataType as left by FINN's MinimizeAccumulatorWidth."""
+    input_bits: int | None
+    weight_bits: int | None
+    output_bits: int | None
+    acc_bits: int | None
+    no_activation: bool | None
+    """MVAU: True if the node outputs its accumulator (no thresholds)."""
+    n_thresholds: int | None
+    """Threshold steps per channel (MVAU with activation, Thresholding)."""
+    cycles: int
+    """FINN's estimated cycles per frame (``get_exp_cycles``) for the current folding."""
+    lut: float | None
+    bram18: float | None
+    uram: float | None
+    dsp: float | None
+    estimate_impl: str | None
+    """Specialized op type (e.g. MVAU_hls) FINN's resource estimate refers to."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _get(inst: Any, name: str) -> Any:
+    try:
+        return inst.get_nodeattr(name)
+    except (AttributeError, KeyError):
+        return None
+
+
+def _bits(dtype: str | None) -> int | None:
+    return None if not dtype else int(DataType[dtype].bitwidth())
+
+
+def _num(res: dict[str, Any], key: str) -> float | None:
+    value = res.get(key)
+    return None if value is None else float(value)
+
+
+def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> list[LayerInfo]:
+    """Per-node facts of a dataflow child, read from node attributes.
+
+    FIFOs and data-width converters are left out unless ``include_infrastructure``.
+    Resource fields are None until the ``estimates`` step has annotated the graph.
+    """
+    impl_prop = child.get_metadata_prop(IMPL_PROP)
+    impl = json.loads(impl_prop) if impl_prop else {}
+    rows: list[LayerInfo] = []
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        if node.op_type in INFRASTRUCTURE_OPS and not include_infrastructure:
+            continue
+        inst = getCustomOp(node)
+        op = node.op_type
+        mw = _get(inst, "MW") if op.startswith("MVAU") else None
+        mh = _get(inst, "MH") if op.startswith("MVAU") else None
+        channels = mh
+        if channels is None:
+            channels = _get(inst, "NumChannels") or _get(inst, "Labels") or _get(inst, "Channels")
+        input_dtype = _get(inst, "inputDataType") or _get(inst, "dataType")
+        weight_dtype = _get(inst, "weightDataType")
+        output_dtype = _get(inst, "outputDataType") or _get(inst, "dataType")
+        if op == "LabelSelect":
+            output_dtype = _get(inst, "outputDataType")
+        acc_dtype = _get(inst, "accDataType") if op.startswith("MVAU") else None
+        no_act = _get(inst, "noActivation")
+        n_thr: int | None = None
+        if op.startswith("MVAU") and no_act == 0 and len(node.input) > 2:
+            thr = child.get_initializer(node.input[2])
+            n_thr = None if thr is None else int(thr.shape[1])
+        elif op.startswith("Thresholding"):
+            n_thr = _get(inst, "numSteps")
+        res_str = _get(inst, "res_estimate")
+        res: dict[str, Any] = ast.literal_eval(res_str) if res_str else {}
+        rows.append(
+            LayerInfo(
+                name=node.name,
+                op_type=op,
+                mw=mw,
+                mh=mh,
+                channels=channels,
+                pe=_get(inst, "PE"),
+                simd=_get(inst, "SIMD"),
+                input_dtype=input_dtype,
+                weight_dtype=weight_dtype,
+                output_dtype=output_dtype,
+                acc_dtype=acc_dtype,
+                input_bits=_bits(input_dtype),
+                weight_bits=_bits(weight_dtype),
+                output_bits=_bits(output_dtype),
+                acc_bits=_bits(acc_dtype),
+                no_activation=None if no_act is None else bool(no_act),
+                n_thresholds=n_thr,
+                cycles=int(inst.get_exp_cycles()),
+                lut=_num(res, "LUT"),
+                bram18=_num(res, "BRAM_18K"),
+                uram=_num(res, "URAM"),
+                dsp=_num(res, "DSP"),
+                estimate_impl=impl.get(node.name),
+            )
+        )
+    return rows

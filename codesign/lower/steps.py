@@ -1,0 +1,329 @@
+"""The lowering steps: QONNX -> FINN-ONNX -> streamlined -> HW layers -> folded dataflow.
+
+Each step is ``step(model, cfg) -> model`` and uses FINN's own transformations. Up to
+``convert_to_hw`` the model is one graph; ``create_dataflow_partition`` returns FINN's
+parent graph, and the later steps transform its dataflow child (see
+:mod:`codesign.lower._graph`) and return the parent pointing at the new child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.fold_constants import FoldConstants
+from qonnx.transformation.general import (
+    GiveReadableTensorNames,
+    GiveUniqueNodeNames,
+    RemoveStaticGraphInputs,
+    RemoveUnusedTensors,
+)
+from qonnx.transformation.infer_data_layouts import InferDataLayouts
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.cleanup import cleanup_model
+
+from codesign.config import FlowConfig
+from codesign.errors import LoweringError
+from codesign.lower._graph import (
+    WORKDIR_PROP,
+    dataflow_child,
+    fpga_part,
+    is_hw_node,
+    sdp_node,
+    store_child,
+    workdir,
+)
+from codesign.lower.estimates import annotate_estimates
+from codesign.lower.folding import fold_explicit, fold_to_target
+
+Step = Callable[[ModelWrapper, FlowConfig], ModelWrapper]
+
+# What convert_to_hw turns into HW layers, and what may stay on the host after the
+# dataflow region (the float de-quantization of the logits, layout ops, the argmax).
+LOWERABLE_OPS = {
+    "MatMul": "MVAU (integer input and weights; a following MultiThreshold is absorbed)",
+    "MultiThreshold": "Thresholding (integer input), or absorbed into the preceding MVAU",
+    "TopK": "LabelSelect (integer input)",
+}
+HOST_OPS = frozenset(
+    {
+        "Mul",
+        "Add",
+        "Sub",
+        "Div",
+        "Reshape",
+        "Flatten",
+        "Identity",
+        "TopK",
+        "ArgMax",
+        "Softmax",
+        "Transpose",
+        "Squeeze",
+        "Unsqueeze",
+    }
+)
+
+
+def _supported_ops_text() -> str:
+    lowered = "; ".join(f"{op} -> {hw}" for op, hw in LOWERABLE_OPS.items())
+    host = ", ".join(sorted(HOST_OPS))
+    return (
+        f"supported in the dataflow region: {lowered}. Allowed on the host after the region: {host}"
+    )
+
+
+def _hw_child(model: ModelWrapper) -> ModelWrapper:
+    if sdp_node(model) is None:
+        raise LoweringError(
+            "this step works on the dataflow partition; run create_dataflow_partition first"
+        )
+    return dataflow_child(model)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """QONNX cleanup, then FINN's ConvertQONNXtoFINN (Quant -> MultiThreshold / weights)."""
+    from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+    from finn.transformation.qonnx.quant_act_to_multithreshold import (
+        default_filter_function_generator,
+    )
+
+    inp = model.graph.input[0].name
+    idt = model.get_tensor_datatype(inp)
+    if not idt.is_integer():
+        raise LoweringError(
+            f"graph input {inp} has data type {idt.name}; the flow expects integer input "
+            f"codes annotated with their qonnx DataType (e.g. UINT{cfg.quant.input_bits})"
+        )
+    model = cleanup_model(model)
+    max_bits = max(8, cfg.quant.act_bits)
+    model = model.transform(
+        ConvertQONNXtoFINN(
+            filter_function=default_filter_function_generator(max_multithreshold_bit_width=max_bits)
+        )
+    )
+    return model
+
+
+def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """Shapes, constant folding, unique names, data types (FINN's tidy-up)."""
+    model = model.transform(InferShapes())
+    model = model.transform(FoldConstants())
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(GiveReadableTensorNames())
+    model = model.transform(InferDataTypes())
+    model = model.transform(RemoveStaticGraphInputs())
+    return model
+
+
+def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN streamlining as in its TFC/MLP examples and builder.
+
+    Scalar and per-channel scales/biases are moved past MatMuls and absorbed into the
+    MultiThresholds (BatchNorm becomes Mul/Add first); thresholds are then rounded and
+    clipped to integers. What cannot move (the last layer's per-channel Mul/Add) stays.
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.reorder import (
+        MoveAddPastMul,
+        MoveScalarLinearPastInvariants,
+    )
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(MoveAddPastMul())
+    model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
+    model = model.transform(absorb.AbsorbMulIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
+    model = model.transform(RoundAndClipThresholds())
+    model = model.transform(InferDataTypes())
+    model = model.transform(InferDataLayouts())
+    model = model.transform(RemoveUnusedTensors())
+    return model
+
+
+def _check_region(model: ModelWrapper) -> None:
+    """Raise if a non-HW node sits inside the dataflow region (between HW layers)."""
+    nodes = list(model.graph.node)
+    hw = [n for n in nodes if is_hw_node(n)]
+    if not hw:
+        found = ", ".join(f"{n.name} ({n.op_type})" for n in nodes)
+        raise LoweringError(
+            f"no node could be lowered to a HW layer; the graph has: {found}. "
+            + _supported_ops_text()
+        )
+
+    def reach(start: list, forward: bool) -> set[str]:
+        seen: set[str] = set()
+        todo = list(start)
+        while todo:
+            n = todo.pop()
+            nxt = model.find_direct_successors(n) if forward else model.find_direct_predecessors(n)
+            for m in nxt or []:
+                if m.name not in seen:
+                    seen.add(m.name)
+                    todo.append(m)
+        return seen
+
+    after_hw = reach(hw, forward=True)
+    before_hw = reach(hw, forward=False)
+    inside = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n.name in before_hw]
+    tail = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n not in inside]
+    bad_tail = [n for n in tail if n.op_type not in HOST_OPS]
+    if inside or bad_tail:
+        # lead with the ops FINN has no HW layer for at all (the cause, e.g. a Sin);
+        # the Mul/MatMul it strands around it follow
+        culprits = sorted(
+            inside or bad_tail, key=lambda n: n.op_type in LOWERABLE_OPS or n.op_type in HOST_OPS
+        )
+        listed = ", ".join(f"{n.name} ({n.op_type})" for n in culprits)
+        where = "inside the dataflow region" if inside else "after the dataflow region"
+        first = culprits[0]
+        raise LoweringError(
+            f"cannot lower node {first.name} (op type {first.op_type}): non-HW node(s) "
+            f"{where}: {listed}. " + _supported_ops_text()
+        )
+
+
+def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's generic HW layers: MVAU (thresholds absorbed), Thresholding, LabelSelect."""
+    from finn.transformation.fpgadataflow.convert_to_hw.label_select import (
+        InferLabelSelectLayer,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
+        InferQuantizedMatrixVectorActivation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import (
+        InferThresholdingLayer,
+    )
+
+    model = model.transform(InferQuantizedMatrixVectorActivation())
+    if model.get_nodes_by_op_type("MultiThreshold"):
+        model = model.transform(InferThresholdingLayer())
+    if model.get_nodes_by_op_type("TopK"):
+        model = model.transform(InferLabelSelectLayer())
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(InferShapes())
+    model = model.transform(InferDataTypes())
+    _check_region(model)
+    return model
+
+
+def step_create_dataflow_partition(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's CreateDataflowPartition: returns the parent graph; the HW nodes move into
+    the dataflow child that the parent's StreamingDataflowPartition node refers to."""
+    from finn.transformation.fpgadataflow.create_dataflow_partition import (
+        CreateDataflowPartition,
+    )
+
+    _check_region(model)
+    part_dir = workdir(model) / "dataflow_partition"
+    part_dir.mkdir(parents=True, exist_ok=True)
+    parent = model.transform(CreateDataflowPartition(partition_model_dir=str(part_dir)))
+    if sdp_node(parent) is None:
+        raise LoweringError("CreateDataflowPartition found no HW nodes to partition")
+    parent.set_metadata_prop(WORKDIR_PROP, str(workdir(model)))
+    child = dataflow_child(parent)
+    return store_child(parent, child, "partition")
+
+
+def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's MinimizeWeightBitWidth + MinimizeAccumulatorWidth, then thresholds are
+    rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step).
+
+    For an MVAU that ends the graph without activation FINN rounds the accumulator (and
+    output) width up to a multiple of 8.
+    """
+    from finn.transformation.fpgadataflow.minimize_accumulator_width import (
+        MinimizeAccumulatorWidth,
+    )
+    from finn.transformation.fpgadataflow.minimize_weight_bit_width import (
+        MinimizeWeightBitWidth,
+    )
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+
+    child = _hw_child(model)
+    child = child.transform(MinimizeWeightBitWidth())
+    child = child.transform(MinimizeAccumulatorWidth())
+    child = child.transform(InferDataTypes())
+    child = child.transform(RoundAndClipThresholds())
+    child = child.transform(MinimizeWeightBitWidth())
+    child = child.transform(InferDataTypes())
+    return store_child(model, child, "minimized")
+
+
+def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """PE/SIMD from ``fold.layers`` (per MVAU, in order) or solved for ``fold.target_cycles``;
+    illegal values raise LoweringError naming the node and the allowed values."""
+    child = _hw_child(model)
+    part = fpga_part(cfg.board)
+    if cfg.fold.layers is not None:
+        child = fold_explicit(child, cfg.fold.layers, part)
+    else:
+        assert cfg.fold.target_cycles is not None
+        child = fold_to_target(child, cfg.fold.target_cycles, part)
+    return store_child(model, child, "folded")
+
+
+def _set_fifo_depths(child: ModelWrapper) -> None:
+    """One frame of stream words on every HW node's input and output FIFO.
+
+    FINN sizes FIFOs by RTL simulation (InsertAndSetFIFODepths), which needs its
+    Vivado-based simulator; here each FIFO holds one frame of the stream it carries,
+    which decouples consecutive layers completely for a feed-forward chain.
+    """
+    import numpy as np
+
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        inst = getCustomOp(node)
+        in_words = [int(np.prod(inst.get_folded_input_shape(0)[:-1]))]
+        out_words = [int(np.prod(inst.get_folded_output_shape(0)[:-1]))]
+        inst.set_nodeattr("inFIFODepths", [max(2, w) for w in in_words])
+        inst.set_nodeattr("outFIFODepths", [max(2, w) for w in out_words])
+
+
+def step_insert_dwc_and_fifos(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's InsertDWC (where producer/consumer stream widths differ) and InsertFIFO
+    (one StreamingFIFO on every stream, depth from the nodes' in/outFIFODepths)."""
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+    from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
+
+    child = _hw_child(model)
+    _set_fifo_depths(child)
+    child = child.transform(InsertDWC())
+    child = child.transform(InsertFIFO(create_shallow_fifos=True))
+    child = child.transform(GiveUniqueNodeNames())
+    child = child.transform(InferShapes())
+    child = child.transform(InferDataTypes())
+    return store_child(model, child, "fifos")
+
+
+def step_estimates(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's exp_cycles_per_layer and res_estimation for the board's part, annotated on
+    the generic nodes (cycles_estimate, res_estimate)."""
+    child = _hw_child(model)
+    child = annotate_estimates(child, fpga_part(cfg.board))
+    return store_child(model, child, "estimates")
+
+
+LOWER_STEPS: list[tuple[str, Step]] = [
+    ("qonnx_to_finn", step_qonnx_to_finn),
+    ("tidy_up", step_tidy_up),
+    ("streamline", step_streamline),
+    ("convert_to_hw", step_convert_to_hw),
+    ("create_dataflow_partition", step_create_dataflow_partition),
+    ("minimize_accumulator_width", step_minimize_accumulator_width),
+    ("fold", step_fold),
+    ("insert_dwc_and_fifos", step_insert_dwc_and_fifos),
+    ("estimates", step_estimates),
+]

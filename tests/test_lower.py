@@ -1,0 +1,254 @@
+"""FINN lowering: equivalence with the QONNX graph, folding, estimates, bad input."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from lower_fixtures import digits_codes, make_qonnx
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import calculate_matvec_accumulator_range
+
+from codesign.config import parse_config
+from codesign.errors import LoweringError
+from codesign.lower import (
+    LOWER_STEPS,
+    dataflow_child,
+    execute_dataflow,
+    execute_parent,
+    layer_table,
+    load_lowered,
+    run_lower,
+)
+
+CFG = parse_config({"quant": {"method": "baseline"}, "fold": {"target_cycles": 64}})
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    _, x_te, _, y_te = digits_codes()
+    assert x_te.shape == (360, 64)
+    return x_te, y_te
+
+
+@pytest.fixture(scope="module")
+def mlp_qonnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8-bit per-channel MLP 64-64-32-10, dynamo export (the exporter's default)."""
+    return make_qonnx(tmp_path_factory.mktemp("qonnx") / "mlp.onnx", hidden=(64, 32))
+
+
+@pytest.fixture(scope="module")
+def lowered(mlp_qonnx: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    build = tmp_path_factory.mktemp("build")
+    t0 = time.perf_counter()
+    result = run_lower(mlp_qonnx, CFG, build)
+    return result, build, time.perf_counter() - t0
+
+
+def _copy_build(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_steps_saved(lowered) -> None:  # type: ignore[no-untyped-def]
+    result, build, seconds = lowered
+    names = [name for name, _ in LOWER_STEPS]
+    assert names == [
+        "qonnx_to_finn",
+        "tidy_up",
+        "streamline",
+        "convert_to_hw",
+        "create_dataflow_partition",
+        "minimize_accumulator_width",
+        "fold",
+        "insert_dwc_and_fifos",
+        "estimates",
+    ]
+    for i, name in enumerate(names):
+        assert (build / "lower" / f"{i:02d}_{name}.onnx").is_file()
+    assert result.parent == build / "lower" / "08_estimates.onnx"
+    assert result.dataflow == build / "lower" / "08_estimates_dataflow.onnx"
+    assert seconds < 30
+
+
+def test_parent_graph_equals_qonnx(lowered, mlp_qonnx: Path, digits) -> None:  # type: ignore[no-untyped-def]
+    """Whole test set: same argmax, logits equal within 1e-5 relative."""
+    result, _, _ = lowered
+    x, _ = digits
+    ref = execute_parent(ModelWrapper(str(mlp_qonnx)), x)
+    parent = load_lowered(result.parent)
+    out = execute_parent(parent, x)
+    assert out.shape == ref.shape == (360, 10)
+    assert np.array_equal(out.argmax(1), ref.argmax(1))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+    # the host keeps exactly the last layer's per-channel Mul and Add
+    host = [n.op_type for n in parent.graph.node]
+    assert host == ["StreamingDataflowPartition", "Mul", "Add"]
+    mul, add = parent.graph.node[1], parent.graph.node[2]
+    scale = parent.get_initializer(mul.input[1]).reshape(-1)
+    bias = parent.get_initializer(add.input[1]).reshape(-1)
+    assert scale.shape == bias.shape == (10,)
+
+    # the dataflow child emits integers in its output datatype range ...
+    child = ModelWrapper(str(result.dataflow))
+    acc = execute_dataflow(child, x)
+    odt = child.get_tensor_datatype(child.graph.output[0].name)
+    assert odt.is_integer()
+    assert np.array_equal(acc, np.round(acc))
+    assert acc.min() >= odt.min() and acc.max() <= odt.max()
+    # ... which are exactly the integer accumulators the QONNX graph implies
+    np.testing.assert_array_equal(np.round((ref - bias) / scale), acc)
+
+
+def test_child_graph_contents(lowered) -> None:  # type: ignore[no-untyped-def]
+    result, _, _ = lowered
+    child = ModelWrapper(str(result.dataflow))
+    ops = {n.op_type for n in child.graph.node}
+    assert ops <= {"MVAU", "StreamingFIFO", "StreamingDataWidthConverter", "Thresholding"}
+    assert all(n.domain == "finn.custom_op.fpgadataflow" for n in child.graph.node)
+    mvaus = child.get_nodes_by_op_type("MVAU")
+    assert [getCustomOp(n).get_nodeattr("noActivation") for n in mvaus] == [0, 0, 1]
+    for n in mvaus:
+        inst = getCustomOp(n)
+        mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+        assert child.get_initializer(n.input[1]).shape == (mw, mh)
+        if inst.get_nodeattr("noActivation") == 0:
+            thr = child.get_initializer(n.input[2])
+            assert thr.shape == (mh, 255)
+            assert np.all(np.diff(thr, axis=1) >= 0)
+
+
+def test_layer_table_and_accumulators(lowered) -> None:  # type: ignore[no-untyped-def]
+    result, _, _ = lowered
+    child = ModelWrapper(str(result.dataflow))
+    rows = layer_table(child)
+    assert [r.op_type for r in rows] == ["MVAU", "MVAU", "MVAU"]
+    assert [(r.mw, r.mh) for r in rows] == [(64, 64), (64, 32), (32, 10)]
+    for row, node in zip(rows, child.get_nodes_by_op_type("MVAU"), strict=True):
+        assert row.input_dtype == "UINT8" and row.weight_bits == 8
+        assert row.cycles == (row.mw // row.simd) * (row.mh // row.pe)
+        assert row.cycles <= 64
+        assert row.lut is not None and row.bram18 is not None and row.dsp is not None
+        assert row.estimate_impl in ("MVAU_hls", "MVAU_rtl")
+        # FINN's value-based bound from the weights
+        w = child.get_initializer(node.input[1])
+        lo, hi = calculate_matvec_accumulator_range(w, DataType["UINT8"])
+        exact = int(np.ceil(np.log2(max(-lo, 1 + hi)))) + 1
+        if not row.no_activation:
+            assert row.acc_bits == exact
+            assert row.output_dtype == "UINT8"
+        else:  # graph-final MVAU without activation: rounded up to a multiple of 8
+            assert row.acc_bits == -(-exact // 8) * 8
+            assert row.output_dtype == row.acc_dtype
+    full = layer_table(child, include_infrastructure=True)
+    assert any(r.op_type == "StreamingFIFO" for r in full)
+    assert child.get_metadata_prop("codesign.lower.fpgapart") == "xczu7ev-ffvc1156-2-e"
+
+
+def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, build, _ = lowered
+    build = _copy_build(build, tmp_path / "b")
+    cfg = parse_config(
+        {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 2, "simd": 16}, {"pe": 5, "simd": 4}]}}
+    )
+    result = run_lower(mlp_qonnx, cfg, build, start="fold")
+    assert set(result.steps) == {"fold", "insert_dwc_and_fifos", "estimates"}
+    child = ModelWrapper(str(result.dataflow))
+    rows = layer_table(child)
+    assert [(r.pe, r.simd) for r in rows] == [(4, 8), (2, 16), (5, 4)]
+    assert child.get_nodes_by_op_type("StreamingDataWidthConverter")  # widths differ
+    x, _ = digits
+    ref = execute_parent(ModelWrapper(str(mlp_qonnx)), x[:40])
+    out = execute_parent(load_lowered(result.parent), x[:40])
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("target", [16, 256])
+def test_target_cycles(lowered, tmp_path: Path, target: int) -> None:  # type: ignore[no-untyped-def]
+    _, build, _ = lowered
+    build = _copy_build(build, tmp_path / "b")
+    cfg = parse_config({"fold": {"target_cycles": target}})
+    result = run_lower(Path("unused.onnx"), cfg, build, start="fold", stop="fold")
+    assert result.steps.keys() == {"fold"}
+    rows = layer_table(dataflow_child(load_lowered(result.parent)))
+    assert max(r.cycles for r in rows) <= target
+    if target == 256:  # no more parallelism than needed
+        assert all(r.cycles * 2 > target or r.pe * r.simd == 1 for r in rows[:2])
+
+
+def test_illegal_pe_names_node(lowered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, build, _ = lowered
+    build = _copy_build(build, tmp_path / "b")
+    cfg = parse_config(
+        {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 3, "simd": 16}, {"pe": 5, "simd": 4}]}}
+    )
+    with pytest.raises(LoweringError, match=r"MVAU_1.*PE=3 does not divide MH=32.*1, 2, 4, 8"):
+        run_lower(Path("unused.onnx"), cfg, build, start="fold")
+    cfg = parse_config({"fold": {"layers": [{"pe": 1, "simd": 1}]}})
+    with pytest.raises(LoweringError, match=r"fold\.layers has 1 entries.*3 MVAU"):
+        run_lower(Path("unused.onnx"), cfg, build, start="fold")
+
+
+def test_a2q_model_lowers_with_thresholding(tmp_path: Path, digits) -> None:  # type: ignore[no-untyped-def]
+    """A2Q weights, an input quantizer (-> standalone Thresholding), TorchScript export."""
+    src = make_qonnx(tmp_path / "a2q.onnx", hidden=(32,), a2q_acc_bits=16, dynamo=False)
+    cfg = parse_config({"quant": {"method": "a2q", "acc_bits": 16}, "fold": {"target_cycles": 32}})
+    result = run_lower(src, cfg, tmp_path / "build")
+    child = ModelWrapper(str(result.dataflow))
+    rows = layer_table(child)
+    assert [r.op_type for r in rows] == ["Thresholding", "MVAU", "MVAU"]
+    assert rows[0].channels == 64 and rows[0].n_thresholds == 255
+    assert max(r.cycles for r in rows) <= 32
+    x, _ = digits
+    ref = execute_parent(ModelWrapper(str(src)), x[:60])
+    out = execute_parent(load_lowered(result.parent), x[:60])
+    assert np.array_equal(out.argmax(1), ref.argmax(1))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+
+def test_unsupported_op_names_node(mlp_qonnx: Path, tmp_path: Path) -> None:
+    """A Sin between two layers cannot be lowered: the error names it."""
+    model = onnx.load(str(mlp_qonnx))
+    graph = model.graph
+    relu_quants = [n for n in graph.node if n.op_type == "Quant" and n.input[0].startswith("Relu")]
+    if not relu_quants:  # fall back: the Quant after the first Relu
+        relu_out = next(n.output[0] for n in graph.node if n.op_type == "Relu")
+        relu_quants = [n for n in graph.node if n.op_type == "Quant" and n.input[0] == relu_out]
+    q = relu_quants[0]
+    old_out = q.output[0]
+    for n in graph.node:
+        for i, name in enumerate(n.input):
+            if name == old_out:
+                n.input[i] = "sin_out"
+    idx = list(graph.node).index(q)
+    graph.node.insert(idx + 1, helper.make_node("Sin", [old_out], ["sin_out"], name="the_sin"))
+    bad = tmp_path / "sin.onnx"
+    onnx.save(model, str(bad))
+    with pytest.raises(LoweringError, match=r"the_sin|Sin_0") as err:
+        run_lower(bad, CFG, tmp_path / "build", stop="convert_to_hw")
+    assert "cannot lower node Sin_0 (op type Sin)" in str(err.value)
+    assert "MVAU" in str(err.value)  # lists what is supported
+
+
+def test_float_input_rejected(mlp_qonnx: Path, tmp_path: Path) -> None:
+    model = ModelWrapper(str(mlp_qonnx))
+    model.set_tensor_datatype(model.graph.input[0].name, DataType["FLOAT32"])
+    path = tmp_path / "float_in.onnx"
+    model.save(str(path))
+    with pytest.raises(LoweringError, match="integer input"):
+        run_lower(path, CFG, tmp_path / "build", stop="qonnx_to_finn")
+
+
+def test_bad_start(tmp_path: Path) -> None:
+    with pytest.raises(LoweringError, match="unknown lowering step 'nope'"):
+        run_lower(tmp_path / "x.onnx", CFG, tmp_path, start="nope")
+    with pytest.raises(LoweringError, match="previous step's model"):
+        run_lower(tmp_path / "x.onnx", CFG, tmp_path, start="fold")

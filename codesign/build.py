@@ -9,11 +9,14 @@ not redone; once a step runs afresh, every later step runs afresh too.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import time
 import traceback
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,37 @@ def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def captured_output(log_path: Path) -> Iterator[None]:
+    """Send what third-party code prints, warns or logs during a step to the step's log.
+
+    FINN, qonnx and brevitas print progress and warnings of their own; the library
+    never prints, so it all goes to ``logs/<step>.log`` in the build directory.
+    """
+    with log_path.open("a") as log:
+        handler = logging.StreamHandler(log)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        saved_showwarning = warnings.showwarning
+
+        def to_log(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            log.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+        try:
+            with (
+                warnings.catch_warnings(),
+                contextlib.redirect_stdout(log),
+                contextlib.redirect_stderr(log),
+            ):
+                warnings.simplefilter("default")
+                warnings.showwarning = to_log
+                yield
+        finally:
+            warnings.showwarning = saved_showwarning
+            root.removeHandler(handler)
 
 
 class BuildDir:
@@ -116,7 +150,8 @@ class BuildDir:
         self._save()
         t0 = time.perf_counter()
         try:
-            result = fn()
+            with captured_output(self.path("logs", f"{name}.log")):
+                result = fn()
         except BaseException as err:
             rec.update(
                 status="failed",

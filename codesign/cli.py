@@ -69,16 +69,21 @@ def print_summary(results: dict[str, Any]) -> None:
     if not results.get("layers"):
         return
     table = Table(title="layers (accumulator bits: data-type bound / A2Q bound / FINN)")
-    for col in ("layer", "op", "MWxMH", "in", "w", "acc dtype", "acc A2Q", "acc FINN",
-                "PE", "SIMD", "cycles", "LUT est"):
+    for col in ("layer", "MWxMH", "in/w bits", "acc bits", "PE/SIMD", "cycles", "LUT est"):
         table.add_column(col, justify="right")
     for row in results["layers"]:
+        acc = "/".join(
+            _fmt(row.get(k))
+            for k in ("acc_bits_dtype_bound", "acc_bits_a2q_bound", "acc_bits_finn")
+        )
         table.add_row(
-            row["name"], row["op_type"], f"{row.get('mw', '-')}x{row.get('mh', '-')}",
-            _fmt(row.get("input_dtype")), _fmt(row.get("weight_dtype")),
-            _fmt(row.get("acc_bits_dtype_bound")), _fmt(row.get("acc_bits_a2q_bound")),
-            _fmt(row.get("acc_bits_finn")), _fmt(row.get("pe")), _fmt(row.get("simd")),
-            _fmt(row.get("est_cycles")), _fmt(row.get("est_lut")),
+            row["name"],
+            f"{_fmt(row.get('mw'))}x{_fmt(row.get('mh'))}",
+            f"{_fmt(row.get('input_bits'))}/{_fmt(row.get('weight_bits'))}",
+            acc if row["op_type"] == "MVAU" else "-",
+            f"{_fmt(row.get('pe'))}/{_fmt(row.get('simd'))}",
+            _fmt(row.get("cycles")),
+            _fmt(row.get("lut"), 0),
         )
     console.print(table)
 

@@ -42,14 +42,13 @@ module cs_dwc #(
         y = t;
       end
     end
-    return x;
+    gcd = x;  // (Yosys 0.23 has no `return`)
   endfunction
 
   localparam int MAXE = (IN_ELEMS > OUT_ELEMS) ? IN_ELEMS : OUT_ELEMS;
   localparam int BUF = IN_ELEMS + OUT_ELEMS + MAXE - gcd(IN_ELEMS, OUT_ELEMS);
   localparam int BW = BUF * ELEM_BITS;
   localparam int CNTW = $clog2(BUF + 1);
-  localparam int OUT_WORD = ((OUT_ELEMS * ELEM_BITS + 7) / 8) * 8;
 
   logic [BW-1:0] buffer, shifted, incoming;
   logic [CNTW-1:0] cnt, base;

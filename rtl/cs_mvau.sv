@@ -49,7 +49,9 @@ module cs_mvau #(
     parameter int MH = 4,
     parameter int PE = 1,
     parameter int SIMD = 1,
+    /* verilator lint_off UNUSEDPARAM */
     parameter int N_VECTORS = 1,
+    /* verilator lint_on UNUSEDPARAM */
     parameter int IN_BITS = 8,
     parameter bit IN_SIGNED = 1'b0,
     parameter int W_BITS = 8,
@@ -72,7 +74,6 @@ module cs_mvau #(
     output logic [((PE*OUT_BITS+7)/8)*8-1:0] m_axis_tdata,
     output logic                ovf
 );
-  localparam int IN_WORD = ((SIMD * IN_BITS + 7) / 8) * 8;
   localparam int OUT_WORD = ((PE * OUT_BITS + 7) / 8) * 8;
   localparam int SF = MW / SIMD;
   localparam int NF = MH / PE;

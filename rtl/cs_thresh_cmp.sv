@@ -47,7 +47,7 @@ module cs_thresh_cmp #(
       else tv = $signed(CW'(thr[t*THR_BITS+:THR_BITS]));
       if (xv >= tv) cnt = cnt + 1'b1;
     end
-    sum = ACT_BIAS + $signed({1'b0, cnt});
+    sum = ACT_BIAS + $signed(32'(cnt));
     y = sum[OUT_BITS-1:0];
   end
 endmodule

@@ -85,10 +85,11 @@ def test_script_is_relative_and_checked(tmp_path: Path, design: Path) -> None:
     assert '-DWITH_MUL -DN=3 -I".."' in text
     relative = os.path.relpath(design, out)
     assert relative.startswith("..")
-    assert f'read_verilog -sv -DWITH_MUL -DN=3 -I".." "{relative}"' in text
-    assert "chparam -set W 12 top" in text
-    assert 'chparam -set INIT "../w.mem" top' in text
-    assert 'chparam -set MODE "fast" top' in text
+    assert f'read_verilog -sv -defer -DWITH_MUL -DN=3 -I".." "{relative}"' in text
+    assert (
+        'hierarchy -check -top top -chparam W 12 -chparam INIT "../w.mem" -chparam MODE "fast"'
+        in text
+    )
     assert "synth_xilinx -family xcup -top top -noiopad -noclkbuf" in text
     assert "flatten" not in text
     assert str(tmp_path) not in text  # YoWASP hides /tmp: nothing absolute

@@ -350,7 +350,9 @@ def write_script(
         raise SynthesisError(f"top module name {top!r} is not a Verilog identifier")
     if not sources:
         raise SynthesisError("no source files given")
-    read_args = ["-sv"]
+    # -defer: elaborate once, at `hierarchy`, with the final top parameters (a separate
+    # chparam elaborates the whole design a second time, which dominates big ROM inits)
+    read_args = ["-sv", "-defer"]
     read_args += [_define_arg(k, v) for k, v in (defines or {}).items()]
     for inc in include_dirs:
         read_args.append(f"-I{_script_path(Path(inc), out_dir)}")
@@ -360,10 +362,12 @@ def write_script(
         if not src.is_file():
             raise SynthesisError(f"source file not found: {src}")
         lines.append(f"read_verilog {' '.join(read_args)} {_script_path(src, out_dir)}")
+    hierarchy = ["hierarchy", "-check", "-top", top]
     for name, value in (params or {}).items():
         if not _IDENT.match(name):
             raise SynthesisError(f"parameter name {name!r} is not a Verilog identifier")
-        lines.append(f"chparam -set {name} {_param_value(name, value, out_dir)} {top}")
+        hierarchy += ["-chparam", name, _param_value(name, value, out_dir)]
+    lines.append(" ".join(hierarchy))
     lines += [
         synth_command(board, top, flags),
         f"tee -q -o {STAT_JSON} stat -json",
@@ -532,7 +536,7 @@ def synthesize(
 ) -> SynthResult:
     """Synthesize ``top`` from ``sources`` for ``board`` and count resources.
 
-    ``params`` set the top module's parameters (``chparam``); a :class:`~pathlib.Path`
+    ``params`` set the top module's parameters (``hierarchy -chparam``); a :class:`~pathlib.Path`
     value (e.g. a memory initialisation file) is passed relative to ``out_dir``, where
     Yosys runs. ``defines`` become ``read_verilog -D``. ``flags`` are extra flag-only
     options of the synthesis command (e.g. ``-nodsp``, ``-nobram``). ``yosys`` overrides

@@ -1,0 +1,135 @@
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+
+import codesign.export as export_mod
+from codesign.config import ModelConfig, QuantConfig, TrainConfig
+from codesign.data import DigitsSplit, load_digits_split
+from codesign.errors import ExportMismatchError
+from codesign.export import check_equivalence, export_qonnx
+from codesign.models import build_model
+from codesign.quant.train import train_model
+
+METHODS = ["float", "baseline", "a2q", "a2q_plus"]
+
+
+@pytest.fixture(scope="module")
+def split() -> DigitsSplit:
+    return load_digits_split(8)
+
+
+@pytest.fixture(scope="module")
+def trained(split: DigitsSplit) -> dict[str, tuple[torch.nn.Module, QuantConfig]]:
+    models = {}
+    for method in METHODS:
+        quant = QuantConfig(method=method)
+        model = build_model(ModelConfig(hidden=[24, 16]), quant)
+        train_model(model, split, TrainConfig(epochs=3))
+        models[method] = (model, quant)
+    return models
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_export_matches_torch(
+    method: str, trained: dict, split: DigitsSplit, tmp_path: Path
+) -> None:
+    model, quant = trained[method]
+    res = export_qonnx(model, quant, split.x_test, tmp_path / "model.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    report = check_equivalence(model, res.path, split.x_test, split.y_test)
+    assert report.n == 360 and report.predictions_equal and report.batched
+    assert report.max_abs_diff <= 1e-5
+    assert report.onnx_accuracy == report.torch_accuracy
+
+    graph = ModelWrapper(str(res.path))
+    assert res.input_shape == (1, 64) and res.input_datatype == "UINT8"
+    assert graph.get_tensor_datatype(res.input_name) == DataType["UINT8"]
+    # the pixel codes feed the first MatMul directly: no input quantizer/threshold in front
+    assert graph.find_consumer(res.input_name).op_type == "MatMul"
+    quants = graph.get_nodes_by_op_type("Quant")
+    weight_quants = [q for q in quants if graph.get_initializer(q.input[0]) is not None]
+    assert len(weight_quants) == (0 if method == "float" else 3)
+    assert len(res.fixed_weight_quants) == len(weight_quants)
+
+
+@pytest.mark.parametrize("method", ["a2q", "a2q_plus"])
+def test_raw_brevitas_export_of_a2q_mismatches_and_the_fix_matches(
+    method: str, trained: dict, split: DigitsSplit, tmp_path: Path
+) -> None:
+    """Brevitas 0.13.4 exports A2Q/A2Q+ weight Quant nodes with the float parameter as
+    input (no L1 pre-scale, no zero-centring) and ROUND instead of round-to-zero."""
+    model, quant = trained[method]
+    raw = export_qonnx(model, quant, split.x_test, tmp_path / "raw.onnx", fix_weight_quant=False)
+    graph = ModelWrapper(str(raw.path))
+    first_weight = graph.get_nodes_by_op_type("Quant")[0]
+    param = graph.get_initializer(first_weight.input[0])
+    torch_param = model.blocks[0][0].weight.detach().numpy()
+    assert np.array_equal(param, torch_param) or np.array_equal(param, torch_param.T)
+    with pytest.raises(
+        ExportMismatchError, match=r"first differing tensor .*weight of torch module"
+    ):
+        check_equivalence(model, raw.path, split.x_test, split.y_test)
+
+    fixed = export_qonnx(model, quant, split.x_test, tmp_path / "fixed.onnx")
+    report = check_equivalence(model, fixed.path, split.x_test, split.y_test)
+    assert report.max_abs_diff <= 1e-5 and report.predictions_equal
+
+
+def test_mismatch_names_the_first_differing_tensor(
+    trained: dict, split: DigitsSplit, tmp_path: Path
+) -> None:
+    model, quant = trained["baseline"]
+    res = export_qonnx(model, quant, split.x_test, tmp_path / "m.onnx")
+    graph = ModelWrapper(str(res.path))
+    bn = graph.get_nodes_by_op_type("BatchNormalization")[1]
+    bias = graph.get_initializer(bn.input[2])
+    graph.set_initializer(bn.input[2], bias + 0.5)
+    broken = tmp_path / "broken.onnx"
+    graph.save(str(broken))
+    with pytest.raises(ExportMismatchError, match=rf"'{bn.output[0]}' \(batchnorm of torch module"):
+        check_equivalence(model, broken, split.x_test, split.y_test)
+
+
+def test_equivalence_falls_back_to_image_by_image(
+    trained: dict, split: DigitsSplit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, quant = trained["a2q"]
+    res = export_qonnx(model, quant, split.x_test, tmp_path / "m.onnx")
+
+    def no_batch(_bsize: int) -> None:
+        raise RuntimeError("graph fixed to batch 1")
+
+    monkeypatch.setattr(export_mod, "ChangeBatchSize", no_batch)
+    report = check_equivalence(model, res.path, split.x_test[:20], split.y_test[:20])
+    assert not report.batched and report.n == 20 and report.predictions_equal
+
+
+def test_failed_export_leaves_nothing_half_written(
+    trained: dict, split: DigitsSplit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, quant = trained["a2q"]
+    out = tmp_path / "model.onnx"
+    out.write_bytes(b"previous")
+
+    def boom(_model: ModelWrapper) -> ModelWrapper:
+        raise RuntimeError("cleanup failed")
+
+    monkeypatch.setattr(export_mod, "cleanup_model", boom)
+    with pytest.raises(RuntimeError, match="cleanup failed"):
+        export_qonnx(model, quant, split.x_test, out)
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
+def test_export_file_is_a_valid_onnx_model(
+    trained: dict, split: DigitsSplit, tmp_path: Path
+) -> None:
+    model, quant = trained["a2q_plus"]
+    res = export_qonnx(model, quant, split.x_test, tmp_path / "m.onnx")
+    onnx.checker.check_model(onnx.load(str(res.path)))
+    assert res.op_types.count("MatMul") + res.op_types.count("Gemm") == 3

@@ -16,6 +16,7 @@ from rtl_sim.kernels.common import (
     check,
     compare,
     config,
+    junk_pad,
     recv_words,
     send_words,
     start,
@@ -37,7 +38,7 @@ async def dwc_stream(dut: Any) -> None:
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
     w = words(cfg["n_groups"])
     exp = golden.dwc(w, eb, ie, oe)
-    cocotb.start_soon(send_words(src, w))
+    cocotb.start_soon(send_words(src, junk_pad(w, ie * eb, rng)))
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, lcm // oe))
 
@@ -47,7 +48,7 @@ async def dwc_stream(dut: Any) -> None:
     snk.pause = False
     w = words(max(4, 64 // lcm))
     exp = golden.dwc(w, eb, ie, oe)
-    cocotb.start_soon(send_words(src, w))
+    cocotb.start_soon(send_words(src, junk_pad(w, ie * eb, rng)))
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, lcm // oe, "stall-free output"))
     span = (got[-1][1] - got[0][1]) / get_sim_steps(CLOCK_NS, "ns")

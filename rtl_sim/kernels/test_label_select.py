@@ -17,6 +17,7 @@ from rtl_sim.kernels.common import (
     check,
     compare,
     config,
+    junk_pad,
     recv_words,
     send_words,
     start,
@@ -33,6 +34,9 @@ async def label_select_stream(dut: Any) -> None:
     in_bits, out_bits = cfg["IN_BITS"], cfg["OUT_BITS"]
     lo, hi = golden.value_range(in_bits, bool(cfg["IN_SIGNED"]))
 
+    def stream_in(x: np.ndarray) -> list[int]:
+        return junk_pad(golden.pack_words(x, in_bits, pe), in_bits * pe, rng)
+
     def expected(x: np.ndarray) -> list[int]:
         return golden.pack_words(golden.label_select(x, k), out_bits, 1)
 
@@ -45,7 +49,7 @@ async def label_select_stream(dut: Any) -> None:
 
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
-    cocotb.start_soon(send_words(src, golden.pack_words(x, in_bits, pe)))
+    cocotb.start_soon(send_words(src, stream_in(x)))
     exp = expected(x)
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, k))
@@ -55,7 +59,7 @@ async def label_select_stream(dut: Any) -> None:
     src.pause = False
     snk.pause = False
     x2 = nrng.integers(lo, hi + 1, size=(6, n))
-    cocotb.start_soon(send_words(src, golden.pack_words(x2, in_bits, pe)))
+    cocotb.start_soon(send_words(src, stream_in(x2)))
     exp2 = expected(x2)
     got2 = await recv_words(snk, len(exp2))
     check(compare([g for g, _ in got2], exp2, k, "stall-free output"))

@@ -23,6 +23,7 @@ from rtl_sim.kernels.common import (
     check,
     compare,
     config,
+    junk_pad,
     recv_words,
     send_words,
     start,
@@ -53,6 +54,9 @@ async def mvau_stream(dut: Any) -> None:
     w = np.load(cfg["weights"])
     thr = np.load(cfg["thresholds"]) if n_thres else None
 
+    def stream_in(x: np.ndarray) -> list[int]:
+        return junk_pad(golden.pack_words(x, in_bits, simd), in_bits * simd, rng)
+
     def expected(x: np.ndarray) -> list[int]:
         y = golden.mvau(x, w, acc_bits, acc_signed, thr, cfg["ACT_BIAS"])
         return golden.pack_words(golden.wrap(y, out_bits, True), out_bits, pe)
@@ -64,7 +68,7 @@ async def mvau_stream(dut: Any) -> None:
 
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
-    cocotb.start_soon(send_words(src, golden.pack_words(x, in_bits, simd)))
+    cocotb.start_soon(send_words(src, stream_in(x)))
     exp = expected(x)
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, nf))
@@ -84,7 +88,7 @@ async def mvau_stream(dut: Any) -> None:
     snk.pause = False
     n_ii = 8
     x2 = nrng.integers(lo, hi + 1, size=(n_ii, mw))
-    cocotb.start_soon(send_words(src, golden.pack_words(x2, in_bits, simd)))
+    cocotb.start_soon(send_words(src, stream_in(x2)))
     exp2 = expected(x2)
     got2 = await recv_words(snk, len(exp2))
     check(compare([g for g, _ in got2], exp2, nf, "II-phase output"))

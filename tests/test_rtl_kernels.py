@@ -176,6 +176,9 @@ MVAU_CASES = [
     _mvau_case("uacc-pe1-simd1", 14, 6, 3, 1, 1, 2, False, 3, n_thres=3, nonneg_w=True),
     # fully parallel (NF = SF = 1)
     _mvau_case("par-pe2-simd4-s8", 15, 4, 2, 2, 4, 8, True, 8),
+    # one input word per vector (SF = 1) / one output word per vector (NF = 1)
+    _mvau_case("sf1-pe1-simd4-s5", 17, 4, 3, 1, 4, 5, True, 6),
+    _mvau_case("nf1-pe2-simd2-u8", 18, 8, 2, 2, 2, 8, False, 8, n_thres=2, act_bias=-1),
     # squeezed and thresholded
     _mvau_case("squeeze-thr-pe2-simd3", 16, 9, 4, 2, 3, 4, False, 4, squeeze=3, n_thres=15,
                act_bias=0),

@@ -121,6 +121,13 @@ def _verilator_runner() -> Any:
         def _simulator_in_path_build_only(self) -> None:
             self.executable = str(exe)
 
+        def _build_command(self) -> list[Any]:
+            # the wheel's verilated.mk leaves the precompiled-header include flag empty,
+            # which breaks the parallel (PCH) build Verilator picks for larger designs
+            cmds: list[Any] = super()._build_command()
+            cmds[-1] = [*cmds[-1], "CFG_CXXFLAGS_PCH_I=-include"]
+            return cmds
+
         def _set_env_build(self) -> None:
             super()._set_env_build()
             self.env["VERILATOR_ROOT"] = str(exe.parent.parent)
@@ -145,6 +152,18 @@ def _failure_lines(log: Path, limit: int = 30) -> str:
     text = log.read_text(errors="replace").splitlines()
     lines = [ln for ln in text if any(k in ln for k in keys)]
     return "\n".join(lines[-limit:])
+
+
+def _build(runner: Any, toplevel: str, simulator: str, build: Path, **kwargs: Any) -> None:
+    """runner.build, turning a failed compile into a VerificationError with the log tail."""
+    try:
+        runner.build(**kwargs)
+    except (RuntimeError, SystemExit) as exc:
+        log = build / "build.log"
+        tail = log.read_text(errors="replace").splitlines()[-30:] if log.is_file() else []
+        raise VerificationError(
+            f"building {toplevel} for {simulator} failed ({exc}); log {log}:\n" + "\n".join(tail)
+        ) from exc
 
 
 def sv_string(value: str) -> str:
@@ -194,19 +213,17 @@ def run_cocotb(
             built = False
         else:
             stamp.unlink(missing_ok=True)
-            runner.build(
-                sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
-                build_args=flags, build_dir=build, waves=waves, timescale=TIMESCALE,
-                log_file=build / "build.log",
-            )
+            _build(runner, toplevel, simulator, build,
+                   sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
+                   build_args=flags, build_dir=build, waves=waves, timescale=TIMESCALE,
+                   log_file=build / "build.log")
             stamp.write_text(digest)
     else:
         runner = get_runner("icarus")
-        runner.build(
-            sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
-            build_dir=build, waves=waves, timescale=TIMESCALE, always=True,
-            log_file=build / "build.log",
-        )
+        _build(runner, toplevel, simulator, build,
+               sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
+               build_dir=build, waves=waves, timescale=TIMESCALE, always=True,
+               log_file=build / "build.log")
     # cocotb exits (SystemExit) or raises when the simulator fails; the results file (or
     # its absence) tells what happened
     with contextlib.suppress(SystemExit, RuntimeError):

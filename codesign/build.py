@@ -125,6 +125,12 @@ class BuildDir:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def dir(self, *parts: str) -> Path:
+        """A directory inside the build directory, created if missing."""
+        d = self.path(*parts, ".keep").parent
+        d.mkdir(exist_ok=True)
+        return d
+
     def step_result(self, name: str) -> JSON | None:
         """The JSON summary of a finished step, or None."""
         rec = self.manifest["steps"].get(name)

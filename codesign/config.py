@@ -89,6 +89,26 @@ class FoldConfig(_Strict):
         return self
 
 
+class SimConfig(_Strict):
+    """Cycle simulation of the generated accelerator (cocotb)."""
+
+    simulator: Literal["verilator", "icarus"] = "verilator"
+    frames: int | None = Field(default=None, ge=1)
+    """Test images streamed through the accelerator; None = the whole test set."""
+    backpressure: float = Field(default=0.3, ge=0.0, lt=1.0)
+    """Probability of a stall per cycle on the input valid and on the output ready."""
+    waves: bool = False
+
+
+class SynthConfig(_Strict):
+    """Yosys synthesis for the board's family."""
+
+    enabled: bool = True
+    compare_acc_bits: int | None = Field(default=32, ge=2, le=64)
+    """Also synthesize the same accelerator with accumulators this wide (same weights and
+    folding), for the side-by-side cost of wide accumulators; None skips it."""
+
+
 class FlowConfig(_Strict):
     name: str = Field(default="mlp", pattern=r"^[A-Za-z0-9_.-]+$")
     model: ModelConfig = ModelConfig()
@@ -96,6 +116,8 @@ class FlowConfig(_Strict):
     train: TrainConfig = TrainConfig()
     fold: FoldConfig = FoldConfig(target_cycles=64)
     board: str = "zcu104"
+    sim: SimConfig = SimConfig()
+    synth: SynthConfig = SynthConfig()
 
     def digest(self) -> str:
         """Content digest of the config: same config (and seed) -> same digest."""

@@ -19,7 +19,7 @@ from codesign.config import FlowConfig, QuantConfig
 from codesign.errors import ConfigError, VerificationError
 from codesign.quant import bounds
 
-STEPS = ("train", "export", "lower")
+STEPS = ("train", "export", "lower", "rtl", "sim", "synth")
 
 
 class Progress(Protocol):
@@ -61,7 +61,7 @@ def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
         if run == "quant" and cfg.quant.method == "float":
             runs["quant"] = runs["float"]
             continue
-        model = build_model(cfg.model, quant)
+        model = build_model(cfg.model, quant, seed=cfg.train.seed)
 
         def report(epoch: int, loss: float, run: str = run) -> None:
             progress.epoch(run, epoch, cfg.train.epochs, loss)
@@ -84,7 +84,7 @@ def _load_quant_model(bd: BuildDir, cfg: FlowConfig) -> Any:
     from codesign.models import build_model
     from codesign.quant.train import load_checkpoint
 
-    model = build_model(cfg.model, cfg.quant)
+    model = build_model(cfg.model, cfg.quant, seed=cfg.train.seed)
     load_checkpoint(model, bd.path("train", "quant.pt"))
     return model
 
@@ -175,6 +175,104 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
+def _dataflow(bd: BuildDir) -> Any:
+    from codesign.lower import load_lowered
+
+    lower = bd.step_result("lower")
+    if lower is None:
+        raise VerificationError("the lower step has not finished")
+    return load_lowered(bd.root / lower["dataflow"])
+
+
+def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+    from codesign.backends.rtl import emit_rtl
+    from codesign.backends.vectors import write_vectors
+    from codesign.data import load_digits_split
+    from codesign.lower import execute_dataflow
+
+    child = _dataflow(bd)
+    acc = read_accelerator(child, name=cfg.name)
+    project = emit_rtl(acc, bd.path("rtl", "accel"))
+    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    x = split.x_test[: cfg.sim.frames]
+    meta = write_vectors(acc, x, execute_dataflow(child, x), bd.dir("vectors"))
+    artefacts = [project.top_file, project.filelist, *project.memories, meta]
+    if cfg.synth.compare_acc_bits is not None:
+        wide = emit_rtl(
+            with_acc_bits(acc, cfg.synth.compare_acc_bits),
+            bd.path("rtl", f"accel_acc{cfg.synth.compare_acc_bits}"),
+        )
+        artefacts += [wide.top_file, wide.filelist]
+    return {
+        "top": project.top,
+        "kernels": [
+            {"node": k.node, "module": k.module, "params": k.params} for k in acc.kernels
+        ],
+        "est_ii_cycles": acc.est_ii,
+        "words_per_frame": {"in": acc.words_in, "out": acc.words_out},
+        "artefacts": [str(a.relative_to(bd.root)) for a in artefacts],
+    }
+
+
+def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    from codesign.backends.rtl import load_rtl_project
+    from codesign.sim import simulate_accelerator
+
+    report = simulate_accelerator(
+        load_rtl_project(bd.path("rtl", "accel")),
+        bd.dir("vectors"),
+        bd.dir("sim", cfg.sim.simulator),
+        simulator=cfg.sim.simulator,
+        waves=cfg.sim.waves,
+        seed=cfg.train.seed,
+        in_pause=cfg.sim.backpressure,
+        out_pause=cfg.sim.backpressure,
+    )
+    if report.ii_error > 0.05:
+        raise VerificationError(
+            f"measured II {report.ii_cycles} cycles differs from FINN's estimate "
+            f"{report.est_ii_cycles} by {report.ii_error:.1%} (> 5%)"
+        )
+    return {
+        "verification": {**report.to_json(), "backpressure": cfg.sim.backpressure},
+        "cycles": {
+            "ii_measured": report.ii_cycles,
+            "ii_estimated": report.est_ii_cycles,
+            "ii_error": report.ii_error,
+            "latency_measured": report.latency_cycles,
+        },
+        "artefacts": [str(report.report_path.relative_to(bd.root))],
+    }
+
+
+def _synth_one(bd: BuildDir, cfg: FlowConfig, name: str) -> JSON:
+    from codesign.backends.rtl import load_rtl_project
+    from codesign.boards import get_board
+    from codesign.synth import synthesize
+
+    project = load_rtl_project(bd.path("rtl", name))
+    out = bd.dir("synth", name)
+    project.stage_memories(out)
+    res = synthesize(list(project.sources), project.top, get_board(cfg.board), out)
+    per_layer = {
+        path: inst.total for path, inst in res.instances.items() if path.count(".") == 0
+    }
+    return {"total": res.totals, "percent": res.percent, "per_instance": per_layer,
+            "seconds": round(res.seconds, 1)}
+
+
+def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    result: JSON = {"board": cfg.board, "accelerator": _synth_one(bd, cfg, "accel")}
+    if cfg.synth.compare_acc_bits is not None:
+        bits = cfg.synth.compare_acc_bits
+        result[f"acc{bits}"] = _synth_one(bd, cfg, f"accel_acc{bits}")
+    result["artefacts"] = [
+        str(p.relative_to(bd.root)) for p in bd.path("synth").glob("*/synth.json")
+    ]
+    return result
+
+
 def run_flow(
     cfg: FlowConfig,
     out: Path,
@@ -190,10 +288,15 @@ def run_flow(
         "train": lambda: _step_train(bd, cfg, prog),
         "export": lambda: _step_export(bd, cfg),
         "lower": lambda: _step_lower(bd, cfg),
+        "rtl": lambda: _step_rtl(bd, cfg),
+        "sim": lambda: _step_sim(bd, cfg),
+        "synth": lambda: _step_synth(bd, cfg),
     }
     summaries: JSON = {}
     for name in STEPS:
         if name == "export" and cfg.quant.method == "float":
+            break
+        if name == "synth" and not cfg.synth.enabled:
             break
         prog.step(name, "start")
         summary, cached = bd.run_step(name, step_fns[name])
@@ -225,4 +328,7 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "accuracy": accuracy,
         "export": s.get("export", {}).get("equivalence"),
         "layers": lower.get("layers", []),
+        "verification": s.get("sim", {}).get("verification"),
+        "cycles": s.get("sim", {}).get("cycles"),
+        "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
     }

@@ -1,25 +1,29 @@
-"""Golden numpy models of the rtl/ kernels, and the word packing / memory-file writers.
+"""Golden numpy models of the rtl/ kernels.
 
-Everything here is plain numpy on integer arrays (int64 unless noted), so the same
-functions serve the kernel testbenches, the accelerator testbench and the RTL backend
-(which writes the weight/threshold memory files with :func:`write_weight_mem` and
-:func:`write_thresh_mem`).
-
-Conventions shared with the RTL:
-
-* A stream word holds ``elems_per_word`` elements of ``elem_bits``; element ``i`` sits at
-  bits ``[i*elem_bits +: elem_bits]`` (element 0 in the LSBs), as two's complement when
-  signed. Words are ``tdata_bits(...)`` wide (rounded up to a multiple of 8); pad bits are 0.
-* Memory files are ``$readmemh`` text: one hex word per line, no address markers, most
-  significant digit first, zero-padded to the word width.
+Plain numpy on integer arrays (int64 unless noted). The bit-level conventions (stream
+word packing, ROM files) live in :mod:`codesign.backends.words`, shared with the RTL
+backend; they are re-exported here for the testbenches.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
+
+from codesign.backends.words import (
+    clip_thresholds,
+    pack_words,
+    tdata_bits,
+    thresh_mem_words,
+    to_unsigned,
+    unpack_words,
+    value_range,
+    weight_mem_words,
+    wrap,
+    write_thresh_mem,
+    write_weight_mem,
+)
 
 __all__ = [
     "clip_thresholds",
@@ -30,216 +34,15 @@ __all__ = [
     "mvau_overflows",
     "pack_words",
     "tdata_bits",
+    "thresh_mem_words",
     "to_unsigned",
     "unpack_words",
     "value_range",
+    "weight_mem_words",
     "wrap",
     "write_thresh_mem",
     "write_weight_mem",
 ]
-
-
-def tdata_bits(bits: int) -> int:
-    """Byte-aligned AXI-Stream tdata width for ``bits`` payload bits.
-
-    >>> tdata_bits(12), tdata_bits(16), tdata_bits(1)
-    (16, 16, 8)
-    """
-    return max(8, (bits + 7) // 8 * 8)
-
-
-def value_range(bits: int, signed: bool) -> tuple[int, int]:
-    """Smallest and largest value of a ``bits``-wide integer.
-
-    >>> value_range(4, True), value_range(4, False)
-    ((-8, 7), (0, 15))
-    """
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
-
-
-def wrap(x: np.ndarray | int, bits: int, signed: bool) -> np.ndarray:
-    """Reduce ``x`` modulo ``2**bits`` into the signed or unsigned range (hardware wrap).
-
-    >>> wrap(np.array([127, 128, -129, 300]), 8, True).tolist()
-    [127, -128, 127, 44]
-    >>> wrap(np.array([-1, 256]), 8, False).tolist()
-    [255, 0]
-    """
-    a = np.asarray(x, dtype=object) % (1 << bits)
-    if signed:
-        a = np.where(a >= (1 << (bits - 1)), a - (1 << bits), a)
-    return np.asarray(a, dtype=np.int64)
-
-
-def to_unsigned(x: np.ndarray | int, bits: int) -> np.ndarray:
-    """Two's complement bit pattern of ``x`` in ``bits`` bits, as non-negative integers.
-
-    >>> to_unsigned(np.array([-1, 3]), 4).tolist()
-    [15, 3]
-    """
-    return wrap(x, bits, signed=False)
-
-
-# ---------------------------------------------------------------------------------------
-# word packing
-# ---------------------------------------------------------------------------------------
-
-
-def pack_words(values: np.ndarray, elem_bits: int, elems_per_word: int) -> list[int]:
-    """Pack a flat sequence of integers into stream words, element 0 in the LSBs.
-
-    The length must be a multiple of ``elems_per_word``. Signed values are stored as two's
-    complement; values must fit ``elem_bits`` (as signed or unsigned).
-
-    >>> [hex(w) for w in pack_words(np.array([1, 2, 3, -1]), 4, 2)]
-    ['0x21', '0xf3']
-    """
-    flat = np.asarray(values).reshape(-1)
-    if flat.size % elems_per_word:
-        raise ValueError(f"{flat.size} values do not fill words of {elems_per_word} elements")
-    lo, hi = -(1 << (elem_bits - 1)), (1 << elem_bits) - 1
-    if flat.size and (int(flat.min()) < lo or int(flat.max()) > hi):
-        raise ValueError(f"values outside what {elem_bits} bits can hold")
-    mask = (1 << elem_bits) - 1
-    words = []
-    for i in range(0, flat.size, elems_per_word):
-        w = 0
-        for j in range(elems_per_word):
-            w |= (int(flat[i + j]) & mask) << (j * elem_bits)
-        words.append(w)
-    return words
-
-
-def unpack_words(
-    words: list[int] | np.ndarray, elem_bits: int, elems_per_word: int, signed: bool
-) -> np.ndarray:
-    """Inverse of :func:`pack_words`: a flat int64 array of all elements, in order.
-
-    Bits above ``elems_per_word * elem_bits`` (padding) are ignored.
-
-    >>> unpack_words([0x21, 0xF3], 4, 2, signed=True).tolist()
-    [1, 2, 3, -1]
-    >>> unpack_words([0x1F3], 4, 2, signed=False).tolist()
-    [3, 15]
-    """
-    mask = (1 << elem_bits) - 1
-    out = [(int(w) >> (j * elem_bits)) & mask for w in words for j in range(elems_per_word)]
-    return wrap(np.array(out, dtype=object), elem_bits, signed) if out else np.zeros(0, np.int64)
-
-
-# ---------------------------------------------------------------------------------------
-# memory files
-# ---------------------------------------------------------------------------------------
-
-
-def _write_hex_lines(words: list[int], width_bits: int, path: str | Path) -> Path:
-    digits = max(1, (width_bits + 3) // 4)
-    p = Path(path)
-    p.write_text("".join(f"{w:0{digits}x}\n" for w in words))
-    return p
-
-
-def weight_mem_words(w: np.ndarray, pe: int, simd: int, w_bits: int) -> list[int]:
-    """Words of the cs_mvau weight ROM for a FINN weight matrix ``w`` of shape (MW, MH).
-
-    Word ``nf*SF + sf`` holds the weight of output row ``r = nf*PE + p`` and input column
-    ``c = sf*SIMD + s`` at bit offset ``(p*SIMD + s)*w_bits`` (two's complement).
-
-    >>> w = np.array([[1, 2], [3, -1]])  # MW=2 inputs, MH=2 outputs
-    >>> [hex(x) for x in weight_mem_words(w, pe=2, simd=1, w_bits=4)]
-    ['0x21', '0xf3']
-    """
-    w = np.asarray(w)
-    mw, mh = w.shape
-    if mw % simd or mh % pe:
-        raise ValueError(f"MW={mw} not divisible by SIMD={simd} or MH={mh} by PE={pe}")
-    lo, hi = value_range(w_bits, True)
-    if w.size and (int(w.min()) < lo or int(w.max()) > hi):
-        raise ValueError(f"weights outside the signed {w_bits}-bit range [{lo}, {hi}]")
-    sf, nf = mw // simd, mh // pe
-    words = []
-    for n in range(nf):
-        for f in range(sf):
-            # block[p, s] = w[c = f*SIMD + s, r = n*PE + p]
-            block = w[f * simd : (f + 1) * simd, n * pe : (n + 1) * pe].T
-            words += pack_words(block.reshape(-1), w_bits, pe * simd)
-    return words
-
-
-def write_weight_mem(w: np.ndarray, pe: int, simd: int, w_bits: int, path: str | Path) -> Path:
-    """Write the cs_mvau ``WEIGHT_FILE`` for weights ``w`` (MW x MH, as FINN stores them).
-
-    One hex line per word (see :func:`weight_mem_words`), ``NF*SF`` lines.
-
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> p = write_weight_mem(np.array([[1, 2], [3, -1]]), 2, 1, 4, os.path.join(d, "w.mem"))
-    >>> p.read_text().split()
-    ['21', 'f3']
-    """
-    return _write_hex_lines(weight_mem_words(w, pe, simd, w_bits), pe * simd * w_bits, path)
-
-
-def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.ndarray:
-    """Clip thresholds into ``[min, max + 1]`` of the compared data type.
-
-    This does not change ``count(x >= t)`` for any representable ``x`` and makes every
-    threshold fit a ``data_bits + 1``-bit word of the data's signedness (the kernels'
-    default THR_BITS).
-
-    >>> clip_thresholds(np.array([-5, 3, 99]), 4, False).tolist()
-    [0, 3, 16]
-    """
-    lo, hi = value_range(data_bits, data_signed)
-    return np.clip(np.asarray(thr, dtype=np.int64), lo, hi + 1)
-
-
-def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int, signed: bool = True) -> list[int]:
-    """Words of a threshold ROM for thresholds ``thr`` of shape (channels, N_THRES).
-
-    Word ``nf`` holds channels ``nf*PE .. nf*PE+PE-1``; threshold ``t`` of channel ``p``
-    sits at bit offset ``(p*N_THRES + t)*thr_bits``; ``signed`` (two's complement) must match
-    the compared data (the accumulator for cs_mvau, the input for cs_thresholding). A
-    single row (shape (1, N_THRES)) is not broadcast here: give one row per channel.
-
-    >>> [hex(x) for x in thresh_mem_words(np.array([[0, 1], [2, -1]]), pe=2, thr_bits=4)]
-    ['0xf210']
-    """
-    thr = np.asarray(thr)
-    ch, _ = thr.shape
-    if ch % pe:
-        raise ValueError(f"{ch} channels not divisible by PE={pe}")
-    lo, hi = value_range(thr_bits, signed)
-    if thr.size and (int(thr.min()) < lo or int(thr.max()) > hi):
-        raise ValueError(
-            f"thresholds outside the {'signed' if signed else 'unsigned'} {thr_bits}-bit "
-            f"range [{lo}, {hi}]; "
-            "clip them with clip_thresholds() or widen THR_BITS"
-        )
-    return [
-        pack_words(thr[n * pe : (n + 1) * pe].reshape(-1), thr_bits, thr.size // ch * pe)[0]
-        for n in range(ch // pe)
-    ]
-
-
-def write_thresh_mem(
-    thr: np.ndarray, pe: int, thr_bits: int, path: str | Path, signed: bool = True
-) -> Path:
-    """Write a ``THRESH_FILE`` (cs_mvau / cs_thresholding) for ``thr`` (channels x N_THRES);
-    ``signed`` as the compared data (ACC_SIGNED / IN_SIGNED).
-
-    One hex line per channel fold (see :func:`thresh_mem_words`), ``channels/PE`` lines.
-
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> write_thresh_mem(np.array([[0, 1], [2, -1]]), 1, 4, os.path.join(d, "t.mem")).read_text()
-    '10\\nf2\\n'
-    """
-    thr = np.asarray(thr)
-    words = thresh_mem_words(thr, pe, thr_bits, signed)
-    return _write_hex_lines(words, pe * thr.shape[1] * thr_bits, path)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""The generated accelerator: RTL backend, bit-exact cocotb simulation, Yosys resources."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qonnx.core.modelwrapper import ModelWrapper
+
+from codesign.backends.accelerator import Accelerator, read_accelerator, with_acc_bits
+from codesign.backends.rtl import RtlProject, emit_rtl
+from codesign.backends.vectors import read_hex, write_vectors
+from codesign.config import parse_config
+from codesign.data import load_digits_split
+from codesign.errors import LoweringError, VerificationError
+from codesign.flow import run_flow
+from codesign.lower import execute_dataflow, load_lowered
+from codesign.sim import simulate_accelerator
+
+SMALL = {
+    "name": "accel_small",
+    "model": {"hidden": [16]},
+    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
+    "train": {"epochs": 3, "seed": 0},
+    "fold": {"target_cycles": 16},
+}
+
+
+@pytest.fixture(scope="module")
+def lowered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelWrapper, Path]:
+    out = tmp_path_factory.mktemp("flow")
+    run_flow(parse_config(SMALL), out, until="lower")
+    return load_lowered(out / _dataflow(out)), out
+
+
+def _dataflow(out: Path) -> str:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return str(manifest["steps"]["lower"]["result"]["dataflow"])
+
+
+@pytest.fixture(scope="module")
+def accel(lowered: tuple[ModelWrapper, Path]) -> Accelerator:
+    return read_accelerator(lowered[0], name="small")
+
+
+@pytest.fixture(scope="module")
+def project(accel: Accelerator, tmp_path_factory: pytest.TempPathFactory) -> RtlProject:
+    return emit_rtl(accel, tmp_path_factory.mktemp("rtl"))
+
+
+@pytest.fixture(scope="module")
+def vectors(
+    lowered: tuple[ModelWrapper, Path], accel: Accelerator, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    x = load_digits_split(8, seed=0).x_test
+    d = tmp_path_factory.mktemp("vectors")
+    write_vectors(accel, x, execute_dataflow(lowered[0], x), d)
+    return d
+
+
+def test_kernels_follow_the_graph(lowered: tuple[ModelWrapper, Path], accel: Accelerator) -> None:
+    child = lowered[0]
+    assert [k.node for k in accel.kernels] == [n.name for n in child.graph.node]
+    mvaus = [k for k in accel.kernels if k.module == "cs_mvau"]
+    assert len(mvaus) == 2 and all(k.has_ovf for k in mvaus)
+    assert mvaus[0].params["N_THRES"] == 15  # 4-bit activations
+    assert mvaus[1].params["N_THRES"] == 0  # logits: the accumulator itself
+    assert accel.est_ii == max(k.est_cycles for k in accel.kernels)
+
+
+def test_top_level_instantiates_library_kernels(project: RtlProject) -> None:
+    text = project.top_file.read_text()
+    assert "module accel_top" in text and text.count("cs_mvau #(") == 2
+    # only the top is generated: kernel bodies come from rtl/
+    assert "always_ff" not in text
+    assert all(p.exists() for p in project.sources) and project.memories
+
+
+def test_unsupported_node_is_named(lowered: tuple[ModelWrapper, Path]) -> None:
+    child = ModelWrapper(copy.deepcopy(lowered[0].model))
+    child.graph.node[1].op_type = "Pool"
+    with pytest.raises(LoweringError, match=r"node .* \(Pool\) has no kernel.*supported ops"):
+        read_accelerator(child)
+
+
+def test_wider_accumulators_keep_streams(accel: Accelerator) -> None:
+    wide = with_acc_bits(accel, 32)
+    assert wide.inp == accel.inp and wide.out == accel.out
+    assert {k.params["ACC_BITS"] for k in wide.kernels if k.module == "cs_mvau"} == {32}
+
+
+@pytest.mark.sim
+def test_verilator_whole_test_set_bit_exact_under_backpressure(
+    project: RtlProject, vectors: Path, tmp_path: Path
+) -> None:
+    report = simulate_accelerator(project, vectors, tmp_path, simulator="verilator", seed=1)
+    assert report.frames == 360 and report.mismatches == 0
+    assert report.words_compared == 360 * read_accelerator_words_out(vectors)
+    assert not any(report.ovf_flags.values()), report.ovf_flags
+    assert report.ii_error <= 0.05, (report.ii_cycles, report.est_ii_cycles)
+    assert report.latency_cycles >= report.est_ii_cycles
+
+
+def read_accelerator_words_out(vectors: Path) -> int:
+    return int(json.loads((vectors / "meta.json").read_text())["out"]["words_per_frame"])
+
+
+@pytest.mark.sim
+def test_icarus_sample_bit_exact(
+    accel: Accelerator, lowered: tuple[ModelWrapper, Path], project: RtlProject, tmp_path: Path
+) -> None:
+    x = load_digits_split(8, seed=0).x_test[:24]
+    write_vectors(accel, x, execute_dataflow(lowered[0], x), tmp_path / "v")
+    report = simulate_accelerator(project, tmp_path / "v", tmp_path / "sim", simulator="icarus")
+    assert report.frames == 24 and report.mismatches == 0
+    assert report.ii_error <= 0.05
+
+
+@pytest.mark.sim
+def test_mismatch_names_frame_word_expected_and_got(
+    project: RtlProject, vectors: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(vectors, bad)
+    words = read_hex(bad / "expected.hex")
+    n_out = read_accelerator_words_out(vectors)
+    words[3 * n_out + n_out - 1] ^= 1
+    digits = len((bad / "expected.hex").read_text().split()[0])
+    (bad / "expected.hex").write_text("".join(f"{w:0{digits}x}\n" for w in words))
+    want = rf"frame 3, word {n_out - 1} .*expected 0x[0-9a-f]+, got 0x[0-9a-f]+"
+    with pytest.raises(VerificationError, match=want):
+        simulate_accelerator(project, bad, tmp_path / "sim", simulator="verilator", seed=2)
+
+
+def test_vectors_refuse_wrong_frame_size(accel: Accelerator, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="words per frame"):
+        write_vectors(accel, np.zeros((2, 63)), np.zeros((2, 10)), tmp_path)

@@ -92,17 +92,18 @@ class BuildDir:
         self.root.mkdir(parents=True, exist_ok=True)
         self._fresh = False  # set once any step has run in this session
         existing = self._read_manifest()
-        if existing is not None and existing.get("digest") != cfg.digest():
+        if existing is not None and existing.get("digest") != cfg.design_digest():
             raise BuildDirError(
-                f"{self.root} holds a build of another config (digest {existing.get('digest')},"
-                f" this config {cfg.digest()}); choose another --out directory or remove it"
+                f"{self.root} holds a build of another design (digest {existing.get('digest')},"
+                f" this config {cfg.design_digest()}); choose another --out directory or "
+                "remove it"
             )
         self.manifest: JSON = existing or {
             "codesign_version": __version__,
-            "digest": cfg.digest(),
-            "config": cfg.model_dump(mode="json"),
+            "digest": cfg.design_digest(),
             "steps": {},
         }
+        self.manifest["config"] = cfg.model_dump(mode="json")
         self.manifest["tool_versions"] = tool_versions()
         self.manifest["status"] = "running"
         self._save()
@@ -136,22 +137,26 @@ class BuildDir:
         rec = self.manifest["steps"].get(name)
         return rec.get("result") if rec and rec.get("status") == "done" else None
 
-    def _is_done(self, name: str) -> bool:
+    def _is_done(self, name: str, key: Any) -> bool:
         rec = self.manifest["steps"].get(name)
-        if not rec or rec.get("status") != "done":
+        if not rec or rec.get("status") != "done" or rec.get("key") != key:
             return False
         return all((self.root / a).exists() for a in rec.get("artefacts", []))
 
-    def run_step(self, name: str, fn: Callable[[], JSON]) -> tuple[JSON, bool]:
+    def run_step(
+        self, name: str, fn: Callable[[], JSON], key: Any = None
+    ) -> tuple[JSON, bool]:
         """Run ``fn`` as step ``name`` unless it is already done; return (result, cached).
 
         ``fn`` returns a JSON summary; the key ``"artefacts"`` (paths relative to the
         build directory) is checked for existence when a later run wants to reuse it.
+        ``key`` (JSON) holds the settings the step depends on beyond the design digest;
+        a finished step with another key runs again.
         """
-        if not self._fresh and self._is_done(name):
+        if not self._fresh and self._is_done(name, key):
             return self.manifest["steps"][name]["result"], True
         self._fresh = True
-        rec: JSON = {"status": "running", "started": time.time()}
+        rec: JSON = {"status": "running", "started": time.time(), "key": key}
         self.manifest["steps"][name] = rec
         self._save()
         t0 = time.perf_counter()

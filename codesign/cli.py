@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from codesign.config import load_config
+from codesign.config import load_config, parse_config
 from codesign.errors import CodesignError
 
 app = typer.Typer(add_completion=False, help="FPGA accelerator co-design: A2Q → QONNX → FINN → HW")
@@ -41,10 +41,16 @@ class _RichProgress:
         self.bar.update(self.tasks[run], completed=epoch, description=desc)
 
 
-def _run(until: str | None, config: Path, out: Path) -> dict[str, Any]:
+def _run(
+    until: str | None, config: Path, out: Path, sim: dict[str, Any] | None = None
+) -> dict[str, Any]:
     from codesign.flow import run_flow
 
     cfg = load_config(config)
+    if sim:
+        data = cfg.model_dump(mode="json")
+        data["sim"].update(sim)
+        cfg = parse_config(data, source=f"{config} with command-line options")
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         result = run_flow(cfg, out, progress=_RichProgress(bar), until=until)
@@ -86,6 +92,34 @@ def print_summary(results: dict[str, Any]) -> None:
             _fmt(row.get("lut"), 0),
         )
     console.print(table)
+    ver, cyc, res = results.get("verification"), results.get("cycles"), results.get("resources")
+    if ver:
+        verdict = "[green]PASS[/]" if ver["passed"] else "[red]FAIL[/]"
+        flags = [n for n, f in ver["overflow_flags"].items() if f]
+        console.print(
+            f"verification {verdict}: {ver['frames']} frames, {ver['words_compared']} words, "
+            f"{ver['mismatches']} mismatches on {ver['simulator']} with "
+            f"{ver['backpressure']:.0%} random stalls; overflow flags: "
+            f"{', '.join(flags) if flags else 'none'}"
+        )
+    if cyc:
+        console.print(
+            f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs FINN estimate "
+            f"{cyc['ii_estimated']} ({cyc['ii_error']:.1%}); latency {cyc['latency_measured']:.0f}"
+        )
+    if res:
+        rt = Table(title=f"Yosys synth_xilinx resources on {res['board']}")
+        for col in ("design", "LUT", "FF", "CARRY", "DSP", "BRAM36", "LUT %"):
+            rt.add_column(col, justify="right")
+        for name, r in res.items():
+            if not isinstance(r, dict) or "total" not in r:
+                continue
+            t = r["total"]
+            rt.add_row(
+                name, *(_fmt(t.get(k, 0), 0) for k in ("LUT", "FF", "CARRY", "DSP", "BRAM36")),
+                _fmt(r["percent"].get("LUT"), 2),
+            )
+        console.print(rt)
 
 
 def _guard(fn: Any) -> Any:
@@ -128,6 +162,91 @@ def lower(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
 
 
 @app.command()
+def rtl(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
+    """Generate the SystemVerilog accelerator and its test vectors."""
+    print_summary(_guard(lambda: _run("rtl", config, out)))
+
+
+SimulatorOpt = Annotated[
+    str | None, typer.Option("--simulator", help="verilator | icarus (default: config)")
+]
+
+
+@app.command()
+def sim(
+    config: ConfigArg,
+    out: OutOpt = Path("out/build"),
+    simulator: SimulatorOpt = None,
+    waves: Annotated[bool, typer.Option("--waves", help="dump FST/VCD waveforms")] = False,
+    frames: Annotated[int | None, typer.Option(help="test images to stream")] = None,
+) -> None:
+    """Cycle-simulate the accelerator with cocotb, bit-exact against the FINN graph."""
+    overrides: dict[str, Any] = {"waves": waves}
+    if simulator is not None:
+        overrides["simulator"] = simulator
+    if frames is not None:
+        overrides["frames"] = frames
+    print_summary(_guard(lambda: _run("sim", config, out, sim=overrides)))
+
+
+@app.command()
+def synth(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
+    """Synthesize with Yosys for the board's family and report resources."""
+    print_summary(_guard(lambda: _run("synth", config, out)))
+
+
+@app.command()
 def flow(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
     """Run every step of the flow and write results.json."""
     print_summary(_guard(lambda: _run(None, config, out)))
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="sweep spec (YAML)")],
+    out: OutOpt = Path("out/sweep"),
+    store: Annotated[Path | None, typer.Option(help="SQLite result store")] = None,
+    executor: Annotated[str, typer.Option(help="local | dask")] = "local",
+    workers: Annotated[int, typer.Option(help="parallel points")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="last flow step of every point")] = None,
+    retry_failed: Annotated[bool, typer.Option(help="run failed points again")] = False,
+) -> None:
+    """Run a design-space sweep; finished points are kept in SQLite and never repeated."""
+    from codesign.sweep import load_sweep_spec, run_sweep
+    from codesign.sweep_store import SweepStore
+
+    def go() -> None:
+        sp = load_sweep_spec(spec)
+        store_path = store or out / "sweep.sqlite"
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task(f"sweep {sp.name}", total=None)
+
+            def progress(done: int, total: int, digest: str, status: str) -> None:
+                bar.update(task, completed=done, total=total)
+                bar.console.print(f"{'[green]✓' if status == 'done' else '[red]✗'}[/] {digest}")
+
+            summary = run_sweep(
+                sp, store_path, out, executor=executor, workers=workers, scheduler=scheduler,
+                progress=progress, until=until, retry_failed=retry_failed,
+            )
+        table = Table(title=f"sweep {sp.name}: {summary.done} done, {summary.failed} failed, "
+                      f"{summary.skipped} reused")
+        for col in ("digest", "method", "P", "status", "accuracy", "LUT", "II"):
+            table.add_column(col, justify="right")
+        with SweepStore(store_path) as st:
+            for r in st.to_records():
+                table.add_row(
+                    r["digest"], _fmt(r.get("config.quant.method")),
+                    _fmt(r.get("config.quant.acc_bits")), r["status"],
+                    _fmt(r.get("accuracy.hw_graph") or r.get("accuracy.quantized")),
+                    _fmt(r.get("resources.accelerator.total.LUT"), 0),
+                    _fmt(r.get("cycles.ii_measured")),
+                )
+        console.print(table)
+        console.print(f"store: {store_path}")
+
+    _guard(go)

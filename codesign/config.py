@@ -120,12 +120,22 @@ class FlowConfig(_Strict):
     synth: SynthConfig = SynthConfig()
 
     def digest(self) -> str:
-        """Content digest of the config: same config (and seed) -> same digest."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        """Content digest of the whole config: same config (and seed) -> same digest."""
+        return _digest(self.model_dump(mode="json"))
+
+    def design_digest(self) -> str:
+        """Digest of what defines the design (model, quantization, training, folding,
+        board): a build directory holds one design; verification and synthesis settings
+        (``sim``, ``synth``) only decide which of its steps re-run."""
+        return _digest(self.model_dump(mode="json", exclude={"sim", "synth"}))
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _digest(data: dict[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _format_validation(err: ValidationError, source: str) -> str:

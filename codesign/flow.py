@@ -273,6 +273,15 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     return result
 
 
+def _step_key(cfg: FlowConfig, step: str) -> Any:
+    """Settings outside the design digest that a step's result depends on."""
+    if step in ("rtl", "sim"):
+        return cfg.sim.model_dump(mode="json")
+    if step == "synth":
+        return cfg.synth.model_dump(mode="json")
+    return None
+
+
 def run_flow(
     cfg: FlowConfig,
     out: Path,
@@ -299,7 +308,7 @@ def run_flow(
         if name == "synth" and not cfg.synth.enabled:
             break
         prog.step(name, "start")
-        summary, cached = bd.run_step(name, step_fns[name])
+        summary, cached = bd.run_step(name, step_fns[name], key=_step_key(cfg, name))
         rec = bd.manifest["steps"][name]
         prog.step(name, "cached" if cached else "done", rec.get("seconds"))
         summaries[name] = summary
@@ -323,6 +332,7 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     return {
         "name": cfg.name,
         "digest": cfg.digest(),
+        "design_digest": cfg.design_digest(),
         "config": cfg.model_dump(mode="json"),
         "steps_run": list(s),
         "accuracy": accuracy,

@@ -53,7 +53,7 @@ def test_failed_step_marks_manifest_failed(tmp_path: Path) -> None:
 
 def test_other_config_refused(tmp_path: Path) -> None:
     BuildDir(tmp_path, FlowConfig())
-    with pytest.raises(BuildDirError, match="another config"):
+    with pytest.raises(BuildDirError, match="another design"):
         BuildDir(tmp_path, parse_config({"train": {"seed": 7}}))
 
 
@@ -67,6 +67,15 @@ def test_manifest_records_versions_and_digest(tmp_path: Path) -> None:
     cfg = FlowConfig()
     BuildDir(tmp_path, cfg)
     m = _manifest(tmp_path)
-    assert m["digest"] == cfg.digest()
+    assert m["digest"] == cfg.design_digest()
     assert m["tool_versions"]["brevitas"] == "0.13.4"
     assert m["status"] == "running"
+
+
+def test_step_with_other_key_reruns(tmp_path: Path) -> None:
+    bd = BuildDir(tmp_path, FlowConfig())
+    bd.run_step("sim", lambda: {"n": 1}, key={"simulator": "verilator"})
+    bd2 = BuildDir(tmp_path, parse_config({"sim": {"simulator": "icarus"}}))
+    assert bd2.run_step("sim", lambda: {"n": 2}, key={"simulator": "verilator"})[1] is True
+    bd3 = BuildDir(tmp_path, FlowConfig())
+    assert bd3.run_step("sim", lambda: {"n": 3}, key={"simulator": "icarus"}) == ({"n": 3}, False)

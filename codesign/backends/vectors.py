@@ -41,14 +41,16 @@ def write_vectors(
         raise ValueError("test vectors must hold integers")
     xi, yi = xi.astype(np.int64), yi.astype(np.int64)
     inp, out = acc.inp, acc.out
+    want_in, want_out = acc.words_in * inp.elems, acc.words_out * out.elems
+    if xi.shape[1] != want_in or yi.shape[1] != want_out:
+        raise ValueError(
+            f"frames of {xi.shape[1]} inputs / {yi.shape[1]} outputs do not fit the "
+            f"accelerator's {acc.words_in} / {acc.words_out} words per frame "
+            f"({want_in} / {want_out} values)"
+        )
     in_words = pack_words(xi, inp.elem_bits, inp.elems)
     out_words = pack_words(yi, out.elem_bits, out.elems)
     frames = len(xi)
-    if len(in_words) != frames * acc.words_in or len(out_words) != frames * acc.words_out:
-        raise ValueError(
-            f"{frames} frames give {len(in_words)} input / {len(out_words)} output words; the "
-            f"accelerator takes {acc.words_in} / emits {acc.words_out} words per frame"
-        )
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     (d / "input.hex").write_text(_hex_lines(in_words, inp.tdata_bits))

@@ -70,7 +70,8 @@ def print_summary(results: dict[str, Any]) -> None:
     acc = results["accuracy"]
     console.print(
         f"[bold]{results['name']}[/]  accuracy: float {_fmt(acc.get('float'))}, "
-        f"quantized {_fmt(acc.get('quantized'))}, HW graph {_fmt(acc.get('hw_graph'))}"
+        f"quantized {_fmt(acc.get('quantized'))}, HW graph {_fmt(acc.get('hw_graph'))}, "
+        f"accelerator {_fmt(acc.get('accelerator'))}"
     )
     if not results.get("layers"):
         return
@@ -102,6 +103,15 @@ def print_summary(results: dict[str, Any]) -> None:
             f"{ver['backpressure']:.0%} random stalls; overflow flags: "
             f"{', '.join(flags) if flags else 'none'}"
         )
+    ovf = results.get("overflow")
+    if ovf:
+        parts = [
+            f"{layer['name']} {layer['overflowing_channels']}/{layer['channels']} channels "
+            f"at {layer['acc_bits']} bits "
+            f"(RTL flag {'set' if layer['rtl_overflow_flag'] else 'low'})"
+            for layer in ovf["layers"]
+        ]
+        console.print("overflow proof (extreme inputs, RTL): " + "; ".join(parts))
     if cyc:
         console.print(
             f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs FINN estimate "

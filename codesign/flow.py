@@ -19,7 +19,7 @@ from codesign.config import FlowConfig, QuantConfig
 from codesign.errors import ConfigError, VerificationError
 from codesign.quant import bounds
 
-STEPS = ("train", "export", "lower", "rtl", "sim", "synth")
+STEPS = ("train", "export", "lower", "rtl", "sim", "overflow", "synth")
 
 
 class Progress(Protocol):
@@ -184,34 +184,119 @@ def _dataflow(bd: BuildDir) -> Any:
     return load_lowered(bd.root / lower["dataflow"])
 
 
+def _squeeze_bits(cfg: FlowConfig) -> int | None:
+    """P for a baseline squeezed to P-bit accumulators (which then wrap), else None."""
+    if cfg.quant.method == "baseline" and cfg.quant.acc_bits is not None:
+        return cfg.quant.acc_bits
+    return None
+
+
+def _accelerator(bd: BuildDir, cfg: FlowConfig) -> Any:
+    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
+    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+
+    acc = read_accelerator(_dataflow(bd), name=cfg.name)
+    bits = _squeeze_bits(cfg)
+    return acc if bits is None else with_acc_bits(acc, bits)
+
+
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.backends.accelerator import read_accelerator, with_acc_bits
+    from codesign.backends.reference import run_reference
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
     from codesign.data import load_digits_split
-    from codesign.lower import execute_dataflow
+    from codesign.lower import execute_dataflow, execute_host_tail, load_lowered
 
     child = _dataflow(bd)
-    acc = read_accelerator(child, name=cfg.name)
-    project = emit_rtl(acc, bd.path("rtl", "accel"))
+    finn_acc = read_accelerator(child, name=cfg.name)
     split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
-    x = split.x_test[: cfg.sim.frames]
-    meta = write_vectors(acc, x, execute_dataflow(child, x), bd.dir("vectors"))
+    # our bit-accurate model of the kernels must agree with FINN's execution first
+    finn_out = execute_dataflow(child, split.x_test).reshape(len(split.x_test), -1)
+    mismatch = np.flatnonzero((run_reference(finn_acc, split.x_test) != finn_out).any(axis=1))
+    if mismatch.size:
+        raise VerificationError(
+            f"the kernel reference model differs from FINN's execution on test image "
+            f"{int(mismatch[0])} ({mismatch.size} images)"
+        )
+    acc = _accelerator(bd, cfg)
+    y = run_reference(acc, split.x_test)
+    logits = execute_host_tail(load_lowered(bd.root / bd.step_result("lower")["parent"]), y)
+    project = emit_rtl(acc, bd.dir("rtl", "accel"))
+    frames = cfg.sim.frames
+    meta = write_vectors(acc, split.x_test[:frames], y[:frames], bd.dir("vectors"))
     artefacts = [project.top_file, project.filelist, *project.memories, meta]
     if cfg.synth.compare_acc_bits is not None:
         wide = emit_rtl(
-            with_acc_bits(acc, cfg.synth.compare_acc_bits),
-            bd.path("rtl", f"accel_acc{cfg.synth.compare_acc_bits}"),
+            with_acc_bits(finn_acc, cfg.synth.compare_acc_bits),
+            bd.dir("rtl", f"accel_acc{cfg.synth.compare_acc_bits}"),
         )
         artefacts += [wide.top_file, wide.filelist]
     return {
         "top": project.top,
+        "squeezed_acc_bits": _squeeze_bits(cfg),
+        "accelerator_accuracy": float((logits.argmax(-1) == split.y_test).mean()),
+        "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),
         "kernels": [
             {"node": k.node, "module": k.module, "params": k.params} for k in acc.kernels
         ],
         "est_ii_cycles": acc.est_ii,
         "words_per_frame": {"in": acc.words_in, "out": acc.words_out},
         "artefacts": [str(a.relative_to(bd.root)) for a in artefacts],
+    }
+
+
+def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    """Drive every MVAU accumulator to its extremes in RTL simulation.
+
+    Per output channel, the sign-aligned inputs (the largest input where the weight is
+    positive, the smallest elsewhere, and the reverse) give the largest and smallest
+    sum any input in the layer's input range can give. Each MVAU is simulated alone on
+    those vectors; its overflow monitor must fire exactly when some exact extreme sum
+    falls outside its accumulator, and its (possibly wrapped) outputs must equal the
+    reference.
+    """
+    from codesign.backends.accelerator import Accelerator
+    from codesign.backends.reference import run_reference
+    from codesign.backends.rtl import emit_rtl
+    from codesign.backends.vectors import write_vectors
+    from codesign.sim import simulate_accelerator
+
+    layers = []
+    for k in _accelerator(bd, cfg).kernels:
+        if k.module != "cs_mvau":
+            continue
+        p = k.params
+        w = k.memories["WEIGHT_FILE"].values
+        x_lo, x_hi = bounds.int_range(int(p["IN_BITS"]), bool(p["IN_SIGNED"]))
+        lo_x, hi_x = bounds.extreme_inputs(w, x_lo, x_hi)
+        acc_lo, acc_hi = bounds.int_range(int(p["ACC_BITS"]), bool(p["ACC_SIGNED"]))
+        sum_lo, sum_hi = bounds.channel_acc_range(w, x_lo, x_hi)
+        bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
+        single = Accelerator(name=f"{cfg.name}_{k.node}", kernels=(k,))
+        x = np.concatenate([hi_x, lo_x])
+        work = bd.dir("overflow", k.instance_name)
+        project = emit_rtl(single, work / "rtl")
+        write_vectors(single, x, run_reference(single, x), work / "vectors")
+        report = simulate_accelerator(
+            project, work / "vectors", work / "sim", simulator=cfg.sim.simulator,
+            in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
+        )
+        flagged = report.ovf_flags[k.node]
+        if flagged != bool(bad.any()):
+            raise VerificationError(
+                f"{k.node}: the overflow monitor reads {flagged} but "
+                f"{int(bad.sum())} channels' extreme sums leave the {p['ACC_BITS']}-bit range"
+            )
+        layers.append({
+            "name": k.node, "channels": int(w.shape[1]), "acc_bits": int(p["ACC_BITS"]),
+            "overflowing_channels": int(bad.sum()), "rtl_overflow_flag": flagged,
+            "extreme_sum_range": [int(sum_lo.min()), int(sum_hi.max())],
+        })
+    return {
+        "layers": layers,
+        "total": sum(layer["overflowing_channels"] for layer in layers),
+        "simulator": cfg.sim.simulator,
     }
 
 
@@ -275,7 +360,7 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
 def _step_key(cfg: FlowConfig, step: str) -> Any:
     """Settings outside the design digest that a step's result depends on."""
-    if step in ("rtl", "sim"):
+    if step in ("rtl", "sim", "overflow"):
         return cfg.sim.model_dump(mode="json")
     if step == "synth":
         return cfg.synth.model_dump(mode="json")
@@ -299,6 +384,7 @@ def run_flow(
         "lower": lambda: _step_lower(bd, cfg),
         "rtl": lambda: _step_rtl(bd, cfg),
         "sim": lambda: _step_sim(bd, cfg),
+        "overflow": lambda: _step_overflow(bd, cfg),
         "synth": lambda: _step_synth(bd, cfg),
     }
     summaries: JSON = {}
@@ -326,6 +412,7 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "float": runs.get("float", {}).get("test_accuracy"),
         "quantized": runs.get("quant", {}).get("test_accuracy"),
         "hw_graph": lower.get("hw_graph_accuracy"),
+        "accelerator": s.get("rtl", {}).get("accelerator_accuracy"),
     }
     if accuracy["float"] and accuracy["quantized"] is not None:
         accuracy["quantized_vs_float"] = accuracy["quantized"] / accuracy["float"]
@@ -340,5 +427,6 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "layers": lower.get("layers", []),
         "verification": s.get("sim", {}).get("verification"),
         "cycles": s.get("sim", {}).get("cycles"),
+        "overflow": s.get("overflow"),
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
     }

@@ -9,6 +9,7 @@ directly and the generic (unspecialized) HW layers execute in Python.
 from codesign.lower._graph import (
     dataflow_child,
     execute_dataflow,
+    execute_host_tail,
     execute_parent,
     fpga_part,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Step",
     "dataflow_child",
     "execute_dataflow",
+    "execute_host_tail",
     "execute_parent",
     "fpga_part",
     "layer_table",

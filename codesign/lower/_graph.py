@@ -161,6 +161,31 @@ def execute_parent(parent: ModelWrapper, x: np.ndarray) -> np.ndarray:
     return _execute(parent, x)
 
 
+def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndarray:
+    """Execute only the host nodes after the dataflow partition (e.g. the last layer's
+    float scale and bias) on given accelerator outputs, e.g. those of a design whose
+    accumulators are squeezed and wrap.
+
+    The parent must start with its partition node, as FINN's partition leaves an MLP.
+    """
+    node = sdp_node(parent)
+    if node is None or parent.graph.node[0] is not node:
+        raise LoweringError("execute_host_tail needs a parent graph that starts with its partition")
+    tail = copy.deepcopy(parent)
+    first = tail.graph.node[0]
+    new_input = tail.get_tensor_valueinfo(first.output[0])
+    if new_input is None:
+        raise LoweringError(f"no shape information for {first.output[0]}")
+    new_input = copy.deepcopy(new_input)
+    for vi in list(tail.graph.value_info):
+        if vi.name == new_input.name:
+            tail.graph.value_info.remove(vi)
+    tail.graph.node.remove(first)
+    del tail.graph.input[:]
+    tail.graph.input.append(new_input)
+    return _execute(tail, np.asarray(dataflow_out, dtype=np.float32))
+
+
 def execute_dataflow(child: ModelWrapper, x: np.ndarray) -> np.ndarray:
     """Execute the dataflow child (generic FINN HW nodes) in Python.
 

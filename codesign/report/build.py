@@ -1,0 +1,169 @@
+"""``build_report``: sources in, PNG figures and one self-contained HTML file out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from codesign.report import html
+from codesign.report.data import JSON, ReportError, Run, load_runs, sort_runs
+from codesign.report.figures import FIGURES
+from codesign.report.paper import COMPRESSION_DEFINITION, PAPER, PaperComparison, compare_run
+from codesign.report.tables import (
+    Table,
+    fmt,
+    layer_table,
+    overflow_table,
+    paper_table,
+    summary_table,
+    verification_table,
+)
+
+REPORT_NAME = "report.html"
+_NEEDS = {
+    "accuracy_vs_p": "no finished run has a quantized accuracy and an accumulator width",
+    "resources_vs_p": "no run was synthesized (flow step 'synth')",
+    "pareto_lut": "no run was synthesized (flow step 'synth')",
+    "pareto_cycles": "no run has cycles (flow step 'sim') or FINN layer estimates",
+    "sparsity_vs_p": "no run has lowered MVAU layers (flow step 'lower')",
+}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`build_report` wrote."""
+
+    html: Path
+    figures: dict[str, Path]
+    """Figure name (``accuracy_vs_p``, ``resources_vs_p``, ``pareto_lut``,
+    ``pareto_cycles``, ``sparsity_vs_p``) → PNG path, for the figures that had data."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Figures not drawn, and why."""
+    tables: list[Table] = field(default_factory=list)
+    comparisons: list[PaperComparison] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.html, *self.figures.values()]
+
+
+def _findings(done: Sequence[Run], comparisons: Sequence[PaperComparison]) -> list[str]:
+    """Plain sentences for the acceptance questions: A2Q at P=16 against its 32-bit twin
+    and float; overflow flags of A2Q against the squeezed baseline."""
+    out = []
+    for run, c in zip(done, comparisons, strict=True):
+        if run.method not in ("a2q", "a2q_plus") or run.acc_bits != PAPER.acc_bits:
+            continue
+        bits = c.wide_acc_bits or 32
+        parts = [f"{run.label}:"]
+        if c.lut_reduction is not None:
+            verdict = "fewer" if c.lut_reduction > 1 else "not fewer"
+            parts.append(
+                f"{verdict} LUTs than its {bits}-bit-accumulator twin "
+                f"({c.lut_reduction:.2f}x reduction),"
+            )
+        if c.float_fraction is not None:
+            ok = "≥" if c.float_fraction >= 0.99 else "<"
+            parts.append(f"accuracy {fmt(c.float_fraction, 'pct')} of float ({ok} 99 %),")
+        parts.append(
+            f"sparsity {fmt(c.sparsity, 'pct')} (paper {fmt(PAPER.sparsity, 'pct')}), "
+            f"est. compression {fmt(c.compression, 'x')} (paper {fmt(PAPER.compression, 'x')})."
+        )
+        out.append(" ".join(parts))
+    for run in done:
+        ov = run.results.get("overflow")
+        if isinstance(ov, dict) and ov.get("total") is not None:
+            out.append(
+                f"{run.label}: {ov['total']} overflowing accumulator channel(s) on extreme "
+                "inputs."
+            )
+    return out
+
+
+def _paper_section(table: Table, findings: Sequence[str]) -> str:
+    items = "".join(f"<li>{escape(f)}</li>" for f in findings)
+    return (
+        html.table_html(table)
+        + f"<p><b>How the compression estimate is computed.</b> {escape(COMPRESSION_DEFINITION)}"
+        + "</p>"
+        + (f"<ul>{items}</ul>" if items else "")
+    )
+
+
+def build_report(
+    sources: Sequence[Path | str | JSON],
+    out_dir: Path | str,
+    title: str = "codesign: accuracy vs accumulator width vs resources",
+) -> ReportResult:
+    """Read ``sources`` (flow ``results.json`` files, build directories holding one, or
+    sweep ``.sqlite`` stores; results mappings are accepted too) and write PNG figures
+    and ``report.html`` into ``out_dir``.
+
+    Raises :class:`ReportError` for a source that is none of these, or when the sources
+    hold no run at all. Failed sweep points appear in the run table only.
+    """
+    if not sources:
+        raise ReportError("no report sources given; pass results.json files or sweep stores")
+    runs = sort_runs(load_runs(sources))
+    if not runs:
+        raise ReportError(
+            "the report sources hold no runs: "
+            + ", ".join(str(s) for s in sources if not isinstance(s, dict))
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done = [r for r in runs if r.status == "done"]
+
+    figures: dict[str, Path] = {}
+    skipped: dict[str, str] = {}
+    captions: list[tuple[Path, str]] = []
+    for name, (caption, plot) in FIGURES.items():
+        path = plot(done, out / f"{name}.png")
+        if path is None:
+            stale = out / f"{name}.png"
+            if stale.exists():
+                stale.unlink()
+            skipped[name] = _NEEDS[name]
+        else:
+            figures[name] = path
+            captions.append((path, caption))
+
+    comparisons = [compare_run(r) for r in done]
+    ptable = paper_table(comparisons)
+    tables = [summary_table(runs), layer_table(done)]
+    ov = overflow_table(done)
+    if ov is not None:
+        tables.append(ov)
+    tables.append(verification_table(done))
+
+    failed = len(runs) - len(done)
+    n_sources = len(sources)
+    intro = [
+        f"{len(runs)} design point(s) from {n_sources} source(s): {len(done)} finished"
+        + (f", {failed} failed" if failed else "")
+        + ". Accuracies are on the held-out test split of the digits data set.",
+    ]
+    src_names = [str(s) if not isinstance(s, dict) else "<results mapping>" for s in sources]
+    notes = [f"figure '{k}' not drawn: {v}" for k, v in skipped.items()]
+    document = html.render(
+        title=title,
+        intro=intro,
+        sources=src_names,
+        paper_section=_paper_section(ptable, _findings(done, comparisons)),
+        figures=captions,
+        tables=tables,
+        notes=notes,
+    )
+    report = out / REPORT_NAME
+    report.write_text(document, encoding="utf-8")
+    return ReportResult(
+        html=report,
+        figures=figures,
+        skipped=skipped,
+        tables=[ptable, *tables],
+        comparisons=comparisons,
+        runs=runs,
+    )

@@ -1,0 +1,152 @@
+"""The A2Q papers' headline figures, and the same four figures computed for our runs.
+
+Paper (Colbert et al., arXiv 2301.13376 and ICCV 2023): 8-bit weights and activations,
+hidden layers held to P = 16-bit accumulators → 98.2 % average weight sparsity, an
+estimated compression rate of 46.5x, 99.2 % of the floating-point model's accuracy, and
+up to 2.3x less FPGA resource utilisation than the same accelerators with 32-bit
+accumulators.
+
+The papers do not spell out the compression formula in the text we could consult, so the
+estimate below is **our definition**: dense 32-bit floating-point weights against only
+the nonzero weights stored at their trained bit width (``quant.weight_bits``), with no
+index or encoding overhead::
+
+    compression = 32 · Σ_l N_l  /  Σ_l (nnz_l · b)
+
+over every MVAU (matrix-vector) layer ``l`` with ``N_l = MW · MH`` weights, of which
+``nnz_l = round(N_l · (1 - sparsity_l))`` are nonzero. Sparsity is the fraction of all
+those weights that are zero (weighted by layer size).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codesign.report.data import JSON, Run
+
+FLOAT_BITS = 32
+
+
+@dataclass(frozen=True)
+class PaperFigures:
+    """The four headline numbers of the A2Q papers."""
+
+    acc_bits: int = 16
+    sparsity: float = 0.982
+    compression: float = 46.5
+    float_fraction: float = 0.992
+    resource_reduction: float = 2.3
+    source: str = (
+        "Colbert et al., arXiv 2301.13376 (sparsity, compression, % of float; "
+        "average over their benchmarks, 8-bit weights/activations, hidden layers at "
+        "P = 16) and ICCV 2023 (up to 2.3x less FPGA resources than 32-bit accumulators)"
+    )
+
+
+PAPER = PaperFigures()
+
+COMPRESSION_DEFINITION = (
+    "Estimated compression is our definition (the papers' exact formula was not "
+    "available to us): the size of the dense weights as 32-bit floats divided by the size "
+    "of only the nonzero integer weights at their trained bit width (quant.weight_bits), "
+    "with no index or encoding overhead, summed over every MVAU layer: "
+    "32 · Σ MW·MH / Σ (nnz · weight_bits). Sparsity is the fraction of all MVAU weights "
+    "that are zero. % of float is quantized test accuracy / float-twin test accuracy. "
+    "Resource reduction is LUT (and FF) of the same accelerator synthesized with 32-bit "
+    "accumulators (same weights, same folding) divided by LUT (FF) of the accelerator "
+    "at its P."
+)
+
+
+@dataclass(frozen=True)
+class WeightStats:
+    """Weight counts over a run's MVAU layers."""
+
+    total: int
+    nonzero: int
+    weight_bits: int | None
+
+    @property
+    def sparsity(self) -> float | None:
+        return 1.0 - self.nonzero / self.total if self.total else None
+
+    @property
+    def compression(self) -> float | None:
+        if not self.total or not self.weight_bits:
+            return None
+        stored = self.nonzero * self.weight_bits
+        return FLOAT_BITS * self.total / stored if stored else math.inf
+
+
+def weight_stats(layers: Sequence[JSON], weight_bits: int | None = None) -> WeightStats:
+    """Total and nonzero weights of the MVAU layers; ``weight_bits`` is the bit width a
+    nonzero weight is stored at (default: each layer's own ``weight_bits``; the bits
+    reported are then the widest).
+
+    >>> s = weight_stats([{"op_type": "MVAU", "mw": 10, "mh": 10, "weight_sparsity": 0.9}], 8)
+    >>> s.total, s.nonzero, round(s.compression, 3)
+    (100, 10, 40.0)
+    """
+    total = nonzero = 0
+    widest: int | None = weight_bits
+    for ly in layers:
+        if ly.get("op_type") != "MVAU" or ly.get("mw") is None or ly.get("mh") is None:
+            continue
+        n = int(ly["mw"]) * int(ly["mh"])
+        sp = ly.get("weight_sparsity")
+        nz = n if sp is None else round(n * (1.0 - float(sp)))
+        total += n
+        nonzero += nz
+        if weight_bits is None and ly.get("weight_bits") is not None:
+            widest = max(widest or 0, int(ly["weight_bits"]))
+    return WeightStats(total=total, nonzero=nonzero, weight_bits=widest)
+
+
+@dataclass(frozen=True)
+class PaperComparison:
+    """The paper's four figures for one run."""
+
+    label: str
+    method: str
+    acc_bits: int | None
+    sparsity: float | None
+    compression: float | None
+    float_fraction: float | None
+    lut_reduction: float | None
+    ff_reduction: float | None
+    wide_acc_bits: int | None
+    """The accumulator width of the twin the reductions compare against (32 normally)."""
+    weights: WeightStats
+
+
+def _ratio(num: object, den: object) -> float | None:
+    if isinstance(num, int | float) and isinstance(den, int | float) and den:
+        return float(num) / float(den)
+    return None
+
+
+def compare_run(run: Run) -> PaperComparison:
+    """Sparsity, compression, fraction of float accuracy and resource reduction of one run,
+    computed as described in this module's docstring."""
+    wb = run.get("config.quant.weight_bits")
+    stats = weight_stats(run.mvau_layers, int(wb) if wb is not None else None)
+    frac = run.get("accuracy.quantized_vs_float")
+    if frac is None:
+        frac = _ratio(run.get("accuracy.quantized"), run.get("accuracy.float"))
+    acc = run.resources("accelerator") or {}
+    wide = run.resources("wide") or {}
+    wide_key = run.wide_key()
+    return PaperComparison(
+        label=run.label,
+        method=run.method,
+        acc_bits=run.acc_bits,
+        sparsity=stats.sparsity,
+        compression=stats.compression,
+        float_fraction=float(frac) if frac is not None else None,
+        lut_reduction=_ratio(wide.get("LUT"), acc.get("LUT")),
+        ff_reduction=_ratio(wide.get("FF"), acc.get("FF")),
+        wide_acc_bits=int(wide_key[3:]) if wide_key else None,
+        weights=stats,
+    )

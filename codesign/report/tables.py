@@ -1,0 +1,277 @@
+"""Report tables: plain values (strings already formatted) that HTML or text can render."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from codesign.report.data import Run
+from codesign.report.paper import PAPER, PaperComparison
+
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str | None = None
+    row_classes: list[str] = field(default_factory=list)
+    """An optional CSS class per row (``paper``, ``failed``, ``bad``) for emphasis."""
+
+    def to_text(self) -> str:
+        """A fixed-width text rendering (for logs and doctests)."""
+        widths = [
+            max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
+            for i, c in enumerate(self.columns)
+        ]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
+        lines += [
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in self.rows
+        ]
+        return "\n".join(lines)
+
+
+def fmt(value: Any, kind: str = "") -> str:
+    """Format one cell: ``pct`` (0.982 → 98.2 %), ``x`` (46.5x), ``acc`` (0.9611 → 96.11 %),
+    ``int``, ``f3``; None → a dash.
+
+    >>> fmt(0.982, "pct"), fmt(46.54, "x"), fmt(None), fmt(3520.0, "int"), fmt(True)
+    ('98.2 %', '46.5x', '—', '3520', 'yes')
+    """
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    if isinstance(value, int | float):
+        if kind == "pct":
+            return f"{100 * value:.1f} %"
+        if kind == "acc":
+            return f"{100 * value:.2f} %"
+        if kind == "x":
+            return f"{value:.1f}x"
+        if kind == "int":
+            return f"{round(value):d}"
+        if kind == "f3":
+            return f"{value:.3f}"
+        if isinstance(value, float):
+            return f"{value:g}"
+    return str(value)
+
+
+def _p(run: Run) -> str:
+    if run.target_acc_bits is not None:
+        return str(run.target_acc_bits)
+    return f"FINN ({run.acc_bits})" if run.acc_bits is not None else "FINN"
+
+
+def summary_table(runs: Sequence[Run]) -> Table:
+    rows, classes = [], []
+    for r in runs:
+        res = r.resources("accelerator") or {}
+        wide = r.resources("wide") or {}
+        cyc, src = r.cycles_per_frame()
+        err = (r.error or "").strip().splitlines()
+        rows.append(
+            [
+                r.name,
+                r.digest[:8],
+                r.status if not err else f"{r.status}: {err[0][:120]}",
+                r.method,
+                _p(r),
+                fmt(r.get("config.quant.weight_bits")),
+                fmt(r.get("config.quant.act_bits")),
+                fmt(r.get("config.model.hidden")),
+                fmt(r.get("accuracy.float"), "acc"),
+                fmt(r.get("accuracy.quantized"), "acc"),
+                fmt(r.get("accuracy.hw_graph"), "acc"),
+                fmt(res.get("LUT"), "int"),
+                fmt(res.get("FF"), "int"),
+                fmt(res.get("DSP"), "int"),
+                fmt(res.get("BRAM36"), "f3") if res.get("BRAM36") else fmt(res.get("BRAM36")),
+                fmt(wide.get("LUT"), "int"),
+                fmt(wide.get("FF"), "int"),
+                f"{fmt(cyc, 'int')} ({src})" if cyc is not None else DASH,
+            ]
+        )
+        classes.append("failed" if r.status != "done" else "")
+    wide_keys = sorted({k for r in runs if (k := r.wide_key())})
+    wide_name = wide_keys[0] if len(wide_keys) == 1 else "wide acc"
+    return Table(
+        key="summary",
+        title="Runs",
+        columns=[
+            "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
+            "float acc", "quant acc", "HW graph acc", "LUT", "FF", "DSP", "BRAM36",
+            f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
+        ],
+        rows=rows,
+        row_classes=classes,
+        note="P: the configured accumulator width; 'FINN (n)': no target, FINN's own "
+        "MinimizeAccumulatorWidth result (widest layer n). Resources: Yosys synth_xilinx. "
+        "Cycles per frame: measured II in RTL simulation, else FINN's estimate.",
+    )
+
+
+def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
+    rows = [
+        [
+            "A2Q paper",
+            "a2q",
+            str(PAPER.acc_bits),
+            fmt(PAPER.sparsity, "pct"),
+            fmt(PAPER.compression, "x"),
+            fmt(PAPER.float_fraction, "pct"),
+            f"up to {fmt(PAPER.resource_reduction, 'x')}",
+            DASH,
+        ]
+    ]
+    classes = ["paper"]
+    for c in comparisons:
+        lut = fmt(c.lut_reduction, "x") if c.lut_reduction is None else f"{c.lut_reduction:.2f}x"
+        ff = fmt(c.ff_reduction, "x") if c.ff_reduction is None else f"{c.ff_reduction:.2f}x"
+        rows.append(
+            [
+                c.label,
+                c.method,
+                fmt(c.acc_bits),
+                fmt(c.sparsity, "pct"),
+                fmt(c.compression, "x"),
+                fmt(c.float_fraction, "pct"),
+                lut,
+                ff,
+            ]
+        )
+        classes.append("")
+    return Table(
+        key="paper",
+        title="Side by side with the A2Q paper",
+        columns=[
+            "run", "method", "P", "weight sparsity", "est. compression", "% of float accuracy",
+            "LUT reduction vs 32-bit acc", "FF reduction vs 32-bit acc",
+        ],
+        rows=rows,
+        row_classes=classes,
+        note=PAPER.source,
+    )
+
+
+def layer_table(runs: Sequence[Run]) -> Table:
+    rows = []
+    for r in runs:
+        for ly in r.mvau_layers:
+            rows.append(
+                [
+                    r.label,
+                    str(ly.get("name")),
+                    f"{fmt(ly.get('mw'))}x{fmt(ly.get('mh'))}",
+                    f"{fmt(ly.get('pe'))}/{fmt(ly.get('simd'))}",
+                    f"{fmt(ly.get('input_bits'))}/{fmt(ly.get('weight_bits'))}",
+                    fmt(ly.get("acc_bits_dtype_bound")),
+                    fmt(ly.get("acc_bits_a2q_bound")),
+                    fmt(ly.get("acc_bits_weight_bound")),
+                    fmt(ly.get("acc_bits_finn")),
+                    fmt(ly.get("acc_bits_target")),
+                    fmt(ly.get("acc_bits")),
+                    fmt(ly.get("max_l1_norm"), "int"),
+                    fmt(ly.get("weight_sparsity"), "pct"),
+                ]
+            )
+    return Table(
+        key="layers",
+        title="Accumulator bits per layer",
+        columns=[
+            "run", "layer", "MW x MH", "PE/SIMD", "in/w bits", "data-type bound",
+            "A2Q bound", "weight-aware", "FINN", "target P", "in hardware", "max ‖q‖₁",
+            "sparsity",
+        ],
+        rows=rows,
+        note="Data-type bound: worst case for the input and weight data types. A2Q bound: "
+        "smallest P the A2Q L1-norm bound allows for the largest per-channel ‖q‖₁. "
+        "Weight-aware: exact extreme sums of the actual weights. FINN: "
+        "MinimizeAccumulatorWidth. In hardware: the width the accelerator was built with.",
+    )
+
+
+def overflow_table(runs: Sequence[Run]) -> Table | None:
+    """Per-layer overflow counts (the ``overflow`` key), or None if no run has them."""
+    rows, classes = [], []
+    for r in runs:
+        ov = r.results.get("overflow")
+        if not isinstance(ov, dict):
+            continue
+        for ly in ov.get("layers") or []:
+            n = ly.get("overflowing_channels")
+            rows.append(
+                [
+                    r.label,
+                    r.method,
+                    str(ly.get("name")),
+                    fmt(ly.get("channels")),
+                    fmt(ly.get("acc_bits")),
+                    fmt(n),
+                ]
+            )
+            classes.append("bad" if n else "")
+        rows.append([r.label, r.method, "total", "", "", fmt(ov.get("total"))])
+        classes.append("bad" if ov.get("total") else "total")
+    if not rows:
+        return None
+    return Table(
+        key="overflow",
+        title="Overflow proof: channels whose accumulator wraps on extreme inputs",
+        columns=["run", "method", "layer", "channels", "acc bits", "overflowing channels"],
+        rows=rows,
+        row_classes=classes,
+        note="Each MVAU output channel is driven to its largest and smallest possible "
+        "accumulator value in RTL simulation; a channel counts if either wraps.",
+    )
+
+
+def verification_table(runs: Sequence[Run]) -> Table:
+    rows, classes = [], []
+    for r in runs:
+        v = r.results.get("verification")
+        c = r.results.get("cycles")
+        if not isinstance(v, dict) and not isinstance(c, dict):
+            continue
+        v = v if isinstance(v, dict) else {}
+        c = c if isinstance(c, dict) else {}
+        flags = v.get("overflow_flags") or {}
+        raised = sorted(k for k, f in flags.items() if f)
+        rows.append(
+            [
+                r.label,
+                fmt(v.get("simulator")),
+                fmt(v.get("frames")),
+                fmt(v.get("words_compared")),
+                fmt(v.get("mismatches")),
+                fmt(v.get("passed")),
+                fmt(v.get("backpressure")),
+                ", ".join(raised) if raised else ("none" if flags else DASH),
+                fmt(c.get("ii_measured"), "int"),
+                fmt(c.get("ii_estimated"), "int"),
+                fmt(c.get("ii_error"), "pct"),
+                fmt(c.get("latency_measured"), "int"),
+            ]
+        )
+        classes.append("bad" if v.get("passed") is False or v.get("mismatches") else "")
+    return Table(
+        key="verification",
+        title="Verification and cycles",
+        columns=[
+            "run", "simulator", "frames", "words compared", "mismatches", "passed",
+            "backpressure", "overflow flags raised", "II measured", "II FINN estimate",
+            "II error", "latency (cycles)",
+        ],
+        rows=rows,
+        row_classes=classes,
+        note="Bit-exact comparison of every output word against the Python execution of "
+        "the FINN graph, with random valid/ready stalls at the given probability.",
+    )

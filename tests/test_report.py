@@ -1,0 +1,329 @@
+"""Reports: source loading, Pareto front, paper comparison, figures and the HTML file.
+
+All inputs are synthetic results mappings that follow the results.json schema; nothing
+here runs the flow or depends on a build on disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codesign.report import (
+    PAPER,
+    ReportError,
+    build_report,
+    compare_run,
+    load_runs,
+    pareto_front,
+    weight_stats,
+)
+from codesign.report.data import Run
+from codesign.sweep_store import SweepStore
+
+FIGURE_NAMES = {"accuracy_vs_p", "resources_vs_p", "pareto_lut", "pareto_cycles", "sparsity_vs_p"}
+
+
+def make_results(
+    method: str,
+    acc_bits: int | None,
+    *,
+    quant_acc: float,
+    sparsity: tuple[float, float],
+    lut: float,
+    ff: float,
+    lut32: float = 5000.0,
+    ff32: float = 4000.0,
+    ii: int | None = 64,
+    overflow: list[int] | None = None,
+    digest: str | None = None,
+) -> dict[str, Any]:
+    """A schema-valid results.json mapping for a 64-32-10 MLP."""
+    p = acc_bits
+    layers = [
+        {
+            "name": "MVAU_0", "op_type": "MVAU", "mw": 64, "mh": 32, "pe": 8, "simd": 4,
+            "input_bits": 8, "weight_bits": 5, "acc_bits": p or 19, "cycles": 64,
+            "lut": 3520.0, "dsp": 0.0, "bram18": 5.0, "acc_bits_dtype_bound": 19,
+            "acc_bits_a2q_bound": 16, "acc_bits_weight_bound": 15, "acc_bits_finn": 15,
+            "acc_bits_target": p, "max_l1_norm": 103.0, "weight_sparsity": sparsity[0],
+        },
+        {
+            "name": "MVAU_1", "op_type": "MVAU", "mw": 32, "mh": 10, "pe": 1, "simd": 8,
+            "input_bits": 4, "weight_bits": 8, "acc_bits": p or 17, "cycles": 40,
+            "lut": 0.0, "dsp": 8.0, "bram18": 2.0, "acc_bits_dtype_bound": 17,
+            "acc_bits_a2q_bound": 16, "acc_bits_weight_bound": 16, "acc_bits_finn": 16,
+            "acc_bits_target": p, "max_l1_norm": 2034.0, "weight_sparsity": sparsity[1],
+        },
+    ]
+    config = {
+        "name": f"mlp_{method}_{p}",
+        "model": {"kind": "mlp", "hidden": [32]},
+        "quant": {"method": method, "weight_bits": 8, "act_bits": 8, "input_bits": 8,
+                  "acc_bits": p},
+        "train": {"epochs": 3, "seed": 0, "batch_size": 64, "lr": 0.02},
+        "fold": {"target_cycles": 64, "layers": None},
+        "board": "zcu104",
+        "sim": {"simulator": "verilator", "frames": 16, "backpressure": 0.3, "waves": False},
+        "synth": {"enabled": True, "compare_acc_bits": 32},
+    }
+
+    def res(lut_: float, ff_: float) -> dict[str, Any]:
+        return {"total": {"LUT": lut_, "FF": ff_, "CARRY": 10, "DSP": 8, "BRAM36": 3.5,
+                          "URAM": 0},
+                "percent": {"LUT": 100 * lut_ / 230400}, "per_instance": {}, "seconds": 1.0}
+
+    out: dict[str, Any] = {
+        "name": config["name"],
+        "digest": digest or f"{method}{p}".ljust(16, "0"),
+        "design_digest": "d" * 16,
+        "config": config,
+        "steps_run": ["train", "export", "lower", "rtl", "sim", "synth"],
+        "accuracy": {"float": 0.96, "quantized": quant_acc, "hw_graph": quant_acc,
+                     "quantized_vs_float": quant_acc / 0.96},
+        "export": {"n": 360, "predictions_equal": True},
+        "layers": layers,
+        "verification": {
+            "simulator": "verilator", "frames": 16, "words_compared": 160, "mismatches": 0,
+            "overflow_flags": {"MVAU_0": bool(overflow and overflow[0]),
+                               "MVAU_1": bool(overflow and overflow[1])},
+            "passed": True, "backpressure": 0.3,
+        },
+        "cycles": None if ii is None else {"ii_measured": ii, "ii_estimated": 64,
+                                          "ii_error": 0.0, "latency_measured": 150},
+        "resources": {"board": "zcu104", "accelerator": res(lut, ff), "acc32": res(lut32, ff32)},
+    }
+    if overflow is not None:
+        out["overflow"] = {
+            "layers": [
+                {"name": "MVAU_0", "channels": 32, "acc_bits": p, "overflowing_channels":
+                 overflow[0]},
+                {"name": "MVAU_1", "channels": 10, "acc_bits": p, "overflowing_channels":
+                 overflow[1]},
+            ],
+            "total": sum(overflow),
+        }
+    return out
+
+
+def study() -> list[dict[str, Any]]:
+    return [
+        make_results("a2q", 12, quant_acc=0.90, sparsity=(0.95, 0.8), lut=2000, ff=1800,
+                     overflow=[0, 0]),
+        make_results("a2q", 14, quant_acc=0.94, sparsity=(0.85, 0.5), lut=2300, ff=2000,
+                     overflow=[0, 0]),
+        make_results("a2q", 16, quant_acc=0.955, sparsity=(0.5, 0.25), lut=2500, ff=2100,
+                     overflow=[0, 0]),
+        make_results("baseline", None, quant_acc=0.96, sparsity=(0.05, 0.03), lut=3600,
+                     ff=2900, ii=None),
+        make_results("baseline", 16, quant_acc=0.5, sparsity=(0.05, 0.03), lut=2600, ff=2150,
+                     overflow=[12, 3]),
+    ]
+
+
+# ---------------------------------------------------------------- Pareto front
+
+
+def test_pareto_front_hand_example() -> None:
+    # cost (LUT), value (accuracy); expected front by hand:
+    #   0 (100, .80)  on the front: cheapest
+    #   1 (150, .80)  dominated by 0 (same accuracy, costlier)
+    #   2 (200, .90)  on the front
+    #   3 (200, .85)  dominated by 2
+    #   4 (250, .90)  dominated by 2
+    #   5 (300, .95)  on the front
+    #   6 (300, .95)  identical to 5: neither dominates, both kept
+    #   7 (400, .94)  dominated by 5
+    #   8 (nan, .99)  ignored
+    costs = [100, 150, 200, 200, 250, 300, 300, 400, math.nan]
+    values = [0.80, 0.80, 0.90, 0.85, 0.90, 0.95, 0.95, 0.94, 0.99]
+    assert pareto_front(costs, values) == [0, 2, 5, 6]
+    assert pareto_front([], []) == []
+    assert pareto_front([5], [0.1]) == [0]
+    # order follows cost, not input order
+    assert pareto_front([3, 1, 2], [0.9, 0.1, 0.5]) == [1, 2, 0]
+    with pytest.raises(ValueError):
+        pareto_front([1, 2], [0.5])
+
+
+def test_pareto_front_matches_brute_force() -> None:
+    import random
+
+    rng = random.Random(0)
+    for _ in range(50):
+        pts = [(rng.randint(0, 6), rng.randint(0, 6)) for _ in range(rng.randint(1, 12))]
+        front = set(pareto_front([c for c, _ in pts], [v for _, v in pts]))
+        for i, (ci, vi) in enumerate(pts):
+            dominated = any(
+                c <= ci and v >= vi and (c, v) != (ci, vi) for c, v in pts
+            )
+            assert (i in front) == (not dominated)
+
+
+# ---------------------------------------------------------------- paper comparison
+
+
+def test_paper_comparison_hand_computed() -> None:
+    # MVAU_0: 64*32 = 2048 weights at 75 % sparsity -> 512 nonzero
+    # MVAU_1: 32*10 = 320 weights at 50 % sparsity -> 160 nonzero
+    # sparsity = 1 - 672/2368; compression = 32*2368 / (672*8) = 75776/5376
+    run = Run(source="t", results=make_results(
+        "a2q", 16, quant_acc=0.9504, sparsity=(0.75, 0.5), lut=2000, ff=1600,
+        lut32=4600, ff32=2000))
+    c = compare_run(run)
+    assert c.weights.total == 2368 and c.weights.nonzero == 672 and c.weights.weight_bits == 8
+    assert c.sparsity == pytest.approx(1 - 672 / 2368)
+    assert c.compression == pytest.approx(75776 / 5376)  # 14.095...
+    assert c.float_fraction == pytest.approx(0.9504 / 0.96)  # 0.99
+    assert c.lut_reduction == pytest.approx(2.3)
+    assert c.ff_reduction == pytest.approx(1.25)
+    assert c.wide_acc_bits == 32
+    assert c.acc_bits == 16
+
+
+def test_weight_stats_edge_cases() -> None:
+    # every weight zero: infinite compression; no MVAU: no figures
+    s = weight_stats([{"op_type": "MVAU", "mw": 4, "mh": 2, "weight_sparsity": 1.0}], 8)
+    assert s.sparsity == 1.0 and s.compression == math.inf
+    s = weight_stats([{"op_type": "Thresholding", "mw": 4, "mh": 2}], 8)
+    assert s.sparsity is None and s.compression is None
+    # without a configured width each layer's own (widest) is used
+    assert weight_stats([{"op_type": "MVAU", "mw": 1, "mh": 1, "weight_bits": 5}]).weight_bits == 5
+
+
+def test_paper_numbers() -> None:
+    assert (PAPER.acc_bits, PAPER.sparsity, PAPER.compression, PAPER.float_fraction,
+            PAPER.resource_reduction) == (16, 0.982, 46.5, 0.992, 2.3)
+
+
+# ---------------------------------------------------------------- sources
+
+
+def test_bad_sources(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    with pytest.raises(ReportError, match=r"notes\.txt.*results\.json.*sweep store"):
+        build_report([bad], tmp_path / "out")
+    js = tmp_path / "other.json"
+    js.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ReportError, match=r"other\.json: not a flow results"):
+        load_runs([js])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ReportError, match=r"broken\.json: cannot read as JSON"):
+        load_runs([broken])
+    with pytest.raises(ReportError, match=r"missing\.json: no such file"):
+        load_runs([tmp_path / "missing.json"])
+    assert not (tmp_path / "missing.json").exists()
+    with pytest.raises(ReportError, match=r"a directory without results\.json"):
+        load_runs([tmp_path])
+    with pytest.raises(ReportError, match="no report sources"):
+        build_report([], tmp_path / "out")
+
+
+def _store(path: Path, results: list[dict[str, Any]]) -> Path:
+    with SweepStore(path) as store:
+        for res in results:
+            store.put(res["digest"], config=res["config"], status="done", results=res,
+                      seconds=1.0)
+        store.put("f" * 16, config={"name": "broken", "quant": {"method": "a2q"}},
+                  status="failed", error="RuntimeError: boom\ntraceback", seconds=0.5)
+    return path
+
+
+def test_sources_json_dir_and_store(tmp_path: Path) -> None:
+    rs = study()
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "results.json").write_text(json.dumps(rs[0]))
+    single = tmp_path / "r.json"
+    single.write_text(json.dumps(rs[1]))
+    store = _store(tmp_path / "sweep.sqlite", rs)
+    runs = load_runs([tmp_path / "build", single, store])
+    # rs[0] and rs[1] also in the store: kept once; the failed row is a run too
+    assert len(runs) == len(rs) + 1
+    assert [r.status for r in runs].count("failed") == 1
+    failed = next(r for r in runs if r.status == "failed")
+    assert failed.error is not None and failed.error.startswith("RuntimeError")
+    # store rows equal the results mappings
+    stored = {r.digest: r.results for r in runs if r.source.startswith(str(store))}
+    for res in rs[2:]:
+        assert stored[res["digest"]] == res
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_build_report(tmp_path: Path) -> None:
+    rs = study()
+    sources: list[Path] = []
+    for k, res in enumerate(rs[:3]):
+        p = tmp_path / f"r{k}.json"
+        p.write_text(json.dumps(res))
+        sources.append(p)
+    sources.append(_store(tmp_path / "sweep.sqlite", rs[3:]))
+    out = tmp_path / "report"
+    result = build_report(sources, out)
+
+    assert set(result.figures) == FIGURE_NAMES and not result.skipped
+    for path in result.paths:
+        assert path.is_file() and path.stat().st_size > 1000
+        assert path.parent == out
+    for path in result.figures.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.html == out / "report.html"
+
+    doc = result.html.read_text()
+    # self-contained: no external references, no scripts, every image a data URI
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", doc, re.I)
+    assert "<script" not in doc.lower() and "<link" not in doc.lower()
+    imgs = re.findall(r'<img[^>]*src="([^"]+)"', doc)
+    assert len(imgs) == len(FIGURE_NAMES)
+    assert all(s.startswith("data:image/png;base64,") for s in imgs)
+    # the paper side by side, and how compression is computed
+    assert "98.2 %" in doc and "46.5x" in doc and "99.2 %" in doc and "up to 2.3x" in doc
+    assert "How the compression estimate is computed" in doc
+    assert "32 · Σ MW·MH / Σ (nnz · weight_bits)" in doc
+    # tables: per-run, per-layer bounds, overflow, verification
+    keys = [t.key for t in result.tables]
+    assert keys == ["paper", "summary", "layers", "overflow", "verification"]
+    for title in ("data-type bound", "A2Q bound", "weight-aware", "FINN"):
+        assert title in doc
+    ov = next(t for t in result.tables if t.key == "overflow")
+    totals = {r[0]: r[5] for r in ov.rows if r[2] == "total"}
+    assert sorted(totals.values()) == ["0", "0", "0", "15"]
+    assert "RuntimeError: boom" in doc  # the failed point is listed with its error
+    assert len(result.comparisons) == len(rs)
+    # A2Q at P=16: 5000/2500 LUTs
+    a2q16 = next(c for c in result.comparisons if c.method == "a2q" and c.acc_bits == 16)
+    assert a2q16.lut_reduction == pytest.approx(2.0)
+    assert "fewer LUTs than its 32-bit-accumulator twin (2.00x reduction)" in doc
+
+    # deterministic: a second build gives the same bytes
+    again = build_report(sources, tmp_path / "again")
+    assert again.html.read_text() == doc.replace(str(out), str(tmp_path / "again"))
+    for name, path in result.figures.items():
+        assert again.figures[name].read_bytes() == path.read_bytes()
+
+
+def test_report_without_synthesis(tmp_path: Path) -> None:
+    """A sweep that stopped at 'lower': no resources, cycles or verification."""
+    runs = []
+    for res in study()[:3]:
+        r = copy.deepcopy(res)
+        r.update(verification=None, cycles=None, resources=None)
+        r["steps_run"] = ["train", "export", "lower"]
+        r.pop("overflow")
+        runs.append(r)
+    result = build_report(runs, tmp_path)  # results mappings are accepted as sources
+    assert set(result.figures) == {"accuracy_vs_p", "pareto_cycles", "sparsity_vs_p"}
+    assert set(result.skipped) == {"resources_vs_p", "pareto_lut"}
+    assert "overflow" not in [t.key for t in result.tables]
+    doc = result.html.read_text()
+    assert "not drawn" in doc
+    assert all(c.lut_reduction is None for c in result.comparisons)

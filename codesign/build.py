@@ -107,6 +107,8 @@ class BuildDir:
         self.manifest["tool_versions"] = tool_versions()
         self.manifest["status"] = "running"
         self._save()
+        # results.json is written only by finish(): until then no stale one may remain
+        (self.root / "results.json").unlink(missing_ok=True)
 
     def _read_manifest(self) -> JSON | None:
         path = self.root / MANIFEST

@@ -35,6 +35,7 @@ def make_results(
     acc_bits: int | None,
     *,
     quant_acc: float,
+    accel_acc: float | None = None,
     sparsity: tuple[float, float],
     lut: float,
     ff: float,
@@ -86,6 +87,7 @@ def make_results(
         "config": config,
         "steps_run": ["train", "export", "lower", "rtl", "sim", "synth"],
         "accuracy": {"float": 0.96, "quantized": quant_acc, "hw_graph": quant_acc,
+                     "accelerator": quant_acc if accel_acc is None else accel_acc,
                      "quantized_vs_float": quant_acc / 0.96},
         "export": {"n": 360, "predictions_equal": True},
         "layers": layers,
@@ -103,9 +105,9 @@ def make_results(
         out["overflow"] = {
             "layers": [
                 {"name": "MVAU_0", "channels": 32, "acc_bits": p, "overflowing_channels":
-                 overflow[0]},
+                 overflow[0], "rtl_overflow_flag": overflow[0] > 0},
                 {"name": "MVAU_1", "channels": 10, "acc_bits": p, "overflowing_channels":
-                 overflow[1]},
+                 overflow[1], "rtl_overflow_flag": overflow[1] > 0},
             ],
             "total": sum(overflow),
         }
@@ -122,8 +124,8 @@ def study() -> list[dict[str, Any]]:
                      overflow=[0, 0]),
         make_results("baseline", None, quant_acc=0.96, sparsity=(0.05, 0.03), lut=3600,
                      ff=2900, ii=None),
-        make_results("baseline", 16, quant_acc=0.5, sparsity=(0.05, 0.03), lut=2600, ff=2150,
-                     overflow=[12, 3]),
+        make_results("baseline", 16, quant_acc=0.955, accel_acc=0.5, sparsity=(0.05, 0.03),
+                     lut=2600, ff=2150, overflow=[12, 3]),
     ]
 
 
@@ -298,6 +300,13 @@ def test_build_report(tmp_path: Path) -> None:
     totals = {r[0]: r[5] for r in ov.rows if r[2] == "total"}
     assert sorted(totals.values()) == ["0", "0", "0", "15"]
     assert "RuntimeError: boom" in doc  # the failed point is listed with its error
+    # the squeezed baseline's accuracy is the accelerator's (wrap-around included)
+    squeezed = next(c for c in result.comparisons if c.method == "baseline" and c.acc_bits == 16)
+    assert squeezed.float_fraction == pytest.approx(0.5 / 0.96)
+    layers = next(t for t in result.tables if t.key == "layers")
+    built = {(r[0].split(" ")[0], r[1]): r[10] for r in layers.rows}
+    assert built[("mlp_baseline_16", "MVAU_1")] == "16"  # squeezed: P
+    assert built[("mlp_a2q_16", "MVAU_0")] == "15"  # A2Q: FINN's width (<= P)
     assert len(result.comparisons) == len(rs)
     # A2Q at P=16: 5000/2500 LUTs
     a2q16 = next(c for c in result.comparisons if c.method == "a2q" and c.acc_bits == 16)
@@ -314,9 +323,10 @@ def test_build_report(tmp_path: Path) -> None:
 def test_report_without_synthesis(tmp_path: Path) -> None:
     """A sweep that stopped at 'lower': no resources, cycles or verification."""
     runs = []
-    for res in study()[:3]:
+    for res in [*study()[:3], study()[4]]:
         r = copy.deepcopy(res)
         r.update(verification=None, cycles=None, resources=None)
+        r["accuracy"]["accelerator"] = None
         r["steps_run"] = ["train", "export", "lower"]
         r.pop("overflow")
         runs.append(r)
@@ -326,4 +336,7 @@ def test_report_without_synthesis(tmp_path: Path) -> None:
     assert "overflow" not in [t.key for t in result.tables]
     doc = result.html.read_text()
     assert "not drawn" in doc
+    assert "does not include accumulator wrap-around" in doc
+    squeezed = next(c for c in result.comparisons if c.method == "baseline")
+    assert squeezed.float_fraction == pytest.approx(0.955 / 0.96)
     assert all(c.lut_reduction is None for c in result.comparisons)

@@ -148,6 +148,17 @@ def build_report(
     ]
     src_names = [str(s) if not isinstance(s, dict) else "<results mapping>" for s in sources]
     notes = [f"figure '{k}' not drawn: {v}" for k, v in skipped.items()]
+    notes += [
+        f"{r.label}: a squeezed baseline without the flow's 'rtl' step; its accuracy is the "
+        "quantized model's and does not include accumulator wrap-around."
+        for r in done
+        if r.squeezed and r.accuracy_source != "accelerator"
+    ]
+    notes.append(
+        "Accuracy in figures and in '% of float' is the design as deployed: the "
+        "bit-accurate accelerator model where the flow ran its 'rtl' step, else the "
+        "quantized torch model."
+    )
     document = html.render(
         title=title,
         intro=intro,

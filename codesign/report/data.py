@@ -69,6 +69,35 @@ class Run:
         return int(value) if value is not None else None
 
     @property
+    def squeezed(self) -> bool:
+        """A baseline whose accumulators are squeezed to P bits (they wrap on overflow)."""
+        return self.method == "baseline" and self.target_acc_bits is not None
+
+    @property
+    def accuracy(self) -> float | None:
+        """The accuracy of the design as deployed: the bit-accurate accelerator model's
+        (wrap-around included, flow step 'rtl'), else the quantized torch model's."""
+        for key in ("accuracy.accelerator", "accuracy.quantized"):
+            value = self.get(key)
+            if _finite(value):
+                return float(value)
+        return None
+
+    @property
+    def accuracy_source(self) -> str:
+        if _finite(self.get("accuracy.accelerator")):
+            return "accelerator"
+        return "quantized model" if _finite(self.get("accuracy.quantized")) else "n/a"
+
+    def built_acc_bits(self, layer: JSON) -> int | None:
+        """The accumulator width a layer is built with: P for a squeezed baseline, else
+        the width FINN derived (for A2Q never more than P)."""
+        if self.squeezed:
+            return self.target_acc_bits
+        bits = layer.get("acc_bits_finn", layer.get("acc_bits"))
+        return int(bits) if bits is not None else None
+
+    @property
     def mvau_layers(self) -> list[JSON]:
         layers = self.results.get("layers") or []
         return [ly for ly in layers if isinstance(ly, dict) and ly.get("op_type") == "MVAU"]

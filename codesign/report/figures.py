@@ -121,7 +121,7 @@ def _plot_vs_p(
 
 def plot_accuracy_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
     fig, (ax,) = _new()
-    n = _plot_vs_p(ax, runs, lambda r: _pct(r.get("accuracy.quantized")))
+    n = _plot_vs_p(ax, runs, lambda r: _pct(r.accuracy))
     if not n:
         return None
     floats = sorted({round(float(f), 6) for r in runs if (f := r.get("accuracy.float"))})
@@ -130,7 +130,7 @@ def plot_accuracy_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
             100 * f, color=_COLOURS["float"], linestyle=":", label="float twin" if k == 0 else None
         )
     ax.set_xlabel("accumulator width P (bits)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy as deployed (%)")
     ax.set_title("Accuracy vs accumulator width")
     _legend(ax, loc="lower right", fontsize="small")
     return _save(fig, path)
@@ -177,7 +177,7 @@ def _plot_pareto(
     pts = [
         (r, c, 100.0 * float(a))
         for r in runs
-        if (c := cost(r)) is not None and (a := r.get("accuracy.quantized")) is not None
+        if (c := cost(r)) is not None and (a := r.accuracy) is not None
     ]
     if not pts:
         return None
@@ -201,7 +201,7 @@ def _plot_pareto(
             label="Pareto front")
     ax.scatter(fx, fy, s=120, facecolors="none", edgecolors="black", zorder=4)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy as deployed (%)")
     ax.set_title(title)
     _legend(ax, loc="lower right", fontsize="small")
     return _save(fig, path)

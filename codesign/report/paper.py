@@ -53,7 +53,9 @@ COMPRESSION_DEFINITION = (
     "of only the nonzero integer weights at their trained bit width (quant.weight_bits), "
     "with no index or encoding overhead, summed over every MVAU layer: "
     "32 · Σ MW·MH / Σ (nnz · weight_bits). Sparsity is the fraction of all MVAU weights "
-    "that are zero. % of float is quantized test accuracy / float-twin test accuracy. "
+    "that are zero. % of float is the test accuracy of the design as deployed (the "
+    "bit-accurate accelerator model, wrap-around included, when the flow ran its 'rtl' "
+    "step; else the quantized model) divided by the float twin's test accuracy. "
     "Resource reduction is LUT (and FF) of the same accelerator synthesized with 32-bit "
     "accumulators (same weights, same folding) divided by LUT (FF) of the accelerator "
     "at its P."
@@ -132,9 +134,7 @@ def compare_run(run: Run) -> PaperComparison:
     computed as described in this module's docstring."""
     wb = run.get("config.quant.weight_bits")
     stats = weight_stats(run.mvau_layers, int(wb) if wb is not None else None)
-    frac = run.get("accuracy.quantized_vs_float")
-    if frac is None:
-        frac = _ratio(run.get("accuracy.quantized"), run.get("accuracy.float"))
+    frac = _ratio(run.accuracy, run.get("accuracy.float"))
     acc = run.resources("accelerator") or {}
     wide = run.resources("wide") or {}
     wide_key = run.wide_key()

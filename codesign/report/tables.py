@@ -91,6 +91,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(r.get("accuracy.float"), "acc"),
                 fmt(r.get("accuracy.quantized"), "acc"),
                 fmt(r.get("accuracy.hw_graph"), "acc"),
+                fmt(r.get("accuracy.accelerator"), "acc"),
                 fmt(res.get("LUT"), "int"),
                 fmt(res.get("FF"), "int"),
                 fmt(res.get("DSP"), "int"),
@@ -108,13 +109,17 @@ def summary_table(runs: Sequence[Run]) -> Table:
         title="Runs",
         columns=[
             "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
-            "float acc", "quant acc", "HW graph acc", "LUT", "FF", "DSP", "BRAM36",
+            "float acc", "quant acc", "HW graph acc", "accelerator acc", "LUT", "FF", "DSP",
+            "BRAM36",
             f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
         ],
         rows=rows,
         row_classes=classes,
         note="P: the configured accumulator width; 'FINN (n)': no target, FINN's own "
-        "MinimizeAccumulatorWidth result (widest layer n). Resources: Yosys synth_xilinx. "
+        "MinimizeAccumulatorWidth result (widest layer n). Accuracies on the test split: "
+        "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
+        "model (a squeezed baseline's accumulators wrap there, and only there). "
+        "Resources: Yosys synth_xilinx. "
         "Cycles per frame: measured II in RTL simulation, else FINN's estimate.",
     )
 
@@ -178,7 +183,7 @@ def layer_table(runs: Sequence[Run]) -> Table:
                     fmt(ly.get("acc_bits_weight_bound")),
                     fmt(ly.get("acc_bits_finn")),
                     fmt(ly.get("acc_bits_target")),
-                    fmt(ly.get("acc_bits")),
+                    fmt(r.built_acc_bits(ly)),
                     fmt(ly.get("max_l1_norm"), "int"),
                     fmt(ly.get("weight_sparsity"), "pct"),
                 ]
@@ -188,14 +193,15 @@ def layer_table(runs: Sequence[Run]) -> Table:
         title="Accumulator bits per layer",
         columns=[
             "run", "layer", "MW x MH", "PE/SIMD", "in/w bits", "data-type bound",
-            "A2Q bound", "weight-aware", "FINN", "target P", "in hardware", "max ‖q‖₁",
+            "A2Q bound", "weight-aware", "FINN", "target P", "built", "max ‖q‖₁",
             "sparsity",
         ],
         rows=rows,
         note="Data-type bound: worst case for the input and weight data types. A2Q bound: "
         "smallest P the A2Q L1-norm bound allows for the largest per-channel ‖q‖₁. "
         "Weight-aware: exact extreme sums of the actual weights. FINN: "
-        "MinimizeAccumulatorWidth. In hardware: the width the accelerator was built with.",
+        "MinimizeAccumulatorWidth. Built: the width in the accelerator (P for a squeezed "
+        "baseline, which then wraps; else FINN's).",
     )
 
 
@@ -216,21 +222,27 @@ def overflow_table(runs: Sequence[Run]) -> Table | None:
                     fmt(ly.get("channels")),
                     fmt(ly.get("acc_bits")),
                     fmt(n),
+                    fmt(ly.get("rtl_overflow_flag")),
                 ]
             )
             classes.append("bad" if n else "")
-        rows.append([r.label, r.method, "total", "", "", fmt(ov.get("total"))])
+        rows.append([r.label, r.method, "total", "", "", fmt(ov.get("total")), ""])
         classes.append("bad" if ov.get("total") else "total")
     if not rows:
         return None
     return Table(
         key="overflow",
         title="Overflow proof: channels whose accumulator wraps on extreme inputs",
-        columns=["run", "method", "layer", "channels", "acc bits", "overflowing channels"],
+        columns=[
+            "run", "method", "layer", "channels", "acc bits", "overflowing channels",
+            "RTL overflow flag",
+        ],
         rows=rows,
         row_classes=classes,
         note="Each MVAU output channel is driven to its largest and smallest possible "
-        "accumulator value in RTL simulation; a channel counts if either wraps.",
+        "accumulator value (sign-aligned extreme inputs) in RTL simulation; a channel counts "
+        "if either sum leaves the accumulator's range, and the RTL overflow monitor must "
+        "agree.",
     )
 
 

@@ -1,0 +1,85 @@
+"""Notebooks execute top to bottom in their short mode (CODESIGN_NB_SHORT=1).
+
+The kernel is this interpreter's ipykernel: a kernelspec named ``python3`` is written to a
+temporary JUPYTER_PATH for the test only, so nothing is registered globally and no other
+Python on the machine is picked up.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (codesign test)",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    monkeypatch.setenv("CODESIGN_NB_SHORT", "1")
+    monkeypatch.setenv("CODESIGN_NB_OUT", str(tmp_path / "out"))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a2q_study_notebook(kernel_env: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from codesign.sweep_store import SweepStore
+
+    nb = nbformat.read(NOTEBOOKS / "a2q_study.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=600,
+        resources={"metadata": {"path": str(kernel_env)}},
+    )
+    t0 = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - t0
+
+    out = kernel_env / "out"
+    with SweepStore(out / "sweep.sqlite") as store:
+        rows = store.rows()
+    assert len(rows) == 2
+    assert all(r.status == "done" for r in rows), [r.error for r in rows]
+    assert {r.config["quant"]["method"] for r in rows} == {"a2q", "baseline"}
+    # short mode stops after 'rtl': the accelerator's accuracy (wrap-around included) exists
+    assert all((r.results or {}).get("accuracy", {}).get("accelerator") is not None for r in rows)
+    assert (out / "report" / "report.html").is_file()
+    assert (out / "report" / "accuracy_vs_p.png").is_file()
+    assert (out / "report" / "sparsity_vs_p.png").is_file()
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 2
+    assert seconds < 600

@@ -103,7 +103,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
         )
         classes.append("failed" if r.status != "done" else "")
     wide_keys = sorted({k for r in runs if (k := r.wide_key())})
-    wide_name = wide_keys[0] if len(wide_keys) == 1 else "wide acc"
+    wide_name = wide_keys[0] if len(wide_keys) == 1 else ("acc32" if not wide_keys else "wide acc")
     return Table(
         key="summary",
         title="Runs",

@@ -260,3 +260,25 @@ def sweep(
         console.print(f"store: {store_path}")
 
     _guard(go)
+
+
+@app.command()
+def report(
+    sources: Annotated[
+        list[Path], typer.Argument(help="results.json files, build dirs or sweep .sqlite stores")
+    ],
+    out: OutOpt = Path("out/report"),
+) -> None:
+    """Figures and one self-contained HTML report: accuracy vs P vs resources, Pareto fronts,
+    overflow and the A2Q paper's figures side by side."""
+    from codesign.report import build_report
+
+    def go() -> None:
+        res = build_report(sources, out)
+        for name, path in res.figures.items():
+            console.print(f"figure {name}: {path}")
+        for name, why in res.skipped.items():
+            console.print(f"[yellow]skipped[/] {name}: {why}")
+        console.print(f"report: {res.html}")
+
+    _guard(go)

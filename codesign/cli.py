@@ -146,10 +146,18 @@ def doctor() -> None:
     from codesign.doctor import diagnose
 
     report = diagnose()
-    console.print(report.format_table())
-    if report.required_missing:
-        for name, hint in report.required_missing.items():
-            err_console.print(f"[red]missing required tool {name}[/]: {hint}")
+    table = Table(title="codesign doctor")
+    for col in ("kind", "name", "status", "version", "path or how to get it"):
+        table.add_column(col)
+    for row in report.rows():
+        table.add_row(*row)
+    console.print(table)
+    for tool in report.required_missing:
+        err_console.print(
+            f"[red]missing required tool {tool.name}[/]: {tool.problem or 'not found'}; "
+            f"to get it: {tool.hint}"
+        )
+    if not report.ok:
         raise typer.Exit(1)
 
 
@@ -240,7 +248,8 @@ def sweep(
                 bar.console.print(f"{'[green]✓' if status == 'done' else '[red]✗'}[/] {digest}")
 
             summary = run_sweep(
-                sp, store_path, out, executor=executor, workers=workers, scheduler=scheduler,
+                sp, store_path, out, executor=executor,  # type: ignore[arg-type]
+                workers=workers, scheduler=scheduler,
                 progress=progress, until=until, retry_failed=retry_failed,
             )
         table = Table(title=f"sweep {sp.name}: {summary.done} done, {summary.failed} failed, "

@@ -175,13 +175,18 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
-def _dataflow(bd: BuildDir) -> Any:
+def _lowered(bd: BuildDir, which: str) -> Any:
+    """The lowered ``parent`` or ``dataflow`` model of a finished lower step."""
     from codesign.lower import load_lowered
 
     lower = bd.step_result("lower")
     if lower is None:
         raise VerificationError("the lower step has not finished")
-    return load_lowered(bd.root / lower["dataflow"])
+    return load_lowered(bd.root / lower[which])
+
+
+def _dataflow(bd: BuildDir) -> Any:
+    return _lowered(bd, "dataflow")
 
 
 def _squeeze_bits(cfg: FlowConfig) -> int | None:
@@ -206,7 +211,7 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
     from codesign.data import load_digits_split
-    from codesign.lower import execute_dataflow, execute_host_tail, load_lowered
+    from codesign.lower import execute_dataflow, execute_host_tail
 
     child = _dataflow(bd)
     finn_acc = read_accelerator(child, name=cfg.name)
@@ -221,7 +226,7 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
         )
     acc = _accelerator(bd, cfg)
     y = run_reference(acc, split.x_test)
-    logits = execute_host_tail(load_lowered(bd.root / bd.step_result("lower")["parent"]), y)
+    logits = execute_host_tail(_lowered(bd, "parent"), y)
     project = emit_rtl(acc, bd.dir("rtl", "accel"))
     frames = cfg.sim.frames
     meta = write_vectors(acc, split.x_test[:frames], y[:frames], bd.dir("vectors"))

@@ -18,13 +18,16 @@
 //   OUT_BITS          output element width. N_THRES = 0: the accumulator extended to
 //                     OUT_BITS (OUT_BITS >= ACC_BITS). Else ACT_BIAS + count (<= 32 bits).
 //   N_THRES           0 = no activation, else thresholds per output channel (ascending)
-//   THR_BITS          threshold width; thresholds are signed iff ACC_SIGNED. The default
-//                     ACC_BITS + 1 holds every useful threshold (golden.clip_thresholds)
+//   THR_BITS          threshold width; thresholds are signed iff ACC_SIGNED. At least
+//                     ACC_BITS + 1 (the default), which holds every useful threshold
+//                     (clip_thresholds) and the search padding, ACC max + 1
 //   ACT_BIAS          FINN ActVal added to the threshold count (output signed iff < 0)
 //   WEIGHT_FILE       $readmemh file, NF*SF lines of PE*SIMD*W_BITS bits: line nf*SF+sf,
 //                     weight of row r = nf*PE+p, column c = sf*SIMD+s at bit (p*SIMD+s)*W_BITS
-//   THRESH_FILE       $readmemh file (N_THRES > 0), NF lines of PE*N_THRES*THR_BITS bits:
-//                     line nf, threshold t of row nf*PE+p at bit (p*N_THRES+t)*THR_BITS
+//   THRESH_FILE       base name of the threshold ROM files (N_THRES > 0): one $readmemh
+//                     file per binary-search stage, {THRESH_FILE, "_s", h, ".mem"} for
+//                     stage h = 0..$clog2(N_THRES+1)-1 as a hex digit; format in
+//                     cs_thresh_search (codesign.backends.words.write_thresh_mem)
 // Ports
 //   ap_clk, ap_rst_n  clock, synchronous active-low reset
 //   s_axis_*          input words: SIMD elements, element s at [s*IN_BITS +: IN_BITS],
@@ -40,10 +43,13 @@
 // and read back for nf = 1..NF-1, so every input word is consumed once and the next
 // vector is accepted right after the last fold: steady-state II = NF*SF cycles per vector.
 // Pipeline: issue (counters, input mux, weight ROM read) -> products + SIMD adder tree
-// -> accumulate (+ threshold ROM read) -> threshold compare -> 2-deep output cs_fifo.
+// -> accumulate (+ first threshold ROM read) -> B = $clog2(N_THRES+1) binary-search
+// stages (cs_thresh_search; N_THRES = 0: none) -> 2-deep output cs_fifo. Latency from
+// the last input word of a vector to its first output word: 4 + max(B-1, 0) cycles.
 // All pipeline registers advance together while the output FIFO is not full; its
-// registered not-full flag is the only backpressure signal, so no combinational path
-// runs from m_axis_tready to s_axis_tready or from s_axis_tvalid to m_axis_tvalid.
+// registered not-full flag is the only backpressure signal (the FIFO accepts whenever the
+// pipeline moves, however deep), so no combinational path runs from m_axis_tready to
+// s_axis_tready or from s_axis_tvalid to m_axis_tvalid.
 module cs_mvau #(
     parameter int MW = 4,
     parameter int MH = 4,
@@ -62,7 +68,7 @@ module cs_mvau #(
     parameter int THR_BITS = ACC_BITS + 1,
     parameter int ACT_BIAS = 0,
     parameter WEIGHT_FILE = "weights.mem",
-    parameter THRESH_FILE = "thresholds.mem"
+    parameter THRESH_FILE = "thresholds"
 ) (
     input  logic                ap_clk,
     input  logic                ap_rst_n,
@@ -234,8 +240,10 @@ module cs_mvau #(
 
   // ---------------------------------------------------------------- activation
   logic [OUT_WORD-1:0] act_word;
+  logic act_valid;  // act_word holds a finished output word
 
   if (N_THRES == 0) begin : g_noact
+    assign act_valid = s3_out;
     always_comb begin
       act_word = '0;
       for (int p = 0; p < PE; p++) begin
@@ -244,27 +252,28 @@ module cs_mvau #(
       end
     end
   end else begin : g_act
-    logic [TW-1:0] trom[0:NF-1];
-    initial $readmemh(THRESH_FILE, trom);
-    logic [TW-1:0] thr;
+    // binary search over the thresholds, B = $clog2(N_THRES + 1) stages; its first ROM is
     // read together with the last accumulation of a word, so it lines up with acc
-    always_ff @(posedge ap_clk) begin
-      if (adv && s2_valid && s2_last) thr <= trom[s2_nf];
-    end
-    for (genvar p = 0; p < PE; p++) begin : g_cmp
-      cs_thresh_cmp #(
-          .DATA_BITS(ACC_BITS),
-          .DATA_SIGNED(ACC_SIGNED),
-          .THR_BITS(THR_BITS),
-          .N_THRES(N_THRES),
-          .ACT_BIAS(ACT_BIAS),
-          .OUT_BITS(OUT_BITS)
-      ) u_cmp (
-          .x  (acc[p*ACC_BITS+:ACC_BITS]),
-          .thr(thr[p*N_THRES*THR_BITS+:N_THRES*THR_BITS]),
-          .y  (act_word[p*OUT_BITS+:OUT_BITS])
-      );
-    end
+    cs_thresh_search #(
+        .PE(PE),
+        .NF(NF),
+        .DATA_BITS(ACC_BITS),
+        .DATA_SIGNED(ACC_SIGNED),
+        .THR_BITS(THR_BITS),
+        .N_THRES(N_THRES),
+        .ACT_BIAS(ACT_BIAS),
+        .OUT_BITS(OUT_BITS),
+        .THRESH_FILE(THRESH_FILE)
+    ) u_thr (
+        .ap_clk(ap_clk),
+        .ap_rst_n(ap_rst_n),
+        .en(adv),
+        .nf_next(s2_nf),
+        .in_valid(s3_out),
+        .x(acc),
+        .out_valid(act_valid),
+        .y(act_word[PE*OUT_BITS-1:0])
+    );
     if (OUT_WORD > PE * OUT_BITS) begin : g_pad
       assign act_word[OUT_WORD-1:PE*OUT_BITS] = '0;
     end
@@ -277,7 +286,7 @@ module cs_mvau #(
   ) u_out (
       .ap_clk(ap_clk),
       .ap_rst_n(ap_rst_n),
-      .s_axis_tvalid(s3_out),
+      .s_axis_tvalid(act_valid),
       .s_axis_tready(fifo_ready),
       .s_axis_tdata(act_word),
       .m_axis_tvalid(m_axis_tvalid),

@@ -4,14 +4,17 @@
 // Parameters
 //   C              channels; channel fold CF = C/PE words per pixel (C % PE == 0)
 //   PE             channels per word
-//   N_THRES        thresholds per channel (>= 1), ascending
+//   N_THRES        thresholds per channel (1 .. 65535), ascending
 //   IN_BITS        input element width; IN_SIGNED: input is two's complement
-//   THR_BITS       threshold width; thresholds are signed iff IN_SIGNED. The default
-//                  IN_BITS + 1 holds every useful threshold (golden.clip_thresholds)
+//   THR_BITS       threshold width; thresholds are signed iff IN_SIGNED. At least
+//                  IN_BITS + 1 (the default), which holds every useful threshold
+//                  (clip_thresholds) and the search padding, input max + 1
 //   ACT_BIAS       FINN ActVal added to the count (output signed iff < 0)
 //   OUT_BITS       output element width (<= 32)
-//   THRESH_FILE    $readmemh file, CF lines of PE*N_THRES*THR_BITS bits: line cf,
-//                  threshold t of channel cf*PE+p at bit (p*N_THRES+t)*THR_BITS
+//   THRESH_FILE    base name of the threshold ROM files: one $readmemh file per binary-
+//                  search stage, {THRESH_FILE, "_s", h, ".mem"} for stage
+//                  h = 0..$clog2(N_THRES+1)-1 as a hex digit; format in cs_thresh_search
+//                  (codesign.backends.words.write_thresh_mem)
 // Ports
 //   ap_clk, ap_rst_n  clock, synchronous active-low reset
 //   s_axis_*          PE elements of IN_BITS per word (element p at [p*IN_BITS +: IN_BITS]),
@@ -19,9 +22,11 @@
 //   m_axis_*          PE elements of OUT_BITS per word, pad bits zero
 //
 // Words cycle through the channel folds cf = 0..CF-1 forever (one pixel per CF words).
-// One word per cycle: input register + threshold ROM read, compare (cs_thresh_cmp), 2-deep
-// output cs_fifo whose registered not-full flag is the only stall signal (no combinational
-// ready or valid path through the kernel).
+// One word per cycle: input register + first threshold ROM read, B = $clog2(N_THRES+1)
+// binary-search stages (cs_thresh_search), 2-deep output cs_fifo whose registered
+// not-full flag is the only stall signal for the whole pipeline (no combinational ready
+// or valid path through the kernel). Latency: 1 + B cycles from input to output handshake
+// opportunity (m_axis_tvalid).
 module cs_thresholding #(
     parameter int C = 4,
     parameter int PE = 1,
@@ -31,7 +36,7 @@ module cs_thresholding #(
     parameter int THR_BITS = IN_BITS + 1,
     parameter int ACT_BIAS = 0,
     parameter int OUT_BITS = 8,
-    parameter THRESH_FILE = "thresholds.mem"
+    parameter THRESH_FILE = "thresholds"
 ) (
     input  logic                                ap_clk,
     input  logic                                ap_rst_n,
@@ -44,27 +49,20 @@ module cs_thresholding #(
 );
   localparam int CF = C / PE;
   localparam int OUT_WORD = ((PE * OUT_BITS + 7) / 8) * 8;
-  localparam int TW = PE * N_THRES * THR_BITS;
   localparam int CFB = (CF > 1) ? $clog2(CF) : 1;
-
-  logic [TW-1:0] trom[0:CF-1];
-  initial $readmemh(THRESH_FILE, trom);
 
   logic fifo_ready, issue;
   logic [CFB-1:0] cf;
   logic s1_valid;
   logic [PE*IN_BITS-1:0] s1_x;
-  logic [TW-1:0] s1_thr;
+  logic act_valid;
   logic [OUT_WORD-1:0] act_word;
 
   assign s_axis_tready = fifo_ready;
   assign issue = fifo_ready && s_axis_tvalid;
 
   always_ff @(posedge ap_clk) begin
-    if (fifo_ready) begin
-      s1_x <= s_axis_tdata[PE*IN_BITS-1:0];
-      s1_thr <= trom[cf];
-    end
+    if (fifo_ready) s1_x <= s_axis_tdata[PE*IN_BITS-1:0];
   end
 
   always_ff @(posedge ap_clk) begin
@@ -77,20 +75,27 @@ module cs_thresholding #(
     end
   end
 
-  for (genvar p = 0; p < PE; p++) begin : g_cmp
-    cs_thresh_cmp #(
-        .DATA_BITS(IN_BITS),
-        .DATA_SIGNED(IN_SIGNED),
-        .THR_BITS(THR_BITS),
-        .N_THRES(N_THRES),
-        .ACT_BIAS(ACT_BIAS),
-        .OUT_BITS(OUT_BITS)
-    ) u_cmp (
-        .x  (s1_x[p*IN_BITS+:IN_BITS]),
-        .thr(s1_thr[p*N_THRES*THR_BITS+:N_THRES*THR_BITS]),
-        .y  (act_word[p*OUT_BITS+:OUT_BITS])
-    );
-  end
+  // the first search ROM is read at cf while the word enters s1_x
+  cs_thresh_search #(
+      .PE(PE),
+      .NF(CF),
+      .DATA_BITS(IN_BITS),
+      .DATA_SIGNED(IN_SIGNED),
+      .THR_BITS(THR_BITS),
+      .N_THRES(N_THRES),
+      .ACT_BIAS(ACT_BIAS),
+      .OUT_BITS(OUT_BITS),
+      .THRESH_FILE(THRESH_FILE)
+  ) u_thr (
+      .ap_clk(ap_clk),
+      .ap_rst_n(ap_rst_n),
+      .en(fifo_ready),
+      .nf_next(cf),
+      .in_valid(s1_valid),
+      .x(s1_x),
+      .out_valid(act_valid),
+      .y(act_word[PE*OUT_BITS-1:0])
+  );
   if (OUT_WORD > PE * OUT_BITS) begin : g_pad
     assign act_word[OUT_WORD-1:PE*OUT_BITS] = '0;
   end
@@ -101,7 +106,7 @@ module cs_thresholding #(
   ) u_out (
       .ap_clk(ap_clk),
       .ap_rst_n(ap_rst_n),
-      .s_axis_tvalid(s1_valid),
+      .s_axis_tvalid(act_valid),
       .s_axis_tready(fifo_ready),
       .s_axis_tdata(act_word),
       .m_axis_tvalid(m_axis_tvalid),

@@ -15,7 +15,9 @@ from codesign.backends.words import (
     clip_thresholds,
     pack_words,
     tdata_bits,
+    thresh_mem_name,
     thresh_mem_words,
+    thresh_stages,
     to_unsigned,
     unpack_words,
     value_range,
@@ -34,7 +36,10 @@ __all__ = [
     "mvau_overflows",
     "pack_words",
     "tdata_bits",
+    "thresh_mem_name",
     "thresh_mem_words",
+    "thresh_search",
+    "thresh_stages",
     "to_unsigned",
     "unpack_words",
     "value_range",
@@ -63,6 +68,43 @@ def multithreshold(x: np.ndarray, thr: np.ndarray, act_bias: int = 0) -> np.ndar
     thr = np.asarray(thr, dtype=np.int64)
     thr = np.broadcast_to(thr, (x.shape[-1], thr.shape[1]))
     return act_bias + (x[..., :, None] >= thr).sum(axis=-1).astype(np.int64)
+
+
+def thresh_search(
+    x: np.ndarray, stage_words: list[list[int]], pe: int, thr_bits: int, signed: bool,
+    act_bias: int = 0,
+) -> np.ndarray:
+    """Bit-level model of cs_thresh_search: the pipelined binary search over the stage ROM
+    words of :func:`thresh_mem_words`, for ``x`` of shape (..., channels).
+
+    Stage ``s`` (``k = B-1-s``) reads word ``nf*2**s + (r >> (k+1))`` of its ROM, takes
+    lane ``p`` and sets count bit ``k`` when ``x >= threshold``. Must equal
+    :func:`multithreshold` (the padding never fires).
+
+    >>> thr = np.array([[-3, 0, 0, 5, 7], [1, 2, 3, 4, 8]])  # 4-bit signed data
+    >>> x = np.array([[-4, 0], [0, 7], [7, 3], [5, -8]])
+    >>> words = thresh_mem_words(thr, pe=1, thr_bits=5, signed=True)
+    >>> thresh_search(x, words, 1, 5, True, -1).tolist()
+    [[-1, -1], [2, 3], [4, 2], [3, -1]]
+    >>> (multithreshold(x, thr, -1) == thresh_search(x, words, 1, 5, True, -1)).all()
+    np.True_
+    """
+    x = np.asarray(x, dtype=np.int64)
+    b = len(stage_words)
+    ch = x.shape[-1]
+    flat = x.reshape(-1, ch)
+    # roms[s][word, lane] as signed/unsigned integers
+    roms = [unpack_words(w, thr_bits, pe, signed).reshape(len(w), pe) for w in stage_words]
+    out = np.zeros_like(flat)
+    for c in range(ch):
+        nf, p = divmod(c, pe)
+        r = np.zeros(flat.shape[0], dtype=np.int64)
+        for s in range(b):
+            k = b - 1 - s
+            t = roms[s][nf * (1 << s) + (r >> (k + 1)), p]
+            r = r | ((flat[:, c] >= t).astype(np.int64) << k)
+        out[:, c] = r
+    return (act_bias + out).reshape(x.shape)
 
 
 def mvau(

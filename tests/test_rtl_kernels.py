@@ -1,8 +1,9 @@
 """Kernel-level verification of rtl/: every kernel's cocotb testbench on Verilator and Icarus.
 
 Each case is a seeded, random parameter set. Verilator builds (~25 s each) are cached per
-parameter set under pytest's cache directory, so only a few cases run on Verilator; Icarus
-(about a second to build) runs all of them.
+parameter set under pytest's cache directory, so only a few cases run on Verilator (but
+every case with thresholds: the binary-search pipeline); Icarus (about a second to
+build) runs all of them.
 """
 
 from __future__ import annotations
@@ -101,8 +102,41 @@ def test_fifo(case: Case, simulator: str, cache_root: Path) -> None:
     _run(case, simulator, cache_root)
 
 
+def _edge_thresholds(thr: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Channels 0..3 of ``thr`` (channels x N) replaced by thresholds at the limits of the
+    compared data ``lo .. hi``: all ``lo`` (always fire), all ``hi + 1`` (never), a ramp
+    from ``lo + 1`` to ``hi + 1``, and ``lo`` / ``hi`` / ``hi + 1`` thirds."""
+    thr = thr.copy()
+    ch, n = thr.shape
+    rows = [np.full(n, lo), np.full(n, hi + 1),
+            np.round(np.linspace(lo + 1, hi + 1, n)).astype(np.int64),
+            np.array([lo] * (n // 3) + [hi] * (n // 3) + [hi + 1] * (n - 2 * (n // 3)))]
+    for c, row in enumerate(rows[:ch]):
+        thr[c] = row
+    return thr
+
+
+def test_thresh_search_model() -> None:
+    """The stage ROM words (words.thresh_mem_words) drive a bit-level binary search
+    (golden.thresh_search) to the exact MultiThreshold count, padding included."""
+    rng = np.random.default_rng(5)
+    for n in (*range(1, 18), 31, 32, 100, 255):
+        for signed, bits, pe in ((False, 8, 4), (True, 8, 2), (True, 3, 1), (False, 1, 3)):
+            lo, hi = golden.value_range(bits, signed)
+            ch = 6 * pe
+            thr = np.sort(rng.integers(lo - 1, hi + 3, size=(ch, n)), axis=1)
+            thr = _edge_thresholds(golden.clip_thresholds(thr, bits, signed), lo, hi)
+            x = np.concatenate([rng.integers(lo, hi + 1, size=(40, ch)),
+                                np.full((1, ch), lo), np.full((1, ch), hi)])
+            words = golden.thresh_mem_words(thr, pe, bits + 1, signed)
+            assert len(words) == golden.thresh_stages(n)
+            assert [len(w) for w in words] == [ch // pe << s for s in range(len(words))]
+            got = golden.thresh_search(x, words, pe, bits + 1, signed, act_bias=-2)
+            np.testing.assert_array_equal(got, golden.multithreshold(x, thr, -2))
+
+
 # --------------------------------------------------------------------------- cs_mvau
-MVAU_FILES = ("cs_fifo.sv", "cs_thresh_cmp.sv", "cs_mvau.sv")
+MVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_mvau.sv")
 
 
 def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:
@@ -118,7 +152,8 @@ def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, b
 
 def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bits: int,
                in_signed: bool, w_bits: int, *, squeeze: int = 0, n_thres: int = 0,
-               act_bias: int = 0, nonneg_w: bool = False, verilator: bool = False) -> Case:
+               act_bias: int = 0, nonneg_w: bool = False, edges: bool = False,
+               verilator: bool = False) -> Case:
     rng = np.random.default_rng(seed)
     wlo, whi = golden.value_range(w_bits, True)
     w = rng.integers(0 if nonneg_w else wlo, whi + 1, size=(mw, mh))
@@ -137,6 +172,8 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
         thr = np.sort(rng.integers(-span // 2 + (alo + ahi) // 2, span // 2 + (alo + ahi) // 2,
                                    size=(mh, n_thres)), axis=1)
         thr = golden.clip_thresholds(thr, acc_bits, acc_signed)
+        if edges:
+            thr = _edge_thresholds(thr, alo, ahi)
     else:
         params["OUT_BITS"] = acc_bits
         thr = np.zeros((mh, 1), dtype=np.int64)
@@ -157,10 +194,10 @@ def _mvau_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str,
     np.save(build / "weights.npy", w)
     params: dict[str, object] = {"WEIGHT_FILE": sv_string(str(wmem))}
     if p["N_THRES"]:
-        tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem",
-                                       signed=bool(p["ACC_SIGNED"]))
+        golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
+                                signed=bool(p["ACC_SIGNED"]))
         np.save(build / "thresholds.npy", thr)
-        params["THRESH_FILE"] = sv_string(str(tmem))
+        params["THRESH_FILE"] = sv_string(str(build / "thresholds"))
     return params, {"weights": str(build / "weights.npy"),
                     "thresholds": str(build / "thresholds.npy")}
 
@@ -170,18 +207,28 @@ MVAU_CASES = [
     _mvau_case("fit-pe2-simd2-u4", 11, 8, 4, 2, 2, 4, False, 4),
     # squeezed accumulator, signed input: wraps like hardware and ovf rises
     _mvau_case("squeeze-pe3-simd4-s8", 12, 12, 6, 3, 4, 8, True, 3, squeeze=4, verilator=True),
-    # thresholds with a negative ActVal (signed output)
-    _mvau_case("thr-pe4-simd8-s3", 13, 16, 8, 4, 8, 3, True, 2, n_thres=7, act_bias=-3),
+    # thresholds (padded from 5 to 7 for the search) with a negative ActVal (signed output)
+    _mvau_case("thr5-pe4-simd8-s3", 13, 16, 8, 4, 8, 3, True, 2, n_thres=5, act_bias=-3,
+               verilator=True),
     # unsigned accumulator (non-negative weights, unsigned input), fully folded
-    _mvau_case("uacc-pe1-simd1", 14, 6, 3, 1, 1, 2, False, 3, n_thres=3, nonneg_w=True),
+    _mvau_case("uacc-pe1-simd1", 14, 6, 3, 1, 1, 2, False, 3, n_thres=3, nonneg_w=True,
+               verilator=True),
     # fully parallel (NF = SF = 1)
     _mvau_case("par-pe2-simd4-s8", 15, 4, 2, 2, 4, 8, True, 8),
     # one input word per vector (SF = 1) / one output word per vector (NF = 1)
     _mvau_case("sf1-pe1-simd4-s5", 17, 4, 3, 1, 4, 5, True, 6),
-    _mvau_case("nf1-pe2-simd2-u8", 18, 8, 2, 2, 2, 8, False, 8, n_thres=2, act_bias=-1),
+    _mvau_case("nf1-pe2-simd2-u8", 18, 8, 2, 2, 2, 8, False, 8, n_thres=2, act_bias=-1,
+               verilator=True),
     # squeezed and thresholded
     _mvau_case("squeeze-thr-pe2-simd3", 16, 9, 4, 2, 3, 4, False, 4, squeeze=3, n_thres=15,
-               act_bias=0),
+               act_bias=0, verilator=True),
+    # 8-bit activations: 255 thresholds (8 search stages), thresholds at the accumulator
+    # limits; signed accumulator (squeezed, so it wraps over its whole range) ...
+    _mvau_case("t255-pe4-simd4-s8", 19, 8, 8, 4, 4, 8, True, 4, squeeze=4, n_thres=255,
+               act_bias=-128, edges=True, verilator=True),
+    # ... and unsigned (non-negative weights, unsigned input), PE = 8, NF = 3
+    _mvau_case("t255-uacc-pe8-simd2-u4", 20, 4, 24, 8, 2, 4, False, 3, n_thres=255,
+               nonneg_w=True, edges=True, verilator=True),
 ]
 
 
@@ -192,16 +239,19 @@ def test_mvau(case: Case, simulator: str, cache_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- cs_thresholding
-THR_FILES = ("cs_fifo.sv", "cs_thresh_cmp.sv", "cs_thresholding.sv")
+THR_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_thresholding.sv")
 
 
 def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
-              in_signed: bool, act_bias: int = 0, verilator: bool = False) -> Case:
+              in_signed: bool, act_bias: int = 0, edges: bool = False,
+              verilator: bool = True) -> Case:
     rng = np.random.default_rng(seed)
     lo, hi = golden.value_range(in_bits, in_signed)
     # a little beyond the input range on both sides, then clipped (never / always true)
     thr = np.sort(rng.integers(lo - 2, hi + 3, size=(c, n_thres)), axis=1)
     thr = golden.clip_thresholds(thr, in_bits, in_signed)
+    if edges:
+        thr = _edge_thresholds(thr, lo, hi)
     top = act_bias + n_thres
     out_bits = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
     params = {"C": c, "PE": pe, "N_THRES": n_thres, "IN_BITS": in_bits,
@@ -214,17 +264,22 @@ def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
 def _thr_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str, Any]]:
     p = case.params
     thr = np.array(case.tb["thr"], dtype=np.int64)
-    tmem = golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds.mem",
-                                   signed=bool(p["IN_SIGNED"]))
+    golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
+                            signed=bool(p["IN_SIGNED"]))
     np.save(build / "thresholds.npy", thr)
-    return {"THRESH_FILE": sv_string(str(tmem))}, {"thresholds": str(build / "thresholds.npy")}
+    return ({"THRESH_FILE": sv_string(str(build / "thresholds"))},
+            {"thresholds": str(build / "thresholds.npy")})
 
 
+# every case runs on both simulators (verilator=True is the _thr_case default)
 THR_CASES = [
-    _thr_case("c8-pe2-s6-t7-bias-4", 21, 8, 2, 7, 6, True, act_bias=-4, verilator=True),
-    _thr_case("c6-pe3-u4-t15", 22, 6, 3, 15, 4, False),
+    _thr_case("c8-pe2-s6-t7-bias-4", 21, 8, 2, 7, 6, True, act_bias=-4),
+    _thr_case("c6-pe3-u4-t12", 22, 6, 3, 12, 4, False, edges=True),
     _thr_case("c5-pe1-s8-t3", 23, 5, 1, 3, 8, True, act_bias=1),
     _thr_case("c4-pe4-u1-t1", 24, 4, 4, 1, 1, False),
+    # 8-bit activations: 255 thresholds, 8 search stages, thresholds at the input limits
+    _thr_case("c8-pe4-u8-t255", 25, 8, 4, 255, 8, False, edges=True),
+    _thr_case("c24-pe8-s8-t255-bias-128", 26, 24, 8, 255, 8, True, act_bias=-128, edges=True),
 ]
 
 

@@ -54,9 +54,11 @@ def library_sources() -> tuple[Path, ...]:
     return tuple(sorted(data_dir("rtl").glob("*.sv")))
 
 
-def _write_memory(mem: Memory, path: Path) -> Path:
+def _write_memory(mem: Memory, path: Path) -> list[Path]:
+    """Write ``mem``; ``path`` is what the kernel parameter names (the weight file, or the
+    base name of the threshold search-stage files). Returns every file written."""
     if mem.kind == "weights":
-        return write_weight_mem(mem.values, mem.pe, mem.simd, mem.bits, path)
+        return [write_weight_mem(mem.values, mem.pe, mem.simd, mem.bits, path)]
     return write_thresh_mem(mem.values, mem.pe, mem.bits, path, signed=mem.signed)
 
 
@@ -130,11 +132,14 @@ def emit_rtl(acc: Accelerator, out_dir: Path) -> RtlProject:
     out = Path(out_dir).resolve()
     mem_dir = out / "mem"
     mem_dir.mkdir(parents=True, exist_ok=True)
-    memory_paths: dict[tuple[str, str], Path] = {}
+    memory_paths: dict[tuple[str, str], Path] = {}  # parameter values (file / base name)
+    memory_files: list[Path] = []
     for k in acc.kernels:
         for key, mem in k.memories.items():
-            path = mem_dir / f"{k.instance_name[2:]}_{mem.kind}.mem"
-            memory_paths[(k.node, key)] = _write_memory(mem, path)
+            suffix = ".mem" if mem.kind == "weights" else ""  # thresholds: a base name
+            path = mem_dir / f"{k.instance_name[2:]}_{mem.kind}{suffix}"
+            memory_files += _write_memory(mem, path)
+            memory_paths[(k.node, key)] = path
     top_file = out / f"{TOP}.sv"
     top_file.write_text(top_source(acc, memory_paths))
     sources = (*library_sources(), top_file)
@@ -142,5 +147,5 @@ def emit_rtl(acc: Accelerator, out_dir: Path) -> RtlProject:
     filelist.write_text("".join(f"{p}\n" for p in sources))
     return RtlProject(
         top=TOP, top_file=top_file, sources=sources, filelist=filelist,
-        memories=tuple(memory_paths.values()),
+        memories=tuple(memory_files),
     )

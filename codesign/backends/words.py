@@ -7,7 +7,8 @@ testbenches (which pack and unpack stream words), so there is one definition of 
   bits ``[i*elem_bits +: elem_bits]`` (element 0 in the LSBs), as two's complement when
   signed. Words are ``tdata_bits(...)`` wide (rounded up to a multiple of 8); pad bits are 0.
 * ROM files are ``$readmemh`` text: one hex word per line, no address markers, most
-  significant digit first, zero-padded to the word width.
+  significant digit first, zero-padded to the word width. Thresholds take one file per
+  binary-search stage, named from the kernel's ``THRESH_FILE`` base (:func:`thresh_mem_name`).
 """
 
 from __future__ import annotations
@@ -174,19 +175,51 @@ def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.nd
     return np.clip(np.asarray(thr, dtype=np.int64), lo, hi + 1)
 
 
-def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int, signed: bool = True) -> list[int]:
-    """Words of a threshold ROM for thresholds ``thr`` of shape (channels, N_THRES).
+def thresh_stages(n_thres: int) -> int:
+    """Binary-search stages of the threshold kernels for ``n_thres`` thresholds per channel:
+    the bits of the count, ``$clog2(N_THRES + 1)``.
 
-    Word ``nf`` holds channels ``nf*PE .. nf*PE+PE-1``; threshold ``t`` of channel ``p``
-    sits at bit offset ``(p*N_THRES + t)*thr_bits``; ``signed`` (two's complement) must match
-    the compared data (the accumulator for cs_mvau, the input for cs_thresholding). A
-    single row (shape (1, N_THRES)) is not broadcast here: give one row per channel.
-
-    >>> [hex(x) for x in thresh_mem_words(np.array([[0, 1], [2, -1]]), pe=2, thr_bits=4)]
-    ['0xf210']
+    >>> [thresh_stages(n) for n in (1, 2, 3, 4, 7, 15, 255)]
+    [1, 2, 2, 3, 3, 4, 8]
     """
-    thr = np.asarray(thr)
-    ch, _ = thr.shape
+    if not 1 <= n_thres <= 0xFFFF:
+        raise ValueError(f"N_THRES={n_thres} outside 1..65535 (at most 16 search stages)")
+    return n_thres.bit_length()
+
+
+def thresh_mem_name(base: str, stage: int) -> str:
+    """File name of search stage ``stage`` for a ``THRESH_FILE`` base name: the kernel's
+    ``{THRESH_FILE, "_s", h, ".mem"}`` with ``h`` one lower-case hex digit.
+
+    >>> thresh_mem_name("thresholds", 0), thresh_mem_name("t", 11)
+    ('thresholds_s0.mem', 't_sb.mem')
+    """
+    return f"{base}_s{stage:x}.mem"
+
+
+def thresh_mem_words(
+    thr: np.ndarray, pe: int, thr_bits: int, signed: bool = True
+) -> list[list[int]]:
+    """Words of the search-stage ROMs (cs_thresh_search) for thresholds ``thr`` of shape
+    (channels, N_THRES): one list of words per stage. Each channel's thresholds are sorted
+    first (the search needs them ascending; the count does not depend on their order).
+
+    With ``B = thresh_stages(N_THRES)`` the thresholds are padded to ``2**B - 1`` with the
+    largest value of a ``thr_bits - 1``-bit type plus one (the data max + 1 for the
+    kernels' ``THR_BITS = DATA_BITS + 1``; no value of the data reaches it). Stage ``s``
+    (``k = B-1-s``) has ``NF*2**s`` words: word ``nf*2**s + j`` holds, for lane ``p`` at
+    bit offset ``p*thr_bits``, threshold ``j*2**(k+1) + 2**k - 1`` of channel
+    ``nf*PE + p``. ``signed`` (two's complement) must match the compared data (the
+    accumulator for cs_mvau, the input for cs_thresholding). A single row (shape
+    (1, N_THRES)) is not broadcast here: give one row per channel.
+
+    >>> thr = np.array([[1, 5, 8], [-2, 0, 3]])  # 2 channels, 3 thresholds: B = 2
+    >>> [[hex(w) for w in st] for st in thresh_mem_words(thr, pe=2, thr_bits=5)]
+    [['0x5'], ['0x3c1', '0x68']]
+    >>> # stage 0: thr[1] of both lanes (5; 0); stage 1: thr[0] (1; -2), thr[2] (8; 3)
+    """
+    thr = np.asarray(thr, dtype=np.int64)
+    ch, n_thres = thr.shape
     if ch % pe:
         raise ValueError(f"{ch} channels not divisible by PE={pe}")
     lo, hi = value_range(thr_bits, signed)
@@ -196,25 +229,47 @@ def thresh_mem_words(thr: np.ndarray, pe: int, thr_bits: int, signed: bool = Tru
             f"range [{lo}, {hi}]; "
             "clip them with clip_thresholds() or widen THR_BITS"
         )
-    return [
-        pack_words(thr[n * pe : (n + 1) * pe].reshape(-1), thr_bits, thr.size // ch * pe)[0]
-        for n in range(ch // pe)
-    ]
+    # the search needs ascending thresholds; count(x >= t) does not depend on their order
+    thr = np.sort(thr, axis=1)
+    b = thresh_stages(n_thres)
+    pad = value_range(thr_bits - 1, signed)[1] + 1
+    full = np.full((ch, (1 << b) - 1), pad, dtype=np.int64)
+    full[:, :n_thres] = thr
+    stages = []
+    for s in range(b):
+        k = b - 1 - s
+        # candidates j = 0 .. 2**s - 1 of every channel: (ch, 2**s)
+        cand = full[:, (1 << k) - 1 :: 1 << (k + 1)]
+        words = []
+        for n in range(ch // pe):
+            # word nf*2**s + j: lanes p of candidate j, lane 0 in the LSBs
+            block = cand[n * pe : (n + 1) * pe].T  # (2**s, PE)
+            words += pack_words(block.reshape(-1), thr_bits, pe)
+        stages.append(words)
+    return stages
 
 
 def write_thresh_mem(
-    thr: np.ndarray, pe: int, thr_bits: int, path: str | Path, signed: bool = True
-) -> Path:
-    """Write a ``THRESH_FILE`` (cs_mvau / cs_thresholding) for ``thr`` (channels x N_THRES);
-    ``signed`` as the compared data (ACC_SIGNED / IN_SIGNED).
+    thr: np.ndarray, pe: int, thr_bits: int, base: str | Path, signed: bool = True
+) -> list[Path]:
+    """Write the search-stage ROM files of a ``THRESH_FILE`` (cs_mvau / cs_thresholding)
+    for ``thr`` (channels x N_THRES); ``signed`` as the compared data
+    (ACC_SIGNED / IN_SIGNED).
 
-    One hex line per channel fold (see :func:`thresh_mem_words`), ``channels/PE`` lines.
+    ``base`` is the kernel's ``THRESH_FILE`` value (with a folder here; the kernel gets the
+    name a tool resolves); stage ``s`` goes to ``thresh_mem_name(base, s)``, one hex line
+    per word (see :func:`thresh_mem_words`). Returns the files, stage 0 first.
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
-    >>> write_thresh_mem(np.array([[0, 1], [2, -1]]), 1, 4, os.path.join(d, "t.mem")).read_text()
-    '10\\nf2\\n'
+    >>> thr = np.array([[-1, 1], [0, 2]])  # 2 channels, padded with 4 to [t0, t1, 4]
+    >>> files = write_thresh_mem(thr, 1, 4, os.path.join(d, "t"))
+    >>> [(f.name, f.read_text().split()) for f in files]
+    [('t_s0.mem', ['1', '2']), ('t_s1.mem', ['f', '4', '0', '4'])]
     """
     thr = np.asarray(thr)
-    words = thresh_mem_words(thr, pe, thr_bits, signed)
-    return _write_hex_lines(words, pe * thr.shape[1] * thr_bits, path)
+    out = []
+    for s, words in enumerate(thresh_mem_words(thr, pe, thr_bits, signed)):
+        path = Path(base).with_name(thresh_mem_name(Path(base).name, s))
+        out.append(_write_hex_lines(words, pe * thr_bits, path))
+    return out

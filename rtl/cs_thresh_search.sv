@@ -1,0 +1,147 @@
+// cs_thresh_search -- pipelined binary-search multi-threshold activation of PE values
+// (FINN MultiThreshold semantics): y[p] = ACT_BIAS + count(t : x[p] >= thr[c][t]) for the
+// channel c = nf*PE + p, with the N_THRES thresholds of each channel ascending.
+//
+// Search: with B = $clog2(N_THRES + 1) stages the thresholds are padded to 2^B - 1 (the
+// padding never fires, see THRESH_FILE). Stage s = 0..B-1 settles count bit k = B-1-s:
+// it compares x against thr[r + 2^k - 1], where r is the count so far (bits above k), and
+// sets bit k when x >= that threshold. Because the thresholds ascend, the final r is the
+// exact count. Stage s looks at one of 2^s candidates per channel, so each stage has its
+// own ROM per PE lane (NF*2^s words of THR_BITS, synchronous read) and each lane has B
+// comparators in all.
+//
+// Parameters
+//   PE, NF                  lanes per word and channel folds (NF*PE channels)
+//   DATA_BITS, DATA_SIGNED  the compared values (two's complement when signed)
+//   THR_BITS                threshold width; thresholds have the signedness of the data.
+//                           Must hold data max + 1 (THR_BITS >= DATA_BITS + 1, the
+//                           callers' default), the value of the padding
+//   N_THRES                 thresholds per channel, 1 .. 65535 (B <= 16)
+//   ACT_BIAS                added to the count (FINN's ActVal; may be negative)
+//   OUT_BITS                width of each y; the sum is truncated to it (two's complement)
+//   THRESH_FILE             base name of the B stage ROM files ($readmemh):
+//                           {THRESH_FILE, "_s", h, ".mem"} with h the stage as one lower-
+//                           case hex digit (thresholds_s0.mem, ..., thresholds_sa.mem).
+//                           Stage s: NF*2^s lines of PE*THR_BITS bits; line nf*2^s + j
+//                           holds, for lane p at bit p*THR_BITS, threshold index
+//                           j*2^(k+1) + 2^k - 1 (k = B-1-s) of channel nf*PE + p, or the
+//                           padding (data max + 1) where that index is >= N_THRES.
+//                           Written by codesign.backends.words.write_thresh_mem.
+// Ports
+//   ap_clk, ap_rst_n        clock, synchronous active-low reset (valid bits only)
+//   en                      the whole pipeline (and every ROM read) advances
+//   nf_next                 channel fold of the values that arrive on x in the next en
+//                           cycle: the first stage's ROM is read one cycle ahead
+//   in_valid, x             values (lane p at [p*DATA_BITS +: DATA_BITS]), registered by
+//                           the caller
+//   out_valid, y            results, lane p at [p*OUT_BITS +: OUT_BITS]: combinational
+//                           from the last stage's registers, B-1 en cycles after x
+//
+// Timing: stage s's ROM is read in the cycle of stage s-1 at the address formed from its
+// comparison result (stage 0's from nf_next), so one value per cycle streams through;
+// every register advances only with en, so a caller that stalls on a registered flag keeps
+// its stall logic unchanged (no credit counting needed). B = 1 (N_THRES = 1) is a single
+// combinational compare, as is the last stage in general.
+module cs_thresh_search #(
+    parameter int PE = 1,
+    parameter int NF = 1,
+    parameter int DATA_BITS = 8,
+    parameter bit DATA_SIGNED = 1'b1,
+    parameter int THR_BITS = DATA_BITS + 1,
+    parameter int N_THRES = 1,
+    parameter int ACT_BIAS = 0,
+    parameter int OUT_BITS = 8,
+    parameter THRESH_FILE = "thresholds"
+) (
+    input  logic                                  ap_clk,
+    input  logic                                  ap_rst_n,
+    input  logic                                  en,
+    input  logic [((NF > 1) ? $clog2(NF) : 1)-1:0] nf_next,
+    input  logic                                  in_valid,
+    input  logic [             PE*DATA_BITS-1:0] x,
+    output logic                                  out_valid,
+    output logic [              PE*OUT_BITS-1:0] y
+);
+  localparam int B = $clog2(N_THRES + 1);  // stages = bits of the count
+  localparam int NFB = (NF > 1) ? $clog2(NF) : 1;
+  localparam int CW = ((DATA_BITS > THR_BITS) ? DATA_BITS : THR_BITS) + 1;  // compare width
+  localparam int RW = PE * B;  // counts of all lanes
+
+  // stage inputs (values, counts so far, channel fold, valid) and the counts after each
+  // stage's comparison, flat per stage; nets, driven per stage from generate blocks
+  wire [B*PE*DATA_BITS-1:0] sx;
+  wire [B*RW-1:0] sr, nr;
+  wire [B*NFB-1:0] snf;
+  wire [B-1:0] sv;
+
+  for (genvar s = 0; s < B; s++) begin : g_stage
+    localparam int K = B - 1 - s;  // count bit this stage settles
+    localparam int DEPTH = NF * (2 ** s);  // ROM words: 2^s candidates per channel fold
+    localparam logic [7:0] HEX = (s < 10) ? 8'd48 + 8'(s) : 8'd87 + 8'(s);  // '0'.. / 'a'..
+
+    if (s == 0) begin : g_in
+      logic [NFB-1:0] nf_q;  // fold of x, registered with the stage-0 ROM read
+      always_ff @(posedge ap_clk) begin
+        if (en) nf_q <= nf_next;
+      end
+      assign sx[0+:PE*DATA_BITS] = x;
+      assign sr[0+:RW] = '0;
+      assign snf[0+:NFB] = nf_q;
+      assign sv[0] = in_valid;
+    end else begin : g_reg
+      logic [PE*DATA_BITS-1:0] x_q;
+      logic [RW-1:0] r_q;
+      logic [NFB-1:0] nf_q;
+      logic v_q;
+      always_ff @(posedge ap_clk) begin
+        if (en) begin
+          x_q <= sx[(s-1)*PE*DATA_BITS+:PE*DATA_BITS];
+          r_q <= nr[(s-1)*RW+:RW];
+          nf_q <= snf[(s-1)*NFB+:NFB];
+        end
+      end
+      always_ff @(posedge ap_clk) begin
+        if (!ap_rst_n) v_q <= 1'b0;
+        else if (en) v_q <= sv[s-1];
+      end
+      assign sx[s*PE*DATA_BITS+:PE*DATA_BITS] = x_q;
+      assign sr[s*RW+:RW] = r_q;
+      assign snf[s*NFB+:NFB] = nf_q;
+      assign sv[s] = v_q;
+    end
+
+    for (genvar p = 0; p < PE; p++) begin : g_lane
+      // this lane's copy of the stage ROM; synthesis keeps only the lane's bits
+      logic [PE*THR_BITS-1:0] rom[0:DEPTH-1];
+      initial $readmemh({THRESH_FILE, "_s", HEX, ".mem"}, rom);
+      logic [THR_BITS-1:0] thr;  // candidate threshold, read one cycle ahead
+      if (s == 0) begin : g_rd0
+        always_ff @(posedge ap_clk) begin
+          if (en) thr <= rom[nf_next][p*THR_BITS+:THR_BITS];
+        end
+      end else begin : g_rd
+        // address nf*2^s + j, j = the count bits settled by stages 0..s-1
+        logic [NFB+s-1:0] addr;
+        assign addr = {snf[(s-1)*NFB+:NFB], nr[(s-1)*RW+p*B+K+1+:s]};
+        always_ff @(posedge ap_clk) begin
+          if (en) thr <= rom[addr][p*THR_BITS+:THR_BITS];
+        end
+      end
+
+      // compare in a common signed width; set count bit K when x >= the candidate
+      logic [DATA_BITS-1:0] xd;
+      logic signed [CW-1:0] xv, tv;
+      assign xd = sx[s*PE*DATA_BITS+p*DATA_BITS+:DATA_BITS];
+      assign xv = DATA_SIGNED ? CW'($signed(xd)) : $signed(CW'(xd));
+      assign tv = DATA_SIGNED ? CW'($signed(thr)) : $signed(CW'(thr));
+      assign nr[s*RW+p*B+:B] = sr[s*RW+p*B+:B] | (B'(xv >= tv) << K);
+    end
+  end
+
+  assign out_valid = sv[B-1];
+  for (genvar p = 0; p < PE; p++) begin : g_out
+    logic signed [31:0] sum;
+    assign sum = ACT_BIAS + $signed(32'(nr[(B-1)*RW+p*B+:B]));
+    assign y[p*OUT_BITS+:OUT_BITS] = sum[OUT_BITS-1:0];
+  end
+endmodule

@@ -206,7 +206,7 @@ def _accelerator(bd: BuildDir, cfg: FlowConfig) -> Any:
 
 
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+    from codesign.backends.accelerator import read_accelerator
     from codesign.backends.reference import run_reference
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
@@ -231,12 +231,6 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     frames = cfg.sim.frames
     meta = write_vectors(acc, split.x_test[:frames], y[:frames], bd.dir("vectors"))
     artefacts = [project.top_file, project.filelist, *project.memories, meta]
-    if cfg.synth.compare_acc_bits is not None:
-        wide = emit_rtl(
-            with_acc_bits(finn_acc, cfg.synth.compare_acc_bits),
-            bd.dir("rtl", f"accel_acc{cfg.synth.compare_acc_bits}"),
-        )
-        artefacts += [wide.top_file, wide.filelist]
     return {
         "top": project.top,
         "squeezed_acc_bits": _squeeze_bits(cfg),
@@ -336,13 +330,14 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
-def _synth_one(bd: BuildDir, cfg: FlowConfig, name: str) -> JSON:
-    from codesign.backends.rtl import load_rtl_project
+def _synth_one(bd: BuildDir, cfg: FlowConfig, acc: Any, name: str) -> JSON:
+    from codesign.backends.rtl import emit_rtl
     from codesign.boards import get_board
     from codesign.synth import synthesize
 
-    project = load_rtl_project(bd.path("rtl", name))
     out = bd.dir("synth", name)
+    # the deployable design: overflow monitors unconnected, so Yosys removes them
+    project = emit_rtl(acc, out / "rtl", monitor_overflow=False)
     project.stage_memories(out)
     res = synthesize(list(project.sources), project.top, get_board(cfg.board), out)
     per_layer = {
@@ -353,22 +348,31 @@ def _synth_one(bd: BuildDir, cfg: FlowConfig, name: str) -> JSON:
 
 
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    result: JSON = {"board": cfg.board, "accelerator": _synth_one(bd, cfg, "accel")}
+    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+
+    result: JSON = {
+        "board": cfg.board,
+        "accelerator": _synth_one(bd, cfg, _accelerator(bd, cfg), "accel"),
+    }
     if cfg.synth.compare_acc_bits is not None:
         bits = cfg.synth.compare_acc_bits
-        result[f"acc{bits}"] = _synth_one(bd, cfg, f"accel_acc{bits}")
+        wide = with_acc_bits(read_accelerator(_dataflow(bd), name=cfg.name), bits)
+        result[f"acc{bits}"] = _synth_one(bd, cfg, wide, f"accel_acc{bits}")
     result["artefacts"] = [
-        str(p.relative_to(bd.root)) for p in bd.path("synth").glob("*/synth.json")
+        str(p.relative_to(bd.root)) for p in bd.root.glob("synth/*/synth.json")
     ]
     return result
 
 
 def _step_key(cfg: FlowConfig, step: str) -> Any:
-    """Settings outside the design digest that a step's result depends on."""
+    """What a step's result depends on beyond the design digest: its settings and, from
+    rtl on, the kernel library the design is built from."""
+    from codesign.backends.rtl import library_digest
+
     if step in ("rtl", "sim", "overflow"):
-        return cfg.sim.model_dump(mode="json")
+        return {"sim": cfg.sim.model_dump(mode="json"), "rtl_library": library_digest()}
     if step == "synth":
-        return cfg.synth.model_dump(mode="json")
+        return {"synth": cfg.synth.model_dump(mode="json"), "rtl_library": library_digest()}
     return None
 
 

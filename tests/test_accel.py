@@ -139,3 +139,17 @@ def test_mismatch_names_frame_word_expected_and_got(
 def test_vectors_refuse_wrong_frame_size(accel: Accelerator, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="words per frame"):
         write_vectors(accel, np.zeros((2, 63)), np.zeros((2, 10)), tmp_path)
+
+
+def test_unsigned_weight_type_gets_a_sign_bit(lowered: tuple[ModelWrapper, Path]) -> None:
+    """FINN's MinimizeWeightBitWidth makes all-nonnegative weights UINTn; the kernel's
+    weights are signed, so they need n + 1 bits."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    child = ModelWrapper(copy.deepcopy(lowered[0].model))
+    node = next(n for n in child.graph.node if n.op_type == "MVAU")
+    w = child.get_initializer(node.input[1])
+    child.set_initializer(node.input[1], np.abs(w))
+    getCustomOp(node).set_nodeattr("weightDataType", "UINT8")
+    k = next(k for k in read_accelerator(child).kernels if k.node == node.name)
+    assert k.params["W_BITS"] == 9

@@ -137,7 +137,9 @@ def _mvau(model: ModelWrapper, inst: Any) -> KernelInstance:
     mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
     pe, simd = inst.get_nodeattr("PE"), inst.get_nodeattr("SIMD")
     in_bits, in_signed = _dtype(inst, "inputDataType")
-    w_bits, _ = _dtype(inst, "weightDataType")
+    w_bits, w_signed = _dtype(inst, "weightDataType")
+    if not w_signed:
+        w_bits += 1  # the kernel's weights are signed: an unsigned type needs one more bit
     acc_bits, acc_signed = _dtype(inst, "accDataType")
     out_bits, out_signed = _dtype(inst, "outputDataType")
     weights = _int_array(model, node.input[1], node.name)

@@ -348,16 +348,22 @@ def _synth_one(bd: BuildDir, cfg: FlowConfig, acc: Any, name: str) -> JSON:
 
 
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    from concurrent.futures import ThreadPoolExecutor
+
     from codesign.backends.accelerator import read_accelerator, with_acc_bits
 
-    result: JSON = {
-        "board": cfg.board,
-        "accelerator": _synth_one(bd, cfg, _accelerator(bd, cfg), "accel"),
-    }
+    designs = {"accelerator": (_accelerator(bd, cfg), "accel")}
     if cfg.synth.compare_acc_bits is not None:
         bits = cfg.synth.compare_acc_bits
         wide = with_acc_bits(read_accelerator(_dataflow(bd), name=cfg.name), bits)
-        result[f"acc{bits}"] = _synth_one(bd, cfg, wide, f"accel_acc{bits}")
+        designs[f"acc{bits}"] = (wide, f"accel_acc{bits}")
+    # each Yosys run is its own process: run the designs side by side
+    with ThreadPoolExecutor(max_workers=len(designs)) as pool:
+        futures = {
+            key: pool.submit(_synth_one, bd, cfg, acc, name)
+            for key, (acc, name) in designs.items()
+        }
+        result: JSON = {"board": cfg.board, **{k: f.result() for k, f in futures.items()}}
     result["artefacts"] = [
         str(p.relative_to(bd.root)) for p in bd.root.glob("synth/*/synth.json")
     ]

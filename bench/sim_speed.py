@@ -5,7 +5,7 @@ time excluded: cocotb's results give each test's simulated time and wall time). 
 build directory comes from `codesign flow` (default: out/demo, run by `make demo`);
 without one the flow runs up to the rtl step first.
 
-    python bench/sim_speed.py --build out/demo --frames 100 --out bench/results/sim_speed.json
+    python bench/sim_speed.py --build out/demo --frames 20 --out bench/results/sim_speed.json
 """
 
 from __future__ import annotations
@@ -35,11 +35,25 @@ def _cycles_and_seconds(results_xml: Path) -> tuple[float, float]:
     return cycles, seconds
 
 
+def subset_vectors(src: Path, dst: Path, frames: int) -> Path:
+    """The first ``frames`` frames of a vectors folder (Icarus is slow on big designs)."""
+    meta = json.loads((src / "meta.json").read_text())
+    dst.mkdir(parents=True, exist_ok=True)
+    for kind, words in (("input", meta["in"]["words_per_frame"]),
+                        ("expected", meta["out"]["words_per_frame"])):
+        lines = (src / meta["files"][kind]).read_text().split()[: frames * words]
+        (dst / meta["files"][kind]).write_text("".join(f"{line}\n" for line in lines))
+    meta["frames"] = min(frames, meta["frames"])
+    (dst / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return dst
+
+
 def measure(build: Path, simulator: str, frames: int, backpressure: float) -> dict[str, Any]:
     project = load_rtl_project(build / "rtl" / "accel")
     work = build / "bench" / simulator
+    vectors = subset_vectors(build / "vectors", build / "bench" / "vectors", frames)
     report = simulate_accelerator(
-        project, build / "vectors", work, simulator=simulator,
+        project, vectors, work, simulator=simulator,
         in_pause=backpressure, out_pause=backpressure, ii_frames=frames,
     )
     cycles, seconds = _cycles_and_seconds(work / "results.xml")
@@ -57,7 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=data_dir("configs") / "mlp_a2q.yaml")
     ap.add_argument("--build", type=Path, default=Path("out/demo"))
-    ap.add_argument("--frames", type=int, default=100, help="frames in the no-stall run")
+    ap.add_argument("--frames", type=int, default=20, help="frames streamed per simulator")
     ap.add_argument("--backpressure", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=Path("bench/results/sim_speed.json"))
     args = ap.parse_args()

@@ -132,6 +132,11 @@ def print_summary(results: dict[str, Any]) -> None:
         console.print(rt)
 
 
+def _first(record: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` present (not None) in a flat sweep record."""
+    return next((record[k] for k in keys if record.get(k) is not None), None)
+
+
 def _guard(fn: Any) -> Any:
     try:
         return fn()
@@ -261,9 +266,10 @@ def sweep(
                 table.add_row(
                     r["digest"], _fmt(r.get("config.quant.method")),
                     _fmt(r.get("config.quant.acc_bits")), r["status"],
-                    _fmt(r.get("accuracy.hw_graph") or r.get("accuracy.quantized")),
+                    _fmt(_first(r, "accuracy.accelerator", "accuracy.hw_graph",
+                                "accuracy.quantized")),
                     _fmt(r.get("resources.accelerator.total.LUT"), 0),
-                    _fmt(r.get("cycles.ii_measured")),
+                    _fmt(r.get("cycles.ii_measured"), 1),
                 )
         console.print(table)
         console.print(f"store: {store_path}")

@@ -204,11 +204,11 @@ module cs_mvau #(
   for (genvar p = 0; p < PE; p++) begin : g_acc
     logic [ACC_BITS-1:0] base;
     logic signed [EW-1:0] basex, nextx;
-    always_comb begin
-      base = s2_first ? '0 : acc[p*ACC_BITS+:ACC_BITS];
-      basex = s2_first ? '0 : $signed(accx[p*EW+:EW]);
-      nextx = basex + EW'($signed(s2_dotx[p*DW+:DW]));
-    end
+    // continuous assigns, not always_comb: Icarus would make an always_comb with these
+    // constant part-selects sensitive to every lane's accumulator
+    assign base = s2_first ? '0 : acc[p*ACC_BITS+:ACC_BITS];
+    assign basex = s2_first ? '0 : $signed(accx[p*EW+:EW]);
+    assign nextx = basex + EW'($signed(s2_dotx[p*DW+:DW]));
     always_ff @(posedge ap_clk) begin
       if (adv && s2_valid) begin
         acc[p*ACC_BITS+:ACC_BITS] <= base + s2_dot[p*ACC_BITS+:ACC_BITS];

@@ -196,17 +196,22 @@ def _squeeze_bits(cfg: FlowConfig) -> int | None:
     return None
 
 
-def _accelerator(bd: BuildDir, cfg: FlowConfig) -> Any:
-    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
-    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+def _finn_accelerator(bd: BuildDir, cfg: FlowConfig) -> Any:
+    """The accelerator with the accumulator widths FINN chose."""
+    from codesign.backends.accelerator import read_accelerator
 
-    acc = read_accelerator(_dataflow(bd), name=cfg.name)
+    return read_accelerator(_dataflow(bd), name=cfg.name)
+
+
+def _as_built(finn_acc: Any, cfg: FlowConfig) -> Any:
+    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
+    from codesign.backends.accelerator import with_acc_bits
+
     bits = _squeeze_bits(cfg)
-    return acc if bits is None else with_acc_bits(acc, bits)
+    return finn_acc if bits is None else with_acc_bits(finn_acc, bits)
 
 
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from codesign.backends.accelerator import read_accelerator
     from codesign.backends.reference import run_reference
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
@@ -214,18 +219,20 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.lower import execute_dataflow, execute_host_tail
 
     child = _dataflow(bd)
-    finn_acc = read_accelerator(child, name=cfg.name)
+    finn_acc = _finn_accelerator(bd, cfg)
     split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
     # our bit-accurate model of the kernels must agree with FINN's execution first
     finn_out = execute_dataflow(child, split.x_test).reshape(len(split.x_test), -1)
-    mismatch = np.flatnonzero((run_reference(finn_acc, split.x_test) != finn_out).any(axis=1))
+    y = run_reference(finn_acc, split.x_test)
+    mismatch = np.flatnonzero((y != finn_out).any(axis=1))
     if mismatch.size:
         raise VerificationError(
             f"the kernel reference model differs from FINN's execution on test image "
             f"{int(mismatch[0])} ({mismatch.size} images)"
         )
-    acc = _accelerator(bd, cfg)
-    y = run_reference(acc, split.x_test)
+    acc = _as_built(finn_acc, cfg)
+    if acc is not finn_acc:
+        y = run_reference(acc, split.x_test)
     logits = execute_host_tail(_lowered(bd, "parent"), y)
     project = emit_rtl(acc, bd.dir("rtl", "accel"))
     frames = cfg.sim.frames
@@ -262,7 +269,7 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.sim import simulate_accelerator
 
     layers = []
-    for k in _accelerator(bd, cfg).kernels:
+    for k in _as_built(_finn_accelerator(bd, cfg), cfg).kernels:
         if k.module != "cs_mvau":
             continue
         p = k.params
@@ -350,13 +357,13 @@ def _synth_one(bd: BuildDir, cfg: FlowConfig, acc: Any, name: str) -> JSON:
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from concurrent.futures import ThreadPoolExecutor
 
-    from codesign.backends.accelerator import read_accelerator, with_acc_bits
+    from codesign.backends.accelerator import with_acc_bits
 
-    designs = {"accelerator": (_accelerator(bd, cfg), "accel")}
+    finn_acc = _finn_accelerator(bd, cfg)
+    designs = {"accelerator": (_as_built(finn_acc, cfg), "accel")}
     if cfg.synth.compare_acc_bits is not None:
         bits = cfg.synth.compare_acc_bits
-        wide = with_acc_bits(read_accelerator(_dataflow(bd), name=cfg.name), bits)
-        designs[f"acc{bits}"] = (wide, f"accel_acc{bits}")
+        designs[f"acc{bits}"] = (with_acc_bits(finn_acc, bits), f"accel_acc{bits}")
     # each Yosys run is its own process: run the designs side by side
     with ThreadPoolExecutor(max_workers=len(designs)) as pool:
         futures = {

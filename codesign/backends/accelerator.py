@@ -7,6 +7,7 @@ Every backend consumes :class:`Accelerator`; none reads the ONNX graph itself.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable
@@ -294,7 +295,5 @@ def with_acc_bits(acc: Accelerator, bits: int) -> Accelerator:
             memories["THRESH_FILE"] = Memory(
                 "thresholds", clip_thresholds(thr.values, bits, True), thr.pe, 1, bits + 1, True
             )
-        kernels.append(
-            KernelInstance(**{**k.__dict__, "params": params, "memories": memories})
-        )
+        kernels.append(dataclasses.replace(k, params=params, memories=memories))
     return Accelerator(name=f"{acc.name}_acc{bits}", kernels=tuple(kernels))

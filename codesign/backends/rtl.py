@@ -6,6 +6,7 @@ every kernel body comes unchanged from the rtl/ library.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ def top_source(
         params = dict(k.params)
         for key in k.memories:
             params[key] = memory_paths[(k.node, key)].name
-        inst = KernelInstance(**{**k.__dict__, "params": params})
+        inst = dataclasses.replace(k, params=params)
         ovf = None
         if k.has_ovf and monitor_overflow:
             ovf = f"ovf[{mon}]"

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+# one definition of an integer type's range, shared with the accumulator bounds
+from codesign.quant.bounds import int_range as value_range
+
 
 def tdata_bits(bits: int) -> int:
     """Byte-aligned AXI-Stream tdata width for ``bits`` payload bits.
@@ -25,17 +28,6 @@ def tdata_bits(bits: int) -> int:
     (16, 16, 8)
     """
     return max(8, (bits + 7) // 8 * 8)
-
-
-def value_range(bits: int, signed: bool) -> tuple[int, int]:
-    """Smallest and largest value of a ``bits``-wide integer.
-
-    >>> value_range(4, True), value_range(4, False)
-    ((-8, 7), (0, 15))
-    """
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
 
 
 def wrap(x: np.ndarray | int, bits: int, signed: bool) -> np.ndarray:

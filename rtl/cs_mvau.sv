@@ -25,8 +25,9 @@
 //   WEIGHT_FILE       $readmemh file, NF*SF lines of PE*SIMD*W_BITS bits: line nf*SF+sf,
 //                     weight of row r = nf*PE+p, column c = sf*SIMD+s at bit (p*SIMD+s)*W_BITS
 //   THRESH_FILE       base name of the threshold ROM files (N_THRES > 0): one $readmemh
-//                     file per binary-search stage, {THRESH_FILE, "_s", h, ".mem"} for
-//                     stage h = 0..$clog2(N_THRES+1)-1 as a hex digit; format in
+//                     file per binary-search stage and PE lane, {THRESH_FILE, "_s", h,
+//                     "_p", llll, ".mem"} for stage h = 0..$clog2(N_THRES+1)-1 as one
+//                     and lane llll = 0..PE-1 as four lower-case hex digits; format in
 //                     cs_thresh_search (codesign.backends.words.write_thresh_mem)
 // Ports
 //   ap_clk, ap_rst_n  clock, synchronous active-low reset
@@ -86,7 +87,6 @@ module cs_mvau #(
   localparam int NW = NF * SF;  // weight ROM words
   localparam int XW = SIMD * IN_BITS;  // payload of an input word
   localparam int WW = PE * SIMD * W_BITS;  // one weight ROM word
-  localparam int TW = PE * N_THRES * THR_BITS;  // one threshold ROM word
   localparam int PW = IN_BITS + 1 + W_BITS;  // exact product width (input made signed)
   localparam int DW = PW + $clog2(SIMD + 1);  // exact SIMD dot-product width
   localparam int EW = PW + $clog2(MW + 1) + 1;  // exact (shadow) accumulator width

@@ -7,8 +7,9 @@
 // it compares x against thr[r + 2^k - 1], where r is the count so far (bits above k), and
 // sets bit k when x >= that threshold. Because the thresholds ascend, the final r is the
 // exact count. Stage s looks at one of 2^s candidates per channel, so each stage has its
-// own ROM per PE lane (NF*2^s words of THR_BITS, synchronous read) and each lane has B
-// comparators in all.
+// own ROM per PE lane (NF*2^s words of THR_BITS, synchronous read, initialized from its
+// own file, so no tool carries the other lanes' data) and each lane has B comparators in
+// all.
 //
 // Parameters
 //   PE, NF                  lanes per word and channel folds (NF*PE channels)
@@ -19,11 +20,12 @@
 //   N_THRES                 thresholds per channel, 1 .. 65535 (B <= 16)
 //   ACT_BIAS                added to the count (FINN's ActVal; may be negative)
 //   OUT_BITS                width of each y; the sum is truncated to it (two's complement)
-//   THRESH_FILE             base name of the B stage ROM files ($readmemh):
-//                           {THRESH_FILE, "_s", h, ".mem"} with h the stage as one lower-
-//                           case hex digit (thresholds_s0.mem, ..., thresholds_sa.mem).
-//                           Stage s: NF*2^s lines of PE*THR_BITS bits; line nf*2^s + j
-//                           holds, for lane p at bit p*THR_BITS, threshold index
+//   THRESH_FILE             base name of the B*PE ROM files ($readmemh), one per stage
+//                           and lane: {THRESH_FILE, "_s", h, "_p", llll, ".mem"} with h
+//                           the stage as one and llll the lane as four lower-case hex
+//                           digits (PE <= 65536): thresholds_s0_p0000.mem, ...,
+//                           thresholds_sa_p000f.mem. Stage s, lane p: NF*2^s lines of
+//                           THR_BITS bits; line nf*2^s + j holds threshold index
 //                           j*2^(k+1) + 2^k - 1 (k = B-1-s) of channel nf*PE + p, or the
 //                           padding (data max + 1) where that index is >= N_THRES.
 //                           Written by codesign.backends.words.write_thresh_mem.
@@ -67,6 +69,12 @@ module cs_thresh_search #(
   localparam int CW = ((DATA_BITS > THR_BITS) ? DATA_BITS : THR_BITS) + 1;  // compare width
   localparam int RW = PE * B;  // counts of all lanes
 
+  // lower-case hex digit of d = 0..15, for the ROM file names (a ternary in a return
+  // statement does not parse in Yosys; assigning the function name does)
+  function automatic logic [7:0] hexc(input int d);
+    hexc = (d < 10) ? 8'd48 + 8'(d) : 8'd87 + 8'(d);
+  endfunction
+
   // stage inputs (values, counts so far, channel fold, valid) and the counts after each
   // stage's comparison, flat per stage; nets, driven per stage from generate blocks
   wire [B*PE*DATA_BITS-1:0] sx;
@@ -77,7 +85,7 @@ module cs_thresh_search #(
   for (genvar s = 0; s < B; s++) begin : g_stage
     localparam int K = B - 1 - s;  // count bit this stage settles
     localparam int DEPTH = NF * (2 ** s);  // ROM words: 2^s candidates per channel fold
-    localparam logic [7:0] HEX = (s < 10) ? 8'd48 + 8'(s) : 8'd87 + 8'(s);  // '0'.. / 'a'..
+    localparam logic [7:0] HEX = hexc(s);  // file name: stage digit
 
     if (s == 0) begin : g_in
       logic [NFB-1:0] nf_q;  // fold of x, registered with the stage-0 ROM read
@@ -111,20 +119,22 @@ module cs_thresh_search #(
     end
 
     for (genvar p = 0; p < PE; p++) begin : g_lane
-      // this lane's copy of the stage ROM; synthesis keeps only the lane's bits
-      logic [PE*THR_BITS-1:0] rom[0:DEPTH-1];
-      initial $readmemh({THRESH_FILE, "_s", HEX, ".mem"}, rom);
+      // this lane's ROM of the stage, from its own file (name: four lane digits)
+      localparam logic [31:0] LANE = {hexc((p >> 12) & 15), hexc((p >> 8) & 15),
+                                      hexc((p >> 4) & 15), hexc(p & 15)};
+      logic [THR_BITS-1:0] rom[0:DEPTH-1];
+      initial $readmemh({THRESH_FILE, "_s", HEX, "_p", LANE, ".mem"}, rom);
       logic [THR_BITS-1:0] thr;  // candidate threshold, read one cycle ahead
       if (s == 0) begin : g_rd0
         always_ff @(posedge ap_clk) begin
-          if (en) thr <= rom[nf_next][p*THR_BITS+:THR_BITS];
+          if (en) thr <= rom[nf_next];
         end
       end else begin : g_rd
         // address nf*2^s + j, j = the count bits settled by stages 0..s-1
         logic [NFB+s-1:0] addr;
         assign addr = {snf[(s-1)*NFB+:NFB], nr[(s-1)*RW+p*B+K+1+:s]};
         always_ff @(posedge ap_clk) begin
-          if (en) thr <= rom[addr][p*THR_BITS+:THR_BITS];
+          if (en) thr <= rom[addr];
         end
       end
 

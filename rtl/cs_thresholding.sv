@@ -12,8 +12,9 @@
 //   ACT_BIAS       FINN ActVal added to the count (output signed iff < 0)
 //   OUT_BITS       output element width (<= 32)
 //   THRESH_FILE    base name of the threshold ROM files: one $readmemh file per binary-
-//                  search stage, {THRESH_FILE, "_s", h, ".mem"} for stage
-//                  h = 0..$clog2(N_THRES+1)-1 as a hex digit; format in cs_thresh_search
+//                  search stage and PE lane, {THRESH_FILE, "_s", h, "_p", llll, ".mem"}
+//                  for stage h = 0..$clog2(N_THRES+1)-1 as one and lane llll = 0..PE-1
+//                  as four lower-case hex digits; format in cs_thresh_search
 //                  (codesign.backends.words.write_thresh_mem)
 // Ports
 //   ap_clk, ap_rst_n  clock, synchronous active-low reset

@@ -71,37 +71,39 @@ def multithreshold(x: np.ndarray, thr: np.ndarray, act_bias: int = 0) -> np.ndar
 
 
 def thresh_search(
-    x: np.ndarray, stage_words: list[list[int]], pe: int, thr_bits: int, signed: bool,
+    x: np.ndarray, rom_words: list[list[list[int]]], thr_bits: int, signed: bool,
     act_bias: int = 0,
 ) -> np.ndarray:
-    """Bit-level model of cs_thresh_search: the pipelined binary search over the stage ROM
-    words of :func:`thresh_mem_words`, for ``x`` of shape (..., channels).
+    """Bit-level model of cs_thresh_search: the pipelined binary search over the per-stage,
+    per-lane ROM words of :func:`thresh_mem_words` (``rom_words[s][p]``; PE is the number
+    of lanes), for ``x`` of shape (..., channels).
 
-    Stage ``s`` (``k = B-1-s``) reads word ``nf*2**s + (r >> (k+1))`` of its ROM, takes
-    lane ``p`` and sets count bit ``k`` when ``x >= threshold``. Must equal
-    :func:`multithreshold` (the padding never fires).
+    Stage ``s`` (``k = B-1-s``) reads word ``nf*2**s + (r >> (k+1))`` of lane ``p``'s ROM
+    and sets count bit ``k`` when ``x >= threshold``. Must equal :func:`multithreshold`
+    (the padding never fires).
 
     >>> thr = np.array([[-3, 0, 0, 5, 7], [1, 2, 3, 4, 8]])  # 4-bit signed data
     >>> x = np.array([[-4, 0], [0, 7], [7, 3], [5, -8]])
     >>> words = thresh_mem_words(thr, pe=1, thr_bits=5, signed=True)
-    >>> thresh_search(x, words, 1, 5, True, -1).tolist()
+    >>> thresh_search(x, words, 5, True, -1).tolist()
     [[-1, -1], [2, 3], [4, 2], [3, -1]]
-    >>> (multithreshold(x, thr, -1) == thresh_search(x, words, 1, 5, True, -1)).all()
+    >>> (multithreshold(x, thr, -1) == thresh_search(x, words, 5, True, -1)).all()
     np.True_
     """
     x = np.asarray(x, dtype=np.int64)
-    b = len(stage_words)
+    b = len(rom_words)
+    pe = len(rom_words[0])
     ch = x.shape[-1]
     flat = x.reshape(-1, ch)
-    # roms[s][word, lane] as signed/unsigned integers
-    roms = [unpack_words(w, thr_bits, pe, signed).reshape(len(w), pe) for w in stage_words]
+    # roms[s][p][word] as signed/unsigned integers
+    roms = [[unpack_words(w, thr_bits, 1, signed) for w in lanes] for lanes in rom_words]
     out = np.zeros_like(flat)
     for c in range(ch):
         nf, p = divmod(c, pe)
         r = np.zeros(flat.shape[0], dtype=np.int64)
         for s in range(b):
             k = b - 1 - s
-            t = roms[s][nf * (1 << s) + (r >> (k + 1)), p]
+            t = roms[s][p][nf * (1 << s) + (r >> (k + 1))]
             r = r | ((flat[:, c] >= t).astype(np.int64) << k)
         out[:, c] = r
     return (act_bias + out).reshape(x.shape)

@@ -117,8 +117,8 @@ def _edge_thresholds(thr: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def test_thresh_search_model() -> None:
-    """The stage ROM words (words.thresh_mem_words) drive a bit-level binary search
-    (golden.thresh_search) to the exact MultiThreshold count, padding included."""
+    """The stage x lane ROM words (words.thresh_mem_words) drive a bit-level binary
+    search (golden.thresh_search) to the exact MultiThreshold count, padding included."""
     rng = np.random.default_rng(5)
     for n in (*range(1, 18), 31, 32, 100, 255):
         for signed, bits, pe in ((False, 8, 4), (True, 8, 2), (True, 3, 1), (False, 1, 3)):
@@ -130,8 +130,9 @@ def test_thresh_search_model() -> None:
                                 np.full((1, ch), lo), np.full((1, ch), hi)])
             words = golden.thresh_mem_words(thr, pe, bits + 1, signed)
             assert len(words) == golden.thresh_stages(n)
-            assert [len(w) for w in words] == [ch // pe << s for s in range(len(words))]
-            got = golden.thresh_search(x, words, pe, bits + 1, signed, act_bias=-2)
+            assert [[len(w) for w in lanes] for lanes in words] == [
+                [ch // pe << s] * pe for s in range(len(words))]
+            got = golden.thresh_search(x, words, bits + 1, signed, act_bias=-2)
             np.testing.assert_array_equal(got, golden.multithreshold(x, thr, -2))
 
 

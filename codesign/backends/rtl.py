@@ -67,7 +67,8 @@ def library_digest() -> str:
 
 def _write_memory(mem: Memory, path: Path) -> list[Path]:
     """Write ``mem``; ``path`` is what the kernel parameter names (the weight file, or the
-    base name of the threshold search-stage files). Returns every file written."""
+    base name of the threshold files, one per search stage and PE lane). Returns every
+    file written."""
     if mem.kind == "weights":
         return [write_weight_mem(mem.values, mem.pe, mem.simd, mem.bits, path)]
     return write_thresh_mem(mem.values, mem.pe, mem.bits, path, signed=mem.signed)
@@ -151,6 +152,8 @@ def emit_rtl(acc: Accelerator, out_dir: Path, monitor_overflow: bool = True) -> 
     out = Path(out_dir).resolve()
     mem_dir = out / "mem"
     mem_dir.mkdir(parents=True, exist_ok=True)
+    for stale in mem_dir.glob("*.mem"):  # load_rtl_project lists every file here
+        stale.unlink()
     memory_paths: dict[tuple[str, str], Path] = {}  # parameter values (file / base name)
     memory_files: list[Path] = []
     for k in acc.kernels:

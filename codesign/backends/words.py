@@ -8,7 +8,8 @@ testbenches (which pack and unpack stream words), so there is one definition of 
   signed. Words are ``tdata_bits(...)`` wide (rounded up to a multiple of 8); pad bits are 0.
 * ROM files are ``$readmemh`` text: one hex word per line, no address markers, most
   significant digit first, zero-padded to the word width. Thresholds take one file per
-  binary-search stage, named from the kernel's ``THRESH_FILE`` base (:func:`thresh_mem_name`).
+  binary-search stage and PE lane, named from the kernel's ``THRESH_FILE`` base
+  (:func:`thresh_mem_name`).
 """
 
 from __future__ import annotations
@@ -179,36 +180,40 @@ def thresh_stages(n_thres: int) -> int:
     return n_thres.bit_length()
 
 
-def thresh_mem_name(base: str, stage: int) -> str:
-    """File name of search stage ``stage`` for a ``THRESH_FILE`` base name: the kernel's
-    ``{THRESH_FILE, "_s", h, ".mem"}`` with ``h`` one lower-case hex digit.
+def thresh_mem_name(base: str, stage: int, lane: int) -> str:
+    """File name of search stage ``stage``, PE lane ``lane`` for a ``THRESH_FILE`` base
+    name: the kernel's ``{THRESH_FILE, "_s", h, "_p", llll, ".mem"}`` with ``h`` one and
+    ``llll`` four lower-case hex digits.
 
-    >>> thresh_mem_name("thresholds", 0), thresh_mem_name("t", 11)
-    ('thresholds_s0.mem', 't_sb.mem')
+    >>> thresh_mem_name("thresholds", 0, 0), thresh_mem_name("t", 11, 26)
+    ('thresholds_s0_p0000.mem', 't_sb_p001a.mem')
     """
-    return f"{base}_s{stage:x}.mem"
+    if not (0 <= stage <= 0xF and 0 <= lane <= 0xFFFF):
+        raise ValueError(f"stage {stage} or lane {lane} outside 0..15 / 0..65535")
+    return f"{base}_s{stage:x}_p{lane:04x}.mem"
 
 
 def thresh_mem_words(
     thr: np.ndarray, pe: int, thr_bits: int, signed: bool = True
-) -> list[list[int]]:
+) -> list[list[list[int]]]:
     """Words of the search-stage ROMs (cs_thresh_search) for thresholds ``thr`` of shape
-    (channels, N_THRES): one list of words per stage. Each channel's thresholds are sorted
-    first (the search needs them ascending; the count does not depend on their order).
+    (channels, N_THRES): ``words[s][p]`` is the ROM of stage ``s``, PE lane ``p``. Each
+    channel's thresholds are sorted first (the search needs them ascending; the count
+    does not depend on their order).
 
     With ``B = thresh_stages(N_THRES)`` the thresholds are padded to ``2**B - 1`` with the
     largest value of a ``thr_bits - 1``-bit type plus one (the data max + 1 for the
     kernels' ``THR_BITS = DATA_BITS + 1``; no value of the data reaches it). Stage ``s``
-    (``k = B-1-s``) has ``NF*2**s`` words: word ``nf*2**s + j`` holds, for lane ``p`` at
-    bit offset ``p*thr_bits``, threshold ``j*2**(k+1) + 2**k - 1`` of channel
-    ``nf*PE + p``. ``signed`` (two's complement) must match the compared data (the
+    (``k = B-1-s``) has ``NF*2**s`` words of ``thr_bits`` per lane: word ``nf*2**s + j``
+    of lane ``p`` holds threshold ``j*2**(k+1) + 2**k - 1`` of channel ``nf*PE + p``
+    (two's complement bits when ``signed``). ``signed`` must match the compared data (the
     accumulator for cs_mvau, the input for cs_thresholding). A single row (shape
     (1, N_THRES)) is not broadcast here: give one row per channel.
 
     >>> thr = np.array([[1, 5, 8], [-2, 0, 3]])  # 2 channels, 3 thresholds: B = 2
-    >>> [[hex(w) for w in st] for st in thresh_mem_words(thr, pe=2, thr_bits=5)]
-    [['0x5'], ['0x3c1', '0x68']]
-    >>> # stage 0: thr[1] of both lanes (5; 0); stage 1: thr[0] (1; -2), thr[2] (8; 3)
+    >>> [[[hex(w) for w in lane] for lane in st] for st in thresh_mem_words(thr, 2, 5)]
+    [[['0x5'], ['0x0']], [['0x1', '0x8'], ['0x1e', '0x3']]]
+    >>> # stage 0: thr[1] of each lane (5; 0); stage 1: thr[0], thr[2] (1, 8; -2, 3)
     """
     thr = np.asarray(thr, dtype=np.int64)
     ch, n_thres = thr.shape
@@ -230,14 +235,10 @@ def thresh_mem_words(
     stages = []
     for s in range(b):
         k = b - 1 - s
-        # candidates j = 0 .. 2**s - 1 of every channel: (ch, 2**s)
-        cand = full[:, (1 << k) - 1 :: 1 << (k + 1)]
-        words = []
-        for n in range(ch // pe):
-            # word nf*2**s + j: lanes p of candidate j, lane 0 in the LSBs
-            block = cand[n * pe : (n + 1) * pe].T  # (2**s, PE)
-            words += pack_words(block.reshape(-1), thr_bits, pe)
-        stages.append(words)
+        # candidates j = 0 .. 2**s - 1 of every channel, by lane: (PE, NF, 2**s)
+        cand = full[:, (1 << k) - 1 :: 1 << (k + 1)].reshape(ch // pe, pe, -1).swapaxes(0, 1)
+        # lane p, word nf*2**s + j
+        stages.append([pack_words(lane.reshape(-1), thr_bits, 1) for lane in cand])
     return stages
 
 
@@ -249,19 +250,22 @@ def write_thresh_mem(
     (ACC_SIGNED / IN_SIGNED).
 
     ``base`` is the kernel's ``THRESH_FILE`` value (with a folder here; the kernel gets the
-    name a tool resolves); stage ``s`` goes to ``thresh_mem_name(base, s)``, one hex line
-    per word (see :func:`thresh_mem_words`). Returns the files, stage 0 first.
+    name a tool resolves); stage ``s``, lane ``p`` goes to ``thresh_mem_name(base, s, p)``,
+    one hex line per word (see :func:`thresh_mem_words`). Returns the files, stage-major
+    (stage 0 first), lane-minor.
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
-    >>> thr = np.array([[-1, 1], [0, 2]])  # 2 channels, padded with 4 to [t0, t1, 4]
-    >>> files = write_thresh_mem(thr, 1, 4, os.path.join(d, "t"))
-    >>> [(f.name, f.read_text().split()) for f in files]
-    [('t_s0.mem', ['1', '2']), ('t_s1.mem', ['f', '4', '0', '4'])]
+    >>> thr = np.array([[-1, 1], [0, 2]])  # 2 channels, padded with 8 to [t0, t1, 8]
+    >>> files = write_thresh_mem(thr, 2, 5, os.path.join(d, "t"))
+    >>> [(f.name, f.read_text().split()) for f in files]  # doctest: +NORMALIZE_WHITESPACE
+    [('t_s0_p0000.mem', ['01']), ('t_s0_p0001.mem', ['02']),
+     ('t_s1_p0000.mem', ['1f', '08']), ('t_s1_p0001.mem', ['00', '08'])]
     """
-    thr = np.asarray(thr)
+    base = Path(base)
     out = []
-    for s, words in enumerate(thresh_mem_words(thr, pe, thr_bits, signed)):
-        path = Path(base).with_name(thresh_mem_name(Path(base).name, s))
-        out.append(_write_hex_lines(words, pe * thr_bits, path))
+    for s, lanes in enumerate(thresh_mem_words(thr, pe, thr_bits, signed)):
+        for p, words in enumerate(lanes):
+            path = base.with_name(thresh_mem_name(base.name, s, p))
+            out.append(_write_hex_lines(words, thr_bits, path))
     return out

@@ -107,6 +107,10 @@ class SynthConfig(_Strict):
     compare_acc_bits: int | None = Field(default=32, ge=2, le=64)
     """Also synthesize the same accelerator with accumulators this wide (same weights and
     folding), for the side-by-side cost of wide accumulators; None skips it."""
+    cache: bool = True
+    """Reuse kernels synthesized before with identical sources, parameters and ROM contents
+    (see codesign.synth.kernels); False synthesizes every kernel afresh (and stores
+    nothing)."""
 
 
 class FlowConfig(_Strict):

@@ -7,6 +7,8 @@ stored in the manifest; ``results.json`` is assembled from those summaries.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,43 +339,27 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
-def _synth_one(bd: BuildDir, cfg: FlowConfig, acc: Any, name: str) -> JSON:
-    from codesign.backends.rtl import emit_rtl
-    from codesign.boards import get_board
-    from codesign.synth import synthesize
-
-    out = bd.dir("synth", name)
-    # the deployable design: overflow monitors unconnected, so Yosys removes them
-    project = emit_rtl(acc, out / "rtl", monitor_overflow=False)
-    project.stage_memories(out)
-    res = synthesize(list(project.sources), project.top, get_board(cfg.board), out)
-    per_layer = {
-        path: inst.total for path, inst in res.instances.items() if path.count(".") == 0
-    }
-    return {"total": res.totals, "percent": res.percent, "per_instance": per_layer,
-            "seconds": round(res.seconds, 1)}
-
-
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Per-kernel out-of-context Yosys runs (parallel, cached), summed per design."""
     from codesign.backends.accelerator import with_acc_bits
+    from codesign.boards import get_board
+    from codesign.synth.kernels import default_cache_dir, synthesize_accelerators
 
     finn_acc = _finn_accelerator(bd, cfg)
-    designs = {"accelerator": (_as_built(finn_acc, cfg), "accel")}
+    designs = {"accelerator": _as_built(finn_acc, cfg)}
     if cfg.synth.compare_acc_bits is not None:
         bits = cfg.synth.compare_acc_bits
-        designs[f"acc{bits}"] = (with_acc_bits(finn_acc, bits), f"accel_acc{bits}")
-    # each Yosys run is its own process: run the designs side by side
-    with ThreadPoolExecutor(max_workers=len(designs)) as pool:
-        futures = {
-            key: pool.submit(_synth_one, bd, cfg, acc, name)
-            for key, (acc, name) in designs.items()
-        }
-        result: JSON = {"board": cfg.board, **{k: f.result() for k, f in futures.items()}}
-    result["artefacts"] = [
-        str(p.relative_to(bd.root)) for p in bd.root.glob("synth/*/synth.json")
-    ]
+        designs[f"acc{bits}"] = with_acc_bits(finn_acc, bits)
+    out = bd.path("synth")
+    shutil.rmtree(out, ignore_errors=True)  # an earlier key's runs must not read as ours
+    out.mkdir()
+    resources = synthesize_accelerators(
+        designs, get_board(cfg.board), out,
+        cache_dir=default_cache_dir() if cfg.synth.cache else None,
+    )
+    result: JSON = {"board": cfg.board, **{k: r.to_json() for k, r in resources.items()}}
+    (out / "resources.json").write_text(json.dumps(result, indent=2) + "\n")
+    result["artefacts"] = ["synth/resources.json"]
     return result
 
 

@@ -140,6 +140,11 @@ KNOWN_TOOLS: dict[str, ToolSpec] = {
 }
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
 def venv_bin() -> Path:
     """The scripts folder of the running Python environment (``.venv/bin``)."""
     return Path(sysconfig.get_path("scripts"))

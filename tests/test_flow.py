@@ -46,6 +46,8 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert not any(layer["rtl_overflow_flag"] for layer in r["overflow"]["layers"])
     res_a, res_w = r["resources"]["accelerator"]["total"], r["resources"]["acc32"]["total"]
     assert res_a["LUT"] > 0 and res_w["FF"] > res_a["FF"]
+    kernels = r["resources"]["accelerator"]["kernels"]
+    assert sum(k["total"].get("LUT", 0) for k in kernels) == res_a["LUT"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "done"
     # same config: every step reused, same results

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from codesign.backends.accelerator import Accelerator, KernelInstance, StreamFormat
+from codesign.backends.rtl import emit_rtl
 from codesign.boards import get_board
 from codesign.errors import ToolNotFoundError
 from codesign.synth import SynthesisError, synthesize
+from codesign.synth.kernels import kernel_key, synthesize_accelerators
 from codesign.synth.yosys import _parse, display_name, write_script
 from codesign.tools import find_tool
 
@@ -233,3 +237,61 @@ def test_debian_yosys_gives_the_same_hierarchy(design: Path, tmp_path: Path) -> 
     assert set(r.instances) == {"u_add", "u_rom"}
     assert r.instances["u_add"].total["FF"] == 13
     assert r.totals["BRAM36"] == 0.5 and r.totals["DSP"] == 1
+
+
+# ------------------------------------------------------------------ per-kernel synthesis
+
+
+def _stream_chain() -> Accelerator:
+    """FIFO (4 x 8 bit) -> width converter (4 -> 2 elements) -> two identical FIFOs."""
+    wide, narrow = StreamFormat(8, 4, False), StreamFormat(8, 2, False)
+
+    def fifo(node: str, fmt: StreamFormat, words: int, depth: int = 4) -> KernelInstance:
+        return KernelInstance(
+            node=node, op_type="StreamingFIFO", module="cs_fifo",
+            params={"WIDTH": fmt.tdata_bits, "DEPTH": depth}, inp=fmt, out=fmt,
+            words_in=words, words_out=words, est_cycles=words,
+        )
+
+    dwc = KernelInstance(
+        node="dwc", op_type="StreamingDataWidthConverter", module="cs_dwc",
+        params={"IN_ELEMS": 4, "OUT_ELEMS": 2, "ELEM_BITS": 8}, inp=wide, out=narrow,
+        words_in=4, words_out=8, est_cycles=8,
+    )
+    return Accelerator(
+        name="chain",
+        kernels=(fifo("f0", wide, 4), dwc, fifo("f1", narrow, 8), fifo("f2", narrow, 8)),
+    )
+
+
+def test_kernel_key_follows_what_the_netlist_depends_on() -> None:
+    acc = _stream_chain()
+    board = get_board("zcu104")
+    f1, f2 = acc.kernels[2], acc.kernels[3]
+    assert kernel_key(f1, board, "y") == kernel_key(f2, board, "y")  # instance name aside
+    deeper = dataclasses.replace(f1, params={**f1.params, "DEPTH": 8})
+    assert kernel_key(deeper, board, "y") != kernel_key(f1, board, "y")
+    assert kernel_key(f1, board, "other yosys") != kernel_key(f1, board, "y")
+    assert kernel_key(f1, get_board("icebreaker"), "y") != kernel_key(f1, board, "y")
+
+
+@pytest.mark.synth
+def test_per_kernel_synthesis_sums_dedups_and_caches(tmp_path: Path) -> None:
+    if find_tool("yosys") is None:
+        pytest.skip("yosys not installed")
+    acc, board, cache = _stream_chain(), get_board("zcu104"), tmp_path / "cache"
+    first = synthesize_accelerators({"a": acc}, board, tmp_path / "run1", cache_dir=cache)["a"]
+    sources = {k.instance: k.source for k in first.kernels}
+    assert sources == {"u_f0": "yosys", "u_dwc": "yosys", "u_f1": "yosys",
+                       "u_f2": "same as a/u_f1"}
+    assert first.total["FF"] == sum(k.total["FF"] for k in first.kernels)
+
+    # the same as synthesizing the generated top in one hierarchical run
+    project = emit_rtl(acc, tmp_path / "whole" / "rtl", monitor_overflow=False)
+    whole = synthesize(list(project.sources), project.top, board, tmp_path / "whole")
+    assert first.total == whole.totals
+
+    again = synthesize_accelerators({"a": acc}, board, tmp_path / "run2", cache_dir=cache)["a"]
+    assert {k.source for k in again.kernels} == {"cache"}
+    assert again.total == first.total
+    assert not (tmp_path / "run2").exists()

@@ -1,0 +1,248 @@
+"""Accelerator resources from out-of-context synthesis of each kernel instance.
+
+The generated top level only wires kernels together (no logic of its own) and Yosys
+keeps the hierarchy, so an accelerator's resources are the sum of its kernels'. Each
+distinct kernel (module, parameters, ROM contents) is synthesized alone, like Vivado's
+per-IP out-of-context runs, which buys two things:
+
+* **parallel runs**: the kernels go to a pool of Yosys processes, largest first;
+* **a content-addressed cache**: a kernel's key digests everything its netlist depends
+  on (module sources, parameters, ROM values, board family, Yosys version and script), so
+  identical kernels (a design's FIFOs, every sweep point's width converters, an unchanged
+  layer after an edit elsewhere) are synthesized once. Entries are written whole into a
+  temporary folder and renamed into place, so concurrent workers never see half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from codesign.backends.accelerator import Accelerator, KernelInstance
+from codesign.backends.rtl import emit_rtl, library_sources
+from codesign.boards import Board
+from codesign.synth.yosys import RESULT_JSON, SynthesisError, synth_command, synthesize
+from codesign.tools import find_tool, tool_version, usable_cpus
+
+#: What a kernel's cache entry holds besides its key file.
+ENTRY_FILES = (RESULT_JSON, "yosys.log")
+
+
+@dataclass(frozen=True)
+class KernelResources:
+    """One kernel instance's out-of-context synthesis."""
+
+    instance: str
+    module: str
+    key: str
+    """Cache key (content digest); equal keys mean equal netlists."""
+    total: dict[str, float]
+    seconds: float
+    """Yosys wall time (0 when served from the cache or by an identical instance)."""
+    source: str
+    """``yosys`` (ran here), ``cache`` or ``same as <instance>`` (identical kernel)."""
+
+
+@dataclass(frozen=True)
+class AcceleratorResources:
+    """Resources of an accelerator: the sum over its kernels, per board resource class."""
+
+    board: str
+    part: str
+    total: dict[str, float]
+    percent: dict[str, float]
+    """``100 * total / available`` for each class the board lists."""
+    kernels: list[KernelResources]
+    seconds: float
+    """Wall time of this accelerator's synthesis jobs."""
+
+    @property
+    def per_instance(self) -> dict[str, dict[str, float]]:
+        return {k.instance: k.total for k in self.kernels}
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "percent": self.percent,
+            "per_instance": self.per_instance,
+            "kernels": [asdict(k) for k in self.kernels],
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def default_cache_dir() -> Path:
+    """``$CODESIGN_CACHE_DIR/synth``, else ``$XDG_CACHE_HOME/codesign/synth``, else
+    ``~/.cache/codesign/synth``."""
+    if root := os.environ.get("CODESIGN_CACHE_DIR"):
+        return Path(root) / "synth"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "codesign" / "synth"
+
+
+def default_jobs() -> int:
+    """Yosys processes to run side by side: ``$CODESIGN_JOBS`` (a sweep worker's share of
+    the machine), else every CPU this process may use."""
+    if value := os.environ.get("CODESIGN_JOBS"):
+        if not value.isdigit() or int(value) < 1:
+            raise SynthesisError(f"CODESIGN_JOBS={value!r}: expected a whole number >= 1")
+        return int(value)
+    return usable_cpus()
+
+
+def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
+    """Digest of everything the kernel's netlist depends on. ``tool`` identifies the Yosys
+    build (its version line)."""
+    h = hashlib.sha256()
+
+    def feed(*parts: object) -> None:
+        for part in parts:
+            data = part if isinstance(part, bytes) else str(part).encode()
+            h.update(len(data).to_bytes(8, "little"))
+            h.update(data)
+
+    params = {n: v for n, v in k.params.items() if n not in k.memories}
+    feed("kernel-v1", tool, synth_command(board, "top"), k.module)
+    feed(json.dumps(params, sort_keys=True), json.dumps(asdict(k.inp)), json.dumps(asdict(k.out)))
+    for src in library_sources():
+        feed(src.name, src.read_bytes())
+    for name in sorted(k.memories):
+        mem = k.memories[name]
+        feed(name, mem.kind, mem.pe, mem.simd, mem.bits, mem.signed, mem.values.shape)
+        feed(mem.values.astype("<i8").tobytes())
+    return h.hexdigest()[:24]
+
+
+def _cached(cache: Path | None, key: str) -> dict[str, float] | None:
+    if cache is None:
+        return None
+    try:
+        data = json.loads((cache / key / RESULT_JSON).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    total = data.get("totals")
+    return total if isinstance(total, dict) else None
+
+
+def _store(cache: Path, key: str, work: Path) -> None:
+    """Copy the run's result files into the cache as one atomic rename."""
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache))
+    try:
+        for name in ENTRY_FILES:
+            shutil.copyfile(work / name, tmp / name)
+        os.replace(tmp, cache / key)
+    except OSError:
+        pass  # another worker stored the same key first (or the cache is read-only)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_kernel(
+    k: KernelInstance, board: Board, work: Path, key: str, cache: Path | None
+) -> tuple[dict[str, float], float]:
+    single = Accelerator(name=k.node, kernels=(k,))
+    # the deployable kernel: overflow monitor unconnected, so Yosys removes it
+    project = emit_rtl(single, work / "rtl", monitor_overflow=False)
+    project.stage_memories(work)
+    start = time.monotonic()
+    res = synthesize(list(project.sources), project.top, board, work)
+    seconds = time.monotonic() - start
+    if cache is not None:
+        _store(cache, key, work)
+    return res.totals, seconds
+
+
+def _sum(totals: list[dict[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for total in totals:
+        for cls, value in total.items():
+            out[cls] = out.get(cls, 0) + value
+    return {c: int(v) if float(v).is_integer() else v for c, v in sorted(out.items())}
+
+
+def _cost(k: KernelInstance) -> int:
+    """Rough synthesis effort, to start the longest runs first."""
+    rom_bits = sum(int(m.values.size) * m.bits for m in k.memories.values())
+    return rom_bits + int(k.params.get("PE", 1)) * int(k.params.get("SIMD", 1)) * 1000
+
+
+def synthesize_accelerators(
+    designs: Mapping[str, Accelerator],
+    board: Board,
+    out_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+) -> dict[str, AcceleratorResources]:
+    """Synthesize every kernel of ``designs`` (name -> accelerator) out of context for
+    ``board`` and sum them per design.
+
+    Kernel ``u_X`` of design ``name`` runs in ``out_dir/name/u_X`` (script, log,
+    statistics). ``cache_dir`` (None: no cache) serves and stores kernels by
+    :func:`kernel_key`; ``jobs`` Yosys processes run at once (default
+    :func:`default_jobs`).
+    """
+    exe = find_tool("yosys")
+    tool = (tool_version("yosys", exe) or str(exe)) if exe is not None else "yosys"
+    out_dir = Path(out_dir)
+    keys = {
+        (name, k.instance_name): kernel_key(k, board, tool)
+        for name, acc in designs.items()
+        for k in acc.kernels
+    }
+    known: dict[str, tuple[dict[str, float], float, str]] = {}  # key -> total, s, source
+    todo: dict[str, tuple[KernelInstance, Path]] = {}  # key -> the first kernel with it
+    for name, acc in designs.items():
+        for k in acc.kernels:
+            key = keys[(name, k.instance_name)]
+            if key in known or key in todo:
+                continue
+            if (cached := _cached(cache_dir, key)) is not None:
+                known[key] = (cached, 0.0, "cache")
+            else:
+                todo[key] = (k, out_dir / name / k.instance_name)
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, jobs or default_jobs())) as pool:
+        futures = {
+            key: pool.submit(_run_kernel, k, board, work, key, cache_dir)
+            for key, (k, work) in sorted(todo.items(), key=lambda kv: -_cost(kv[1][0]))
+        }
+        for key, future in futures.items():
+            total, seconds = future.result()
+            known[key] = (total, seconds, "yosys")
+    wall = time.monotonic() - start
+
+    results: dict[str, AcceleratorResources] = {}
+    for name, acc in designs.items():
+        kernels = []
+        for k in acc.kernels:
+            key = keys[(name, k.instance_name)]
+            total, seconds, source = known[key]
+            first = todo.get(key, (None, out_dir / name / k.instance_name))[1]
+            if source == "yosys" and first != out_dir / name / k.instance_name:
+                seconds, source = 0.0, f"same as {first.relative_to(out_dir)}"
+            kernels.append(
+                KernelResources(
+                    instance=k.instance_name, module=k.module, key=key,
+                    total=dict(total), seconds=round(seconds, 1), source=source,
+                )
+            )
+        total = _sum([kr.total for kr in kernels])
+        percent = {
+            cls: round(100.0 * float(total.get(cls, 0)) / avail, 3)
+            for cls, avail in board.resources.items()
+        }
+        results[name] = AcceleratorResources(
+            board=board.name, part=board.part, total=total, percent=percent,
+            kernels=kernels, seconds=wall,
+        )
+    return results

@@ -2,12 +2,14 @@
 
 Writes JSON with the wall-clock seconds of each run and their ratio::
 
-    python bench/sweep_scaling.py --points 6 --flow real      # the real flow (until train)
-    python bench/sweep_scaling.py --points 6 --flow burn      # a CPU-bound stand-in flow
+    python bench/sweep_scaling.py --spec configs/sweep_ci.yaml   # the real flow, every step
+    python bench/sweep_scaling.py --points 6 --flow burn         # a CPU-bound stand-in flow
 
-Each run gets a fresh store and build directory, so no point is skipped. The cluster is
-started before the clock starts (startup is reported separately); the first point on a
-worker still pays its imports, as it would in a real sweep.
+Each run gets a fresh store, build directory and synthesis cache, so no point and no
+kernel is reused from the other run. Each worker gets its share of the CPUs for torch
+threads and Yosys processes (run_sweep's default: all of them with 1 worker, half each
+with 2). The cluster is started before the clock starts (startup is reported
+separately); the first point on a worker still pays its imports, as in a real sweep.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from typing import Any
 
 from codesign.build import write_json_atomic
 from codesign.config import FlowConfig
-from codesign.sweep import parse_sweep_spec, run_sweep
+from codesign.sweep import (
+    SweepSpec,
+    expand_points,
+    load_sweep_spec,
+    parse_sweep_spec,
+    run_sweep,
+)
 
 
 def burn_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
@@ -37,9 +45,11 @@ def burn_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str,
     return {"digest": cfg.digest(), "config": cfg.model_dump(mode="json"), "x": x}
 
 
-def _run(spec_data: dict[str, Any], workers: int, flow_fn: Any, until: str | None) -> dict:
+def _run(spec: SweepSpec, workers: int, flow_fn: Any, until: str | None) -> dict:
     from distributed import LocalCluster
 
+    cache = tempfile.TemporaryDirectory(prefix=f"sweep-bench-cache-{workers}w-")
+    os.environ["CODESIGN_CACHE_DIR"] = cache.name  # inherited by the worker processes
     t0 = time.perf_counter()
     cluster = LocalCluster(
         n_workers=workers,
@@ -52,7 +62,7 @@ def _run(spec_data: dict[str, Any], workers: int, flow_fn: Any, until: str | Non
     try:
         with tempfile.TemporaryDirectory(prefix=f"sweep-bench-{workers}w-") as tmp:
             summary = run_sweep(
-                parse_sweep_spec(spec_data),
+                spec,
                 Path(tmp) / "store.sqlite",
                 Path(tmp) / "out",
                 executor="dask",
@@ -63,6 +73,7 @@ def _run(spec_data: dict[str, Any], workers: int, flow_fn: Any, until: str | Non
             )
     finally:
         cluster.close()
+        cache.cleanup()
     return {
         "seconds": round(summary.seconds, 3),
         "cluster_startup_seconds": round(startup, 3),
@@ -74,14 +85,15 @@ def _run(spec_data: dict[str, Any], workers: int, flow_fn: Any, until: str | Non
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("bench/results/sweep_scaling.json"))
-    ap.add_argument("--points", type=int, default=6)
+    ap.add_argument("--spec", type=Path, help="a sweep spec to run (with --flow real)")
+    ap.add_argument("--points", type=int, default=6, help="seed points without --spec")
     ap.add_argument(
         "--flow",
         choices=("real", "burn"),
         default="real",
         help="real: codesign's run_flow up to --until; burn: CPU-bound stand-in",
     )
-    ap.add_argument("--until", default="train", help="last flow step for --flow real")
+    ap.add_argument("--until", default=None, help="last flow step for --flow real")
     ap.add_argument("--epochs", type=int, default=2, help="training epochs for --flow real")
     ap.add_argument("--point-seconds", type=float, default=2.0, help="CPU seconds per burn")
     args = ap.parse_args(argv)
@@ -95,16 +107,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         flow_fn, until = burn_flow, None
         base = {"train": {"lr": args.point_seconds}}
-    spec_data = {"base": base, "grid": {"train.seed": list(range(args.points))}}
+    if args.spec is not None:
+        if args.flow != "real":
+            ap.error("--spec runs the real flow")
+        spec = load_sweep_spec(args.spec)
+    else:
+        spec = parse_sweep_spec({"base": base, "grid": {"train.seed": list(range(args.points))}})
+    points = len(expand_points(spec))
 
-    runs = {str(w): _run(spec_data, w, flow_fn, until) for w in (1, 2)}
+    runs = {str(w): _run(spec, w, flow_fn, until) for w in (1, 2)}
     t1, t2 = runs["1"]["seconds"], runs["2"]["seconds"]
     result = {
         "benchmark": "sweep_scaling",
-        "executor": "dask LocalCluster (processes, 1 thread per worker)",
+        "executor": "dask LocalCluster (processes; CPUs shared out among the workers)",
         "flow": args.flow,
+        "spec": str(args.spec) if args.spec else None,
         "until": until,
-        "points": args.points,
+        "points": points,
         "point_seconds": args.point_seconds if args.flow == "burn" else None,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
@@ -115,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.out, result)
     print(
-        f"sweep_scaling ({args.flow}, {args.points} points): 1 worker {t1:.1f} s, "
+        f"sweep_scaling ({args.flow}, {points} points): 1 worker {t1:.1f} s, "
         f"2 workers {t2:.1f} s, speedup {t1 / t2:.2f}x -> {args.out}",
         file=sys.stderr,
     )

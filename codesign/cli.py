@@ -230,7 +230,9 @@ def sweep(
     out: OutOpt = Path("out/sweep"),
     store: Annotated[Path | None, typer.Option(help="SQLite result store")] = None,
     executor: Annotated[str, typer.Option(help="local | dask")] = "local",
-    workers: Annotated[int, typer.Option(help="parallel points")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="parallel points [default: one per CPU]")
+    ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786")
     ] = None,

@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from codesign.config import FlowConfig, parse_config
 from codesign.errors import CodesignError, ConfigError
 from codesign.sweep_store import JSON, StoreRow, SweepStore
+from codesign.tools import usable_cpus
 
 Executor = Literal["local", "dask"]
 FlowFn = Callable[..., Any]
@@ -378,10 +379,10 @@ class PointOutcome:
 
 
 def _limit_threads(threads: int) -> None:
-    """Keep each worker to ``threads`` math threads (torch, OpenMP, BLAS) without
-    importing torch: the environment covers a later import, ``set_num_threads`` an
-    earlier one."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    """Keep each worker to ``threads`` math threads (torch, OpenMP, BLAS) and Yosys
+    processes (CODESIGN_JOBS) without importing torch: the environment covers a later
+    import, ``set_num_threads`` an earlier one."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CODESIGN_JOBS"):
         os.environ.setdefault(var, str(threads))
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != threads:
@@ -647,14 +648,14 @@ def run_sweep(
     store_path: Path | str,
     out_dir: Path | str,
     executor: Executor = "local",
-    workers: int = 1,
+    workers: int | None = None,
     scheduler: str | None = None,
     flow_fn: FlowFn | None = None,
     progress: ProgressFn | None = None,
     *,
     until: str | None = None,
     retry_failed: bool = False,
-    threads_per_worker: int = 1,
+    threads_per_worker: int | None = None,
 ) -> SweepSummary:
     """Run every point of ``spec`` not already in the store at ``store_path``.
 
@@ -664,11 +665,20 @@ def run_sweep(
     spec's ``until``. Invalid configs are recorded as failed without running. A point
     that raises is recorded as failed and the sweep goes on. ``progress(done, total,
     digest, status)`` is called after each point recorded in this session.
+
+    ``workers`` points run at once (default: one per usable CPU), each with
+    ``threads_per_worker`` math threads and Yosys processes (default: the CPUs shared out
+    among the workers).
     """
     if executor not in ("local", "dask"):
         raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")
+    workers = usable_cpus() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"sweep workers must be >= 1, got {workers}")
+    if threads_per_worker is None:
+        threads_per_worker = max(1, usable_cpus() // workers)
+    if threads_per_worker < 1:
+        raise ConfigError(f"sweep threads per worker must be >= 1, got {threads_per_worker}")
     if scheduler is not None and executor != "dask":
         raise ConfigError("a scheduler address needs executor 'dask'")
     if flow_fn is None:

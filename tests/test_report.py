@@ -39,7 +39,7 @@ def make_results(
     sparsity: tuple[float, float],
     lut: float,
     ff: float,
-    lut32: float = 5000.0,
+    lut32: float | None = 5000.0,
     ff32: float = 4000.0,
     ii: int | None = 64,
     overflow: list[int] | None = None,
@@ -99,7 +99,8 @@ def make_results(
         },
         "cycles": None if ii is None else {"ii_measured": ii, "ii_estimated": 64,
                                           "ii_error": 0.0, "latency_measured": 150},
-        "resources": {"board": "zcu104", "accelerator": res(lut, ff), "acc32": res(lut32, ff32)},
+        "resources": {"board": "zcu104", "accelerator": res(lut, ff),
+                      **({"acc32": res(lut32, ff32)} if lut32 is not None else {})},
     }
     if overflow is not None:
         out["overflow"] = {
@@ -187,6 +188,20 @@ def test_paper_comparison_hand_computed() -> None:
     assert c.ff_reduction == pytest.approx(1.25)
     assert c.wide_acc_bits == 32
     assert c.acc_bits == 16
+
+
+def test_without_a_twin_the_32_bit_baseline_of_the_same_design_is_the_reference() -> None:
+    a2q = Run(source="a", results=make_results(
+        "a2q", 16, quant_acc=0.95, sparsity=(0.75, 0.5), lut=2000, ff=1600, lut32=None))
+    base32 = Run(source="b", results=make_results(
+        "baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1), lut=5000, ff=3200, lut32=None))
+    other_fold = make_results(
+        "baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1), lut=9000, ff=9000, lut32=None)
+    other_fold["config"]["fold"]["target_cycles"] = 32
+    c = compare_run(a2q, [Run(source="c", results=other_fold), a2q, base32])
+    assert c.lut_reduction == pytest.approx(2.5) and c.ff_reduction == pytest.approx(2.0)
+    assert c.wide_acc_bits == 32 and c.reference is not None and "baseline" in c.reference
+    assert compare_run(a2q, [Run(source="c", results=other_fold)]).lut_reduction is None
 
 
 def test_weight_stats_edge_cases() -> None:
@@ -311,7 +326,8 @@ def test_build_report(tmp_path: Path) -> None:
     # A2Q at P=16: 5000/2500 LUTs
     a2q16 = next(c for c in result.comparisons if c.method == "a2q" and c.acc_bits == 16)
     assert a2q16.lut_reduction == pytest.approx(2.0)
-    assert "fewer LUTs than its 32-bit-accumulator twin (2.00x reduction)" in doc
+    assert "fewer LUTs than the 32-bit-accumulator reference acc32 twin" in doc
+    assert "(2.00x reduction)" in doc
 
     # deterministic: a second build gives the same bytes
     again = build_report(sources, tmp_path / "again")

@@ -51,19 +51,18 @@ class ReportResult:
 
 
 def _findings(done: Sequence[Run], comparisons: Sequence[PaperComparison]) -> list[str]:
-    """Plain sentences for the acceptance questions: A2Q at P=16 against its 32-bit twin
-    and float; overflow flags of A2Q against the squeezed baseline."""
+    """Plain sentences for the acceptance questions: A2Q at P=16 against its 32-bit
+    reference and float; overflow flags of A2Q against the squeezed baseline."""
     out = []
     for run, c in zip(done, comparisons, strict=True):
         if run.method not in ("a2q", "a2q_plus") or run.acc_bits != PAPER.acc_bits:
             continue
-        bits = c.wide_acc_bits or 32
         parts = [f"{run.label}:"]
         if c.lut_reduction is not None:
             verdict = "fewer" if c.lut_reduction > 1 else "not fewer"
             parts.append(
-                f"{verdict} LUTs than its {bits}-bit-accumulator twin "
-                f"({c.lut_reduction:.2f}x reduction),"
+                f"{verdict} LUTs than the {c.wide_acc_bits}-bit-accumulator reference "
+                f"{c.reference} ({c.lut_reduction:.2f}x reduction),"
             )
         if c.float_fraction is not None:
             ok = "≥" if c.float_fraction >= 0.99 else "<"
@@ -131,7 +130,7 @@ def build_report(
             figures[name] = path
             captions.append((path, caption))
 
-    comparisons = [compare_run(r) for r in done]
+    comparisons = [compare_run(r, done) for r in done]
     ptable = paper_table(comparisons)
     tables = [summary_table(runs), layer_table(done)]
     ov = overflow_table(done)

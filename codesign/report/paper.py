@@ -20,6 +20,7 @@ those weights that are zero (weighted by layer size).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from codesign.report.data import JSON, Run
 
 FLOAT_BITS = 32
+PAPER_WIDE_BITS = 32
+"""The papers' reference accumulator width."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ COMPRESSION_DEFINITION = (
     "bit-accurate accelerator model, wrap-around included, when the flow ran its 'rtl' "
     "step; else the quantized model) divided by the float twin's test accuracy. "
     "Resource reduction is LUT (and FF) of the same accelerator synthesized with 32-bit "
-    "accumulators (same weights, same folding) divided by LUT (FF) of the accelerator "
-    "at its P."
+    "accumulators (same weights, same folding; the flow's synth.compare_acc_bits twin) "
+    "divided by LUT (FF) of the accelerator at its P; where a run has no twin, the "
+    "reference is the baseline model of the same sweep built with 32-bit accumulators "
+    "and the same folding (named in the table)."
 )
 
 
@@ -119,7 +124,9 @@ class PaperComparison:
     lut_reduction: float | None
     ff_reduction: float | None
     wide_acc_bits: int | None
-    """The accumulator width of the twin the reductions compare against (32 normally)."""
+    """The accumulator width of the design the reductions compare against (32 normally)."""
+    reference: str | None
+    """That design: the run's own wide twin, or a 32-bit baseline of the same sweep."""
     weights: WeightStats
 
 
@@ -129,15 +136,55 @@ def _ratio(num: object, den: object) -> float | None:
     return None
 
 
-def compare_run(run: Run) -> PaperComparison:
+def _design_without_quant_target(run: Run) -> JSON:
+    """The run's configuration minus what a 32-bit baseline may differ in (name, quant
+    method and P, verification and synthesis settings)."""
+    cfg = json.loads(json.dumps(run.get("config", {})))
+    for key in ("name", "sim", "synth"):
+        cfg.pop(key, None)
+    for key in ("method", "acc_bits"):
+        cfg.get("quant", {}).pop(key, None)
+    return cfg
+
+
+def baseline_peer(run: Run, peers: Sequence[Run]) -> Run | None:
+    """The finished baseline among ``peers`` built with ``PAPER_WIDE_BITS``-bit
+    accumulators and otherwise the same design (model, bit widths, training, folding,
+    board) as ``run``: the reference for resource reduction when ``run`` has no twin."""
+    mine = _design_without_quant_target(run)
+    for peer in peers:
+        if (
+            peer is not run
+            and peer.status == "done"
+            and peer.method == "baseline"
+            and peer.target_acc_bits == PAPER_WIDE_BITS
+            and peer.resources("accelerator")
+            and _design_without_quant_target(peer) == mine
+        ):
+            return peer
+    return None
+
+
+def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
     """Sparsity, compression, fraction of float accuracy and resource reduction of one run,
-    computed as described in this module's docstring."""
+    computed as described in this module's docstring. The reduction compares against the
+    run's own wide-accumulator twin (same weights), else against a 32-bit baseline among
+    ``peers`` (:func:`baseline_peer`)."""
     wb = run.get("config.quant.weight_bits")
     stats = weight_stats(run.mvau_layers, int(wb) if wb is not None else None)
     frac = _ratio(run.accuracy, run.get("accuracy.float"))
     acc = run.resources("accelerator") or {}
-    wide = run.resources("wide") or {}
+    wide = run.resources("wide")
     wide_key = run.wide_key()
+    if wide is not None and wide_key is not None:
+        wide_bits: int | None = int(wide_key[3:])
+        reference: str | None = f"{wide_key} twin (same weights, same folding)"
+    elif (peer := baseline_peer(run, peers)) is not None:
+        wide, wide_bits = peer.resources("accelerator"), PAPER_WIDE_BITS
+        reference = f"{peer.label} (baseline, same folding)"
+    else:
+        wide, wide_bits, reference = None, None, None
+    wide = wide or {}
     return PaperComparison(
         label=run.label,
         method=run.method,
@@ -147,6 +194,7 @@ def compare_run(run: Run) -> PaperComparison:
         float_fraction=float(frac) if frac is not None else None,
         lut_reduction=_ratio(wide.get("LUT"), acc.get("LUT")),
         ff_reduction=_ratio(wide.get("FF"), acc.get("FF")),
-        wide_acc_bits=int(wide_key[3:]) if wide_key else None,
+        wide_acc_bits=wide_bits,
+        reference=reference,
         weights=stats,
     )

@@ -20,7 +20,6 @@ from codesign.config import FlowConfig
 from codesign.errors import ConfigError
 from codesign.paths import data_dir
 from codesign.sweep import (
-    SweepSpec,
     expand_points,
     load_sweep_spec,
     parse_sweep_spec,
@@ -329,26 +328,58 @@ def test_dask_local_cluster_matches_local_executor(tmp_path: Path) -> None:
     assert dask_rows == local_rows
 
 
-def test_real_flow_through_the_sweep(tmp_path: Path) -> None:
-    from codesign.flow import run_flow
+@pytest.mark.sim
+@pytest.mark.synth
+@pytest.mark.slow
+def test_shipped_ci_sweep_killed_and_resumed_on_the_real_flow(tmp_path: Path) -> None:
+    """configs/sweep_ci.yaml through the CLI, every flow step: SIGKILL once a point is
+    stored, resume, and read the A2Q study's answers off the store and the report."""
+    from codesign.report import build_report
 
-    pytest.importorskip("codesign.quant.train", reason="the flow's training step has not landed")
-    spec = SweepSpec.model_validate(
-        {
-            "base": {"model": {"hidden": [16]}, "train": {"epochs": 2}},
-            "grid": {"quant.method": ["a2q"], "quant.acc_bits": [8, 16]},
-            "until": "train",
-        }
-    )
-    store, out = tmp_path / "s.sqlite", tmp_path / "out"
-    summary = run_sweep(spec, store, out, workers=1, flow_fn=run_flow)
+    spec_path = data_dir("configs") / "sweep_ci.yaml"
+    store, out = tmp_path / "sweep.sqlite", tmp_path / "out"
+    cli = [sys.executable, "-c", "from codesign.cli import app; app()", "sweep",
+           str(spec_path), "--out", str(out), "--store", str(store), "--workers", "2"]
+    env = {**os.environ, "CODESIGN_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(cli, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 900
+        while _row_count(store) < 1:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no point finished in 15 minutes"
+            time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, mid-point
+    finally:
+        proc.wait()
     with SweepStore(store) as st:
-        (bad,) = st.rows("failed")  # P=8 is too small for a2q: recorded, never run
-        assert "quant.acc_bits" in (bad.error or "") and not (out / bad.digest).exists()
-        (r,) = st.rows("done")
-        assert summary.done == 1, r.error
-        assert r.until == "train" and r.results is not None
-        assert r.results["digest"] == r.digest and r.results["steps_run"] == ["train"]
-        assert 0.0 <= r.results["accuracy"]["quantized"] <= 1.0
-        assert (out / r.digest / "manifest.json").exists()
-    assert run_sweep(spec, store, out, flow_fn=run_flow).skipped == 2
+        before = {r.digest: r for r in st.rows()}
+    assert 1 <= len(before) < 3
+
+    resumed = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=1200)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    with SweepStore(store) as st:
+        rows = {r.digest: r for r in st.rows()}
+    assert len(rows) == 3 and all(r.status == "done" for r in rows.values()), [
+        r.error for r in rows.values()
+    ]
+    for digest, row in before.items():  # a finished point is kept, not run again
+        assert rows[digest].comparable() == row.comparable()
+
+    by_point = {
+        (r.config["quant"]["method"], r.config["quant"]["acc_bits"]): r.results
+        for r in rows.values()
+    }
+    a2q, wide, squeezed = by_point[("a2q", 16)], by_point[("baseline", 32)], by_point[
+        ("baseline", 16)]
+    assert all(res is not None for res in (a2q, wide, squeezed))
+    assert a2q["overflow"]["total"] == 0 and squeezed["overflow"]["total"] > 0
+    assert all(res["verification"]["passed"] for res in (a2q, wide, squeezed))
+    lut = {k: res["resources"]["accelerator"]["total"]["LUT"]
+           for k, res in (("a2q", a2q), ("wide", wide))}
+    assert lut["a2q"] < lut["wide"]
+
+    report = build_report([store], tmp_path / "report")
+    (c,) = [c for c in report.comparisons if c.method == "a2q"]
+    assert c.lut_reduction is not None and c.lut_reduction > 1
+    assert c.reference is not None and "baseline" in c.reference

@@ -197,6 +197,21 @@ def test_illegal_pe_names_node(lowered, tmp_path: Path) -> None:  # type: ignore
         run_lower(Path("unused.onnx"), cfg, build, start="fold")
 
 
+def test_all_zero_weights_name_the_layer(lowered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # what A2Q does to every weight when P is too small for the layer's inputs
+    _, build, _ = lowered
+    build = _copy_build(build, tmp_path / "b")
+    child_path = build / "lower" / "04_create_dataflow_partition_dataflow.onnx"
+    child = ModelWrapper(str(child_path))
+    node = child.get_nodes_by_op_type("MVAU")[0]
+    child.set_initializer(node.input[1], 0 * child.get_initializer(node.input[1]))
+    child.save(str(child_path))
+    cfg = parse_config({"quant": {"method": "a2q", "acc_bits": 12}})
+    with pytest.raises(LoweringError, match=rf"{node.name}: every weight quantized to zero.*"
+                       r"quant.acc_bits=12.*raise quant.acc_bits"):
+        run_lower(Path("unused.onnx"), cfg, build, start="minimize_accumulator_width")
+
+
 def test_a2q_model_lowers_with_thresholding(tmp_path: Path, digits) -> None:  # type: ignore[no-untyped-def]
     """A2Q weights, an input quantizer (-> standalone Thresholding), TorchScript export."""
     src = make_qonnx(tmp_path / "a2q.onnx", hidden=(32,), a2q_acc_bits=16, dynamo=False)

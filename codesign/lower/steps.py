@@ -235,6 +235,25 @@ def step_create_dataflow_partition(model: ModelWrapper, cfg: FlowConfig) -> Mode
     return store_child(parent, child, "partition")
 
 
+def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
+    """A layer whose weights all quantized to zero computes a constant; FINN cannot size
+    its (zero-bit) accumulator. Say so, naming the layer, instead of FINN's assertion."""
+    for node in child.graph.node:
+        if node.op_type.startswith("MVAU"):
+            w = child.get_initializer(node.input[1])
+            if w is not None and not w.any():
+                hint = (
+                    f"; the A2Q bound at quant.acc_bits={cfg.quant.acc_bits} leaves no room "
+                    "for any weight: raise quant.acc_bits"
+                    if cfg.quant.method in ("a2q", "a2q_plus")
+                    else ""
+                )
+                raise LoweringError(
+                    f"{node.name}: every weight quantized to zero, so the layer outputs a "
+                    f"constant and has no accumulator to size{hint}"
+                )
+
+
 def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """FINN's MinimizeWeightBitWidth + MinimizeAccumulatorWidth, then thresholds are
     rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step).
@@ -251,6 +270,7 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 
     child = _hw_child(model)
+    _refuse_all_zero_weights(child, cfg)
     child = child.transform(MinimizeWeightBitWidth())
     child = child.transform(MinimizeAccumulatorWidth())
     child = child.transform(InferDataTypes())

@@ -29,7 +29,14 @@ from pathlib import Path
 from codesign.backends.accelerator import Accelerator, KernelInstance
 from codesign.backends.rtl import emit_rtl, library_sources
 from codesign.boards import Board
-from codesign.synth.yosys import RESULT_JSON, SynthesisError, synth_command, synthesize
+from codesign.synth.yosys import (
+    RESULT_JSON,
+    SynthesisError,
+    add_counts,
+    synth_command,
+    synthesize,
+    tidy_counts,
+)
 from codesign.tools import find_tool, tool_version, usable_cpus
 
 #: What a kernel's cache entry holds besides its key file.
@@ -163,9 +170,8 @@ def _run_kernel(
 def _sum(totals: list[dict[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for total in totals:
-        for cls, value in total.items():
-            out[cls] = out.get(cls, 0) + value
-    return {c: int(v) if float(v).is_integer() else v for c, v in sorted(out.items())}
+        add_counts(out, total)
+    return tidy_counts(out)
 
 
 def _cost(k: KernelInstance) -> int:

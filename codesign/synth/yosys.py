@@ -185,12 +185,12 @@ def cell_resources(family: str, cell_type: str) -> dict[str, float]:
     return {"OTHER": 1}
 
 
-def _add(into: dict[str, float], other: Mapping[str, float], times: float = 1) -> None:
+def add_counts(into: dict[str, float], other: Mapping[str, float], times: float = 1) -> None:
     for key, value in other.items():
         into[key] = into.get(key, 0) + value * times
 
 
-def _clean(counts: Mapping[str, float]) -> dict[str, float]:
+def tidy_counts(counts: Mapping[str, float]) -> dict[str, float]:
     """Sorted, with whole numbers as int (BRAM36 may be x.5)."""
     out: dict[str, float] = {}
     for key in sorted(counts):
@@ -457,7 +457,7 @@ def _parse(
         own_cells[mod_name] = dict(sorted(cells.items()))
         classes: dict[str, float] = {}
         for cell_type, count in cells.items():
-            _add(classes, cell_resources(family, cell_type), count)
+            add_counts(classes, cell_resources(family, cell_type), count)
         own[mod_name] = classes
         submods.setdefault(mod_name, {})
 
@@ -471,7 +471,7 @@ def _parse(
             acc = dict(own[mod_name])
             cells = dict(own_cells[mod_name])
             for child in submods[mod_name].values():
-                _add(acc, total_of(child, depth + 1))
+                add_counts(acc, total_of(child, depth + 1))
                 for cell_type, n in total_cells[child].items():
                     cells[cell_type] = cells.get(cell_type, 0) + n
             totals[mod_name] = acc
@@ -484,8 +484,8 @@ def _parse(
             name=mod_name,
             display_name=display_name(mod_name),
             cells=own_cells[mod_name],
-            own=_clean(own[mod_name]),
-            total=_clean(total_of(mod_name)),
+            own=tidy_counts(own[mod_name]),
+            total=tidy_counts(total_of(mod_name)),
             submodules=dict(sorted(submods[mod_name].items())),
         )
 

@@ -383,8 +383,10 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
         designs, get_board(cfg.board), out,
         cache_dir=default_cache_dir() if cfg.synth.cache else None,
     )
+    # results.json gets the outcome; resources.json also the run's timing and cache use
+    record = {"board": cfg.board, **{k: r.to_json(timing=True) for k, r in resources.items()}}
+    (out / "resources.json").write_text(json.dumps(record, indent=2) + "\n")
     result: JSON = {"board": cfg.board, **{k: r.to_json() for k, r in resources.items()}}
-    (out / "resources.json").write_text(json.dumps(result, indent=2) + "\n")
     result["artefacts"] = ["synth/resources.json"]
     return result
 

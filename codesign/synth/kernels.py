@@ -75,14 +75,23 @@ class AcceleratorResources:
     def per_instance(self) -> dict[str, dict[str, float]]:
         return {k.instance: k.total for k in self.kernels}
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def to_json(self, timing: bool = False) -> dict[str, object]:
+        """The outcome; with ``timing`` also each kernel's seconds and where its result
+        came from (bookkeeping that differs between equal runs)."""
+        outcome = ("instance", "module", "key", "total")
+        kernels = [
+            {k: v for k, v in asdict(kr).items() if timing or k in outcome}
+            for kr in self.kernels
+        ]
+        data: dict[str, object] = {
             "total": self.total,
             "percent": self.percent,
             "per_instance": self.per_instance,
-            "kernels": [asdict(k) for k in self.kernels],
-            "seconds": round(self.seconds, 1),
+            "kernels": kernels,
         }
+        if timing:
+            data["seconds"] = round(self.seconds, 1)
+        return data
 
 
 def default_cache_dir() -> Path:

@@ -295,3 +295,41 @@ def test_per_kernel_synthesis_sums_dedups_and_caches(tmp_path: Path) -> None:
     assert {k.source for k in again.kernels} == {"cache"}
     assert again.total == first.total
     assert not (tmp_path / "run2").exists()
+
+
+def test_yosys_slots_are_shared_and_freed_when_a_holder_dies(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from codesign.synth.kernels import yosys_slot
+
+    held = threading.Event()
+
+    def hold() -> None:
+        with yosys_slot(1, tmp_path):
+            held.set()
+            time.sleep(0.6)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    held.wait()
+    start = time.monotonic()
+    with yosys_slot(1, tmp_path) as slot:
+        assert slot == 0 and time.monotonic() - start > 0.3  # waited for the holder
+    worker.join()
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from codesign.synth.kernels import "
+         "yosys_slot\nwith yosys_slot(1, Path(sys.argv[1])):\n print('in', flush=True); "
+         "time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "in"
+    holder.kill()
+    holder.wait()
+    start = time.monotonic()
+    with yosys_slot(1, tmp_path):
+        assert time.monotonic() - start < 5  # the killed holder's lock went with it

@@ -379,10 +379,10 @@ class PointOutcome:
 
 
 def _limit_threads(threads: int) -> None:
-    """Keep each worker to ``threads`` math threads (torch, OpenMP, BLAS) without
-    importing torch: the environment covers a later import, ``set_num_threads`` an
-    earlier one. (Yosys runs share machine-wide slots: codesign.synth.kernels.)"""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    """Keep each worker to ``threads`` math threads (torch, OpenMP, BLAS) and Yosys
+    processes (CODESIGN_JOBS) without importing torch: the environment covers a later
+    import, ``set_num_threads`` an earlier one."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CODESIGN_JOBS"):
         os.environ.setdefault(var, str(threads))
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != threads:
@@ -667,8 +667,8 @@ def run_sweep(
     digest, status)`` is called after each point recorded in this session.
 
     ``workers`` points run at once (default: one per usable CPU), each with
-    ``threads_per_worker`` math threads (default: the CPUs shared out among the workers);
-    Yosys runs of all workers share one slot per CPU.
+    ``threads_per_worker`` math threads and Yosys processes (default: the CPUs shared out
+    among the workers).
     """
     if executor not in ("local", "dask"):
         raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")

@@ -15,16 +15,14 @@ per-IP out-of-context runs, which buys two things:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from codesign.backends.rtl import emit_rtl, library_sources
 from codesign.boards import Board
 from codesign.synth.yosys import (
     RESULT_JSON,
+    SynthesisError,
     add_counts,
     synth_command,
     synthesize,
@@ -104,38 +103,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "codesign" / "synth"
 
 
-def slots_dir() -> Path:
-    """Where the machine-wide Yosys slots live (one lock file per CPU)."""
-    return Path(tempfile.gettempdir()) / f"codesign-yosys-slots-{os.getuid()}"
-
-
-@contextmanager
-def yosys_slot(slots: int | None = None, where: Path | None = None) -> Iterator[int]:
-    """Hold one of ``slots`` (default: the usable CPUs) machine-wide Yosys slots, waiting
-    for a free one; yields its number.
-
-    Every process of this user shares the slots, so the sweep's workers together run at
-    most one Yosys per CPU, and a point synthesizing alone at the end of a sweep gets all
-    of them. The slots are ``flock`` locks: a killed process frees its slot at once.
-    """
-    count = slots or usable_cpus()
-    folder = where or slots_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    while True:
-        for i in range(count):
-            handle = open(folder / f"slot{i}", "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            try:
-                yield i
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                handle.close()
-            return
-        time.sleep(0.2)
+def default_jobs() -> int:
+    """Yosys processes to run side by side: ``$CODESIGN_JOBS`` (a sweep worker's share of
+    the machine), else every CPU this process may use."""
+    if value := os.environ.get("CODESIGN_JOBS"):
+        if not value.isdigit() or int(value) < 1:
+            raise SynthesisError(f"CODESIGN_JOBS={value!r}: expected a whole number >= 1")
+        return int(value)
+    return usable_cpus()
 
 
 def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
@@ -193,10 +168,9 @@ def _run_kernel(
     # the deployable kernel: overflow monitor unconnected, so Yosys removes it
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
-    with yosys_slot():
-        start = time.monotonic()
-        res = synthesize(list(project.sources), project.top, board, work)
-        seconds = time.monotonic() - start
+    start = time.monotonic()
+    res = synthesize(list(project.sources), project.top, board, work)
+    seconds = time.monotonic() - start
     if cache is not None:
         _store(cache, key, work)
     return res.totals, seconds
@@ -221,14 +195,15 @@ def synthesize_accelerators(
     out_dir: Path,
     *,
     cache_dir: Path | None = None,
+    jobs: int | None = None,
 ) -> dict[str, AcceleratorResources]:
     """Synthesize every kernel of ``designs`` (name -> accelerator) out of context for
     ``board`` and sum them per design.
 
     Kernel ``u_X`` of design ``name`` runs in ``out_dir/name/u_X`` (script, log,
     statistics). ``cache_dir`` (None: no cache) serves and stores kernels by
-    :func:`kernel_key`. All kernels are started at once; each runs Yosys when it gets a
-    machine-wide slot (:func:`yosys_slot`), largest first.
+    :func:`kernel_key`; ``jobs`` Yosys processes run at once (default
+    :func:`default_jobs`).
     """
     exe = find_tool("yosys")
     tool = (tool_version("yosys", exe) or str(exe)) if exe is not None else "yosys"
@@ -251,7 +226,7 @@ def synthesize_accelerators(
                 todo[key] = (k, out_dir / name / k.instance_name)
 
     start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), usable_cpus()))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs or default_jobs())) as pool:
         futures = {
             key: pool.submit(_run_kernel, k, board, work, key, cache_dir)
             for key, (k, work) in sorted(todo.items(), key=lambda kv: -_cost(kv[1][0]))

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codesign.backends.accelerator import Accelerator, KernelInstance
-from codesign.backends.rtl import emit_rtl, library_sources
+from codesign.backends.rtl import emit_rtl, library_digest
 from codesign.boards import Board
 from codesign.synth.yosys import (
     RESULT_JSON,
@@ -39,7 +39,7 @@ from codesign.synth.yosys import (
 )
 from codesign.tools import find_tool, tool_version, usable_cpus
 
-#: What a kernel's cache entry holds besides its key file.
+#: What a kernel's cache entry (a folder named by its key) holds.
 ENTRY_FILES = (RESULT_JSON, "yosys.log")
 
 
@@ -127,8 +127,7 @@ def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
     params = {n: v for n, v in k.params.items() if n not in k.memories}
     feed("kernel-v1", tool, synth_command(board, "top"), k.module)
     feed(json.dumps(params, sort_keys=True), json.dumps(asdict(k.inp)), json.dumps(asdict(k.out)))
-    for src in library_sources():
-        feed(src.name, src.read_bytes())
+    feed(library_digest())
     for name in sorted(k.memories):
         mem = k.memories[name]
         feed(name, mem.kind, mem.pe, mem.simd, mem.bits, mem.signed, mem.values.shape)
@@ -168,12 +167,10 @@ def _run_kernel(
     # the deployable kernel: overflow monitor unconnected, so Yosys removes it
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
-    start = time.monotonic()
     res = synthesize(list(project.sources), project.top, board, work)
-    seconds = time.monotonic() - start
     if cache is not None:
         _store(cache, key, work)
-    return res.totals, seconds
+    return res.totals, res.seconds
 
 
 def _sum(totals: list[dict[str, float]]) -> dict[str, float]:

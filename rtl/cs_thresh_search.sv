@@ -122,10 +122,11 @@ module cs_thresh_search #(
       // this lane's ROM of the stage, from its own file (name: four lane digits)
       localparam logic [31:0] LANE = {hexc((p >> 12) & 15), hexc((p >> 8) & 15),
                                       hexc((p >> 4) & 15), hexc(p & 15)};
-      // in LUTs, like FINN's MVAU default (ram_style_thresholds = distributed). Left to
-      // itself Yosys picks block RAM or LUTs per ROM after pruning constant bits, so the
-      // choice followed the threshold values and flipped between otherwise equal designs
-      (* rom_style = "logic" *) logic [THR_BITS-1:0] rom[0:DEPTH-1];
+      // in LUTs, like FINN's MVAU default (ram_style_thresholds = distributed); Yosys
+      // builds it as Vivado does (codesign/synth/lutrom). Left to itself Yosys picks
+      // block RAM or LUTs per ROM after pruning constant bits, so the choice followed
+      // the threshold values and flipped between otherwise equal designs
+      (* rom_style = "distributed" *) logic [THR_BITS-1:0] rom[0:DEPTH-1];
       initial $readmemh({THRESH_FILE, "_s", HEX, "_p", LANE, ".mem"}, rom);
       logic [THR_BITS-1:0] thr;  // candidate threshold, read one cycle ahead
       if (s == 0) begin : g_rd0

@@ -33,7 +33,7 @@ from codesign.synth.yosys import (
     RESULT_JSON,
     SynthesisError,
     add_counts,
-    synth_command,
+    recipe_digest,
     synthesize,
     tidy_counts,
 )
@@ -125,7 +125,7 @@ def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
             h.update(data)
 
     params = {n: v for n, v in k.params.items() if n not in k.memories}
-    feed("kernel-v1", tool, synth_command(board, "top"), k.module)
+    feed("kernel-v1", tool, recipe_digest(board), k.module)
     feed(json.dumps(params, sort_keys=True), json.dumps(asdict(k.inp)), json.dumps(asdict(k.out)))
     feed(library_digest())
     for name in sorted(k.memories):

@@ -32,6 +32,7 @@ so every path in the script is written relative to the output folder, where Yosy
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -334,6 +335,47 @@ def synth_command(board: Board, top: str, flags: Sequence[str] = ()) -> str:
     return " ".join(words)
 
 
+#: ROMs styled ``rom_style = "distributed"`` (FINN's default for thresholds) are built the
+#: way Vivado builds them: tiled on LUTs, one LUT per 2^K words of one bit, constant tiles
+#: folded, deeper ROMs joined by a read multiplexer. Yosys's LUT-RAM libraries refuse ROMs
+#: (``prune_rom``) and leave them to generic logic synthesis, which costs minutes on the
+#: threshold ROMs of one MVAU. Per family: the label of the synthesis script where
+#: memories are mapped, the memory library and the techmap (files in ``LUTROM_DIR``).
+LUTROM_DIR = Path(__file__).with_name("lutrom")
+_LUTROM: dict[str, tuple[str, str, str]] = {
+    "xcup": ("map_memory", "lut6.txt", "xilinx.v"),
+    "xcu": ("map_memory", "lut6.txt", "xilinx.v"),
+    "xc7": ("map_memory", "lut6.txt", "xilinx.v"),
+    "ice40": ("map_ram", "lut4.txt", "ice40.v"),
+    "ecp5": ("map_ram", "lut4.txt", "ecp5.v"),
+}
+
+
+def synth_steps(board: Board, top: str, out_dir: Path, flags: Sequence[str] = ()) -> list[str]:
+    """The script lines that synthesize ``top``: the family's synthesis command, split
+    where it maps memories to map the distributed ROMs onto LUTs first."""
+    command = synth_command(board, top, flags)
+    label, library, techmap = _LUTROM[board.family]
+    library, techmap = (_script_path(LUTROM_DIR / f, out_dir) for f in (library, techmap))
+    return [
+        f"{command} -run :{label}",
+        # only ROMs that ask for it: unstyled memories stay with the family's own choice
+        f"memory_libmap -no-auto-distributed -lib {library}",
+        "setundef -zero -params t:$__CS_LUTROM*",  # words past a ROM's depth read 0
+        f"techmap -map {techmap}",
+        f"{command} -run {label}:",
+    ]
+
+
+def recipe_digest(board: Board) -> str:
+    """Digest of how :func:`synth_steps` synthesizes for ``board`` (command and ROM
+    mapping files), for cache keys."""
+    h = hashlib.sha256(synth_command(board, "top").encode())
+    for name in _LUTROM[board.family][1:]:
+        h.update((LUTROM_DIR / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def write_script(
     sources: Sequence[Path],
     top: str,
@@ -369,7 +411,7 @@ def write_script(
         hierarchy += ["-chparam", name, _param_value(name, value, out_dir)]
     lines.append(" ".join(hierarchy))
     lines += [
-        synth_command(board, top, flags),
+        *synth_steps(board, top, out_dir, flags),
         f"tee -q -o {STAT_JSON} stat -json",
         f"tee -q -o {STAT_TXT} stat",
         # keep only the user-module instances, to record the hierarchy compactly

@@ -69,6 +69,9 @@ class TrainConfig(_Strict):
     seed: int = 0
     batch_size: int = Field(default=64, ge=1)
     lr: float = Field(default=0.02, gt=0)
+    cache: bool = True
+    """Take the checkpoint of an identical earlier training run (see
+    codesign.quant.train_cache); False trains afresh (and stores nothing)."""
 
 
 class LayerFold(_Strict):
@@ -131,7 +134,9 @@ class FlowConfig(_Strict):
         """Digest of what defines the design (model, quantization, training, folding,
         board): a build directory holds one design; verification and synthesis settings
         (``sim``, ``synth``) only decide which of its steps re-run."""
-        return _digest(self.model_dump(mode="json", exclude={"sim", "synth"}))
+        return _digest(
+            self.model_dump(mode="json", exclude={"sim": True, "synth": True, "train": {"cache"}})
+        )
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

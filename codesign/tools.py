@@ -15,6 +15,7 @@ nextpnr-ice40, verilator, vitis_hls, vivado, vvp, yosys"
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import importlib.util
@@ -146,8 +147,14 @@ def usable_cpus() -> int:
 
 
 def default_jobs() -> int:
-    """Tool processes (Yosys runs, compiler jobs) to run side by side: ``$CODESIGN_JOBS``
-    (a sweep worker's share of the machine), else every CPU this process may use."""
+    """Tool processes (Yosys runs, compiler jobs) to run side by side: the number in the
+    file ``$CODESIGN_JOBS_FILE`` (a sweep worker's current share, rewritten as points
+    finish), else ``$CODESIGN_JOBS`` (its fixed share), else every CPU this process may
+    use."""
+    if path := os.environ.get("CODESIGN_JOBS_FILE"):
+        with contextlib.suppress(OSError, ValueError):
+            if (share := int(Path(path).read_text())) >= 1:
+                return share
     if value := os.environ.get("CODESIGN_JOBS"):
         if not value.isdigit() or int(value) < 1:
             raise ConfigError(f"CODESIGN_JOBS={value!r}: expected a whole number >= 1")

@@ -381,3 +381,28 @@ def test_shipped_ci_sweep_killed_and_resumed_on_the_real_flow(tmp_path: Path) ->
     (c,) = [c for c in report.comparisons if c.method == "a2q"]
     assert c.lut_reduction is not None and c.lut_reduction > 1
     assert c.reference is not None and "baseline" in c.reference
+
+
+# ---------------------------------------------------------------- CPU share
+
+
+def test_cpu_share_gives_the_last_points_the_idle_cpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codesign.sweep import _CpuShare
+    from codesign.tools import default_jobs
+
+    path = tmp_path / ".cpu_share"
+    share = _CpuShare(path, cpus=4, workers=2, points=3)
+    monkeypatch.setenv("CODESIGN_JOBS", "3")
+    monkeypatch.setenv("CODESIGN_JOBS_FILE", str(path))
+    seen = [default_jobs()]
+    for _ in range(3):
+        share.point_finished()
+        seen.append(default_jobs())
+    # 3 points on 2 workers: 2 CPUs each until one point is left, then all 4
+    assert seen == [2, 2, 4, 4]
+    path.write_text("garbage\n")  # unreadable share: the fixed one
+    assert default_jobs() == 3
+    path.unlink()
+    assert default_jobs() == 3

@@ -709,8 +709,10 @@ def run_sweep(
     digest, status)`` is called after each point recorded in this session.
 
     ``workers`` points run at once (default: one per usable CPU), each with
-    ``threads_per_worker`` math threads and Yosys processes (default: the CPUs shared out
-    among the workers).
+    ``threads_per_worker`` math threads and Yosys processes. By default the CPUs are
+    shared out among the workers, and on this machine (local executor, LocalCluster)
+    the share of tool processes grows for the last points as workers fall idle (see
+    :class:`_CpuShare`); an explicit ``threads_per_worker`` stays fixed.
     """
     if executor not in ("local", "dask"):
         raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")

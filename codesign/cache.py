@@ -7,6 +7,7 @@ place, so concurrent workers never see half of one; the first writer of a key wi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +22,15 @@ def cache_dir(kind: str) -> Path:
         return Path(root) / kind
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "codesign" / kind
+
+
+def files_digest(files: Mapping[str, Path]) -> str:
+    """SHA-256 (hex) over each file's name and bytes, in the mapping's order."""
+    h = hashlib.sha256()
+    for name, path in files.items():
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def store_entry(cache: Path, key: str, files: Mapping[str, Path]) -> None:

@@ -7,13 +7,13 @@ every kernel body comes unchanged from the rtl/ library.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.backends.accelerator import Accelerator, KernelInstance, Memory
 from codesign.backends.words import write_thresh_mem, write_weight_mem
+from codesign.cache import files_digest
 from codesign.paths import data_dir
 
 TOP = "accel_top"
@@ -58,11 +58,7 @@ def library_sources() -> tuple[Path, ...]:
 
 def library_digest() -> str:
     """Digest of the kernel library's sources: a build made with other kernels is stale."""
-    h = hashlib.sha256()
-    for src in library_sources():
-        h.update(src.name.encode())
-        h.update(src.read_bytes())
-    return h.hexdigest()[:16]
+    return files_digest({src.name: src for src in library_sources()})[:16]
 
 
 def _write_memory(mem: Memory, path: Path) -> list[Path]:

@@ -11,6 +11,7 @@ torch, brevitas, numpy and scikit-learn versions. Training is deterministic for 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -18,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from codesign.cache import store_entry
+from codesign.cache import files_digest, store_entry
 from codesign.config import ModelConfig, QuantConfig, TrainConfig
 from codesign.quant.presets import get_preset
 
@@ -29,14 +30,14 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 _CODE = ("data.py", "quant", "models")
 
 
+@functools.cache
 def _code_digest() -> str:
-    h = hashlib.sha256()
+    files = {}
     for name in _CODE:
         path = _PACKAGE / name
         for src in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            h.update(src.relative_to(_PACKAGE).as_posix().encode())
-            h.update(src.read_bytes())
-    return h.hexdigest()
+            files[src.relative_to(_PACKAGE).as_posix()] = src
+    return files_digest(files)
 
 
 def training_key(model: ModelConfig, quant: QuantConfig, train: TrainConfig) -> str:

@@ -1,0 +1,269 @@
+"""What every kernel kind provides, and the typed, backend-neutral values it reads.
+
+A :class:`Kernel` is one kind of hardware block (MVAU, Thresholding, FIFO, ...). It is
+registered by the FINN op types it implements and knows everything op-specific: how to
+read its node (attributes and initializers) into a :class:`KernelInstance`, its golden
+numpy function, its cycles, its accumulator (where it accumulates), its legal folding and
+its emission per backend. Nothing outside :mod:`codesign.kernels` switches on op type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from codesign.backends.words import tdata_bits, write_thresh_mem, write_weight_mem
+from codesign.errors import LoweringError
+
+Param = int | str
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """One AXI-Stream: ``elems`` elements of ``elem_bits`` per word, element 0 in the LSBs."""
+
+    elem_bits: int
+    elems: int
+    signed: bool
+
+    @property
+    def tdata_bits(self) -> int:
+        return tdata_bits(self.elem_bits * self.elems)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """An initialised ROM of a kernel: integer contents and how to lay them out."""
+
+    kind: str  # "weights" | "thresholds"
+    values: IntArray
+    pe: int
+    simd: int
+    bits: int
+    signed: bool
+
+    @property
+    def file_suffix(self) -> str:
+        """Weights are one file; thresholds a base name (one file per stage and lane)."""
+        return ".mem" if self.kind == "weights" else ""
+
+    def write(self, path: Path) -> list[Path]:
+        """Write the ROM files the kernel parameter ``path`` names; returns every file."""
+        if self.kind == "weights":
+            return [write_weight_mem(self.values, self.pe, self.simd, self.bits, path)]
+        return write_thresh_mem(self.values, self.pe, self.bits, path, signed=self.signed)
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """What one accumulating kernel sums: per output channel, ``fan_in`` products of the
+    integer weights ``weights[:, c]`` with inputs of the given type, in ``bits`` bits."""
+
+    weights: IntArray
+    """(fan_in, channels) integer weights, as one channel's accumulator sees them."""
+    in_bits: int
+    in_signed: bool
+    bits: int
+    signed: bool
+
+    @property
+    def fan_in(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True)
+class KernelInstance:
+    """One kernel of the rtl/ library, instantiated for one FINN node.
+
+    ``inputs``/``outputs`` are the node's *streamed* ports in order (a FIFO has one of
+    each, DuplicateStreams one in and two out, an elementwise add two in and one out);
+    ``words_in``/``words_out`` the stream words per frame on each.
+    """
+
+    node: str
+    kind: str
+    """Name of the registered :class:`Kernel` that reads, simulates and emits it."""
+    op_type: str
+    module: str
+    params: dict[str, Param]
+    inputs: tuple[StreamFormat, ...]
+    outputs: tuple[StreamFormat, ...]
+    words_in: tuple[int, ...]
+    words_out: tuple[int, ...]
+    est_cycles: int
+    """FINN's estimate of this node's cycles per frame."""
+    memories: dict[str, Memory] = field(default_factory=dict)
+    has_ovf: bool = False
+
+    @property
+    def instance_name(self) -> str:
+        return "u_" + re.sub(r"[^A-Za-z0-9_]", "_", self.node)
+
+    @property
+    def inp(self) -> StreamFormat:
+        return self.inputs[0]
+
+    @property
+    def out(self) -> StreamFormat:
+        return self.outputs[0]
+
+    @property
+    def kernel(self) -> Kernel:
+        from codesign.kernels import kernel_named
+
+        return kernel_named(self.kind)
+
+
+class Kernel:
+    """A kernel kind. Subclasses set the class attributes and implement :meth:`read` and
+    :meth:`golden`; accumulating kernels also :meth:`accumulator`, :meth:`with_acc_bits`
+    and :meth:`overflow_probe`."""
+
+    name: ClassVar[str]
+    """Registry name (also :attr:`KernelInstance.kind`)."""
+    op_types: ClassVar[tuple[str, ...]]
+    """The generic FINN op types this kernel implements."""
+    rtl_module: ClassVar[str]
+    """Module of the rtl/ library."""
+    fold: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(folding attribute, the size attribute it must divide) pairs, e.g. (PE, MH)."""
+    backends: ClassVar[tuple[str, ...]] = ("rtl",)
+    moves_words: ClassVar[bool] = False
+    """True for kernels that carry values unchanged (FIFOs, width converters)."""
+
+    # ----------------------------------------------------------------- reading
+
+    def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
+        """The node's backend-neutral instance; raise LoweringError naming the node for an
+        attribute combination the kernel does not implement."""
+        raise NotImplementedError
+
+    def instance(self, node: Any, **fields: Any) -> KernelInstance:
+        """A :class:`KernelInstance` of this kernel for ``node`` (fills node, kind, op
+        type and module)."""
+        return KernelInstance(
+            node=node.name, kind=self.name, op_type=node.op_type, module=self.rtl_module,
+            **fields,
+        )
+
+    # ----------------------------------------------------------------- reference
+
+    def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
+        """Bit-accurate outputs for a batch of frames: one (frames, values per frame)
+        array per streamed input, in stream order; one such array per output."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- accumulators
+
+    def accumulator(self, k: KernelInstance) -> Accumulator | None:
+        """The accumulator this kernel sums into, None if it does not accumulate."""
+        return None
+
+    def with_acc_bits(self, k: KernelInstance, bits: int) -> KernelInstance:
+        """The same instance with its accumulator ``bits`` wide and signed (unchanged if
+        it does not accumulate)."""
+        return k
+
+    def overflow_probe(self, k: KernelInstance) -> IntArray:
+        """Input frames that drive every output channel's accumulator to its largest and
+        smallest possible value (see :func:`codesign.quant.bounds.extreme_inputs`)."""
+        raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
+
+    # ----------------------------------------------------------------- folding
+
+    def legal_folding(self, inst: Any) -> dict[str, list[int]]:
+        """Every legal value of each folding attribute of a node (FINN custom op)."""
+        return {a: divisors(int(inst.get_nodeattr(size))) for a, size in self.fold}
+
+    def check_folding(self, node: Any) -> None:
+        """Raise LoweringError naming the node and the allowed values if a folding
+        attribute does not divide its size."""
+        inst = getCustomOp(node)
+        sizes = dict(self.fold)
+        dims = ", ".join(f"{s}={int(inst.get_nodeattr(s))}" for s in sizes.values())
+        for attr, allowed in self.legal_folding(inst).items():
+            value = int(inst.get_nodeattr(attr))
+            if value not in allowed:
+                size = sizes[attr]
+                raise LoweringError(
+                    f"illegal folding for node {node.name} ({node.op_type}, {dims}): "
+                    f"{attr}={value} does not divide {size}={int(inst.get_nodeattr(size))}; "
+                    f"allowed {attr} values: {', '.join(map(str, allowed))}"
+                )
+
+    # ----------------------------------------------------------------- reporting
+
+    def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
+        """Per-layer facts for results.json beyond the common ones (shape, dtypes, ...)."""
+        return {}
+
+    # ----------------------------------------------------------------- RTL emission
+
+    def rtl_ports(self, k: KernelInstance) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """AXI-Stream port prefixes of the module: (inputs, outputs)."""
+        return ("s_axis",), ("m_axis",)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def divisors(n: int) -> list[int]:
+    """Legal folding values for a dimension of size ``n``.
+
+    >>> divisors(12)
+    [1, 2, 3, 4, 6, 12]
+    """
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def int_dtype(inst: Any, attr: str) -> tuple[int, bool]:
+    """(bits, signed) of the integer data type in attribute ``attr``; bipolar and float
+    types are refused naming the node."""
+    dt = DataType[inst.get_nodeattr(attr)]
+    if not dt.is_integer() or dt == DataType["BIPOLAR"]:
+        raise LoweringError(
+            f"node {inst.onnx_node.name}: {attr}={dt.name} is not a two's-complement "
+            "integer type; the RTL kernels take integer streams only"
+        )
+    return dt.bitwidth(), dt.signed()
+
+
+def stream_words(shape: Sequence[int]) -> int:
+    """Stream words of a folded shape (every dimension but the last)."""
+    return int(np.prod(shape[:-1]))
+
+
+def int_initializer(model: ModelWrapper, name: str, node: str) -> IntArray:
+    """An initializer that must hold integers (weights, thresholds)."""
+    arr = model.get_initializer(name)
+    if arr is None:
+        raise LoweringError(f"node {node}: initializer {name} is missing")
+    ints = np.rint(arr).astype(np.int64)
+    if not np.array_equal(ints, arr):
+        raise LoweringError(f"node {node}: initializer {name} holds non-integer values")
+    return ints
+
+
+def frames(x: IntArray, values: int) -> IntArray:
+    """``x`` as (frames, ``values``) rows: the batch layout of :meth:`Kernel.golden`."""
+    return np.asarray(x, dtype=np.int64).reshape(-1, values)
+
+
+def replace_params(k: KernelInstance, **params: Param) -> KernelInstance:
+    """``k`` with some parameters replaced."""
+    return dataclasses.replace(k, params={**k.params, **params})

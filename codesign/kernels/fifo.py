@@ -1,0 +1,43 @@
+"""StreamingFIFO: FINN's stream FIFO between two kernels. RTL: ``cs_fifo``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from codesign.kernels import register
+from codesign.kernels._base import (
+    IntArray,
+    Kernel,
+    KernelInstance,
+    StreamFormat,
+    int_dtype,
+    stream_words,
+)
+
+
+@register
+class Fifo(Kernel):
+    name = "fifo"
+    op_types = ("StreamingFIFO",)
+    rtl_module = "cs_fifo"
+    moves_words = True
+
+    def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
+        inst = getCustomOp(node)
+        bits, signed = int_dtype(inst, "dataType")
+        shape = inst.get_folded_output_shape(0)
+        fmt = StreamFormat(bits, int(shape[-1]), signed)
+        words = stream_words(shape)
+        return self.instance(
+            node,
+            params={"WIDTH": fmt.tdata_bits, "DEPTH": max(2, inst.get_nodeattr("depth"))},
+            inputs=(fmt,), outputs=(fmt,), words_in=(words,), words_out=(words,),
+            est_cycles=words,
+        )
+
+    def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
+        return tuple(inputs)

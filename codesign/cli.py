@@ -87,7 +87,7 @@ def print_summary(results: dict[str, Any]) -> None:
             row["name"],
             f"{_fmt(row.get('mw'))}x{_fmt(row.get('mh'))}",
             f"{_fmt(row.get('input_bits'))}/{_fmt(row.get('weight_bits'))}",
-            acc if row["op_type"] == "MVAU" else "-",
+            acc if row.get("acc_bits_finn") is not None else "-",
             f"{_fmt(row.get('pe'))}/{_fmt(row.get('simd'))}",
             _fmt(row.get("cycles")),
             _fmt(row.get("lut"), 0),

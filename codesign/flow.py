@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,6 +20,10 @@ from codesign.build import JSON, BuildDir
 from codesign.config import FlowConfig, QuantConfig
 from codesign.errors import ConfigError, VerificationError
 from codesign.quant import bounds
+
+if TYPE_CHECKING:
+    from codesign.graph import StreamGraph
+    from codesign.kernels import Accumulator
 
 STEPS = ("train", "export", "lower", "rtl", "sim", "overflow", "synth")
 
@@ -121,22 +125,20 @@ def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
-def _mvau_bounds(child: Any, node_name: str) -> JSON:
-    """Accumulator widths of one MVAU, from the loosest bound to the tightest."""
-    from qonnx.custom_op.registry import getCustomOp
+def _acc_bounds(acc: Accumulator, weight_dtype: str) -> JSON:
+    """Accumulator widths of one accumulating layer, from the loosest bound to the
+    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'."""
+    from qonnx.core.datatype import DataType
 
-    node = child.get_node_from_name(node_name)
-    inst = getCustomOp(node)
-    w = child.get_initializer(node.input[1]).astype(np.int64)
-    idt = inst.get_input_datatype(0)
-    wdt = inst.get_input_datatype(1)
-    in_bits, in_signed = idt.bitwidth(), idt.signed()
-    dtype_bits, _ = bounds.dtype_acc_bits(w.shape[0], in_bits, in_signed, wdt.bitwidth())
-    weight_bits, _ = bounds.weight_acc_bits(w, in_bits, in_signed)
+    wdt = DataType[weight_dtype]
+    w = acc.weights
+    dtype_bits, _ = bounds.dtype_acc_bits(acc.fan_in, acc.in_bits, acc.in_signed, wdt.bitwidth())
+    weight_bits, _ = bounds.weight_acc_bits(w, acc.in_bits, acc.in_signed)
     l1 = float(np.abs(w).sum(axis=0).max())
     return {
+        "fan_in": acc.fan_in,
         "acc_bits_dtype_bound": dtype_bits,
-        "acc_bits_a2q_bound": bounds.a2q_min_acc_bits(l1, in_bits, in_signed),
+        "acc_bits_a2q_bound": bounds.a2q_min_acc_bits(l1, acc.in_bits, acc.in_signed),
         "acc_bits_weight_bound": weight_bits,
         "max_l1_norm": l1,
         "weight_sparsity": float((w == 0).mean()),
@@ -178,6 +180,7 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
 
 def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.data import load_digits_split
+    from codesign.graph import read_graph
     from codesign.lower import execute_parent, layer_table, load_lowered, run_lower
 
     onnx_in = bd.path("export", "model.onnx")
@@ -193,11 +196,13 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
     differing = check_hw_graph(want, got)
     hw_acc = float((got.argmax(-1) == split.y_test).mean())
 
+    graph = read_graph(child, name=cfg.name)
     layers = []
     for info in layer_table(child):
         row = info.as_dict()
-        if info.op_type == "MVAU":
-            row.update(_mvau_bounds(child, info.name))
+        k = graph.node(info.name)
+        if (acc := k.kernel.accumulator(k)) is not None:
+            row.update(_acc_bounds(acc, str(info.weight_dtype)))
             row["acc_bits_finn"] = info.acc_bits
             row["acc_bits_target"] = cfg.quant.acc_bits
         layers.append(row)
@@ -234,26 +239,26 @@ def _squeeze_bits(cfg: FlowConfig) -> int | None:
     return None
 
 
-def _finn_accelerator(bd: BuildDir, cfg: FlowConfig) -> Any:
+def _finn_accelerator(bd: BuildDir, cfg: FlowConfig) -> StreamGraph:
     """The accelerator with the accumulator widths FINN chose."""
-    from codesign.backends.accelerator import read_accelerator
+    from codesign.graph import read_graph
 
-    return read_accelerator(_dataflow(bd), name=cfg.name)
+    return read_graph(_dataflow(bd), name=cfg.name)
 
 
-def _as_built(finn_acc: Any, cfg: FlowConfig) -> Any:
+def _as_built(finn_acc: StreamGraph, cfg: FlowConfig) -> StreamGraph:
     """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
-    from codesign.backends.accelerator import with_acc_bits
+    from codesign.graph import with_acc_bits
 
     bits = _squeeze_bits(cfg)
     return finn_acc if bits is None else with_acc_bits(finn_acc, bits)
 
 
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from codesign.backends.reference import run_reference
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
     from codesign.data import load_digits_split
+    from codesign.graph import run_reference
     from codesign.lower import execute_dataflow, execute_host_tail
 
     child = _dataflow(bd)
@@ -282,9 +287,11 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
         "accelerator_accuracy": float((logits.argmax(-1) == split.y_test).mean()),
         "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),
         "kernels": [
-            {"node": k.node, "module": k.module, "params": k.params} for k in acc.kernels
+            {"node": k.node, "kernel": k.kind, "module": k.module, "params": k.params}
+            for k in acc.nodes
         ],
         "est_ii_cycles": acc.est_ii,
+        "est_ii_node": acc.critical_node,
         "words_per_frame": {"in": acc.words_in, "out": acc.words_out},
         "artefacts": [str(a.relative_to(bd.root)) for a in artefacts],
     }
@@ -295,30 +302,28 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
     Per output channel, the sign-aligned inputs (the largest input where the weight is
     positive, the smallest elsewhere, and the reverse) give the largest and smallest
-    sum any input in the layer's input range can give. Each MVAU is simulated alone on
-    those vectors; its overflow monitor must fire exactly when some exact extreme sum
-    falls outside its accumulator, and its (possibly wrapped) outputs must equal the
-    reference.
+    sum any input in the layer's input range can give. Each accumulating kernel is
+    simulated alone on the frames its kernel builds from those inputs; its overflow
+    monitor must fire exactly when some exact extreme sum falls outside its accumulator,
+    and its (possibly wrapped) outputs must equal the reference.
     """
-    from codesign.backends.accelerator import Accelerator
-    from codesign.backends.reference import run_reference
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
+    from codesign.graph import run_reference, single_kernel
     from codesign.sim import simulate_accelerator
 
     layers = []
-    for k in _as_built(_finn_accelerator(bd, cfg), cfg).kernels:
-        if k.module != "cs_mvau":
+    for k in _as_built(_finn_accelerator(bd, cfg), cfg).nodes:
+        acc = k.kernel.accumulator(k)
+        if acc is None:
             continue
-        p = k.params
-        w = k.memories["WEIGHT_FILE"].values
-        x_lo, x_hi = bounds.int_range(int(p["IN_BITS"]), bool(p["IN_SIGNED"]))
-        lo_x, hi_x = bounds.extreme_inputs(w, x_lo, x_hi)
-        acc_lo, acc_hi = bounds.int_range(int(p["ACC_BITS"]), bool(p["ACC_SIGNED"]))
+        w = acc.weights
+        x_lo, x_hi = bounds.int_range(acc.in_bits, acc.in_signed)
+        acc_lo, acc_hi = bounds.int_range(acc.bits, acc.signed)
         sum_lo, sum_hi = bounds.channel_acc_range(w, x_lo, x_hi)
         bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
-        single = Accelerator(name=f"{cfg.name}_{k.node}", kernels=(k,))
-        x = np.concatenate([hi_x, lo_x])
+        single = single_kernel(k, name=f"{cfg.name}_{k.node}")
+        x = k.kernel.overflow_probe(k)
         work = bd.dir("overflow", k.instance_name)
         project = emit_rtl(single, work / "rtl")
         write_vectors(single, x, run_reference(single, x), work / "vectors")
@@ -330,10 +335,11 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         if flagged != bool(bad.any()):
             raise VerificationError(
                 f"{k.node}: the overflow monitor reads {flagged} but "
-                f"{int(bad.sum())} channels' extreme sums leave the {p['ACC_BITS']}-bit range"
+                f"{int(bad.sum())} channels' extreme sums leave the {acc.bits}-bit range"
             )
         layers.append({
-            "name": k.node, "channels": int(w.shape[1]), "acc_bits": int(p["ACC_BITS"]),
+            "name": k.node, "channels": acc.channels, "fan_in": acc.fan_in,
+            "acc_bits": acc.bits,
             "overflowing_channels": int(bad.sum()), "rtl_overflow_flag": flagged,
             "extreme_sum_range": [int(sum_lo.min()), int(sum_hi.max())],
         })
@@ -377,9 +383,9 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     """Per-kernel out-of-context Yosys runs (parallel, cached), summed per design."""
-    from codesign.backends.accelerator import with_acc_bits
     from codesign.boards import get_board
     from codesign.cache import cache_dir
+    from codesign.graph import with_acc_bits
     from codesign.synth.kernels import synthesize_accelerators
 
     finn_acc = _finn_accelerator(bd, cfg)

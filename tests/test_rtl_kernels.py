@@ -8,7 +8,6 @@ build) runs all of them.
 
 from __future__ import annotations
 
-import doctest
 import json
 import math
 import random
@@ -22,7 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtl_sim import golden
+from codesign.backends import words
+from codesign.kernels.thresholding import multithreshold, thresh_search
 from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
 
 
@@ -77,12 +77,6 @@ def _cases_for(cases: list[Case]) -> list[Any]:
 PAUSES = {"in_pause": 0.3, "out_pause": 0.4}
 
 
-def test_golden_doctests() -> None:
-    """rtl_sim is outside pytest's doctest collection (cocotb modules); run golden's here."""
-    result = doctest.testmod(golden)
-    assert result.failed == 0 and result.attempted > 10
-
-
 # --------------------------------------------------------------------------- cs_fifo
 FIFO_CASES = [
     Case("fifo", "w16d4", "cs_fifo", ("cs_fifo.sv",), {"WIDTH": 16, "DEPTH": 4},
@@ -118,22 +112,22 @@ def _edge_thresholds(thr: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 def test_thresh_search_model() -> None:
     """The stage x lane ROM words (words.thresh_mem_words) drive a bit-level binary
-    search (golden.thresh_search) to the exact MultiThreshold count, padding included."""
+    search (thresh_search) to the exact MultiThreshold count, padding included."""
     rng = np.random.default_rng(5)
     for n in (*range(1, 18), 31, 32, 100, 255):
         for signed, bits, pe in ((False, 8, 4), (True, 8, 2), (True, 3, 1), (False, 1, 3)):
-            lo, hi = golden.value_range(bits, signed)
+            lo, hi = words.value_range(bits, signed)
             ch = 6 * pe
             thr = np.sort(rng.integers(lo - 1, hi + 3, size=(ch, n)), axis=1)
-            thr = _edge_thresholds(golden.clip_thresholds(thr, bits, signed), lo, hi)
+            thr = _edge_thresholds(words.clip_thresholds(thr, bits, signed), lo, hi)
             x = np.concatenate([rng.integers(lo, hi + 1, size=(40, ch)),
                                 np.full((1, ch), lo), np.full((1, ch), hi)])
-            words = golden.thresh_mem_words(thr, pe, bits + 1, signed)
-            assert len(words) == golden.thresh_stages(n)
-            assert [[len(w) for w in lanes] for lanes in words] == [
-                [ch // pe << s] * pe for s in range(len(words))]
-            got = golden.thresh_search(x, words, bits + 1, signed, act_bias=-2)
-            np.testing.assert_array_equal(got, golden.multithreshold(x, thr, -2))
+            roms = words.thresh_mem_words(thr, pe, bits + 1, signed)
+            assert len(roms) == words.thresh_stages(n)
+            assert [[len(w) for w in lanes] for lanes in roms] == [
+                [ch // pe << s] * pe for s in range(len(roms))]
+            got = thresh_search(x, roms, bits + 1, signed, act_bias=-2)
+            np.testing.assert_array_equal(got, multithreshold(x, thr, -2))
 
 
 # --------------------------------------------------------------------------- cs_mvau
@@ -143,7 +137,7 @@ MVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_mvau.sv")
 def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:
     """FINN MinimizeAccumulatorWidth (REFERENCES.md): bits and signedness that hold every
     sum of these weights over every input."""
-    lo, hi = golden.value_range(in_bits, in_signed)
+    lo, hi = words.value_range(in_bits, in_signed)
     vmax = np.where(w > 0, w * hi, w * lo).sum(axis=0).max()
     vmin = np.where(w > 0, w * lo, w * hi).sum(axis=0).min()
     if vmin >= 0:
@@ -156,7 +150,7 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
                act_bias: int = 0, nonneg_w: bool = False, edges: bool = False,
                verilator: bool = False) -> Case:
     rng = np.random.default_rng(seed)
-    wlo, whi = golden.value_range(w_bits, True)
+    wlo, whi = words.value_range(w_bits, True)
     w = rng.integers(0 if nonneg_w else wlo, whi + 1, size=(mw, mh))
     acc_bits, acc_signed = _finn_acc_bits(w, in_bits, in_signed)
     acc_bits -= squeeze
@@ -168,11 +162,11 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
         top = act_bias + n_thres
         params["OUT_BITS"] = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
         # thresholds spread over the accumulator range, a few beyond it (clipped)
-        alo, ahi = golden.value_range(acc_bits, acc_signed)
+        alo, ahi = words.value_range(acc_bits, acc_signed)
         span = max(4, (ahi - alo) // 2)
         thr = np.sort(rng.integers(-span // 2 + (alo + ahi) // 2, span // 2 + (alo + ahi) // 2,
                                    size=(mh, n_thres)), axis=1)
-        thr = golden.clip_thresholds(thr, acc_bits, acc_signed)
+        thr = words.clip_thresholds(thr, acc_bits, acc_signed)
         if edges:
             thr = _edge_thresholds(thr, alo, ahi)
     else:
@@ -191,11 +185,11 @@ def _mvau_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str,
     p = case.params
     w = np.array(case.tb["w"], dtype=np.int64)
     thr = np.array(case.tb["thr"], dtype=np.int64)
-    wmem = golden.write_weight_mem(w, p["PE"], p["SIMD"], p["W_BITS"], build / "weights.mem")
+    wmem = words.write_weight_mem(w, p["PE"], p["SIMD"], p["W_BITS"], build / "weights.mem")
     np.save(build / "weights.npy", w)
     params: dict[str, object] = {"WEIGHT_FILE": sv_string(str(wmem))}
     if p["N_THRES"]:
-        golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
+        words.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
                                 signed=bool(p["ACC_SIGNED"]))
         np.save(build / "thresholds.npy", thr)
         params["THRESH_FILE"] = sv_string(str(build / "thresholds"))
@@ -244,10 +238,10 @@ def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
               in_signed: bool, act_bias: int = 0, edges: bool = False,
               verilator: bool = False) -> Case:
     rng = np.random.default_rng(seed)
-    lo, hi = golden.value_range(in_bits, in_signed)
+    lo, hi = words.value_range(in_bits, in_signed)
     # a little beyond the input range on both sides, then clipped (never / always true)
     thr = np.sort(rng.integers(lo - 2, hi + 3, size=(c, n_thres)), axis=1)
-    thr = golden.clip_thresholds(thr, in_bits, in_signed)
+    thr = words.clip_thresholds(thr, in_bits, in_signed)
     if edges:
         thr = _edge_thresholds(thr, lo, hi)
     top = act_bias + n_thres
@@ -262,7 +256,7 @@ def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
 def _thr_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str, Any]]:
     p = case.params
     thr = np.array(case.tb["thr"], dtype=np.int64)
-    golden.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
+    words.write_thresh_mem(thr, p["PE"], p["THR_BITS"], build / "thresholds",
                             signed=bool(p["IN_SIGNED"]))
     np.save(build / "thresholds.npy", thr)
     return ({"THRESH_FILE": sv_string(str(build / "thresholds"))},
@@ -354,7 +348,7 @@ def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
     fewer cells (generic synth; with synth_xilinx the FF count drops the same way)."""
     rng = random.Random(0)
     w = np.array([[rng.randint(-8, 7) for _ in range(4)] for _ in range(8)])
-    golden.write_weight_mem(w, 2, 2, 4, tmp_path / "weights.mem")
+    words.write_weight_mem(w, 2, 2, 4, tmp_path / "weights.mem")
     srcs = [str(rtl_dir() / f) for f in MVAU_FILES]
     wrapper = tmp_path / "wrap.sv"
     ports = ["ap_clk", "ap_rst_n", "s_axis_tvalid", "s_axis_tready", "s_axis_tdata",

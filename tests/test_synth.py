@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.backends.accelerator import Accelerator, KernelInstance, StreamFormat
 from codesign.backends.rtl import emit_rtl
 from codesign.boards import get_board
 from codesign.errors import ToolNotFoundError
+from codesign.graph import StreamGraph, chain
+from codesign.kernels import KernelInstance, StreamFormat
 from codesign.synth import SynthesisError, synthesize
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
 from codesign.synth.yosys import _parse, display_name, synth_steps, write_script
@@ -244,26 +245,23 @@ def test_debian_yosys_gives_the_same_hierarchy(design: Path, tmp_path: Path) -> 
 # ------------------------------------------------------------------ per-kernel synthesis
 
 
-def _stream_chain() -> Accelerator:
+def _stream_chain() -> StreamGraph:
     """FIFO (4 x 8 bit) -> width converter (4 -> 2 elements) -> two identical FIFOs."""
     wide, narrow = StreamFormat(8, 4, False), StreamFormat(8, 2, False)
 
     def fifo(node: str, fmt: StreamFormat, words: int, depth: int = 4) -> KernelInstance:
         return KernelInstance(
-            node=node, op_type="StreamingFIFO", module="cs_fifo",
-            params={"WIDTH": fmt.tdata_bits, "DEPTH": depth}, inp=fmt, out=fmt,
-            words_in=words, words_out=words, est_cycles=words,
+            node=node, kind="fifo", op_type="StreamingFIFO", module="cs_fifo",
+            params={"WIDTH": fmt.tdata_bits, "DEPTH": depth}, inputs=(fmt,), outputs=(fmt,),
+            words_in=(words,), words_out=(words,), est_cycles=words,
         )
 
     dwc = KernelInstance(
-        node="dwc", op_type="StreamingDataWidthConverter", module="cs_dwc",
-        params={"IN_ELEMS": 4, "OUT_ELEMS": 2, "ELEM_BITS": 8}, inp=wide, out=narrow,
-        words_in=4, words_out=8, est_cycles=8,
+        node="dwc", kind="dwc", op_type="StreamingDataWidthConverter", module="cs_dwc",
+        params={"IN_ELEMS": 4, "OUT_ELEMS": 2, "ELEM_BITS": 8}, inputs=(wide,),
+        outputs=(narrow,), words_in=(4,), words_out=(8,), est_cycles=8,
     )
-    return Accelerator(
-        name="chain",
-        kernels=(fifo("f0", wide, 4), dwc, fifo("f1", narrow, 8), fifo("f2", narrow, 8)),
-    )
+    return chain("chain", [fifo("f0", wide, 4), dwc, fifo("f1", narrow, 8), fifo("f2", narrow, 8)])
 
 
 # A distributed ROM (200 words, a depth that is no multiple of a LUT's): four random bits,
@@ -336,7 +334,7 @@ def test_distributed_rom_maps_onto_luts_equivalently(
 def test_kernel_key_follows_what_the_netlist_depends_on() -> None:
     acc = _stream_chain()
     board = get_board("zcu104")
-    f1, f2 = acc.kernels[2], acc.kernels[3]
+    f1, f2 = acc.nodes[2], acc.nodes[3]
     assert kernel_key(f1, board, "y") == kernel_key(f2, board, "y")  # instance name aside
     deeper = dataclasses.replace(f1, params={**f1.params, "DEPTH": 8})
     assert kernel_key(deeper, board, "y") != kernel_key(f1, board, "y")

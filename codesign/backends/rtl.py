@@ -1,4 +1,4 @@
-"""RTL backend: the SystemVerilog top level that chains rtl/ kernels, plus ROM files.
+"""RTL backend: the SystemVerilog top level that wires rtl/ kernels, plus ROM files.
 
 Only the top level is generated (instances, wires, parameter values, hls4ml style);
 every kernel body comes unchanged from the rtl/ library.
@@ -6,14 +6,13 @@ every kernel body comes unchanged from the rtl/ library.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from codesign.backends.accelerator import Accelerator, KernelInstance, Memory
-from codesign.backends.words import write_thresh_mem, write_weight_mem
 from codesign.cache import files_digest
+from codesign.graph import Edge, StreamGraph
+from codesign.kernels import KernelInstance
 from codesign.paths import data_dir
 
 TOP = "accel_top"
@@ -61,89 +60,101 @@ def library_digest() -> str:
     return files_digest({src.name: src for src in library_sources()})[:16]
 
 
-def _write_memory(mem: Memory, path: Path) -> list[Path]:
-    """Write ``mem``; ``path`` is what the kernel parameter names (the weight file, or the
-    base name of the threshold files, one per search stage and PE lane). Returns every
-    file written."""
-    if mem.kind == "weights":
-        return [write_weight_mem(mem.values, mem.pe, mem.simd, mem.bits, path)]
-    return write_thresh_mem(mem.values, mem.pe, mem.bits, path, signed=mem.signed)
-
-
 def _param_value(value: int | str) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
 
 
-def _instance(k: KernelInstance, s: str, m: str, ovf: str | None) -> str:
-    params = ",\n".join(f"    .{n}({_param_value(v)})" for n, v in k.params.items())
-    ports = [
-        ".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)",
-        f".s_axis_tvalid({s}_tvalid)", f".s_axis_tready({s}_tready)",
-        f".s_axis_tdata({s}_tdata)",
-        f".m_axis_tvalid({m}_tvalid)", f".m_axis_tready({m}_tready)",
-        f".m_axis_tdata({m}_tdata)",
-    ]
+def top_ports(graph: StreamGraph) -> tuple[dict[str, str], dict[str, str]]:
+    """Top-level AXI-Stream port prefix of each graph input and output edge: ``s_axis``
+    and ``m_axis`` for the usual one of each, else ``s{i}_axis`` / ``m{i}_axis``."""
+
+    def names(edges: tuple[Edge, ...], side: str) -> dict[str, str]:
+        if len(edges) == 1:
+            return {edges[0].name: f"{side}_axis"}
+        return {e.name: f"{side}{i}_axis" for i, e in enumerate(edges)}
+
+    return names(graph.inputs, "s"), names(graph.outputs, "m")
+
+
+def _instance(k: KernelInstance, params: dict[str, int | str], wires_in: list[str],
+              wires_out: list[str], ovf: str | None) -> str:
+    ins, outs = k.kernel.rtl_ports(k)
+    ports = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"]
+    for port, wire in zip(ins, wires_in, strict=True):
+        ports += [f".{port}_tvalid({wire}_tvalid)", f".{port}_tready({wire}_tready)",
+                  f".{port}_tdata({wire}_tdata)"]
+    for port, wire in zip(outs, wires_out, strict=True):
+        ports += [f".{port}_tvalid({wire}_tvalid)", f".{port}_tready({wire}_tready)",
+                  f".{port}_tdata({wire}_tdata)"]
     if ovf is not None:
         ports.append(f".ovf({ovf})")
+    param_text = ",\n".join(f"    .{n}({_param_value(v)})" for n, v in params.items())
     port_text = ",\n".join(f"    {p}" for p in ports)
-    return f"  {k.module} #(\n{params}\n  ) {k.instance_name} (\n{port_text}\n  );\n"
+    return f"  {k.module} #(\n{param_text}\n  ) {k.instance_name} (\n{port_text}\n  );\n"
 
 
 def top_source(
-    acc: Accelerator, memory_paths: dict[tuple[str, str], Path], monitor_overflow: bool = True
+    graph: StreamGraph, memory_paths: dict[tuple[str, str], Path], monitor_overflow: bool = True
 ) -> str:
-    """SystemVerilog text of the top level: kernels chained by AXI-Stream wires.
+    """SystemVerilog text of the top level: kernels wired by one AXI-Stream per edge.
 
-    With ``monitor_overflow`` the MVAUs' overflow monitors drive the ``ovf`` port (for
-    verification); without, they stay unconnected and synthesis removes them.
+    With ``monitor_overflow`` the accumulating kernels' overflow monitors drive the
+    ``ovf`` port (for verification); without, they stay unconnected and synthesis removes
+    them.
     """
-    n_ovf = max(1, len(acc.monitored))
-    ovf_port = [f"  output logic [{n_ovf - 1}:0] ovf"] if monitor_overflow else []
+    s_names, m_names = top_ports(graph)
+    n_ovf = max(1, len(graph.monitored))
+    ports = ["  input  logic ap_clk", "  input  logic ap_rst_n"]
+    for e in graph.inputs:
+        p = s_names[e.name]
+        ports += [f"  input  logic {p}_tvalid", f"  output logic {p}_tready",
+                  f"  input  logic [{e.fmt.tdata_bits - 1}:0] {p}_tdata"]
+    for e in graph.outputs:
+        p = m_names[e.name]
+        ports += [f"  output logic {p}_tvalid", f"  input  logic {p}_tready",
+                  f"  output logic [{e.fmt.tdata_bits - 1}:0] {p}_tdata"]
+    if monitor_overflow:
+        ports.append(f"  output logic [{n_ovf - 1}:0] ovf")
     lines = [
-        f"// Generated by codesign from the FINN dataflow graph of '{acc.name}'.",
+        f"// Generated by codesign from the FINN dataflow graph of '{graph.name}'.",
         "// Kernels come from the rtl/ library; only this top level is generated.",
-        "// ovf[i]: sticky accumulator-overflow monitor of the i-th MVAU (verification only)."
+        "// ovf[i]: sticky accumulator-overflow monitor of the i-th accumulating kernel."
         if monitor_overflow else "// Overflow monitors left unconnected (removed by synthesis).",
         f"module {TOP} (",
-        "  input  logic ap_clk,",
-        "  input  logic ap_rst_n,",
-        "  input  logic s_axis_tvalid,",
-        "  output logic s_axis_tready,",
-        f"  input  logic [{acc.inp.tdata_bits - 1}:0] s_axis_tdata,",
-        "  output logic m_axis_tvalid,",
-        "  input  logic m_axis_tready,",
-        f"  output logic [{acc.out.tdata_bits - 1}:0] m_axis_tdata{',' if ovf_port else ''}",
-        *ovf_port,
+        ",\n".join(ports),
         ");",
     ]
-    names = ["s_axis"] + [f"w{i}" for i in range(len(acc.kernels) - 1)] + ["m_axis"]
-    for i, k in enumerate(acc.kernels[:-1]):
-        w = names[i + 1]
+    wire = {**s_names, **m_names}
+    for i, e in enumerate(x for x in graph.edges if x.src is not None and x.dst is not None):
+        w = f"e{i}"
+        wire[e.name] = w
         lines += [
-            f"  // {k.node} -> {acc.kernels[i + 1].node}",
+            f"  // {e.name}: {e.src.node if e.src else ''} -> {e.dst.node if e.dst else ''}",
             f"  logic {w}_tvalid, {w}_tready;",
-            f"  logic [{k.out.tdata_bits - 1}:0] {w}_tdata;",
+            f"  logic [{e.fmt.tdata_bits - 1}:0] {w}_tdata;",
         ]
-    if monitor_overflow and not acc.monitored:
+    if monitor_overflow and not graph.monitored:
         lines.append("  assign ovf = 1'b0;")
     body = []
     mon = 0
-    for i, k in enumerate(acc.kernels):
+    for k in graph.nodes:
         params = dict(k.params)
         for key in k.memories:
             params[key] = memory_paths[(k.node, key)].name
-        inst = dataclasses.replace(k, params=params)
         ovf = None
         if k.has_ovf and monitor_overflow:
             ovf = f"ovf[{mon}]"
             mon += 1
-        body.append(_instance(inst, names[i], names[i + 1], ovf))
+        body.append(_instance(
+            k, params, [wire[e.name] for e in graph.in_edges(k.node)],
+            [wire[e.name] for e in graph.out_edges(k.node)], ovf,
+        ))
     return "\n".join(lines) + "\n\n" + "\n".join(body) + "endmodule\n"
 
 
-def emit_rtl(acc: Accelerator, out_dir: Path, monitor_overflow: bool = True) -> RtlProject:
+def emit_rtl(graph: StreamGraph, out_dir: Path, monitor_overflow: bool = True) -> RtlProject:
     """Write the top level, ROM files (``out_dir/mem``) and a file list into ``out_dir``."""
     out = Path(out_dir).resolve()
     mem_dir = out / "mem"
@@ -152,14 +163,13 @@ def emit_rtl(acc: Accelerator, out_dir: Path, monitor_overflow: bool = True) -> 
         stale.unlink()
     memory_paths: dict[tuple[str, str], Path] = {}  # parameter values (file / base name)
     memory_files: list[Path] = []
-    for k in acc.kernels:
+    for k in graph.nodes:
         for key, mem in k.memories.items():
-            suffix = ".mem" if mem.kind == "weights" else ""  # thresholds: a base name
-            path = mem_dir / f"{k.instance_name[2:]}_{mem.kind}{suffix}"
-            memory_files += _write_memory(mem, path)
+            path = mem_dir / f"{k.instance_name[2:]}_{mem.kind}{mem.file_suffix}"
+            memory_files += mem.write(path)
             memory_paths[(k.node, key)] = path
     top_file = out / f"{TOP}.sv"
-    top_file.write_text(top_source(acc, memory_paths, monitor_overflow))
+    top_file.write_text(top_source(graph, memory_paths, monitor_overflow))
     sources = (*library_sources(), top_file)
     filelist = out / "filelist.f"
     filelist.write_text("".join(f"{p}\n" for p in sources))

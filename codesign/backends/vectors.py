@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from codesign.backends.accelerator import Accelerator
 from codesign.backends.words import pack_words
+from codesign.graph import StreamGraph
 
 
 def _hex_lines(words: list[int], bits: int) -> str:
@@ -25,7 +25,7 @@ def _hex_lines(words: list[int], bits: int) -> str:
 
 
 def write_vectors(
-    acc: Accelerator,
+    acc: StreamGraph,
     x: npt.ArrayLike,
     y: npt.ArrayLike,
     out_dir: Path,

@@ -142,6 +142,9 @@ class Kernel:
     """Module of the rtl/ library."""
     fold: ClassVar[tuple[tuple[str, str], ...]] = ()
     """(folding attribute, the size attribute it must divide) pairs, e.g. (PE, MH)."""
+    has_accumulator: ClassVar[bool] = False
+    """True for kernels that sum weighted inputs (matrix and vector units): they are the
+    layers ``fold.layers`` folds, and :meth:`accumulator` describes them."""
     backends: ClassVar[tuple[str, ...]] = ("rtl",)
     moves_words: ClassVar[bool] = False
     """True for kernels that carry values unchanged (FIFOs, width converters)."""

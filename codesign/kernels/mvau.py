@@ -86,6 +86,7 @@ class Mvau(Kernel):
     op_types = ("MVAU",)
     rtl_module = "cs_mvau"
     fold = (("PE", "MH"), ("SIMD", "MW"))
+    has_accumulator = True
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
         inst = getCustomOp(node)

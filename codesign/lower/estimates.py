@@ -24,12 +24,11 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from codesign.kernels import kernel_for
 from codesign.lower._graph import FPGAPART_PROP, is_hw_node
 
 IMPL_PROP = "codesign.lower.estimate_impl"
 """Model metadata key: JSON {node name: specialized op type the estimate refers to}."""
-
-INFRASTRUCTURE_OPS = frozenset({"StreamingFIFO", "StreamingDataWidthConverter"})
 
 
 def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
@@ -60,32 +59,21 @@ def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One HW node of the dataflow graph, as its attributes describe it."""
+    """One HW node of the dataflow graph, as its attributes describe it.
+
+    The common fields are read the same way for every node; the op-specific ones come
+    from the node's kernel (:meth:`codesign.kernels.Kernel.layer_facts`) and stay None
+    where they do not apply.
+    """
 
     name: str
     op_type: str
-    mw: int | None
-    """MVAU: input features (rows of the weight matrix W, shape MW x MH)."""
-    mh: int | None
-    """MVAU: output features (columns of W)."""
-    channels: int | None
-    """Thresholding: NumChannels; LabelSelect: Labels; MVAU: MH."""
+    kernel: str
+    """Name of the registered kernel that implements the node."""
     pe: int | None
     simd: int | None
     input_dtype: str | None
-    weight_dtype: str | None
-    """MVAU: weightDataType; Thresholding: data type of the thresholds."""
     output_dtype: str | None
-    acc_dtype: str | None
-    """MVAU: accDataType as left by FINN's MinimizeAccumulatorWidth."""
-    input_bits: int | None
-    weight_bits: int | None
-    output_bits: int | None
-    acc_bits: int | None
-    no_activation: bool | None
-    """MVAU: True if the node outputs its accumulator (no thresholds)."""
-    n_thresholds: int | None
-    """Threshold steps per channel (MVAU with activation, Thresholding)."""
     cycles: int
     """FINN's estimated cycles per frame (``get_exp_cycles``) for the current folding."""
     lut: float | None
@@ -94,9 +82,42 @@ class LayerInfo:
     dsp: float | None
     estimate_impl: str | None
     """Specialized op type (e.g. MVAU_hls) FINN's resource estimate refers to."""
+    mw: int | None = None
+    """Matrix kernels: input features (rows of the weight matrix, MW x MH)."""
+    mh: int | None = None
+    channels: int | None = None
+    """Output channels (MVAU: MH; Thresholding: NumChannels; LabelSelect: Labels)."""
+    weight_dtype: str | None = None
+    acc_dtype: str | None = None
+    """Accumulating kernels: accDataType as left by FINN's MinimizeAccumulatorWidth."""
+    weight_count: int | None = None
+    """Accumulating kernels: integer weights stored."""
+    no_activation: bool | None = None
+    """True if the node outputs its accumulator (no thresholds)."""
+    n_thresholds: int | None = None
+    """Threshold steps per channel."""
+
+    @property
+    def input_bits(self) -> int | None:
+        return _bits(self.input_dtype)
+
+    @property
+    def weight_bits(self) -> int | None:
+        return _bits(self.weight_dtype)
+
+    @property
+    def output_bits(self) -> int | None:
+        return _bits(self.output_dtype)
+
+    @property
+    def acc_bits(self) -> int | None:
+        return _bits(self.acc_dtype)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        row = asdict(self)
+        for key in ("input_bits", "weight_bits", "output_bits", "acc_bits"):
+            row[key] = getattr(self, key)
+        return row
 
 
 def _get(inst: Any, name: str) -> Any:
@@ -118,8 +139,9 @@ def _num(res: dict[str, Any], key: str) -> float | None:
 def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> list[LayerInfo]:
     """Per-node facts of a dataflow child, read from node attributes.
 
-    FIFOs and data-width converters are left out unless ``include_infrastructure``.
-    Resource fields are None until the ``estimates`` step has annotated the graph.
+    Kernels that only move words (FIFOs, width converters) are left out unless
+    ``include_infrastructure``. Resource fields are None until the ``estimates`` step has
+    annotated the graph.
     """
     impl_prop = child.get_metadata_prop(IMPL_PROP)
     impl = json.loads(impl_prop) if impl_prop else {}
@@ -127,55 +149,28 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
     for node in child.graph.node:
         if not is_hw_node(node):
             continue
-        if node.op_type in INFRASTRUCTURE_OPS and not include_infrastructure:
+        kernel = kernel_for(node)
+        if kernel.moves_words and not include_infrastructure:
             continue
         inst = getCustomOp(node)
-        op = node.op_type
-        mw = _get(inst, "MW") if op.startswith("MVAU") else None
-        mh = _get(inst, "MH") if op.startswith("MVAU") else None
-        channels = mh
-        if channels is None:
-            channels = _get(inst, "NumChannels") or _get(inst, "Labels") or _get(inst, "Channels")
-        input_dtype = _get(inst, "inputDataType") or _get(inst, "dataType")
-        weight_dtype = _get(inst, "weightDataType")
-        output_dtype = _get(inst, "outputDataType") or _get(inst, "dataType")
-        if op == "LabelSelect":
-            output_dtype = _get(inst, "outputDataType")
-        acc_dtype = _get(inst, "accDataType") if op.startswith("MVAU") else None
-        no_act = _get(inst, "noActivation")
-        n_thr: int | None = None
-        if op.startswith("MVAU") and no_act == 0 and len(node.input) > 2:
-            thr = child.get_initializer(node.input[2])
-            n_thr = None if thr is None else int(thr.shape[1])
-        elif op.startswith("Thresholding"):
-            n_thr = _get(inst, "numSteps")
         res_str = _get(inst, "res_estimate")
         res: dict[str, Any] = ast.literal_eval(res_str) if res_str else {}
         rows.append(
             LayerInfo(
                 name=node.name,
-                op_type=op,
-                mw=mw,
-                mh=mh,
-                channels=channels,
+                op_type=node.op_type,
+                kernel=kernel.name,
                 pe=_get(inst, "PE"),
                 simd=_get(inst, "SIMD"),
-                input_dtype=input_dtype,
-                weight_dtype=weight_dtype,
-                output_dtype=output_dtype,
-                acc_dtype=acc_dtype,
-                input_bits=_bits(input_dtype),
-                weight_bits=_bits(weight_dtype),
-                output_bits=_bits(output_dtype),
-                acc_bits=_bits(acc_dtype),
-                no_activation=None if no_act is None else bool(no_act),
-                n_thresholds=n_thr,
+                input_dtype=inst.get_input_datatype(0).name,
+                output_dtype=inst.get_output_datatype(0).name,
                 cycles=int(inst.get_exp_cycles()),
                 lut=_num(res, "LUT"),
                 bram18=_num(res, "BRAM_18K"),
                 uram=_num(res, "URAM"),
                 dsp=_num(res, "DSP"),
                 estimate_impl=impl.get(node.name),
+                **kernel.layer_facts(child, node),
             )
         )
     return rows

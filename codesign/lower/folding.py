@@ -12,58 +12,25 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import cast
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from codesign.config import LayerFold
 from codesign.errors import LoweringError
+from codesign.kernels import kernel_for
 from codesign.lower._graph import is_hw_node
 
 MVAU_WWIDTH_MAX = 36
 """Widest weight stream per PE (bits) FINN's SetFolding grows SIMD to (its default)."""
 
-# generic op type -> (attribute bounded by which size attribute)
-_FOLD_LIMITS: dict[str, dict[str, str]] = {
-    "MVAU": {"PE": "MH", "SIMD": "MW"},
-    "VVAU": {"PE": "Channels"},
-    "Thresholding": {"PE": "NumChannels"},
-    "LabelSelect": {"PE": "Labels"},
-}
-
-
-def divisors(n: int) -> list[int]:
-    """Legal folding values for a dimension of size ``n``.
-
-    >>> divisors(12)
-    [1, 2, 3, 4, 6, 12]
-    """
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _attr(node_inst: object, name: str) -> int:
-    return int(cast(int, node_inst.get_nodeattr(name)))  # type: ignore[attr-defined]
-
 
 def validate_folding(child: ModelWrapper) -> None:
-    """Check PE | MH and SIMD | MW (and PE | channels); raise naming node and legal values."""
+    """Check every HW node's folding against its kernel's legal values; raise naming the
+    node and the allowed values."""
     for node in child.graph.node:
-        limits = _FOLD_LIMITS.get(node.op_type)
-        if limits is None:
-            continue
-        inst = getCustomOp(node)
-        dims = ", ".join(f"{size}={_attr(inst, size)}" for size in limits.values())
-        for fold_attr, size_attr in limits.items():
-            value = _attr(inst, fold_attr)
-            size = _attr(inst, size_attr)
-            if value < 1 or size % value != 0:
-                allowed = ", ".join(str(d) for d in divisors(size))
-                raise LoweringError(
-                    f"illegal folding for node {node.name} ({node.op_type}, {dims}): "
-                    f"{fold_attr}={value} does not divide {size_attr}={size}; "
-                    f"allowed {fold_attr} values: {allowed}"
-                )
+        if is_hw_node(node):
+            kernel_for(node).check_folding(node)
 
 
 def _specialized_copy(child: ModelWrapper, part: str) -> ModelWrapper:
@@ -72,35 +39,29 @@ def _specialized_copy(child: ModelWrapper, part: str) -> ModelWrapper:
     return copy.deepcopy(child).transform(SpecializeLayers(part))
 
 
-def _by_output(model: ModelWrapper) -> dict[str, object]:
-    return {n.output[0]: getCustomOp(n) for n in model.graph.node if is_hw_node(n)}
-
-
-def _copy_folding(
-    src: ModelWrapper, dst: ModelWrapper, op_types: Sequence[str] | None = None
-) -> None:
-    """Copy PE/SIMD from (specialized) ``src`` to the generic nodes of ``dst``."""
-    src_insts = _by_output(src)
+def _copy_folding(src: ModelWrapper, dst: ModelWrapper, skip: Sequence[str] = ()) -> None:
+    """Copy the folding attributes from (specialized) ``src`` to the generic nodes of
+    ``dst`` (matched by output tensor), except for the nodes named in ``skip``."""
+    src_insts = {n.output[0]: getCustomOp(n) for n in src.graph.node if is_hw_node(n)}
     for node in dst.graph.node:
-        limits = _FOLD_LIMITS.get(node.op_type)
-        if limits is None or (op_types is not None and node.op_type not in op_types):
+        if not is_hw_node(node) or node.name in skip:
             continue
         src_inst = src_insts.get(node.output[0])
         if src_inst is None:
             continue
         inst = getCustomOp(node)
-        for fold_attr in limits:
-            inst.set_nodeattr(fold_attr, _attr(src_inst, fold_attr))
+        for attr, _size in kernel_for(node).fold:
+            inst.set_nodeattr(attr, src_inst.get_nodeattr(attr))
 
 
 def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelWrapper:
-    """Choose PE/SIMD for every foldable HW node with FINN's ``SetFolding``.
+    """Choose the folding of every foldable HW node with FINN's ``SetFolding``.
 
     SetFolding grows an MVAU's SIMD (divisors of MW) while the weight stream per PE
     stays within :data:`MVAU_WWIDTH_MAX` bits, then its PE (divisors of MH), until the
-    estimated cycles per frame meet ``target_cycles``; Thresholding/LabelSelect grow PE.
-    If a node cannot meet the target, a second pass balances the pipeline to the
-    slowest node (FINN's two-pass relaxation).
+    estimated cycles per frame meet ``target_cycles``; other nodes grow their own
+    parallelism likewise. If a node cannot meet the target, a second pass balances the
+    pipeline to the slowest node (FINN's two-pass relaxation).
     """
     from finn.transformation.fpgadataflow.set_folding import SetFolding
 
@@ -113,36 +74,36 @@ def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelW
     return child
 
 
-def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -> ModelWrapper:
-    """Apply ``fold.layers`` (PE/SIMD per MVAU, in graph order).
+def weighted_layers(child: ModelWrapper) -> list[object]:
+    """The nodes ``fold.layers`` folds, in graph order: those whose kernel accumulates
+    weights (matrix and vector units), each folded by PE and SIMD."""
+    return [n for n in child.graph.node if is_hw_node(n) and kernel_for(n).has_accumulator]
 
-    Other foldable nodes (Thresholding, LabelSelect) get the PE that FINN's SetFolding
-    picks for the slowest MVAU's cycle count, so they do not become the bottleneck.
+
+def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -> ModelWrapper:
+    """Apply ``fold.layers`` (PE/SIMD per weighted layer, in graph order).
+
+    The other foldable nodes get the folding FINN's SetFolding picks for the slowest
+    weighted layer's cycle count, so they do not become the bottleneck.
     """
-    mvaus = [n for n in child.graph.node if n.op_type == "MVAU"]
-    if len(layers) != len(mvaus):
-        found = ", ".join(
-            f"{n.name} (MW={_attr(getCustomOp(n), 'MW')}, MH={_attr(getCustomOp(n), 'MH')})"
-            for n in mvaus
-        )
+    weighted = weighted_layers(child)
+    if len(layers) != len(weighted):
+        found = ", ".join(f"{n.name} ({n.op_type})" for n in weighted)  # type: ignore[attr-defined]
         raise LoweringError(
             f"fold.layers has {len(layers)} entries but the dataflow graph has "
-            f"{len(mvaus)} MVAU layers: {found}"
+            f"{len(weighted)} weighted layers: {found}"
         )
-    for node, fold in zip(mvaus, layers, strict=True):
+    for node, fold in zip(weighted, layers, strict=True):
         inst = getCustomOp(node)
         inst.set_nodeattr("PE", fold.pe)
         inst.set_nodeattr("SIMD", fold.simd)
     validate_folding(child)
-    others = [n for n in child.graph.node if n.op_type in _FOLD_LIMITS and n.op_type != "MVAU"]
-    if others:
-        slowest = max((int(getCustomOp(n).get_exp_cycles()) for n in mvaus), default=1)
-        spec = _specialized_copy(child, part)
-        from finn.transformation.fpgadataflow.set_folding import SetFolding
+    slowest = max((int(getCustomOp(n).get_exp_cycles()) for n in weighted), default=1)
+    from finn.transformation.fpgadataflow.set_folding import SetFolding
 
-        spec = spec.transform(
-            SetFolding(target_cycles_per_frame=max(slowest, 1), two_pass_relaxation=False)
-        )
-        _copy_folding(spec, child, op_types=sorted({n.op_type for n in others}))
-        validate_folding(child)
+    spec = _specialized_copy(child, part).transform(
+        SetFolding(target_cycles_per_frame=max(slowest, 1), two_pass_relaxation=False)
+    )
+    _copy_folding(spec, child, skip=[n.name for n in weighted])  # type: ignore[attr-defined]
+    validate_folding(child)
     return child

@@ -27,7 +27,7 @@ _NEEDS = {
     "resources_vs_p": "no run was synthesized (flow step 'synth')",
     "pareto_lut": "no run was synthesized (flow step 'synth')",
     "pareto_cycles": "no run has cycles (flow step 'sim') or FINN layer estimates",
-    "sparsity_vs_p": "no run has lowered MVAU layers (flow step 'lower')",
+    "sparsity_vs_p": "no run has lowered weighted layers (flow step 'lower')",
 }
 
 

@@ -98,16 +98,16 @@ class Run:
         return int(bits) if bits is not None else None
 
     @property
-    def mvau_layers(self) -> list[JSON]:
+    def weighted_layers(self) -> list[JSON]:
         layers = self.results.get("layers") or []
-        return [ly for ly in layers if isinstance(ly, dict) and ly.get("op_type") == "MVAU"]
+        return [ly for ly in layers if isinstance(ly, dict) and ly.get("acc_bits_finn")]
 
     @property
     def acc_bits(self) -> int | None:
         """P as built: the configured width, else the widest accumulator FINN derived."""
         if self.target_acc_bits is not None:
             return self.target_acc_bits
-        widths = [int(ly["acc_bits"]) for ly in self.mvau_layers if ly.get("acc_bits")]
+        widths = [int(ly["acc_bits"]) for ly in self.weighted_layers if ly.get("acc_bits")]
         return max(widths) if widths else None
 
     @property

@@ -13,7 +13,7 @@ index or encoding overhead::
 
     compression = 32 · Σ_l N_l  /  Σ_l (nnz_l · b)
 
-over every MVAU (matrix-vector) layer ``l`` with ``N_l = MW · MH`` weights, of which
+over every weighted layer ``l`` (matrix and vector units) with ``N_l`` weights, of which
 ``nnz_l = round(N_l · (1 - sparsity_l))`` are nonzero. Sparsity is the fraction of all
 those weights that are zero (weighted by layer size).
 """
@@ -54,8 +54,8 @@ COMPRESSION_DEFINITION = (
     "Estimated compression is our definition (the papers' exact formula was not "
     "available to us): the size of the dense weights as 32-bit floats divided by the size "
     "of only the nonzero integer weights at their trained bit width (quant.weight_bits), "
-    "with no index or encoding overhead, summed over every MVAU layer: "
-    "32 · Σ MW·MH / Σ (nnz · weight_bits). Sparsity is the fraction of all MVAU weights "
+    "with no index or encoding overhead, summed over every weighted layer: "
+    "32 · Σ N / Σ (nnz · weight_bits). Sparsity is the fraction of all weights "
     "that are zero. % of float is the test accuracy of the design as deployed (the "
     "bit-accurate accelerator model, wrap-around included, when the flow ran its 'rtl' "
     "step; else the quantized model) divided by the float twin's test accuracy. "
@@ -69,7 +69,7 @@ COMPRESSION_DEFINITION = (
 
 @dataclass(frozen=True)
 class WeightStats:
-    """Weight counts over a run's MVAU layers."""
+    """Weight counts over a run's weighted (accumulating) layers."""
 
     total: int
     nonzero: int
@@ -88,20 +88,20 @@ class WeightStats:
 
 
 def weight_stats(layers: Sequence[JSON], weight_bits: int | None = None) -> WeightStats:
-    """Total and nonzero weights of the MVAU layers; ``weight_bits`` is the bit width a
+    """Total and nonzero weights of the weighted layers; ``weight_bits`` is the bit width a
     nonzero weight is stored at (default: each layer's own ``weight_bits``; the bits
     reported are then the widest).
 
-    >>> s = weight_stats([{"op_type": "MVAU", "mw": 10, "mh": 10, "weight_sparsity": 0.9}], 8)
+    >>> s = weight_stats([{"weight_count": 100, "weight_sparsity": 0.9}], 8)
     >>> s.total, s.nonzero, round(s.compression, 3)
     (100, 10, 40.0)
     """
     total = nonzero = 0
     widest: int | None = weight_bits
     for ly in layers:
-        if ly.get("op_type") != "MVAU" or ly.get("mw") is None or ly.get("mh") is None:
+        if ly.get("weight_count") is None:
             continue
-        n = int(ly["mw"]) * int(ly["mh"])
+        n = int(ly["weight_count"])
         sp = ly.get("weight_sparsity")
         nz = n if sp is None else round(n * (1.0 - float(sp)))
         total += n
@@ -171,7 +171,7 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
     run's own wide-accumulator twin (same weights), else against a 32-bit baseline among
     ``peers`` (:func:`baseline_peer`)."""
     wb = run.get("config.quant.weight_bits")
-    stats = weight_stats(run.mvau_layers, int(wb) if wb is not None else None)
+    stats = weight_stats(run.weighted_layers, int(wb) if wb is not None else None)
     frac = _ratio(run.accuracy, run.get("accuracy.float"))
     acc = run.resources("accelerator") or {}
     wide = run.resources("wide")

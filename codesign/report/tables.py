@@ -172,7 +172,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
 def layer_table(runs: Sequence[Run]) -> Table:
     rows = []
     for r in runs:
-        for ly in r.mvau_layers:
+        for ly in r.weighted_layers:
             rows.append(
                 [
                     r.label,
@@ -241,10 +241,10 @@ def overflow_table(runs: Sequence[Run]) -> Table | None:
         ],
         rows=rows,
         row_classes=classes,
-        note="Each MVAU output channel is driven to its largest and smallest possible "
-        "accumulator value (sign-aligned extreme inputs) in RTL simulation; a channel counts "
-        "if either sum leaves the accumulator's range, and the RTL overflow monitor must "
-        "agree.",
+        note="Each accumulating layer's output channel is driven to its largest and smallest "
+        "possible accumulator value (sign-aligned extreme inputs) in RTL simulation; a "
+        "channel counts if either sum leaves the accumulator's range, and the RTL overflow "
+        "monitor must agree.",
     )
 
 

@@ -23,10 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from codesign.backends.accelerator import Accelerator, KernelInstance
 from codesign.backends.rtl import emit_rtl, library_digest
 from codesign.boards import Board
 from codesign.cache import store_entry
+from codesign.graph import StreamGraph, single_kernel
+from codesign.kernels import KernelInstance
 from codesign.synth.yosys import (
     RESULT_JSON,
     add_counts,
@@ -104,7 +105,8 @@ def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
 
     params = {n: v for n, v in k.params.items() if n not in k.memories}
     feed("kernel-v1", tool, recipe_digest(board), k.module)
-    feed(json.dumps(params, sort_keys=True), json.dumps(asdict(k.inp)), json.dumps(asdict(k.out)))
+    streams = [asdict(f) for f in (*k.inputs, *k.outputs)]
+    feed(json.dumps(params, sort_keys=True), json.dumps(streams))
     feed(library_digest())
     for name in sorted(k.memories):
         mem = k.memories[name]
@@ -127,7 +129,7 @@ def _cached(cache: Path | None, key: str) -> dict[str, float] | None:
 def _run_kernel(
     k: KernelInstance, board: Board, work: Path, key: str, cache: Path | None
 ) -> tuple[dict[str, float], float]:
-    single = Accelerator(name=k.node, kernels=(k,))
+    single = single_kernel(k, name=k.node)
     # the deployable kernel: overflow monitor unconnected, so Yosys removes it
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
@@ -151,7 +153,7 @@ def _cost(k: KernelInstance) -> int:
 
 
 def synthesize_accelerators(
-    designs: Mapping[str, Accelerator],
+    designs: Mapping[str, StreamGraph],
     board: Board,
     out_dir: Path,
     *,
@@ -172,12 +174,12 @@ def synthesize_accelerators(
     keys = {
         (name, k.instance_name): kernel_key(k, board, tool)
         for name, acc in designs.items()
-        for k in acc.kernels
+        for k in acc.nodes
     }
     known: dict[str, tuple[dict[str, float], float, str]] = {}  # key -> total, s, source
     todo: dict[str, tuple[KernelInstance, Path]] = {}  # key -> the first kernel with it
     for name, acc in designs.items():
-        for k in acc.kernels:
+        for k in acc.nodes:
             key = keys[(name, k.instance_name)]
             if key in known or key in todo:
                 continue
@@ -200,7 +202,7 @@ def synthesize_accelerators(
     results: dict[str, AcceleratorResources] = {}
     for name, acc in designs.items():
         kernels = []
-        for k in acc.kernels:
+        for k in acc.nodes:
             key = keys[(name, k.instance_name)]
             total, seconds, source = known[key]
             first = todo.get(key, (None, out_dir / name / k.instance_name))[1]

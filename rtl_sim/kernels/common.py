@@ -18,7 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from rtl_sim import golden
+from codesign.backends.words import tdata_bits
 
 CLOCK_NS = 10
 CONFIG_ENV = "CS_TB_CONFIG"
@@ -81,7 +81,7 @@ async def send_words(src: AxiStreamSource, words: list[int]) -> None:
 def junk_pad(words: list[int], payload_bits: int, rng: random.Random) -> list[int]:
     """Fill the pad bits above ``payload_bits`` (up to the byte-aligned tdata width) with
     random values: kernels must ignore them on input."""
-    pad = golden.tdata_bits(payload_bits) - payload_bits
+    pad = tdata_bits(payload_bits) - payload_bits
     return [w | (rng.getrandbits(pad) << payload_bits) if pad else w for w in words]
 
 

@@ -1,4 +1,4 @@
-"""cocotb testbench for cs_dwc: random words under random stalls against golden.dwc, then
+"""cocotb testbench for cs_dwc: random words under random stalls against dwc, then
 full throughput without stalls (one word per cycle on the narrower side)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import cocotb
 from cocotb.utils import get_sim_steps
 
-from rtl_sim import golden
+from codesign.kernels.dwc import dwc
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,
@@ -37,7 +37,7 @@ async def dwc_stream(dut: Any) -> None:
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
     w = words(cfg["n_groups"])
-    exp = golden.dwc(w, eb, ie, oe)
+    exp = dwc(w, eb, ie, oe)
     cocotb.start_soon(send_words(src, junk_pad(w, ie * eb, rng)))
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, lcm // oe))
@@ -47,7 +47,7 @@ async def dwc_stream(dut: Any) -> None:
     src.pause = False
     snk.pause = False
     w = words(max(4, 64 // lcm))
-    exp = golden.dwc(w, eb, ie, oe)
+    exp = dwc(w, eb, ie, oe)
     cocotb.start_soon(send_words(src, junk_pad(w, ie * eb, rng)))
     got = await recv_words(snk, len(exp))
     check(compare([g for g, _ in got], exp, lcm // oe, "stall-free output"))

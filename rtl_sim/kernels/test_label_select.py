@@ -1,5 +1,5 @@
 """cocotb testbench for cs_label_select: random frames with many ties, plus frames of all
-equal / extreme values, under random stalls, against golden.label_select; then the
+equal / extreme values, under random stalls, against label_select; then the
 stall-free frame interval, max(N_LABELS/PE, K + 1) cycles."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import cocotb
 import numpy as np
 from cocotb.utils import get_sim_steps
 
-from rtl_sim import golden
+from codesign.backends import words
+from codesign.kernels.label_select import label_select
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,
@@ -32,13 +33,13 @@ async def label_select_stream(dut: Any) -> None:
     nrng = np.random.default_rng(cfg["seed"])
     n, pe, k = cfg["N_LABELS"], cfg["PE"], cfg["K"]
     in_bits, out_bits = cfg["IN_BITS"], cfg["OUT_BITS"]
-    lo, hi = golden.value_range(in_bits, bool(cfg["IN_SIGNED"]))
+    lo, hi = words.value_range(in_bits, bool(cfg["IN_SIGNED"]))
 
     def stream_in(x: np.ndarray) -> list[int]:
-        return junk_pad(golden.pack_words(x, in_bits, pe), in_bits * pe, rng)
+        return junk_pad(words.pack_words(x, in_bits, pe), in_bits * pe, rng)
 
     def expected(x: np.ndarray) -> list[int]:
-        return golden.pack_words(golden.label_select(x, k), out_bits, 1)
+        return words.pack_words(label_select(x, k), out_bits, 1)
 
     full = nrng.integers(lo, hi + 1, size=(cfg["n_frames"], n))
     # a narrow value range forces ties

@@ -2,8 +2,8 @@
 
 Phase 1: random and adversarial input vectors (per row, the input that drives the
 accumulator to its largest positive and negative value) under random stalls on both
-streams; every output word against golden.mvau (accumulator wraps at ACC_BITS), and the
-sticky ``ovf`` flag against golden.mvau_overflows.
+streams; every output word against mvau (accumulator wraps at ACC_BITS), and the
+sticky ``ovf`` flag against mvau_overflows.
 Phase 2: no stalls; the steady-state interval between vectors must equal NF*SF cycles.
 """
 
@@ -17,7 +17,8 @@ import numpy as np
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_steps
 
-from rtl_sim import golden
+from codesign.backends import words
+from codesign.kernels.mvau import mvau, mvau_overflows
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,
@@ -55,13 +56,13 @@ async def mvau_stream(dut: Any) -> None:
     thr = np.load(cfg["thresholds"]) if n_thres else None
 
     def stream_in(x: np.ndarray) -> list[int]:
-        return junk_pad(golden.pack_words(x, in_bits, simd), in_bits * simd, rng)
+        return junk_pad(words.pack_words(x, in_bits, simd), in_bits * simd, rng)
 
     def expected(x: np.ndarray) -> list[int]:
-        y = golden.mvau(x, w, acc_bits, acc_signed, thr, cfg["ACT_BIAS"])
-        return golden.pack_words(golden.wrap(y, out_bits, True), out_bits, pe)
+        y = mvau(x, w, acc_bits, acc_signed, thr, cfg["ACT_BIAS"])
+        return words.pack_words(words.wrap(y, out_bits, True), out_bits, pe)
 
-    lo, hi = golden.value_range(in_bits, in_signed)
+    lo, hi = words.value_range(in_bits, in_signed)
     x = nrng.integers(lo, hi + 1, size=(cfg["n_vectors"], mw))
     adv_rows = sorted({0, mh - 1, int(nrng.integers(0, mh))})
     x = np.concatenate([x, adversarial(w, lo, hi, adv_rows)])
@@ -74,7 +75,7 @@ async def mvau_stream(dut: Any) -> None:
     check(compare([g for g, _ in got], exp, nf))
 
     await ClockCycles(dut.ap_clk, 2)
-    want_ovf = golden.mvau_overflows(x, w, simd, acc_bits, acc_signed)
+    want_ovf = mvau_overflows(x, w, simd, acc_bits, acc_signed)
     assert int(dut.ovf.value) == int(want_ovf), (
         f"ovf is {int(dut.ovf.value)}, expected {int(want_ovf)} (ACC_BITS={acc_bits})"
     )

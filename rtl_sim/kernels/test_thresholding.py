@@ -1,5 +1,5 @@
 """cocotb testbench for cs_thresholding: random pixels (plus the input extremes) under
-random stalls, every word against golden.multithreshold; then one word per cycle
+random stalls, every word against multithreshold; then one word per cycle
 without stalls."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import cocotb
 import numpy as np
 from cocotb.utils import get_sim_steps
 
-from rtl_sim import golden
+from codesign.backends import words
+from codesign.kernels.thresholding import multithreshold
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,
@@ -32,14 +33,14 @@ async def thresholding_stream(dut: Any) -> None:
     nrng = np.random.default_rng(cfg["seed"])
     c, pe, in_bits, out_bits = cfg["C"], cfg["PE"], cfg["IN_BITS"], cfg["OUT_BITS"]
     thr = np.load(cfg["thresholds"])
-    lo, hi = golden.value_range(in_bits, bool(cfg["IN_SIGNED"]))
+    lo, hi = words.value_range(in_bits, bool(cfg["IN_SIGNED"]))
 
     def stream_in(x: np.ndarray) -> list[int]:
-        return junk_pad(golden.pack_words(x, in_bits, pe), in_bits * pe, rng)
+        return junk_pad(words.pack_words(x, in_bits, pe), in_bits * pe, rng)
 
     def expected(x: np.ndarray) -> list[int]:
-        y = golden.multithreshold(x, thr, cfg["ACT_BIAS"])
-        return golden.pack_words(golden.wrap(y, out_bits, True), out_bits, pe)
+        y = multithreshold(x, thr, cfg["ACT_BIAS"])
+        return words.pack_words(words.wrap(y, out_bits, True), out_bits, pe)
 
     x = nrng.integers(lo, hi + 1, size=(cfg["n_pixels"], c))
     x = np.concatenate([x, np.full((1, c), lo), np.full((1, c), hi)])

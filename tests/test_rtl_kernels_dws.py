@@ -28,7 +28,7 @@ from qonnx.util.basic import qonnx_make_model
 
 from codesign.errors import LoweringError
 from codesign.kernels import KernelInstance, kernel_for
-from codesign.kernels.vvau import vvau_overflows
+from codesign.kernels.vvau import from_im2col, vvau_overflows
 from codesign.quant import bounds
 from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
 
@@ -274,6 +274,44 @@ def test_vvau_overflow_probe_reaches_acc_bounds() -> None:
     pixels = probe.reshape(-1, 9 * 6)
     assert not vvau_overflows(pixels, acc.weights, 3, 3, bits, signed)
     assert vvau_overflows(pixels, acc.weights, 3, 3, bits - 1, signed)
+
+
+@pytest.mark.parametrize("pe", [1, 2, 4])
+def test_vvau_after_depthwise_swg(pe: int) -> None:
+    """Behind a depthwise ConvolutionInputGenerator: the generator's im2col output (FINN's
+    Python execution) put into the depthwise stream order for PE (from_im2col: what the
+    generator with SIMD = PE streams in hardware) gives, through the golden function,
+    FINN's VVAU result and a direct depthwise convolution of the image."""
+    c, k, ifm, ofm = 4, 3, 4, 2
+    vvau_m = vvau_model(58, c=c, k=(k, k), dim=(ofm, ofm), pe=pe, simd=3, idt="UINT4",
+                        wdt="INT4")
+    vnode = vvau_m.graph.node[0]
+    swg = helper.make_node(
+        "ConvolutionInputGenerator", ["img"], ["inp"], name="SWG_0", domain=FINN_DOMAIN,
+        backend="fpgadataflow", ConvKernelDim=[k, k], IFMChannels=c, IFMDim=[ifm, ifm],
+        OFMDim=[ofm, ofm], SIMD=pe, Stride=[1, 1], Dilation=[1, 1], inputDataType="UINT4",
+        outputDataType="UINT4", depthwise=1,
+    )
+    model = _model([swg, vnode], {"img": [1, ifm, ifm, c]}, {"outp": [1, ofm, ofm, c]})
+    for name in ("img", "inp"):
+        model.set_tensor_datatype(name, DataType["UINT4"])
+    for name in vnode.input[1:]:
+        model.set_initializer(name, vvau_m.get_initializer(name))
+    model.set_tensor_datatype("outp", vvau_m.get_tensor_datatype("outp"))
+    model.graph.value_info.append(
+        helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, ofm, ofm, k * k * c]))
+    img = np.random.default_rng(pe).integers(0, 16, size=(1, ifm, ifm, c))
+    ctx = execute_onnx(model, {"img": img.astype(np.float32)}, return_full_exec_context=True)
+    im2col = np.rint(ctx["inp"]).astype(np.int64).reshape(ofm * ofm, k * k * c)
+
+    _, inst = _only_node(vvau_m)
+    stream = from_im2col(im2col, k * k, pe).reshape(1, -1)
+    (got,) = inst.kernel.golden(inst, [stream])
+    np.testing.assert_array_equal(got, np.rint(ctx["outp"]).reshape(1, -1))
+    w = vvau_m.get_initializer("weights")[:, 0]  # (C, k, k)
+    direct = np.einsum("yxijc,cij->yxc", np.stack([np.stack(
+        [img[0, y:y + k, x:x + k] for x in range(ofm)]) for y in range(ofm)]), w)
+    np.testing.assert_array_equal(got, direct.reshape(1, -1))
 
 
 def test_residual_lowering_yields_these_ops() -> None:

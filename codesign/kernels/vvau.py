@@ -53,6 +53,21 @@ def windows(x: np.ndarray, k2: int, pe: int) -> np.ndarray:
     return x.reshape(n, nf, k2, pe).transpose(0, 2, 1, 3).reshape(n, k2, nf * pe)
 
 
+def from_im2col(x: np.ndarray, k2: int, pe: int) -> IntArray:
+    """Pixels in im2col order, (pixels, K2*C) with the kernel position major and the
+    channel minor (FINN's Python execution of a ConvolutionInputGenerator, and its
+    hardware output when SIMD = C), in VVAU stream order for ``pe`` (what the depthwise
+    generator with SIMD = PE streams).
+
+    >>> from_im2col(np.array([[0, 1, 4, 5, 2, 3, 6, 7]]), k2=2, pe=2).tolist()  # C = 4
+    [[0, 1, 2, 3, 4, 5, 6, 7]]
+    """
+    x = np.asarray(x, dtype=np.int64)
+    n = x.shape[0]
+    nf = x.shape[1] // (k2 * pe)
+    return x.reshape(n, k2, nf, pe).transpose(0, 2, 1, 3).reshape(n, -1)
+
+
 def vvau(
     x: np.ndarray,
     w: np.ndarray,

@@ -46,10 +46,11 @@ def _model(nodes: list[Any], inputs: dict[str, list[int]], outputs: dict[str, li
 
 def vvau_model(seed: int, *, c: int, k: tuple[int, int], dim: tuple[int, int], pe: int,
                simd: int, idt: str, wdt: str, n_thres: int = 0, act_bias: int = 0,
-               nonneg_w: bool = False) -> ModelWrapper:
+               nonneg_w: bool = False, shared_thr: bool = False) -> ModelWrapper:
     """One generic VVAU node, weights (C, 1, k_h, k_w) as FINN stores them, thresholds
-    (C, n_thres) spread over (and a little beyond) each channel's accumulator range, and
-    FINN's MinimizeAccumulatorWidth for accDataType."""
+    (C, n_thres) spread over (and a little beyond) each channel's accumulator range (one
+    row for all channels with ``shared_thr``), and FINN's MinimizeAccumulatorWidth for
+    accDataType."""
     from finn.transformation.fpgadataflow.minimize_accumulator_width import (
         MinimizeAccumulatorWidth,
     )
@@ -77,6 +78,8 @@ def vvau_model(seed: int, *, c: int, k: tuple[int, int], dim: tuple[int, int], p
         lo, hi = bounds.channel_acc_range(weights.reshape(c, -1).T, in_t.min(), in_t.max())
         thr = np.sort(np.stack([rng.integers(a - 2, b + 3, size=n_thres)
                                 for a, b in zip(lo, hi, strict=True)]), axis=1)
+        if shared_thr:
+            thr = thr[:1]
         model.set_initializer("thresh", thr.astype(np.float32))
         model.set_tensor_datatype("thresh", DataType["INT32"])
     model.set_tensor_datatype("outp", DataType[odt])
@@ -190,9 +193,10 @@ VVAU_CASES = [
     # non-square kernel, fully folded, squeezed accumulator with thresholds, ActVal < 0
     _vvau("c4-k2x3-pe1-simd1-squeeze-t3", 53, squeeze=4, c=4, k=(2, 3), dim=(2, 2), pe=1,
           simd=1, idt="UINT4", wdt="INT4", n_thres=3, act_bias=-1),
-    # unsigned accumulator (non-negative weights, unsigned input), PE = C (NF = 1)
+    # unsigned accumulator (non-negative weights, unsigned input), PE = C (NF = 1), one
+    # threshold row shared by all channels
     _vvau("c4-k1x3-pe4-simd1-uacc-t7", 54, c=4, k=(1, 3), dim=(2, 2), pe=4, simd=1,
-          idt="UINT3", wdt="UINT3", n_thres=7, nonneg_w=True),
+          idt="UINT3", wdt="UINT3", n_thres=7, nonneg_w=True, shared_thr=True),
     # 8-bit activations: 255 thresholds (8 search stages), squeezed so it wraps
     _vvau("c8-k3-pe4-simd3-s8-t255-squeeze", 55, squeeze=3, verilator=True, c=8, k=(3, 3),
           dim=(2, 2), pe=4, simd=3, idt="INT8", wdt="INT4", n_thres=255, act_bias=-128),

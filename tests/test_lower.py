@@ -193,7 +193,8 @@ def test_illegal_pe_names_node(lowered, tmp_path: Path) -> None:  # type: ignore
     with pytest.raises(LoweringError, match=r"MVAU_1.*PE=3 does not divide MH=32.*1, 2, 4, 8"):
         run_lower(Path("unused.onnx"), cfg, build, start="fold")
     cfg = parse_config({"fold": {"layers": [{"pe": 1, "simd": 1}]}})
-    with pytest.raises(LoweringError, match=r"fold\.layers has 1 entries.*3 weighted layers: MVAU_0 \(MVAU\)"):
+    want = r"fold\.layers has 1 entries.*3 weighted layers: MVAU_0 \(MVAU\)"
+    with pytest.raises(LoweringError, match=want):
         run_lower(Path("unused.onnx"), cfg, build, start="fold")
 
 

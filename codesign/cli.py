@@ -167,6 +167,25 @@ def doctor() -> None:
 
 
 @app.command()
+def kernels() -> None:
+    """List the kernel registry: FINN op types, RTL module, parameters, folding, backends."""
+    from codesign.backends.rtl import module_parameters
+    from codesign.kernels import kernels as registered
+
+    table = Table(title="codesign kernels")
+    for col in ("kernel", "FINN op types", "RTL module", "parameters", "folding", "backends"):
+        table.add_column(col)
+    for k in registered():
+        table.add_row(
+            k.name, ", ".join(k.op_types), k.rtl_module,
+            ", ".join(module_parameters(k.rtl_module)),
+            ", ".join(f"{a} | {size}" for a, size in k.fold) or "-",
+            ", ".join(k.backends),
+        )
+    console.print(table)
+
+
+@app.command()
 def train(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
     """Train the float reference and the quantized model."""
     print_summary(_guard(lambda: _run("train", config, out)))

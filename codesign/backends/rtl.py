@@ -6,6 +6,7 @@ every kernel body comes unchanged from the rtl/ library.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,21 @@ def library_sources() -> tuple[Path, ...]:
 def library_digest() -> str:
     """Digest of the kernel library's sources: a build made with other kernels is stale."""
     return files_digest({src.name: src for src in library_sources()})[:16]
+
+
+def module_parameters(module: str) -> list[str]:
+    """Parameter names of an rtl/ library module, in declaration order.
+
+    >>> module_parameters("cs_fifo")
+    ['WIDTH', 'DEPTH']
+    """
+    src = data_dir("rtl") / f"{module}.sv"
+    if not src.is_file():
+        raise FileNotFoundError(f"module {module} is not in the rtl/ library ({src})")
+    text = src.read_text()
+    header = text[text.index(f"module {module}"):]
+    header = header[: header.index(");")]
+    return re.findall(r"parameter\s+(?:[\w\[\]:-]+\s+)*?(\w+)\s*=", header)
 
 
 def _param_value(value: int | str) -> str:

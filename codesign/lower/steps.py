@@ -26,6 +26,7 @@ from qonnx.util.cleanup import cleanup_model
 
 from codesign.config import FlowConfig
 from codesign.errors import LoweringError
+from codesign.kernels import kernel_for
 from codesign.lower._graph import (
     WORKDIR_PROP,
     dataflow_child,
@@ -239,7 +240,7 @@ def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
     """A layer whose weights all quantized to zero computes a constant; FINN cannot size
     its (zero-bit) accumulator. Say so, naming the layer, instead of FINN's assertion."""
     for node in child.graph.node:
-        if node.op_type.startswith("MVAU"):
+        if is_hw_node(node) and kernel_for(node).has_accumulator:
             w = child.get_initializer(node.input[1])
             if w is not None and not w.any():
                 hint = (

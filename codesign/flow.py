@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from codesign.graph import StreamGraph
     from codesign.kernels import Accumulator
 
-STEPS = ("train", "export", "lower", "rtl", "sim", "overflow", "synth")
+STEPS = ("train", "export", "lower", "fifos", "rtl", "sim", "overflow", "synth")
+SIZING_FRAMES = 8
+"""Frames streamed at full rate to size the FIFOs (the pipeline reaches steady state)."""
 
 
 class Progress(Protocol):
@@ -240,10 +242,28 @@ def _squeeze_bits(cfg: FlowConfig) -> int | None:
 
 
 def _finn_accelerator(bd: BuildDir, cfg: FlowConfig) -> StreamGraph:
-    """The accelerator with the accumulator widths FINN chose."""
+    """The accelerator with the accumulator widths FINN chose and, once the fifos step
+    has run, the FIFO depths it measured."""
+    from codesign.fifos import with_depths
     from codesign.graph import read_graph
 
-    return read_graph(_dataflow(bd), name=cfg.name)
+    graph = read_graph(_dataflow(bd), name=cfg.name)
+    sized = bd.step_result("fifos")
+    return graph if sized is None else with_depths(graph, sized["depths"])
+
+
+def _step_fifos(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    """FIFO depths from a full-rate simulation of the lowered design (deep FIFOs)."""
+    from codesign.data import load_digits_split
+    from codesign.fifos import size_fifos
+    from codesign.graph import read_graph
+
+    graph = read_graph(_dataflow(bd), name=cfg.name)
+    x = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed).x_test[:SIZING_FRAMES]
+    work = bd.path("fifos")
+    shutil.rmtree(work, ignore_errors=True)
+    sizing = size_fifos(graph, x, work, simulator=cfg.sim.simulator)
+    return {"depths": sizing.depth, **sizing.to_json()}
 
 
 def _as_built(finn_acc: StreamGraph, cfg: FlowConfig) -> StreamGraph:
@@ -413,6 +433,8 @@ def _step_key(cfg: FlowConfig, step: str) -> Any:
     rtl on, the kernel library the design is built from."""
     from codesign.backends.rtl import library_digest
 
+    if step == "fifos":
+        return {"simulator": cfg.sim.simulator, "rtl_library": library_digest()}
     if step in ("rtl", "sim", "overflow"):
         return {"sim": cfg.sim.model_dump(mode="json"), "rtl_library": library_digest()}
     if step == "synth":
@@ -435,6 +457,7 @@ def run_flow(
         "train": lambda: _step_train(bd, cfg, prog),
         "export": lambda: _step_export(bd, cfg),
         "lower": lambda: _step_lower(bd, cfg),
+        "fifos": lambda: _step_fifos(bd, cfg),
         "rtl": lambda: _step_rtl(bd, cfg),
         "sim": lambda: _step_sim(bd, cfg),
         "overflow": lambda: _step_overflow(bd, cfg),
@@ -481,5 +504,6 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "verification": s.get("sim", {}).get("verification"),
         "cycles": s.get("sim", {}).get("cycles"),
         "overflow": s.get("overflow"),
+        "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
     }

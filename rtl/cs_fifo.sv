@@ -15,6 +15,9 @@
 // cycle after a pop; below full it sustains one word per cycle in and out.
 // The RAM has a synchronous read into the output register so Yosys can map deep FIFOs
 // to block/LUT RAM; an empty RAM is bypassed straight into the output register.
+// `peak` holds the most words the FIFO held at once since reset (output register
+// included): FIFO sizing reads it through the hierarchy in simulation. It drives no
+// port, so synthesis removes it.
 module cs_fifo #(
     parameter int WIDTH = 8,
     parameter int DEPTH = 2
@@ -78,5 +81,11 @@ module cs_fifo #(
       if (load_out) out_valid <= from_mem || push;
       not_full <= (total_next < CW'(DEPTH));
     end
+  end
+
+  logic [CW-1:0] peak;
+  always_ff @(posedge ap_clk) begin
+    if (!ap_rst_n) peak <= '0;
+    else if (total_next > peak) peak <= total_next;
   end
 endmodule

@@ -187,6 +187,17 @@ class Kernel:
         smallest possible value (see :func:`codesign.quant.bounds.extreme_inputs`)."""
         raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
 
+    # ----------------------------------------------------------------- buffering
+
+    sized_by_simulation: ClassVar[bool] = False
+    """True for buffers (FIFOs) whose depth the flow sets from simulated occupancy."""
+    peak_signal: ClassVar[str] = ""
+    """Buffers: the RTL register holding the most words held at once since reset."""
+
+    def with_depth(self, k: KernelInstance, depth: int) -> KernelInstance:
+        """The buffer ``k`` holding ``depth`` words."""
+        raise LoweringError(f"node {k.node} ({k.op_type}) is not a buffer with a depth")
+
     # ----------------------------------------------------------------- folding
 
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:

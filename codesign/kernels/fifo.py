@@ -15,6 +15,7 @@ from codesign.kernels._base import (
     KernelInstance,
     StreamFormat,
     int_dtype,
+    replace_params,
     stream_words,
 )
 
@@ -25,6 +26,8 @@ class Fifo(Kernel):
     op_types = ("StreamingFIFO",)
     rtl_module = "cs_fifo"
     moves_words = True
+    sized_by_simulation = True
+    peak_signal = "peak"
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
         inst = getCustomOp(node)
@@ -41,3 +44,6 @@ class Fifo(Kernel):
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         return tuple(inputs)
+
+    def with_depth(self, k: KernelInstance, depth: int) -> KernelInstance:
+        return replace_params(k, DEPTH=max(2, depth))

@@ -1,0 +1,100 @@
+"""FIFO depths from simulation, FINN's way: simulate with deep FIFOs, record each FIFO's
+peak occupancy, set depth = peak + margin; the flow then verifies the sized design.
+
+One-frame FIFOs (what lowering inserts) never limit throughput but are far too deep
+behind a sliding window; FIFOs that are too shallow slow a pipeline down, and on a
+residual block (a short skip path beside a long convolution path) they deadlock it.
+The peak with the input fed at the design's estimated rate (words per frame over the
+initiation interval) and the output always ready is what a FIFO must hold so that no
+producer ever waits for it in steady state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy.typing as npt
+
+from codesign.backends.rtl import emit_rtl
+from codesign.backends.vectors import write_vectors
+from codesign.errors import VerificationError
+from codesign.graph import StreamGraph, run_reference
+
+TESTBENCH = "rtl_sim.accel.test_fifo_peaks"
+MARGIN = 2
+"""Words above the peak: cs_fifo accepts again only a cycle after a pop when full."""
+
+
+@dataclass(frozen=True)
+class FifoSizing:
+    """Per FIFO node: the depth simulated with, the peak seen and the depth chosen."""
+
+    deep: dict[str, int]
+    peak: dict[str, int]
+    depth: dict[str, int]
+    cycles: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "margin": MARGIN, "simulated_cycles": self.cycles,
+            "fifos": {n: {"simulated_depth": self.deep[n], "peak": self.peak[n],
+                          "depth": self.depth[n]} for n in self.depth},
+            "words_total": {"simulated": sum(self.deep.values()),
+                            "sized": sum(self.depth.values())},
+        }
+
+
+def buffers(graph: StreamGraph) -> list[str]:
+    """Nodes whose depth comes from simulation, in graph order."""
+    return [k.node for k in graph.nodes if k.kernel.sized_by_simulation]
+
+
+def with_depths(graph: StreamGraph, depths: dict[str, int]) -> StreamGraph:
+    """``graph`` with the given buffer depths (other nodes unchanged)."""
+    return graph.map_nodes(
+        lambda k: k.kernel.with_depth(k, depths[k.node]) if k.node in depths else k, graph.name
+    )
+
+
+def size_fifos(
+    graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str = "verilator",
+) -> FifoSizing:
+    """Simulate ``graph`` (with its deep FIFOs) on the frames ``x`` at its estimated rate
+    and size every FIFO to its peak occupancy plus :data:`MARGIN`."""
+    from rtl_sim.runner import run_cocotb
+
+    work = Path(work).resolve()
+    project = emit_rtl(graph, work / "rtl")
+    write_vectors(graph, x, run_reference(graph, x), work / "vectors")
+    report = work / "peaks.json"
+    report.unlink(missing_ok=True)
+    sim_dir = work / "sim"
+    project.stage_memories(sim_dir)
+    nodes = {k.node: k for k in graph.nodes if k.kernel.sized_by_simulation}
+    n_frames = len(x)  # type: ignore[arg-type]
+    cfg = {
+        "vectors": str(work / "vectors"), "report": str(report),
+        "buffers": {k.instance_name: k.kernel.peak_signal for k in nodes.values()},
+        "words_per_cycle": min(1.0, graph.words_in / graph.est_ii),
+        # every node at its estimated rate, plus the pipeline filling: 4x is no stall
+        "cycle_limit": 4 * (n_frames + 2) * graph.est_ii + 10_000,
+    }
+    run_cocotb(
+        toplevel=project.top, sources=project.sources, parameters={}, test_module=TESTBENCH,
+        simulator=simulator, build_dir=sim_dir, extra_env={"CS_TB_CONFIG": json.dumps(cfg)},
+    )
+    if not report.is_file():
+        raise VerificationError(f"FIFO sizing simulation wrote no report (see {sim_dir})")
+    data = json.loads(report.read_text())
+    peak = {n: int(data["peaks"][k.instance_name]) for n, k in nodes.items()}
+    deep = {n: int(k.params["DEPTH"]) for n, k in nodes.items()}
+    full = [n for n in nodes if peak[n] >= deep[n]]
+    if full:
+        raise VerificationError(
+            f"FIFO sizing: {', '.join(full)} filled up at the simulated depth, so the peak "
+            "is not known; lower with deeper FIFOs"
+        )
+    depth = {n: max(2, peak[n] + MARGIN) for n in nodes}
+    return FifoSizing(deep=deep, peak=peak, depth=depth, cycles=int(data["cycles"]))

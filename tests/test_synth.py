@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,13 @@ from codesign.boards import get_board
 from codesign.errors import ToolNotFoundError
 from codesign.synth import SynthesisError, synthesize
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
-from codesign.synth.yosys import _parse, display_name, synth_steps, write_script
+from codesign.synth.yosys import (
+    _parse,
+    display_name,
+    run_yosys,
+    synth_steps,
+    write_script,
+)
 from codesign.tools import find_tool
 
 # A small parameterised design of our own (independent of rtl/): a registered adder,
@@ -296,9 +301,6 @@ def test_distributed_rom_maps_onto_luts_equivalently(
 ) -> None:
     """The LUT-ROM mapping is proven equal to the ROM by SAT (a miter over every address);
     a netlist built from a ROM with one flipped bit must fail the same proof."""
-    yosys = find_tool("yosys")
-    if yosys is None:
-        pytest.skip("yosys not installed")
     (tmp_path / "rom.sv").write_text(ROM_RTL)
     for name, words in (("gold.mem", _rom_words()), ("gate.mem", _rom_words(flip))):
         (tmp_path / name).write_text("".join(f"{w:02x}\n" for w in words))
@@ -315,10 +317,7 @@ def test_distributed_rom_maps_onto_luts_equivalently(
         "sat -verify -prove-asserts miter",
     ]
     (tmp_path / "eq.ys").write_text("\n".join(script) + "\n")
-    proc = subprocess.run(
-        [str(yosys), "-q", "-l", "eq.log", "-s", "eq.ys"], cwd=tmp_path,
-        capture_output=True, text=True, check=False,
-    )
+    proc = run_yosys(tmp_path / "eq.ys", log_name="eq.log")
     log = (tmp_path / "eq.log").read_text()
     if flip is not None:
         assert proc.returncode != 0 and "SAT proof finished - model found: FAIL!" in log

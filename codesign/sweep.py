@@ -45,10 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from codesign.config import FlowConfig, parse_config
+from codesign.config import FlowConfig, parse_config, read_yaml_mapping
 from codesign.errors import CodesignError, ConfigError
 from codesign.sweep_store import JSON, StoreRow, SweepStore
 from codesign.tools import usable_cpus
@@ -169,21 +168,6 @@ def _deep_merge(base: JSON, top: JSON) -> JSON:
     return out
 
 
-def _read_yaml_mapping(path: Path, what: str) -> JSON:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from None
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path} must be a YAML mapping, got {type(data).__name__}")
-    return data
-
-
 def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None = None) -> SweepSpec:
     """Validate a sweep spec mapping; ``base_config`` is read relative to ``base_dir``.
 
@@ -218,7 +202,7 @@ def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None =
         path = Path(spec.base_config)
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
-        base = _deep_merge(_read_yaml_mapping(path, "base config"), spec.base)
+        base = _deep_merge(read_yaml_mapping(path, "base config"), spec.base)
         spec = spec.model_copy(update={"base": base})
     return spec
 
@@ -227,7 +211,7 @@ def load_sweep_spec(path: Path | str) -> SweepSpec:
     """Read and validate a sweep spec YAML file (``yaml.safe_load`` only)."""
     path = Path(path)
     return parse_sweep_spec(
-        _read_yaml_mapping(path, "sweep spec"), source=str(path), base_dir=path.parent
+        read_yaml_mapping(path, "sweep spec"), source=str(path), base_dir=path.parent
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +102,36 @@ def test_failed_step_marks_build_failed(tmp_path: Path) -> None:
     assert manifest["status"] == "failed"
     assert manifest["steps"]["lower"]["status"] == "failed"
     assert not (tmp_path / "results.json").exists()
+
+
+def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
+    """A step's key digests every source of the subpackages it runs: an edit, or a new
+    file, re-runs that step (and what follows it), not the steps before."""
+    from codesign import flow
+
+    package = tmp_path / "codesign"
+    shutil.copytree(Path(flow.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    digest = flow._code_digest.__wrapped__  # uncached: the copy changes under it
+
+    def changed_by(edit: Callable[[], None]) -> set[str]:
+        before = {step: digest(step, package) for step in flow.STEPS}
+        edit()
+        return {step for step in flow.STEPS if digest(step, package) != before[step]}
+
+    def append(rel: str) -> Callable[[], None]:
+        return lambda: (package / rel).write_text((package / rel).read_text() + "# edit\n")
+
+    assert changed_by(append("lower/folding.py")) == {"lower", "rtl", "overflow"}
+    assert changed_by(lambda: (package / "lower" / "new_pass.py").write_text("X = 1\n")) == {
+        "lower", "rtl", "overflow"}
+    assert changed_by(append("models/mlp.py")) == {"train", "export"}
+    assert changed_by(append("export.py")) == {"export"}
+    assert changed_by(append("synth/yosys.py")) == {"synth"}
+    assert changed_by(append("backends/rtl.py")) == {"rtl", "sim", "overflow", "synth"}
+    assert changed_by(append("flow.py")) == set(flow.STEPS)
+    assert changed_by(append("report/tables.py")) == set()
+    # the key carries the code digest and the versions of what the step calls
+    cfg = parse_config(BASE)
+    assert flow._step_key(cfg, "lower") == flow._code_digest("lower")
+    assert flow._step_key(cfg, "synth")["code"] == flow._code_digest("synth")["code"]

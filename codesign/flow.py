@@ -442,7 +442,8 @@ def _code_digest(step: str, package: Path | None = None) -> dict[str, str]:
     files = {"codesign/flow.py": package / "flow.py"}
     for name in names:
         path = package / name
-        if not path.exists() and (spec := find_spec(name)) and spec.submodule_search_locations:
+        spec = None if path.exists() or "." in name else find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
             path = Path(next(iter(spec.submodule_search_locations)))  # a top-level package
         if not path.exists():
             raise FileNotFoundError(f"step {step!r} runs {name!r}: not found in {package}")

@@ -29,10 +29,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/codesign flow configs/mlp_a2q.yaml --out $(OUT)
 
-test: setup
+# lint first: CI runs `make test`, so ruff and mypy are enforced there
+test: lint
 	$(PY) -m pytest
 
-test-fast: setup
+test-fast: lint
 	$(PY) -m pytest -m "not sim and not synth and not slow"
 
 bench: setup

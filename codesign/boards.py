@@ -21,9 +21,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from codesign.config import read_yaml_mapping
 from codesign.errors import ConfigError
 from codesign.paths import data_dir
 
@@ -99,12 +99,7 @@ def list_boards() -> list[str]:
 
 def load_board(path: Path) -> Board:
     """Read and validate one board file (``yaml.safe_load``)."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read board file {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"board file {path} must hold a mapping, got {type(raw).__name__}")
+    raw = read_yaml_mapping(path, "board file")
     try:
         board = Board.model_validate(raw)
     except ValidationError as exc:

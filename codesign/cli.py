@@ -259,6 +259,7 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(help="run failed points again")] = False,
 ) -> None:
     """Run a design-space sweep; finished points are kept in SQLite and never repeated."""
+    from codesign.report.data import folding_text
     from codesign.sweep import load_sweep_spec, run_sweep
     from codesign.sweep_store import SweepStore
 
@@ -280,19 +281,24 @@ def sweep(
             )
         table = Table(title=f"sweep {sp.name}: {summary.done} done, {summary.failed} failed, "
                       f"{summary.skipped} reused")
-        for col in ("digest", "method", "P", "status", "accuracy", "LUT", "II"):
+        for col in ("digest", "method", "P", "PE/SIMD", "status", "accuracy", "LUT", "II"):
             table.add_column(col, justify="right")
         with SweepStore(store_path) as st:
             for r in st.to_records():
                 table.add_row(
                     r["digest"], _fmt(r.get("config.quant.method")),
-                    _fmt(r.get("config.quant.acc_bits")), r["status"],
+                    _fmt(r.get("config.quant.acc_bits")), folding_text(r.get("layers") or []),
+                    r["status"],
                     _fmt(_first(r, "accuracy.accelerator", "accuracy.hw_graph",
                                 "accuracy.quantized")),
                     _fmt(r.get("resources.accelerator.total.LUT"), 0),
                     _fmt(r.get("cycles.ii_measured"), 1),
                 )
         console.print(table)
+        if summary.folding is not None:
+            pins = ", ".join(f"{f['pe']}/{f['simd']}" for f in summary.folding)
+            console.print(f"folding (PE/SIMD per MVAU) solved on {sp.pin_folding} and pinned "
+                          f"on every point: {pins}")
         console.print(f"store: {store_path}")
 
     _guard(go)

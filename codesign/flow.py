@@ -7,6 +7,7 @@ stored in the manifest; ``results.json`` is assembled from those summaries.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 from collections.abc import Callable
@@ -428,18 +429,91 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     return result
 
 
+#: The code each step runs, digested into its key so that a re-run after a code change
+#: redoes the step: codesign modules and subpackages (each digested whole, beside this
+#: module, which holds the steps), top-level packages, and distributions by version.
+_STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "train": (("data.py", "models", "quant"), ("torch", "brevitas", "numpy", "scikit-learn")),
+    "export": (
+        ("data.py", "models", "quant", "export.py"),
+        ("torch", "brevitas", "qonnx", "onnx", "onnxruntime", "numpy"),
+    ),
+    "lower": (("data.py", "quant", "lower", "kernels"), ("finn-plus", "qonnx", "onnx", "numpy")),
+    "fifos": (
+        ("data.py", "lower", "kernels", "graph.py", "fifos.py", "backends", "tools.py",
+         "rtl_sim"),
+        ("finn-plus", "qonnx", "cocotb", "numpy"),
+    ),
+    "rtl": (
+        ("data.py", "lower", "kernels", "graph.py", "fifos.py", "backends"),
+        ("finn-plus", "qonnx", "onnx", "numpy"),
+    ),
+    "sim": (
+        ("kernels", "graph.py", "fifos.py", "backends", "sim.py", "tools.py", "rtl_sim"),
+        ("cocotb", "cocotbext-axi"),
+    ),
+    "overflow": (
+        ("quant", "lower", "kernels", "graph.py", "fifos.py", "backends", "sim.py", "tools.py",
+         "rtl_sim"),
+        ("cocotb", "cocotbext-axi", "numpy"),
+    ),
+    "synth": (
+        ("boards.py", "cache.py", "tools.py", "kernels", "graph.py", "fifos.py", "backends",
+         "synth"),
+        ("numpy",),
+    ),
+}
+
+
+@functools.cache
+def _code_digest(step: str, package: Path | None = None) -> dict[str, str]:
+    """Digest of the sources ``_STEP_CODE`` names for ``step`` (under ``package``, by
+    default this one) and the versions of the distributions it names.
+
+    >>> key = _code_digest("lower")
+    >>> sorted(key)
+    ['code', 'finn-plus', 'numpy', 'onnx', 'qonnx']
+    """
+    from importlib.metadata import version
+    from importlib.util import find_spec
+
+    from codesign.cache import files_digest
+
+    package = package or Path(__file__).resolve().parent
+    names, dists = _STEP_CODE[step]
+    files = {"codesign/flow.py": package / "flow.py"}
+    for name in names:
+        path = package / name
+        spec = None if path.exists() or "." in name else find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            path = Path(next(iter(spec.submodule_search_locations)))  # a top-level package
+        if not path.exists():
+            raise FileNotFoundError(f"step {step!r} runs {name!r}: not found in {package}")
+        sources = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for src in sources:
+            if src.is_file() and src.suffix in (".py", ".v", ".sv", ".txt"):
+                files[src.relative_to(path.parent).as_posix()] = src
+    return {"code": files_digest(files)[:16], **{d: version(d) for d in dists}}
+
+
 def _step_key(cfg: FlowConfig, step: str) -> Any:
-    """What a step's result depends on beyond the design digest: its settings and, from
-    rtl on, the kernel library the design is built from."""
+    """What a step's result depends on beyond the design digest: the code it runs
+    (:func:`_code_digest`), its settings and, from rtl on, the kernel library the design
+    is built from."""
     from codesign.backends.rtl import library_digest
 
+    code = _code_digest(step)
     if step == "fifos":
-        return {"simulator": cfg.sim.simulator, "rtl_library": library_digest()}
+        return {"simulator": cfg.sim.simulator, "rtl_library": library_digest(), **code}
     if step in ("rtl", "sim", "overflow"):
-        return {"sim": cfg.sim.model_dump(mode="json"), "rtl_library": library_digest()}
+        return {
+            "sim": cfg.sim.model_dump(mode="json"), "rtl_library": library_digest(), **code
+        }
     if step == "synth":
-        return {"synth": cfg.synth.model_dump(mode="json"), "rtl_library": library_digest()}
-    return None
+        return {
+            "synth": cfg.synth.model_dump(mode="json"), "rtl_library": library_digest(), **code
+        }
+    return code
 
 
 def run_flow(

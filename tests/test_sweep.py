@@ -20,10 +20,13 @@ from codesign.config import FlowConfig
 from codesign.errors import ConfigError
 from codesign.paths import data_dir
 from codesign.sweep import (
+    SweepError,
     expand_points,
+    fold_layers,
     load_sweep_spec,
     parse_sweep_spec,
     plan_sweep,
+    reference_point,
     run_sweep,
 )
 from codesign.sweep_store import SweepStore
@@ -53,6 +56,22 @@ def fake_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str,
         "accuracy": {"quantized": round(1 - 1 / p, 6), "float": 1.0},
         "until": until,
     }
+
+
+def folding_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
+    """fake_flow with lowered layers whose folding, under a cycles target, follows the
+    training as FINN's does (A2Q at P = 15 narrows the weights: twice the SIMD)."""
+    results = fake_flow(cfg, out, until)
+    if cfg.fold.layers is not None:
+        folds = [(f.pe, f.simd) for f in cfg.fold.layers]
+    else:
+        narrow = cfg.quant.method == "a2q" and cfg.quant.acc_bits == 15
+        folds = [(8, 8) if narrow else (16, 4), (1, 8)]
+    results["layers"] = [
+        {"name": f"MVAU_{i}", "op_type": "MVAU", "pe": pe, "simd": simd}
+        for i, (pe, simd) in enumerate(folds)
+    ] + [{"name": "LabelSelect_0", "op_type": "LabelSelect", "pe": 1, "simd": None}]
+    return results
 
 
 def crash_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
@@ -152,6 +171,12 @@ def test_random_search_is_seeded_and_in_range() -> None:
         ({"grid": {"quant.acc_bits": []}}, "quant.acc_bits"),
         ({"random": {"samples": 2, "space": {"train.lr": {"low": 1, "hi": 2}}}}, "hi"),
         ({"random": {"samples": 2, "space": {"nope": [1]}}}, "'nope'"),
+        ({"pin_folding": {"quant.bitz": 1}}, "'quant.bitz'"),
+        ({"pin_folding": {}, "grid": {"fold.target_cycles": [32, 64]}},
+         "varies 'fold.target_cycles'"),
+        ({"pin_folding": {}, "base": {"fold": {"layers": [{"pe": 1, "simd": 1}]}}},
+         "has fold.layers already"),
+        ({"pin_folding": {"quant.acc_bits": 3}}, "smallest usable P"),
     ],
 )
 def test_spec_errors_name_the_key(data: dict[str, Any], needle: str) -> None:
@@ -169,6 +194,74 @@ def test_shipped_specs() -> None:
     ci = expand_points(load_sweep_spec(data_dir("configs") / "sweep_ci.yaml"))
     assert len(ci) == 3 and all(p.error is None for p in ci)
     assert all(p.config["train"]["epochs"] <= 5 for p in ci)
+
+
+def test_pinned_folding_is_solved_once_on_the_reference_point(tmp_path: Path) -> None:
+    """The shipped CI spec with P = 15 added (where the fake, like FINN, folds otherwise):
+    the reference point is lowered once, and every point is built with its PE/SIMD."""
+    ci = load_sweep_spec(data_dir("configs") / "sweep_ci.yaml")
+    assert ci.pin_folding == {"quant.method": "baseline", "quant.acc_bits": 32}
+    spec = ci.model_copy(update={"grid": [*ci.grids(), {"quant.method": ["a2q"],
+                                                       "quant.acc_bits": [15]}]})
+    store, out = tmp_path / "s.sqlite", tmp_path / "out"
+    unpinned = run_sweep(spec.model_copy(update={"pin_folding": None}), tmp_path / "u.sqlite",
+                         tmp_path / "u", workers=2, flow_fn=folding_flow)
+    assert unpinned.folding is None
+    with SweepStore(tmp_path / "u.sqlite") as st:
+        assert {r.results["layers"][0]["simd"] for r in st.rows()} == {4, 8}  # type: ignore[index]
+
+    summary = run_sweep(spec, store, out, workers=2, flow_fn=folding_flow)
+    assert summary.done == 4 and summary.folding == [{"pe": 16, "simd": 4}, {"pe": 1, "simd": 8}]
+    # one lowering of the reference point, in its own build directory
+    ref = reference_point(spec)
+    assert executions(out / "fold_reference") == {ref.digest: 1}
+    assert (out / "fold_reference" / ref.digest).is_dir()
+    with SweepStore(store) as st:
+        rows = st.rows()
+    assert len(rows) == 4
+    for row in rows:
+        assert row.config["fold"] == {"target_cycles": None, "layers": summary.folding}
+        assert [(ly["pe"], ly["simd"]) for ly in (row.results or {})["layers"][:2]] == [
+            (16, 4), (1, 8)]
+    # resumed: the reference is solved again (its build is reused), no point runs again
+    again = run_sweep(spec, store, out, workers=2, flow_fn=folding_flow)
+    assert (again.skipped, again.ran, again.folding) == (4, 0, summary.folding)
+
+
+@pytest.mark.slow
+def test_pinned_folding_on_the_real_flow(tmp_path: Path) -> None:
+    """CI-sized points (the shipped CI spec's 32-wide MLP, 3 epochs) up to 'lower': FINN
+    folds A2Q at P = 15 (4-bit weights: SIMD 8) unlike P = 16 (5-bit: SIMD 4); pinned on
+    P = 16, both are built with P = 16's PE/SIMD."""
+    from codesign.flow import run_flow
+
+    ci = load_sweep_spec(data_dir("configs") / "sweep_ci.yaml")
+    spec = ci.model_copy(update={
+        "grid": {"quant.method": ["a2q"], "quant.acc_bits": [16, 15]},
+        "pin_folding": {"quant.method": "a2q", "quant.acc_bits": 16},
+    })
+    own = run_flow(expand_points(spec)[1].cfg, tmp_path / "p15", until="lower").results
+    summary = run_sweep(spec, tmp_path / "s.sqlite", tmp_path / "out", workers=2, until="lower")
+    assert summary.done == 2 and summary.folding is not None
+    assert fold_layers(own) != summary.folding  # P = 15 left alone folds otherwise
+    ref = reference_point(spec)
+    solved = json.loads((tmp_path / "out" / "fold_reference" / ref.digest / "results.json")
+                        .read_text())
+    assert fold_layers(solved) == summary.folding
+    with SweepStore(tmp_path / "s.sqlite") as st:
+        rows = st.rows()
+    assert {r.config["quant"]["acc_bits"] for r in rows} == {15, 16}
+    for row in rows:
+        assert fold_layers(row.results or {}) == summary.folding, row.config["quant"]
+
+
+def test_pinned_folding_reference_failure_stops_the_sweep(tmp_path: Path) -> None:
+    spec = parse_sweep_spec({"grid": {"quant.acc_bits": [14, 16]},
+                             "pin_folding": {"train.seed": 13}})
+    with pytest.raises(SweepError, match=r"pin_folding: the reference point \(train.seed=13\) "
+                       "failed to lower: RuntimeError: seed 13 is unlucky"):
+        run_sweep(spec, tmp_path / "s.sqlite", tmp_path / "out", flow_fn=folding_flow)
+    assert not (tmp_path / "s.sqlite").exists()  # no point ran with an unsolved folding
 
 
 # ---------------------------------------------------------------- store

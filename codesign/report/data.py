@@ -103,6 +103,19 @@ class Run:
         return [ly for ly in layers if isinstance(ly, dict) and ly.get("acc_bits_finn")]
 
     @property
+    def folding(self) -> tuple[tuple[int, int], ...] | None:
+        """(PE, SIMD) of each MVAU as built, in graph order; None before lowering."""
+        layers = self.weighted_layers
+        if not layers or any(ly.get("pe") is None or ly.get("simd") is None for ly in layers):
+            return None
+        return tuple((int(ly["pe"]), int(ly["simd"])) for ly in layers)
+
+    @property
+    def folding_text(self) -> str:
+        """:attr:`folding` as ``PE/SIMD`` per MVAU (``16/4, 1/8``), or ``?``."""
+        return folding_text(self.results.get("layers") or [])
+
+    @property
     def acc_bits(self) -> int | None:
         """P as built: the configured width, else the widest accumulator FINN derived."""
         if self.target_acc_bits is not None:
@@ -160,6 +173,23 @@ class Run:
         if "acc32" in keys:
             return "acc32"
         return keys[0] if keys else None
+
+
+def folding_text(layers: Sequence[Any]) -> str:
+    """``PE/SIMD`` of each MVAU row of a results ``layers`` list, in graph order.
+
+    >>> folding_text([{"op_type": "MVAU", "pe": 16, "simd": 4}, {"op_type": "LabelSelect"},
+    ...               {"op_type": "MVAU", "pe": 1, "simd": 8}])
+    '16/4, 1/8'
+    >>> folding_text([])
+    '?'
+    """
+    parts = [
+        f"{ly.get('pe', '?')}/{ly.get('simd', '?')}"
+        for ly in layers
+        if isinstance(ly, dict) and ly.get("op_type") == "MVAU"
+    ]
+    return ", ".join(parts) if parts else "?"
 
 
 def dig(data: Any, dotted: str, default: Any = None) -> Any:

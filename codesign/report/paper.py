@@ -63,7 +63,8 @@ COMPRESSION_DEFINITION = (
     "accumulators (same weights, same folding; the flow's synth.compare_acc_bits twin) "
     "divided by LUT (FF) of the accelerator at its P; where a run has no twin, the "
     "reference is the baseline model of the same sweep built with 32-bit accumulators "
-    "and the same folding (named in the table)."
+    "and the same PE/SIMD in every layer (named in the table; with another folding there "
+    "is no reduction, and the table says so)."
 )
 
 
@@ -118,6 +119,8 @@ class PaperComparison:
     label: str
     method: str
     acc_bits: int | None
+    folding: str
+    """PE/SIMD of each MVAU as built (``16/4, 1/8``)."""
     sparsity: float | None
     compression: float | None
     float_fraction: float | None
@@ -138,31 +141,38 @@ def _ratio(num: object, den: object) -> float | None:
 
 def _design_without_quant_target(run: Run) -> JSON:
     """The run's configuration minus what a 32-bit baseline may differ in (name, quant
-    method and P, verification and synthesis settings)."""
+    method and P, verification and synthesis settings) and the folding settings (the
+    folding as built is compared instead: a cycles target gives each run its own)."""
     cfg = json.loads(json.dumps(run.get("config", {})))
-    for key in ("name", "sim", "synth"):
+    for key in ("name", "sim", "synth", "fold"):
         cfg.pop(key, None)
     for key in ("method", "acc_bits"):
         cfg.get("quant", {}).pop(key, None)
     return cfg
 
 
+def _wide_baselines(run: Run, peers: Sequence[Run]) -> list[Run]:
+    mine = _design_without_quant_target(run)
+    return [
+        peer
+        for peer in peers
+        if peer is not run
+        and peer.status == "done"
+        and peer.method == "baseline"
+        and peer.target_acc_bits == PAPER_WIDE_BITS
+        and peer.resources("accelerator")
+        and _design_without_quant_target(peer) == mine
+    ]
+
+
 def baseline_peer(run: Run, peers: Sequence[Run]) -> Run | None:
     """The finished baseline among ``peers`` built with ``PAPER_WIDE_BITS``-bit
-    accumulators and otherwise the same design (model, bit widths, training, folding,
-    board) as ``run``: the reference for resource reduction when ``run`` has no twin."""
-    mine = _design_without_quant_target(run)
-    for peer in peers:
-        if (
-            peer is not run
-            and peer.status == "done"
-            and peer.method == "baseline"
-            and peer.target_acc_bits == PAPER_WIDE_BITS
-            and peer.resources("accelerator")
-            and _design_without_quant_target(peer) == mine
-        ):
-            return peer
-    return None
+    accumulators and otherwise the same design (model, bit widths, training, board) with
+    the same PE/SIMD in every layer as ``run``: the reference for resource reduction when
+    ``run`` has no twin."""
+    if run.folding is None:
+        return None
+    return next((p for p in _wide_baselines(run, peers) if p.folding == run.folding), None)
 
 
 def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
@@ -181,7 +191,14 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
         reference: str | None = f"{wide_key} twin (same weights, same folding)"
     elif (peer := baseline_peer(run, peers)) is not None:
         wide, wide_bits = peer.resources("accelerator"), PAPER_WIDE_BITS
-        reference = f"{peer.label} (baseline, same folding)"
+        reference = f"{peer.label} (baseline, same folding {peer.folding_text})"
+    elif others := _wide_baselines(run, peers):
+        # a reduction against another folding would mix PE/SIMD lanes into it
+        wide, wide_bits = None, None
+        reference = (
+            f"none: {others[0].label} is folded {others[0].folding_text} (PE/SIMD), this run "
+            f"{run.folding_text}; pin the folding (sweep pin_folding) to compare"
+        )
     else:
         wide, wide_bits, reference = None, None, None
     wide = wide or {}
@@ -189,6 +206,7 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
         label=run.label,
         method=run.method,
         acc_bits=run.acc_bits,
+        folding=run.folding_text,
         sparsity=stats.sparsity,
         compression=stats.compression,
         float_fraction=float(frac) if frac is not None else None,

@@ -88,6 +88,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(r.get("config.quant.weight_bits")),
                 fmt(r.get("config.quant.act_bits")),
                 fmt(r.get("config.model.hidden")),
+                r.folding_text,
                 fmt(r.get("accuracy.float"), "acc"),
                 fmt(r.get("accuracy.quantized"), "acc"),
                 fmt(r.get("accuracy.hw_graph"), "acc"),
@@ -109,14 +110,15 @@ def summary_table(runs: Sequence[Run]) -> Table:
         title="Runs",
         columns=[
             "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
-            "float acc", "quant acc", "HW graph acc", "accelerator acc", "LUT", "FF", "DSP",
-            "BRAM36",
+            "PE/SIMD", "float acc", "quant acc", "HW graph acc", "accelerator acc", "LUT", "FF",
+            "DSP", "BRAM36",
             f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
         ],
         rows=rows,
         row_classes=classes,
         note="P: the configured accumulator width; 'FINN (n)': no target, FINN's own "
-        "MinimizeAccumulatorWidth result (widest layer n). Accuracies on the test split: "
+        "MinimizeAccumulatorWidth result (widest layer n). PE/SIMD: each MVAU's folding as "
+        "built, in graph order. Accuracies on the test split: "
         "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
         "model (a squeezed baseline's accumulators wrap there, and only there). "
         "Resources: Yosys synth_xilinx. "
@@ -130,6 +132,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
             "A2Q paper",
             "a2q",
             str(PAPER.acc_bits),
+            DASH,
             fmt(PAPER.sparsity, "pct"),
             fmt(PAPER.compression, "x"),
             fmt(PAPER.float_fraction, "pct"),
@@ -147,6 +150,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
                 c.label,
                 c.method,
                 fmt(c.acc_bits),
+                c.folding,
                 fmt(c.sparsity, "pct"),
                 fmt(c.compression, "x"),
                 fmt(c.float_fraction, "pct"),
@@ -160,7 +164,8 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
         key="paper",
         title="Side by side with the A2Q paper",
         columns=[
-            "run", "method", "P", "weight sparsity", "est. compression", "% of float accuracy",
+            "run", "method", "P", "PE/SIMD", "weight sparsity", "est. compression",
+            "% of float accuracy",
             "LUT reduction vs 32-bit acc", "FF reduction vs 32-bit acc", "32-bit reference",
         ],
         rows=rows,

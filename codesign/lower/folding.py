@@ -11,6 +11,7 @@ specialized itself.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from typing import cast
 
@@ -25,12 +26,21 @@ MVAU_WWIDTH_MAX = 36
 """Widest weight stream per PE (bits) FINN's SetFolding grows SIMD to (its default)."""
 
 # generic op type -> (attribute bounded by which size attribute)
+# (a list-valued size attribute, e.g. VVAU's Kernel [kh, kw], bounds by its product)
 _FOLD_LIMITS: dict[str, dict[str, str]] = {
     "MVAU": {"PE": "MH", "SIMD": "MW"},
-    "VVAU": {"PE": "Channels"},
+    "VVAU": {"PE": "Channels", "SIMD": "Kernel"},
     "Thresholding": {"PE": "NumChannels"},
     "LabelSelect": {"PE": "Labels"},
+    "ConvolutionInputGenerator": {"SIMD": "IFMChannels"},
+    "FMPadding": {"SIMD": "NumChannels"},
+    "Pool": {"PE": "Channels"},
+    "DuplicateStreams": {"PE": "NumChannels"},
 }
+
+FOLDING_ATTRS = ("PE", "SIMD", "parallel_window")
+"""The attributes SetFolding chooses, copied back wherever the generic node has them
+(e.g. ElementwiseAdd's PE; parallel_window of the sliding-window generator)."""
 
 
 def divisors(n: int) -> list[int]:
@@ -43,7 +53,10 @@ def divisors(n: int) -> list[int]:
 
 
 def _attr(node_inst: object, name: str) -> int:
-    return int(cast(int, node_inst.get_nodeattr(name)))  # type: ignore[attr-defined]
+    value = node_inst.get_nodeattr(name)  # type: ignore[attr-defined]
+    if isinstance(value, (list, tuple)):
+        return math.prod(int(v) for v in value)
+    return int(cast(int, value))
 
 
 def validate_folding(child: ModelWrapper) -> None:
@@ -79,18 +92,20 @@ def _by_output(model: ModelWrapper) -> dict[str, object]:
 def _copy_folding(
     src: ModelWrapper, dst: ModelWrapper, op_types: Sequence[str] | None = None
 ) -> None:
-    """Copy PE/SIMD from (specialized) ``src`` to the generic nodes of ``dst``."""
+    """Copy the :data:`FOLDING_ATTRS` from (specialized) ``src`` to the generic nodes of
+    ``dst`` (all HW nodes, or those of ``op_types``)."""
     src_insts = _by_output(src)
     for node in dst.graph.node:
-        limits = _FOLD_LIMITS.get(node.op_type)
-        if limits is None or (op_types is not None and node.op_type not in op_types):
+        if not is_hw_node(node) or (op_types is not None and node.op_type not in op_types):
             continue
         src_inst = src_insts.get(node.output[0])
         if src_inst is None:
             continue
         inst = getCustomOp(node)
-        for fold_attr in limits:
-            inst.set_nodeattr(fold_attr, _attr(src_inst, fold_attr))
+        defined = inst.get_nodeattr_types()
+        for fold_attr in FOLDING_ATTRS:
+            if fold_attr in defined:
+                inst.set_nodeattr(fold_attr, _attr(src_inst, fold_attr))
 
 
 def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelWrapper:
@@ -134,7 +149,7 @@ def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -
         inst.set_nodeattr("PE", fold.pe)
         inst.set_nodeattr("SIMD", fold.simd)
     validate_folding(child)
-    others = [n for n in child.graph.node if n.op_type in _FOLD_LIMITS and n.op_type != "MVAU"]
+    others = [n for n in child.graph.node if is_hw_node(n) and n.op_type != "MVAU"]
     if others:
         slowest = max((int(getCustomOp(n).get_exp_cycles()) for n in mvaus), default=1)
         spec = _specialized_copy(child, part)

@@ -205,7 +205,8 @@ def export_qonnx(
 
 # --- equivalence -------------------------------------------------------------------------
 
-_LINEAR = (qnn.QuantLinear, nn.Linear)
+_LINEAR = (qnn.QuantLinear, nn.Linear, qnn.QuantConv2d, nn.Conv2d)
+_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
 _ACT = (qnn.QuantReLU, nn.ReLU)
 
 
@@ -220,7 +221,7 @@ def _torch_tensors(
 ) -> tuple[npt.NDArray[np.float32], list[tuple[str, str]], dict[tuple[str, str], Any]]:
     """Eval-mode output, and intermediate tensors in call order: (kind, module name) -> value.
 
-    Kinds: ``weight`` (the quantized weight a linear layer uses), ``linear``,
+    Kinds: ``weight`` (the quantized weight a linear or conv layer uses), ``linear``,
     ``batchnorm``, ``act``; these are the tensors the graph has counterparts of.
     """
     names = {m: n for n, m in model.named_modules()}
@@ -237,7 +238,7 @@ def _torch_tensors(
             order.append(("weight", name))
             values[order[-1]] = w
             kind = "linear"
-        elif isinstance(mod, nn.BatchNorm1d):
+        elif isinstance(mod, _BATCHNORM):
             kind = "batchnorm"
         else:
             kind = "act"
@@ -249,7 +250,7 @@ def _torch_tensors(
     hooks = [
         m.register_forward_hook(hook)
         for n, m in model.named_modules()
-        if isinstance(m, (*_LINEAR, nn.BatchNorm1d, *_ACT))
+        if isinstance(m, (*_LINEAR, *_BATCHNORM, *_ACT))
         and not any(n.startswith(f"{outer}.") for outer in layers)
     ]
     model.eval()
@@ -266,7 +267,10 @@ def _graph_tensors(model: ModelWrapper) -> list[tuple[str, str, bool]]:
     """The graph's counterparts in node order: (kind, tensor name, weight is transposed)."""
     found: list[tuple[str, str, bool]] = []
     for node in model.graph.node:
-        if node.op_type in ("Gemm", "MatMul"):
+        if node.op_type == "Conv":
+            found.append(("weight", node.input[1], False))
+            found.append(("linear", node.output[0], False))
+        elif node.op_type in ("Gemm", "MatMul"):
             transposed = node.op_type == "MatMul" or not any(
                 a.name == "transB" and a.i == 1 for a in node.attribute
             )

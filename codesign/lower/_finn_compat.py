@@ -6,6 +6,8 @@ missing, so a FINN release that has it is left alone.
 
 from __future__ import annotations
 
+import functools
+
 from finn.custom_op.fpgadataflow.convolutioninputgenerator import ConvolutionInputGenerator
 
 
@@ -18,7 +20,7 @@ def _use_parallel_window_output(self: ConvolutionInputGenerator) -> bool:
 # InsertFIFO and every reader of the generic graph's stream shapes fail without it.
 # Its meaning is the generic node's own parallel_window attribute, as in the subclass.
 if not hasattr(ConvolutionInputGenerator, "use_parallel_window_output"):
-    ConvolutionInputGenerator.use_parallel_window_output = _use_parallel_window_output  # type: ignore[attr-defined]
+    ConvolutionInputGenerator.use_parallel_window_output = _use_parallel_window_output
 
 
 def _vvau_python_exec_in_window_order() -> None:
@@ -33,9 +35,10 @@ def _vvau_python_exec_in_window_order() -> None:
     from finn.custom_op.fpgadataflow.vectorvectoractivation import VVAU
 
     original = VVAU.execute_node
-    if getattr(original, "_codesign_window_order", False):
-        return
+    if hasattr(original, "__wrapped__"):
+        return  # already wrapped
 
+    @functools.wraps(original)
     def execute_node(self: VVAU, context: dict, graph: object) -> None:
         pe = self.get_nodeattr("PE")
         self.set_nodeattr("PE", self.get_nodeattr("Channels"))
@@ -44,8 +47,7 @@ def _vvau_python_exec_in_window_order() -> None:
         finally:
             self.set_nodeattr("PE", pe)
 
-    execute_node._codesign_window_order = True  # type: ignore[attr-defined]
-    VVAU.execute_node = execute_node  # type: ignore[method-assign]
+    VVAU.execute_node = execute_node
 
 
 _vvau_python_exec_in_window_order()

@@ -64,7 +64,7 @@ class ConvStage(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         f = self.body(h)
         out = self.act(h + self._shared[0](f)) if self.residual else self.act(f)
-        return self.pool(out)  # type: ignore[no-any-return]
+        return self.pool(out)
 
 
 class CNN(nn.Module):

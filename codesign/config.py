@@ -9,10 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from codesign.errors import ConfigError
 from codesign.quant.bounds import smallest_useful_acc_bits
@@ -24,16 +32,144 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+IMAGE_SIZE = 8
+"""Height and width of the digits images (the MLP sees them flat, the CNN as 1x8x8)."""
+
+
 class ModelConfig(_Strict):
+    """``model.kind: mlp`` (the default): a TFC-like MLP on the flat 64 pixels."""
+
     kind: Literal["mlp"] = "mlp"
     hidden: list[int] = Field(default=[64, 64], min_length=1)
     """Widths of the hidden QuantLinear + BatchNorm + QuantReLU stacks."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample: the flat pixels."""
+        return (IMAGE_SIZE * IMAGE_SIZE,)
 
     @model_validator(mode="after")
     def _positive_widths(self) -> ModelConfig:
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"model.hidden widths must be >= 1, got {self.hidden}")
         return self
+
+
+def _per_stage(value: bool | list[bool], stages: int, key: str, all_means: str) -> list[bool]:
+    """Expand a per-stage flag: a list (one entry per stage) or one bool for all stages
+    (``all_means`` says which: "every" stage or every stage "after the first")."""
+    if isinstance(value, list):
+        if len(value) != stages:
+            raise ValueError(
+                f"model.{key} has {len(value)} entries but model.conv has {stages} stages; "
+                f"give one bool per stage or a single bool"
+            )
+        return list(value)
+    first = value if all_means == "every" else False
+    return [first] + [value] * (stages - 1)
+
+
+class CNNConfig(_Strict):
+    """``model.kind: cnn``: conv stages on the 1x8x8 digits, then FC layers.
+
+    A stage is a ``kernel`` x ``kernel`` convolution ("same" padding), BatchNorm and a
+    quantized ReLU, optionally followed by a 2x2 max-pool. A depthwise-separable stage is
+    a depthwise ``kernel`` x ``kernel`` convolution (BatchNorm, ReLU) and a pointwise 1x1
+    one. A residual stage computes h + f(h); f's output and h pass through one shared
+    activation quantizer (same scale), and the sum is requantized by the stage's own.
+    """
+
+    kind: Literal["cnn"]
+    conv: list[int] = Field(default=[8, 16], min_length=1)
+    """Output channels of each conv stage."""
+    kernel: int = Field(default=3, ge=1, le=IMAGE_SIZE)
+    """Kernel size (odd: the padding keeps each stage's height and width)."""
+    pool: bool | list[bool] = True
+    """2x2 max-pool after a stage: one bool for every stage, or one per stage."""
+    depthwise_separable: bool | list[bool] = False
+    """A stage = depthwise k x k + pointwise 1x1. True: every stage after the first
+    (a depthwise conv of the 1-channel image is a plain conv); or one bool per stage."""
+    residual: bool | list[bool] = False
+    """A stage = h + f(h) (input channels = output channels). True: every stage after
+    the first (the first lifts the 1-channel image); or one bool per stage."""
+    hidden: list[int] = Field(default=[], min_length=0)
+    """Widths of the FC (QuantLinear + BatchNorm + QuantReLU) layers before the classifier."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample: a 1-channel image (NCHW without the batch)."""
+        return (1, IMAGE_SIZE, IMAGE_SIZE)
+
+    @property
+    def pools(self) -> list[bool]:
+        return _per_stage(self.pool, len(self.conv), "pool", "every")
+
+    @property
+    def separable(self) -> list[bool]:
+        return _per_stage(self.depthwise_separable, len(self.conv), "depthwise_separable", "after")
+
+    @property
+    def residuals(self) -> list[bool]:
+        return _per_stage(self.residual, len(self.conv), "residual", "after")
+
+    def feature_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) after the last stage."""
+        size = IMAGE_SIZE // 2 ** sum(self.pools)
+        return self.conv[-1], size, size
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CNNConfig:
+        if any(c < 1 for c in self.conv):
+            raise ValueError(f"model.conv channels must be >= 1, got {self.conv}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"model.hidden widths must be >= 1, got {self.hidden}")
+        if self.kernel % 2 == 0:
+            raise ValueError(
+                f"model.kernel={self.kernel} is even; an odd kernel (1, 3, 5, 7) keeps the "
+                "feature map size with symmetric padding"
+            )
+        pools, separable, residuals = self.pools, self.separable, self.residuals
+        size = IMAGE_SIZE
+        channels = 1
+        for i, out in enumerate(self.conv):
+            if separable[i] and channels == 1:
+                raise ValueError(
+                    f"model.depthwise_separable: stage {i} gets a 1-channel input, where a "
+                    "depthwise conv is a plain conv; make that stage a standard one"
+                )
+            if residuals[i] and channels != out:
+                raise ValueError(
+                    f"model.residual: stage {i} maps {channels} to {out} channels, but h + f(h) "
+                    "needs equal input and output channels (model.conv)"
+                )
+            if pools[i]:
+                if size < 2:
+                    raise ValueError(
+                        f"model.pool: stage {i} would pool a {size}x{size} feature map; at "
+                        f"most {IMAGE_SIZE.bit_length() - 1} stages can pool an "
+                        f"{IMAGE_SIZE}x{IMAGE_SIZE} image"
+                    )
+                size //= 2
+            channels = out
+        return self
+
+
+AnyModelConfig = ModelConfig | CNNConfig
+"""The config of any model kind."""
+
+
+def _model_kind(value: Any) -> str:
+    # an untagged mapping is an MLP, as before model.kind had a second value
+    if isinstance(value, dict):
+        return str(value.get("kind", "mlp"))
+    return str(getattr(value, "kind", "mlp"))
+
+
+ModelField = Annotated[
+    Annotated[ModelConfig, Tag("mlp")] | Annotated[CNNConfig, Tag("cnn")],
+    Discriminator(_model_kind),
+]
+_MODEL_KINDS = ("mlp", "cnn")
 
 
 class QuantConfig(_Strict):
@@ -118,7 +254,7 @@ class SynthConfig(_Strict):
 
 class FlowConfig(_Strict):
     name: str = Field(default="mlp", pattern=r"^[A-Za-z0-9_.-]+$")
-    model: ModelConfig = ModelConfig()
+    model: ModelField = ModelConfig()
     quant: QuantConfig = QuantConfig()
     train: TrainConfig = TrainConfig()
     fold: FoldConfig = FoldConfig(target_cycles=64)
@@ -150,12 +286,16 @@ def _digest(data: dict[str, Any]) -> str:
 def _format_validation(err: ValidationError, source: str) -> str:
     lines = [f"invalid config {source}:"]
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = list(e["loc"])
+        if loc[:1] == ["model"] and len(loc) > 1 and loc[1] in _MODEL_KINDS:
+            del loc[1]  # the union member's tag is not a key the user wrote
+        key = ".".join(str(p) for p in loc) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
-        elif e["type"] == "literal_error":
-            msg = f"{msg}"
+        elif e["type"] == "union_tag_invalid":
+            key = "model.kind"
+            msg = f"unknown model kind; known: {', '.join(_MODEL_KINDS)}"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 

@@ -32,7 +32,8 @@ class DigitsSplit:
 
     @property
     def n_features(self) -> int:
-        return int(self.x_train.shape[1])
+        """Input values per image (64 in any shape)."""
+        return int(np.prod(self.x_train.shape[1:]))
 
     @property
     def n_classes(self) -> int:
@@ -60,15 +61,26 @@ def pixel_codes(values: npt.ArrayLike, input_bits: int) -> npt.NDArray[np.float3
     return codes.astype(np.float32)
 
 
-def load_digits_split(input_bits: int, seed: int = 0) -> DigitsSplit:
+def load_digits_split(
+    input_bits: int, seed: int = 0, shape: tuple[int, ...] = (64,)
+) -> DigitsSplit:
     """Stratified, seeded split of digits: 1437 training and 360 test images.
+
+    ``shape`` is one image's shape as the model takes it: the flat row-major pixels
+    (default) or e.g. ``(1, 8, 8)`` for a CNN (NCHW); the split is the same.
 
     >>> s = load_digits_split(8)
     >>> s.x_train.shape, s.x_test.shape, s.input_dtype_name
     ((1437, 64), (360, 64), 'UINT8')
+    >>> img = load_digits_split(8, shape=(1, 8, 8))
+    >>> img.x_test.shape, bool((img.x_test.reshape(360, 64) == s.x_test).all())
+    ((360, 1, 8, 8), True)
     """
     digits = load_digits()
-    x = pixel_codes(digits.data, input_bits)
+    n_pixels = digits.data.shape[1]
+    if int(np.prod(shape)) != n_pixels:
+        raise ValueError(f"an image has {n_pixels} pixels; shape {shape} holds {np.prod(shape)}")
+    x = pixel_codes(digits.data, input_bits).reshape(-1, *shape)
     y = np.asarray(digits.target, dtype=np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=DIGITS_TEST_SIZE, stratify=y, random_state=seed, shuffle=True

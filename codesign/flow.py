@@ -65,7 +65,9 @@ def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
     from codesign.quant import train_cache
     from codesign.quant.train import save_checkpoint, train_model
 
-    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    split = load_digits_split(
+        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
+    )
     cache = cache_dir("train") if cfg.train.cache else None
     runs: JSON = {}
     artefacts = []
@@ -116,7 +118,9 @@ def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
         raise ConfigError(
             "quant.method=float has no integer hardware path; use baseline, a2q or a2q_plus"
         )
-    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    split = load_digits_split(
+        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
+    )
     model = _load_quant_model(bd, cfg)
     onnx_path = bd.path("export", "model.onnx")
     export_qonnx(model, cfg.quant, split.x_test, onnx_path)
@@ -192,7 +196,9 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
         raise VerificationError("lowering produced no dataflow partition")
     parent = load_lowered(res.parent)
     child = load_lowered(res.dataflow)
-    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    split = load_digits_split(
+        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
+    )
 
     want = execute_parent(load_lowered(onnx_in), split.x_test)
     got = execute_parent(parent, split.x_test)

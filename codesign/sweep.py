@@ -47,6 +47,7 @@ import sys
 import threading
 import time
 import traceback
+import typing
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -149,13 +150,20 @@ class SweepSpec(_Strict):
         return self.grid if isinstance(self.grid, list) else [self.grid]
 
 
+def _config_models(ann: Any) -> list[type[BaseModel]]:
+    """The config sections an annotation holds: one model, or every model of a union
+    (``model`` is the union of the model kinds' configs)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    return [m for arg in typing.get_args(ann) for m in _config_models(arg)]
+
+
 def _config_keys(model: type[BaseModel], prefix: str = "") -> dict[str, type[BaseModel] | None]:
     keys: dict[str, type[BaseModel] | None] = {}
     for name, info in model.model_fields.items():
-        ann = info.annotation
-        sub = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-        keys[prefix + name] = sub
-        if sub is not None:
+        subs = _config_models(info.annotation)
+        keys[prefix + name] = subs[0] if subs else None
+        for sub in subs:
             keys.update(_config_keys(sub, f"{prefix}{name}."))
     return keys
 

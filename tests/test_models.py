@@ -33,7 +33,7 @@ def test_build_is_seeded() -> None:
 
 def test_unknown_model_kind_lists_known_kinds() -> None:
     bad = ModelConfig.model_construct(kind="transformer", hidden=[8])
-    with pytest.raises(ConfigError, match=r"'transformer'.*known: mlp"):
+    with pytest.raises(ConfigError, match=r"'transformer'.*known: cnn, mlp"):
         build_model(bad, QuantConfig())
     with pytest.raises(ConfigError, match="known: a2q, a2q_plus, baseline, float"):
         get_preset("ternary")

@@ -6,6 +6,7 @@ execution of the lowered graphs. No vendor tool is needed: FINN's transformation
 directly and the generic (unspecialized) HW layers execute in Python.
 """
 
+import codesign.lower._finn_compat  # noqa: F401  (FINN fixes, before any lowering)
 from codesign.lower._graph import (
     dataflow_child,
     execute_dataflow,

@@ -139,13 +139,19 @@ def _batched(model: ModelWrapper, n: int) -> ModelWrapper:
     return batched
 
 
+BATCH1_OPS = frozenset({"Im2Col"})
+"""Ops whose attributes fix the batch size to 1 (Im2Col's ``input_shape``)."""
+
+
 def _execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
-    """Run ``model``: a batch at once if it has no HW layers, else sample by sample
-    (FINN's HW layers are built for batch 1)."""
+    """Run ``model``: a batch at once if it has no HW layers (nor ops fixed to batch 1),
+    else sample by sample (FINN's HW layers are built for batch 1)."""
     arr = _as_batch(x, model)
     iname = model.graph.input[0].name
     oname = model.graph.output[0].name
-    if arr.shape[0] > 1 and not any(n.domain.startswith(HW_DOMAIN) for n in model.graph.node):
+    if arr.shape[0] > 1 and not any(
+        n.domain.startswith(HW_DOMAIN) or n.op_type in BATCH1_OPS for n in model.graph.node
+    ):
         return execute_onnx(_batched(model, arr.shape[0]), {iname: arr})[oname]
     outs = [execute_onnx(model, {iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
     return np.concatenate(outs, axis=0)
@@ -166,13 +172,15 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
     float scale and bias) on given accelerator outputs, e.g. those of a design whose
     accumulators are squeezed and wrap.
 
-    The parent must start with its partition node, as FINN's partition leaves an MLP.
+    Host nodes before the partition (a CNN's NCHW->NHWC input Transpose) are dropped
+    with it: the accelerator outputs are what the partition node emits.
     """
     node = sdp_node(parent)
-    if node is None or parent.graph.node[0] is not node:
-        raise LoweringError("execute_host_tail needs a parent graph that starts with its partition")
+    if node is None:
+        raise LoweringError("execute_host_tail needs a parent graph with its partition")
     tail = copy.deepcopy(parent)
-    first = tail.graph.node[0]
+    index = list(parent.graph.node).index(node)
+    first = tail.graph.node[index]
     new_input = tail.get_tensor_valueinfo(first.output[0])
     if new_input is None:
         raise LoweringError(f"no shape information for {first.output[0]}")
@@ -180,7 +188,8 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
     for vi in list(tail.graph.value_info):
         if vi.name == new_input.name:
             tail.graph.value_info.remove(vi)
-    tail.graph.node.remove(first)
+    for head in list(tail.graph.node)[: index + 1]:  # topologically sorted: all feed it
+        tail.graph.node.remove(head)
     del tail.graph.input[:]
     tail.graph.input.append(new_input)
     return _execute(tail, np.asarray(dataflow_out, dtype=np.float32))

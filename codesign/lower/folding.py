@@ -50,7 +50,7 @@ def _copy_folding(src: ModelWrapper, dst: ModelWrapper, skip: Sequence[str] = ()
         if src_inst is None:
             continue
         inst = getCustomOp(node)
-        for attr, _size in kernel_for(node).fold:
+        for attr in kernel_for(node).legal_folding(inst):
             inst.set_nodeattr(attr, src_inst.get_nodeattr(attr))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.fold_constants import FoldConstants
@@ -45,7 +46,10 @@ Step = Callable[[ModelWrapper, FlowConfig], ModelWrapper]
 # dataflow region (the float de-quantization of the logits, layout ops, the argmax).
 LOWERABLE_OPS = {
     "MatMul": "MVAU (integer input and weights; a following MultiThreshold is absorbed)",
-    "MultiThreshold": "Thresholding (integer input), or absorbed into the preceding MVAU",
+    "Conv": "FMPadding + ConvolutionInputGenerator + MVAU, or VVAU if depthwise",
+    "MaxPool": "ConvolutionInputGenerator + Pool (integer input)",
+    "Add": "ElementwiseAdd (two integer streams, e.g. a residual join)",
+    "MultiThreshold": "Thresholding (integer input), or absorbed into the preceding MVAU/VVAU",
     "TopK": "LabelSelect (integer input)",
 }
 HOST_OPS = frozenset(
@@ -122,6 +126,18 @@ def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 
 
 def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN streamlining, chosen by ``model.kind``: :func:`streamline_mlp` (FINN's
+    TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe)."""
+    streamline = STREAMLINERS.get(cfg.model.kind)
+    if streamline is None:
+        raise LoweringError(
+            f"no streamlining recipe for model.kind {cfg.model.kind!r}; "
+            f"known: {', '.join(sorted(STREAMLINERS))}"
+        )
+    return streamline(model)
+
+
+def streamline_mlp(model: ModelWrapper) -> ModelWrapper:
     """FINN streamlining as in its TFC/MLP examples and builder.
 
     Scalar and per-channel scales/biases are moved past MatMuls and absorbed into the
@@ -149,6 +165,96 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     model = model.transform(InferDataLayouts())
     model = model.transform(RemoveUnusedTensors())
     return model
+
+
+def _make_maxpool_nhwc(model: ModelWrapper) -> ModelWrapper:
+    """FINN's MakeMaxPoolNHWC, safe on a MaxPool whose output forks (a residual input).
+
+    Its (MaxPool -> NHWC Transpose) pattern rewires only the Transpose consumer and hands
+    the other consumers the un-pooled tensor (finn-plus 1.6.1). A forked MaxPool's
+    consumers are therefore moved behind an Identity for the call, so only its correct
+    (NCHW Transpose -> MaxPool) pattern matches; qonnx's RemoveIdentityOps then drops it.
+    """
+    from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
+    from onnx import helper
+    from qonnx.transformation.remove import RemoveIdentityOps
+
+    for node in list(model.graph.node):
+        consumers = model.find_consumers(node.output[0]) if node.op_type == "MaxPool" else []
+        if len(consumers) < 2:
+            continue
+        fork = model.make_new_valueinfo_name()
+        for consumer in consumers:
+            for i, name in enumerate(consumer.input):
+                if name == node.output[0]:
+                    consumer.input[i] = fork
+        index = list(model.graph.node).index(node)
+        model.graph.node.insert(index + 1, helper.make_node("Identity", [node.output[0]], [fork]))
+    model = model.transform(MakeMaxPoolNHWC())
+    return model.transform(RemoveIdentityOps())
+
+
+def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
+    """FINN streamlining as its builder does for CNV / ResNet-style networks.
+
+    In NCHW first: scales and biases move past MatMuls/Convs into the MultiThresholds
+    (as for the MLP), a residual input's scale moves past its fork (MoveLinearPastFork)
+    and the two equal scales of a residual join past the Add (MoveLinearPastEltwiseAdd),
+    which then adds integers. LowerConvsToMatMul makes every conv an Im2Col + MatMul in
+    NHWC between Transposes; the Transposes are moved past MultiThresholds, MaxPools,
+    forks and joins until they cancel, leaving one NCHW->NHWC Transpose at the input and
+    the NHWC->NCHW one before the Flatten (absorbed into the first FC layer later).
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.reorder import (
+        MoveAddPastMul,
+        MoveLinearPastEltwiseAdd,
+        MoveLinearPastFork,
+        MoveScalarLinearPastInvariants,
+        MoveTransposePastFork,
+        MoveTransposePastJoinAdd,
+    )
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+    from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
+
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(MoveLinearPastFork())
+    model = model.transform(Streamline())
+    model = model.transform(MoveLinearPastEltwiseAdd())
+    model = model.transform(Streamline())
+    model = model.transform(LowerConvsToMatMul())
+    model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
+    # each round moves Transposes one op further; stop when no more cancel
+    transposes = len(model.get_nodes_by_op_type("Transpose")) + 1
+    while len(model.get_nodes_by_op_type("Transpose")) < transposes:
+        transposes = len(model.get_nodes_by_op_type("Transpose"))
+        model = _make_maxpool_nhwc(model)
+        model = model.transform(MoveTransposePastFork())
+        model = model.transform(absorb.AbsorbConsecutiveTransposes())
+        model = model.transform(MoveTransposePastJoinAdd())
+        model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
+        model = model.transform(absorb.AbsorbConsecutiveTransposes())
+    model = model.transform(Streamline())
+    model = model.transform(MoveAddPastMul())
+    model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
+    model = model.transform(absorb.AbsorbMulIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
+    model = model.transform(RoundAndClipThresholds())
+    model = model.transform(InferDataTypes())
+    model = model.transform(InferDataLayouts())
+    model = model.transform(RemoveUnusedTensors())
+    return model
+
+
+STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
+    "mlp": streamline_mlp,
+    "cnn": streamline_cnn,
+}
+"""Streamlining recipe per ``model.kind``."""
 
 
 def _check_region(model: ModelWrapper) -> None:
@@ -194,23 +300,72 @@ def _check_region(model: ModelWrapper) -> None:
         )
 
 
+def _integer_join(model: ModelWrapper, node: NodeProto) -> bool:
+    """Filter of InferElementwiseBinaryOperation: FINN's own (the graph's final
+    de-quantizing Mul stays on the host) and integer inputs only, so the float bias Add
+    of the last layer stays there too."""
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+
+    return bool(InferElementwiseBinaryOperation.reject_output_dequant(model, node)) and all(
+        model.get_tensor_datatype(name).is_integer() for name in node.input
+    )
+
+
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
-    """FINN's generic HW layers: MVAU (thresholds absorbed), Thresholding, LabelSelect."""
+    """FINN's generic HW layers, in the order of its builder's convert_to_hw step.
+
+    MVAU (dense MatMuls, thresholds absorbed), VVAU (depthwise convs), LabelSelect,
+    Thresholding, Pool (MaxPool as Im2Col + Pool), ConvolutionInputGenerator (Im2Col;
+    padding as an FMPadding before it), the CNV-to-FC flatten absorbed into the first FC
+    MVAU, ElementwiseAdd (residual joins) and DuplicateStreams (forks). A transformation
+    runs only if its op type is in the graph, so an MLP sees only the first four.
+    """
+    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
+    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
+        InferDuplicateStreamsLayer,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
     from finn.transformation.fpgadataflow.convert_to_hw.label_select import (
         InferLabelSelectLayer,
     )
+    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
     from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
         InferQuantizedMatrixVectorActivation,
     )
     from finn.transformation.fpgadataflow.convert_to_hw.thresholding import (
         InferThresholdingLayer,
     )
+    from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import (
+        InferVectorVectorActivation,
+    )
+    from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
+
+    def has(*op_types: str) -> bool:
+        return any(model.get_nodes_by_op_type(op) for op in op_types)
 
     model = model.transform(InferQuantizedMatrixVectorActivation())
-    if model.get_nodes_by_op_type("MultiThreshold"):
-        model = model.transform(InferThresholdingLayer())
-    if model.get_nodes_by_op_type("TopK"):
+    if has("MatMul"):
+        model = model.transform(InferVectorVectorActivation())
+    if has("TopK"):
         model = model.transform(InferLabelSelectLayer())
+    if has("MultiThreshold"):
+        model = model.transform(InferThresholdingLayer())
+    if has("MaxPool", "MaxPoolNHWC"):
+        model = model.transform(InferPool())
+    if has("Im2Col"):
+        model = model.transform(InferConvInpGen())
+        model = model.transform(RemoveCNVtoFCFlatten())
+    if has("Add"):
+        model = model.transform(InferElementwiseBinaryOperation(_integer_join))
+    model = model.transform(InferDuplicateStreamsLayer())
+    if has("Transpose"):
+        model = model.transform(AbsorbConsecutiveTransposes())
+        model = model.transform(RemoveCNVtoFCFlatten())
     model = model.transform(GiveUniqueNodeNames())
     model = model.transform(InferShapes())
     model = model.transform(InferDataTypes())

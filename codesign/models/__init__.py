@@ -7,24 +7,33 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from codesign.config import ModelConfig, QuantConfig
+from codesign.config import AnyModelConfig, CNNConfig, ModelConfig, QuantConfig
 from codesign.errors import ConfigError
+from codesign.models.cnn import CNN
 from codesign.models.mlp import MLP
 
-ModelBuilder = Callable[[ModelConfig, QuantConfig, int, int], nn.Module]
+ModelBuilder = Callable[[AnyModelConfig, QuantConfig, int, int], nn.Module]
 
 
 def _build_mlp(
-    model_cfg: ModelConfig, quant_cfg: QuantConfig, in_features: int, n_classes: int
+    model_cfg: AnyModelConfig, quant_cfg: QuantConfig, in_features: int, n_classes: int
 ) -> nn.Module:
+    assert isinstance(model_cfg, ModelConfig)
     return MLP(in_features, list(model_cfg.hidden), n_classes, quant_cfg)
 
 
-MODELS: dict[str, ModelBuilder] = {"mlp": _build_mlp}
+def _build_cnn(
+    model_cfg: AnyModelConfig, quant_cfg: QuantConfig, in_features: int, n_classes: int
+) -> nn.Module:
+    assert isinstance(model_cfg, CNNConfig)
+    return CNN(model_cfg, n_classes, quant_cfg)  # the image shape comes from the config
+
+
+MODELS: dict[str, ModelBuilder] = {"mlp": _build_mlp, "cnn": _build_cnn}
 
 
 def build_model(
-    model_cfg: ModelConfig,
+    model_cfg: AnyModelConfig,
     quant_cfg: QuantConfig,
     in_features: int = 64,
     n_classes: int = 10,
@@ -46,4 +55,4 @@ def build_model(
         return builder(model_cfg, quant_cfg, in_features, n_classes)
 
 
-__all__ = ["MLP", "MODELS", "build_model"]
+__all__ = ["CNN", "MLP", "MODELS", "build_model"]

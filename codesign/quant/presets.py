@@ -107,16 +107,50 @@ def make_linear(
     preset = get_preset(quant_cfg.method)
     if preset.weight_quant is None:
         return nn.Linear(in_features, out_features, bias=bias)
+    return qnn.QuantLinear(
+        in_features,
+        out_features,
+        bias=bias,
+        weight_quant=preset.weight_quant.let(**_weight_params(preset, quant_cfg)),
+        return_quant_tensor=False,
+    )
+
+
+def _weight_params(preset: Preset, quant_cfg: QuantConfig) -> dict[str, Any]:
     params: dict[str, Any] = {"bit_width": quant_cfg.weight_bits}
     if preset.accumulator_aware:
         if quant_cfg.acc_bits is None:
             raise ConfigError(f"quant.acc_bits (P) is required for method {preset.name!r}")
         params["accumulator_bit_width"] = quant_cfg.acc_bits
-    return qnn.QuantLinear(
-        in_features,
-        out_features,
+    return params
+
+
+def make_conv2d(
+    in_channels: int,
+    out_channels: int,
+    kernel: int,
+    quant_cfg: QuantConfig,
+    *,
+    groups: int = 1,
+    bias: bool = False,
+) -> nn.Module:
+    """A stride-1 convolution under the preset's weight quantizer, zero-padded so the
+    feature map keeps its height and width (odd ``kernel``); ``groups=in_channels``
+    makes it depthwise. A2Q bounds each output channel's fan-in (in/groups x k x k)."""
+    preset = get_preset(quant_cfg.method)
+    padding = kernel // 2
+    if preset.weight_quant is None:
+        return nn.Conv2d(
+            in_channels, out_channels, kernel, padding=padding, groups=groups, bias=bias
+        )
+    return qnn.QuantConv2d(
+        in_channels,
+        out_channels,
+        kernel,
+        padding=padding,
+        groups=groups,
         bias=bias,
-        weight_quant=preset.weight_quant.let(**params),
+        weight_quant=preset.weight_quant.let(**_weight_params(preset, quant_cfg)),
         return_quant_tensor=False,
     )
 
@@ -130,17 +164,22 @@ def make_relu(quant_cfg: QuantConfig) -> nn.Module:
     )
 
 
+QUANT_WEIGHT_LAYERS = (qnn.QuantLinear, qnn.QuantConv2d)
+"""The Brevitas layers whose integer weights :func:`collect_quant_weights` reads."""
+
+
 @dataclass(frozen=True)
 class LayerWeights:
-    """The integer weights a quantized linear layer computes with, as torch sees them."""
+    """The integer weights a quantized linear or conv layer computes with, as torch
+    sees them."""
 
     name: str
     raw_weight: npt.NDArray[np.float32]
     """The float parameter (what Brevitas's QONNX export writes as the Quant input)."""
     int_weight: npt.NDArray[np.int64]
-    """Shape (out, in)."""
+    """Shape (out, in) for a linear layer, (out, in / groups, k, k) for a conv."""
     scale: npt.NDArray[np.float32]
-    """Per-output-channel scale, shape (out, 1)."""
+    """Per-output-channel scale, shape (out, 1) (conv: (out, 1, 1, 1))."""
     value: npt.NDArray[np.float32]
     """int_weight * scale exactly as torch computes it."""
     weight_bits: int
@@ -150,7 +189,7 @@ class LayerWeights:
     """Target P of an accumulator-aware quantizer, else None."""
 
 
-def _acc_bits_of(layer: qnn.QuantLinear) -> int | None:
+def _acc_bits_of(layer: qnn.QuantLinear | qnn.QuantConv2d) -> int | None:
     # only the accumulator-aware quantizers (those that read their input) define P
     if not layer.weight_quant.requires_quant_input:
         return None
@@ -158,7 +197,8 @@ def _acc_bits_of(layer: qnn.QuantLinear) -> int | None:
 
 
 def collect_quant_weights(model: nn.Module, x: torch.Tensor) -> list[LayerWeights]:
-    """Integer weights of every QuantLinear, in call order, from one eval forward of ``x``.
+    """Integer weights of every QuantLinear and QuantConv2d, in call order, from one eval
+    forward of ``x``.
 
     A2Q quantizers need the layer's quantized input to know its bit width, so the inputs
     are captured with forward hooks. The model's train/eval mode is restored.
@@ -168,7 +208,7 @@ def collect_quant_weights(model: nn.Module, x: torch.Tensor) -> list[LayerWeight
     hooks = []
     names = {m: n for n, m in model.named_modules()}
     for module in model.modules():
-        if isinstance(module, qnn.QuantLinear):
+        if isinstance(module, QUANT_WEIGHT_LAYERS):
 
             def hook(mod: nn.Module, args: tuple[Any, ...], _out: Any) -> None:
                 name = names[mod]

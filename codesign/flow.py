@@ -261,12 +261,11 @@ def _finn_accelerator(bd: BuildDir, cfg: FlowConfig) -> StreamGraph:
 
 def _step_fifos(bd: BuildDir, cfg: FlowConfig) -> JSON:
     """FIFO depths from a full-rate simulation of the lowered design (deep FIFOs)."""
-    from codesign.data import load_digits_split
     from codesign.fifos import size_fifos
     from codesign.graph import read_graph
 
     graph = read_graph(_dataflow(bd), name=cfg.name)
-    x = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed).x_test[:SIZING_FRAMES]
+    x = _accelerator_inputs(bd, cfg)[0][:SIZING_FRAMES]
     work = bd.path("fifos")
     shutil.rmtree(work, ignore_errors=True)
     sizing = size_fifos(graph, x, work, simulator=cfg.sim.simulator)
@@ -281,19 +280,30 @@ def _as_built(finn_acc: StreamGraph, cfg: FlowConfig) -> StreamGraph:
     return finn_acc if bits is None else with_acc_bits(finn_acc, bits)
 
 
+def _accelerator_inputs(bd: BuildDir, cfg: FlowConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The test set as the accelerator receives it (the host nodes before the dataflow
+    partition applied), and its labels."""
+    from codesign.data import load_digits_split
+    from codesign.lower import dataflow_input
+
+    split = load_digits_split(
+        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
+    )
+    return dataflow_input(_lowered(bd, "parent"), split.x_test), split.y_test
+
+
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
-    from codesign.data import load_digits_split
     from codesign.graph import run_reference
     from codesign.lower import execute_dataflow, execute_host_tail
 
     child = _dataflow(bd)
     finn_acc = _finn_accelerator(bd, cfg)
-    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed)
+    x, labels = _accelerator_inputs(bd, cfg)
     # our bit-accurate model of the kernels must agree with FINN's execution first
-    finn_out = execute_dataflow(child, split.x_test).reshape(len(split.x_test), -1)
-    y = run_reference(finn_acc, split.x_test)
+    finn_out = execute_dataflow(child, x).reshape(len(x), -1)
+    y = run_reference(finn_acc, x)
     mismatch = np.flatnonzero((y != finn_out).any(axis=1))
     if mismatch.size:
         raise VerificationError(
@@ -302,16 +312,16 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
         )
     acc = _as_built(finn_acc, cfg)
     if acc is not finn_acc:
-        y = run_reference(acc, split.x_test)
+        y = run_reference(acc, x)
     logits = execute_host_tail(_lowered(bd, "parent"), y)
     project = emit_rtl(acc, bd.dir("rtl", "accel"))
     frames = cfg.sim.frames
-    meta = write_vectors(acc, split.x_test[:frames], y[:frames], bd.dir("vectors"))
+    meta = write_vectors(acc, x[:frames], y[:frames], bd.dir("vectors"))
     artefacts = [project.top_file, project.filelist, *project.memories, meta]
     return {
         "top": project.top,
         "squeezed_acc_bits": _squeeze_bits(cfg),
-        "accelerator_accuracy": float((logits.argmax(-1) == split.y_test).mean()),
+        "accelerator_accuracy": float((logits.argmax(-1) == labels).mean()),
         "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),
         "kernels": [
             {"node": k.node, "kernel": k.kind, "module": k.module, "params": k.params}

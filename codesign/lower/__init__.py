@@ -9,6 +9,7 @@ directly and the generic (unspecialized) HW layers execute in Python.
 import codesign.lower._finn_compat  # noqa: F401  (FINN fixes, before any lowering)
 from codesign.lower._graph import (
     dataflow_child,
+    dataflow_input,
     execute_dataflow,
     execute_host_tail,
     execute_parent,
@@ -37,6 +38,7 @@ __all__ = [
     "LowerResult",
     "Step",
     "dataflow_child",
+    "dataflow_input",
     "execute_dataflow",
     "execute_host_tail",
     "execute_parent",

@@ -167,6 +167,27 @@ def execute_parent(parent: ModelWrapper, x: np.ndarray) -> np.ndarray:
     return _execute(parent, x)
 
 
+def dataflow_input(parent: ModelWrapper, x: np.ndarray) -> np.ndarray:
+    """What the accelerator receives for graph inputs ``x``: the host nodes before the
+    dataflow partition (a CNN's NCHW->NHWC Transpose) applied to them."""
+    node = sdp_node(parent)
+    if node is None:
+        raise LoweringError("dataflow_input needs a parent graph with its partition")
+    index = list(parent.graph.node).index(node)
+    if index == 0:
+        return _as_batch(x, parent)
+    head = copy.deepcopy(parent)
+    new_output = head.get_tensor_valueinfo(node.input[0])
+    if new_output is None:
+        raise LoweringError(f"no shape information for {node.input[0]}")
+    new_output = copy.deepcopy(new_output)
+    for later in list(head.graph.node)[index:]:  # topologically sorted: none feeds a head
+        head.graph.node.remove(later)
+    del head.graph.output[:]
+    head.graph.output.append(new_output)
+    return _execute(head, np.asarray(x, dtype=np.float32))
+
+
 def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndarray:
     """Execute only the host nodes after the dataflow partition (e.g. the last layer's
     float scale and bias) on given accelerator outputs, e.g. those of a design whose

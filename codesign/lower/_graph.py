@@ -181,6 +181,9 @@ def dataflow_input(parent: ModelWrapper, x: np.ndarray) -> np.ndarray:
     if new_output is None:
         raise LoweringError(f"no shape information for {node.input[0]}")
     new_output = copy.deepcopy(new_output)
+    for vi in list(head.graph.value_info):
+        if vi.name == new_output.name:
+            head.graph.value_info.remove(vi)
     for later in list(head.graph.node)[index:]:  # topologically sorted: none feeds a head
         head.graph.node.remove(later)
     del head.graph.output[:]

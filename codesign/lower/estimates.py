@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, cast
 
@@ -96,6 +96,8 @@ class LayerInfo:
     """True if the node outputs its accumulator (no thresholds)."""
     n_thresholds: int | None = None
     """Threshold steps per channel."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Kernel-specific facts (a window's kernel and stride, a padding, ...)."""
 
     @property
     def input_bits(self) -> int | None:
@@ -115,9 +117,17 @@ class LayerInfo:
 
     def as_dict(self) -> dict[str, Any]:
         row = asdict(self)
+        row.update(row.pop("extra"))
         for key in ("input_bits", "weight_bits", "output_bits", "acc_bits"):
             row[key] = getattr(self, key)
         return row
+
+
+_FACT_FIELDS = frozenset(
+    {"mw", "mh", "channels", "weight_dtype", "acc_dtype", "weight_count", "no_activation",
+     "n_thresholds"}
+)
+"""The facts a kernel reports that are LayerInfo fields; the others go to ``extra``."""
 
 
 def _get(inst: Any, name: str) -> Any:
@@ -155,6 +165,8 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
         inst = getCustomOp(node)
         res_str = _get(inst, "res_estimate")
         res: dict[str, Any] = ast.literal_eval(res_str) if res_str else {}
+        facts = kernel.layer_facts(child, node)
+        common = {k: facts.pop(k) for k in _FACT_FIELDS & facts.keys()}
         rows.append(
             LayerInfo(
                 name=node.name,
@@ -170,7 +182,8 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
                 uram=_num(res, "URAM"),
                 dsp=_num(res, "DSP"),
                 estimate_impl=impl.get(node.name),
-                **kernel.layer_facts(child, node),
+                extra=facts,
+                **common,
             )
         )
     return rows

@@ -134,8 +134,22 @@ class StreamGraph:
     # ------------------------------------------------------------- derived graphs
 
     def map_nodes(self, fn: Callable[[KernelInstance], KernelInstance], name: str) -> StreamGraph:
-        """The same graph with every node replaced by ``fn(node)`` (same ports)."""
-        return dataclasses.replace(self, name=name, nodes=tuple(fn(k) for k in self.nodes))
+        """The same graph with every node replaced by ``fn(node)`` (same ports); a stream
+        takes its producer's new format, which its consumer must accept."""
+        nodes: dict[str, KernelInstance] = {}
+        for k in self.nodes:  # topological: every producer is mapped before its consumers
+            new = fn(k)
+            for e in self.in_edges(k.node):
+                if e.src is not None and e.dst is not None:
+                    fmt = nodes[e.src.node].outputs[e.src.index]
+                    new = new.kernel.with_input_format(new, e.dst.index, fmt)
+            nodes[k.node] = new
+        edges = tuple(
+            e if e.src is None
+            else dataclasses.replace(e, fmt=nodes[e.src.node].outputs[e.src.index])
+            for e in self.edges
+        )
+        return StreamGraph(name=name, nodes=tuple(nodes.values()), edges=edges)
 
 
 def single_kernel(k: KernelInstance, name: str) -> StreamGraph:

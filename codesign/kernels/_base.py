@@ -187,6 +187,16 @@ class Kernel:
         smallest possible value (see :func:`codesign.quant.bounds.extreme_inputs`)."""
         raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
 
+    def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
+        """``k`` taking stream ``fmt`` on input ``port`` (a wider producer upstream); only
+        kernels that carry words unchanged can follow, the others refuse naming the node."""
+        if k.inputs[port].tdata_bits == fmt.tdata_bits:
+            return k
+        raise LoweringError(
+            f"node {k.node} ({k.op_type}) takes {k.inputs[port].tdata_bits}-bit words on input "
+            f"{port}, its producer now emits {fmt.tdata_bits}"
+        )
+
     # ----------------------------------------------------------------- buffering
 
     sized_by_simulation: ClassVar[bool] = False

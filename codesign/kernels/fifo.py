@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,10 @@ class Fifo(Kernel):
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         return tuple(inputs)
+
+    def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
+        return dataclasses.replace(replace_params(k, WIDTH=fmt.tdata_bits), inputs=(fmt,),
+                                   outputs=(fmt,))
 
     def with_depth(self, k: KernelInstance, depth: int) -> KernelInstance:
         return replace_params(k, DEPTH=max(2, depth))

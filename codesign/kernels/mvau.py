@@ -143,13 +143,19 @@ class Mvau(Kernel):
 
     def with_acc_bits(self, k: KernelInstance, bits: int) -> KernelInstance:
         params = {**k.params, "ACC_BITS": bits, "ACC_SIGNED": 1, "THR_BITS": bits + 1}
+        outputs = k.outputs
+        if not int(k.params["N_THRES"]) and bits > int(k.params["OUT_BITS"]):
+            # without activation the output is the accumulator: a wider one is emitted
+            # whole (else synthesis would drop the bits the output cannot carry)
+            params["OUT_BITS"] = bits
+            outputs = (StreamFormat(bits, k.out.elems, True),)
         memories = dict(k.memories)
         if "THRESH_FILE" in memories:
             thr = memories["THRESH_FILE"]
             memories["THRESH_FILE"] = dataclasses.replace(
                 thr, values=clip_thresholds(thr.values, bits, True), bits=bits + 1, signed=True
             )
-        return dataclasses.replace(k, params=params, memories=memories)
+        return dataclasses.replace(k, params=params, memories=memories, outputs=outputs)
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
         acc = self.accumulator(k)

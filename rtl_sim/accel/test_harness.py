@@ -15,7 +15,7 @@ from typing import Any
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from rtl_sim.accel import record
 from rtl_sim.accel.stalls import seeds, threshold
@@ -41,6 +41,7 @@ async def _run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: i
     dut.ap_rst_n.value = 1
     if not int(dut.done.value):
         await First(RisingEdge(dut.done), Timer(limits["max_cycles"] * CLOCK_NS, "ns"))
+    await ReadOnly()  # every register of the edge that raised done has its new value
     names = ("done", "timeout", "words_in", "words_out", "frames_done", "mismatches",
              "extra_words", "cycles", "first_frame", "first_word", "first_expected",
              "first_got", "latency", "ii_sum", "ii_count", "ii_min", "ii_max", "idle_in",

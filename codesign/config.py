@@ -232,6 +232,10 @@ class SimConfig(_Strict):
     """Cycle simulation of the generated accelerator (cocotb)."""
 
     simulator: Literal["verilator", "icarus"] = "verilator"
+    driver: Literal["hdl", "python"] = "hdl"
+    """hdl: the streaming harness drives and checks the ports inside the simulator (fast);
+    python: cocotbext-axi drives them from Python (for debugging; same stalls, same
+    counters)."""
     frames: int | None = Field(default=None, ge=1)
     """Test images streamed through the accelerator; None = the whole test set."""
     backpressure: float = Field(default=0.3, ge=0.0, lt=1.0)

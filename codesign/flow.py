@@ -366,7 +366,7 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         write_vectors(single, x, run_reference(single, x), work / "vectors")
         report = simulate_accelerator(
             project, work / "vectors", work / "sim", simulator=cfg.sim.simulator,
-            in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
+            driver=cfg.sim.driver, in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
         )
         flagged = report.ovf_flags[k.node]
         if flagged != bool(bad.any()):
@@ -396,6 +396,7 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
         bd.dir("vectors"),
         bd.dir("sim", cfg.sim.simulator),
         simulator=cfg.sim.simulator,
+        driver=cfg.sim.driver,
         waves=cfg.sim.waves,
         seed=cfg.train.seed,
         in_pause=cfg.sim.backpressure,

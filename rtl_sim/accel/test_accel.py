@@ -1,97 +1,131 @@
-"""cocotb testbench for a whole accelerator (``accel_top``), driven by a vectors folder.
+"""cocotb testbench driving ``accel_top`` from Python (``sim.driver: python``).
 
-``frames_under_backpressure``: every frame of ``input.hex`` through the design with
-random valid/ready stalls on both streams; every output word against ``expected.hex``;
-the overflow monitors' bits recorded.
-``throughput``: frames back to back without stalls; the steady-state interval between
-frames (II) and the latency of one frame through an empty pipeline, in clock cycles.
-Both write their findings to the JSON report named by the configuration.
+cocotbext-axi drives s_axis and m_axis_tready with the stall pattern of the HDL harness
+(rtl_sim.accel.stalls, same seed, same cycles) and Python compares every word, so this
+driver cross-checks the harness and is the one to debug a stream with.
+
+``frames_under_backpressure``: every frame with seeded stalls on both ports;
+``throughput``: frames back to back without stalls, for the II and the latency. Both write
+the record of rtl_sim.accel.record, as the HDL driver does.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import random
-import statistics
-from pathlib import Path
+import logging
 from typing import Any
 
 import cocotb
-from cocotb.triggers import ClockCycles
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_steps, get_sim_time
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.backends.vectors import read_hex
-from rtl_sim.kernels.common import (
-    CLOCK_NS,
-    check,
-    compare,
-    config,
-    recv_words,
-    send_words,
-    start,
-    stream_ends,
-)
+from rtl_sim.accel import record
+from rtl_sim.accel.stalls import seeds, stall_bits
+from rtl_sim.kernels.common import CLOCK_NS, config
+
+RESET_CYCLES = 4
 
 
-def _vectors(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[int], list[int]]:
-    d = Path(cfg["vectors"])
-    meta = json.loads((d / "meta.json").read_text())
-    return meta, read_hex(d / meta["files"]["input"]), read_hex(d / meta["files"]["expected"])
+def _ends(dut: Any) -> tuple[AxiStreamSource, AxiStreamSink]:
+    src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.ap_clk, dut.ap_rst_n,
+                          reset_active_level=False, byte_lanes=1)
+    snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.ap_clk, dut.ap_rst_n,
+                        reset_active_level=False, byte_lanes=1)
+    for end in (src, snk):
+        end.log.setLevel(logging.WARNING)  # per-beat INFO logging is slow
+    return src, snk
 
 
-def _update_report(cfg: dict[str, Any], **fields: Any) -> None:
-    path = Path(cfg["report"])
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(fields)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+async def _run(dut: Any, cfg: dict[str, Any], meta: dict[str, Any], frames: int,
+               in_pause: float, out_pause: float) -> dict[str, Any]:
+    """One run of ``frames`` frames (the vectors repeat when there are fewer)."""
+    vectors = record.vectors_dir(cfg)
+    words_in = read_hex(vectors / meta["files"]["input"])
+    expected = read_hex(vectors / meta["files"]["expected"])
+    n_in, n_out = meta["in"]["words_per_frame"], meta["out"]["words_per_frame"]
+    total_in, total_out = frames * n_in, frames * n_out
+    limits = cfg["limits"]
+    period = get_sim_steps(CLOCK_NS, "ns")
+
+    Clock(dut.ap_clk, CLOCK_NS, unit="ns").start()
+    dut.ap_rst_n.value = 0
+    dut.s_axis_tvalid.value = 0
+    dut.m_axis_tready.value = 0
+    await ClockCycles(dut.ap_clk, RESET_CYCLES)
+    t0 = get_sim_time("step")  # the edge before cycle 1
+    # cocotbext-axi's ends start driving when they are made, whatever the reset level, so
+    # they are made at the edge that releases reset; their pause sequences are then the
+    # harness's stalls from cycle 1 on (tests/test_sim_drivers.py checks that both drivers
+    # see every output word in the same cycle)
+    src, snk = _ends(dut)
+    s_in, s_out = seeds(cfg["seed"])
+    if in_pause > 0:
+        src.set_pause_generator(stall_bits(s_in, in_pause))
+    if out_pause > 0:
+        snk.set_pause_generator(stall_bits(s_out, out_pause))
+    for i in range(total_in):  # one frame per word: the queue tells how many are left
+        src.send_nowait(AxiStreamFrame([words_in[i % len(words_in)]]))
+    dut.ap_rst_n.value = 1
+
+    received = mismatches = timing = 0
+    first: dict[str, int] | None = None
+    ends: list[int] = []
+    last = 0  # cycle of the last output word
+    stalled = None
+    while received < total_out:
+        try:
+            beat = await with_timeout(snk.recv(), (limits["watchdog"] + 1) * CLOCK_NS, "ns")
+        except SimTimeoutError:
+            left = src.count() + int(dut.s_axis_tvalid.value)
+            stalled = record.stalled_stream(
+                words_in=total_in - left, words_out=received, totals=(total_in, total_out),
+                idle_in=limits["watchdog"] if left and not int(dut.s_axis_tready.value) else 0,
+                idle_out=(get_sim_time("step") - t0) // period - last,
+                tready=bool(int(dut.s_axis_tready.value)),
+                tvalid=bool(int(dut.m_axis_tvalid.value)), finished=True,
+            )
+            break
+        got, want = int(beat.tdata[0]), expected[received % len(expected)]
+        last = (int(beat.sim_time_start or 0) - t0) // period
+        timing = record.timing_hash(timing, last)
+        if got != want:
+            if first is None:
+                first = {"frame": received // n_out, "word": received % n_out,
+                         "expected": want, "got": got}
+            mismatches += 1
+        received += 1
+        if received % n_out == 0:
+            ends.append(last)
+    if stalled is None:
+        await ClockCycles(dut.ap_clk, limits["drain"])
+    gaps = [b - a for a, b in itertools.pairwise(ends)]
+    return record.counters(
+        meta, frames=frames,
+        words_in=total_in - src.count() - int(dut.s_axis_tvalid.value),
+        words_out=received, mismatches=mismatches, extra_words=snk.count(),
+        cycles=last if received == total_out else 0, first=first,
+        ovf_bits=int(dut.ovf.value), latency=ends[0] if ends else 0,
+        ii=(sum(gaps), len(gaps), min(gaps, default=0), max(gaps, default=0)),
+        timing=timing, stalled=stalled,
+    )
 
 
 @cocotb.test()
 async def frames_under_backpressure(dut: Any) -> None:
     cfg = config()
-    meta, words_in, expected = _vectors(cfg)
-    rng = random.Random(cfg["seed"])
-    await start(dut)
-    src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
-    t0 = get_sim_time("ns")
-    cocotb.start_soon(send_words(src, words_in))
-    got = [w for w, _ in await recv_words(snk, len(expected))]
-    await ClockCycles(dut.ap_clk, 2)
-    errors = compare(got, expected, meta["out"]["words_per_frame"])
-    ovf = int(dut.ovf.value)
-    _update_report(
-        cfg,
-        frames=meta["frames"],
-        words_compared=len(expected),
-        mismatches=len(errors),
-        first_mismatches=errors[:10],
-        ovf_bits=ovf,
-        ovf_flags={n: bool(ovf >> i & 1) for i, n in enumerate(meta["ovf_monitors"])},
-        in_pause=cfg["in_pause"],
-        out_pause=cfg["out_pause"],
-        backpressure_cycles=round((get_sim_time("ns") - t0) / CLOCK_NS),
-    )
-    check(errors)
+    meta = record.meta(cfg)
+    frames = cfg.get("frames") or meta["frames"]
+    rec = await _run(dut, cfg, meta, frames, cfg["in_pause"], cfg["out_pause"])
+    record.conclude(cfg, "frames_under_backpressure", rec, driver="python",
+                    in_pause=cfg["in_pause"], out_pause=cfg["out_pause"], **rec)
 
 
 @cocotb.test()
 async def throughput(dut: Any) -> None:
     cfg = config()
-    meta, words_in, expected = _vectors(cfg)
-    n_in, n_out = meta["in"]["words_per_frame"], meta["out"]["words_per_frame"]
-    frames = min(meta["frames"], cfg["ii_frames"])
-    await start(dut)
-    src, snk = stream_ends(dut, None, 0.0, 0.0)
-    t0 = get_sim_time("step")
-    cocotb.start_soon(send_words(src, words_in[: frames * n_in]))
-    got = await recv_words(snk, frames * n_out)
-    check(compare([w for w, _ in got], expected[: frames * n_out], n_out, "throughput-phase"))
-    period = get_sim_steps(CLOCK_NS, "ns")
-    ends = [t for i, (_, t) in enumerate(got) if i % n_out == n_out - 1]
-    # the first frame fills the pipeline; the II is the steady gap between frame ends
-    gaps = [(b - a) / period for a, b in itertools.pairwise(ends[1:])]
-    ii = statistics.median(gaps) if gaps else float("nan")
-    latency = (ends[0] - t0) / period
-    _update_report(cfg, ii_cycles=ii, latency_cycles=latency, ii_frames=frames,
-                   est_ii_cycles=meta["est_ii_cycles"])
+    meta = record.meta(cfg)
+    rec = await _run(dut, cfg, meta, min(meta["frames"], cfg["ii_frames"]), 0.0, 0.0)
+    record.conclude(cfg, "throughput", rec, **record.throughput(rec, meta))

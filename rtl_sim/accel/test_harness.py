@@ -1,0 +1,93 @@
+"""cocotb orchestration of the HDL-side streaming harness (``cs_axis_harness``).
+
+The stimulus, the stalls and the check of every output word run inside the simulator;
+Python only starts the clock (cocotb's GPI clock, no Python per cycle), sets the run's
+configuration during reset, waits for ``done`` and reads the counters.
+
+``frames_under_backpressure``: every frame through the design with seeded stalls on
+both ports. ``throughput``: frames back to back without stalls, for the II and the
+latency. Both write the same record as the Python driver (rtl_sim.accel.test_accel).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
+
+from rtl_sim.accel import record
+from rtl_sim.accel.stalls import seeds, threshold
+from rtl_sim.kernels.common import CLOCK_NS, config
+
+RESET_CYCLES = 4
+
+
+async def _run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: int,
+               limits: dict[str, int]) -> dict[str, Any]:
+    """One run of ``frames`` frames; returns the harness's counters."""
+    Clock(dut.ap_clk, CLOCK_NS, unit="ns", impl="gpi").start()
+    s_in, s_out = seeds(seed)
+    dut.ap_rst_n.value = 0
+    dut.cfg_frames.value = frames
+    dut.cfg_in_stall.value = threshold(in_pause)
+    dut.cfg_out_stall.value = threshold(out_pause)
+    dut.cfg_in_seed.value = s_in
+    dut.cfg_out_seed.value = s_out
+    dut.cfg_watchdog.value = limits["watchdog"]
+    dut.cfg_drain.value = limits["drain"]
+    await ClockCycles(dut.ap_clk, RESET_CYCLES)
+    dut.ap_rst_n.value = 1
+    if not int(dut.done.value):
+        await First(RisingEdge(dut.done), Timer(limits["max_cycles"] * CLOCK_NS, "ns"))
+    await ReadOnly()  # every register of the edge that raised done has its new value
+    names = ("done", "timeout", "words_in", "words_out", "frames_done", "mismatches",
+             "extra_words", "cycles", "first_frame", "first_word", "first_expected",
+             "first_got", "latency", "ii_sum", "ii_count", "ii_min", "ii_max", "idle_in",
+             "idle_out", "timing_hash", "ovf", "s_axis_tready", "m_axis_tvalid")
+    return {n: int(getattr(dut, n).value) for n in names}
+
+
+def _record(meta: dict[str, Any], frames: int, c: dict[str, Any]) -> dict[str, Any]:
+    totals = (frames * meta["in"]["words_per_frame"], frames * meta["out"]["words_per_frame"])
+    stalled = None
+    if not c["done"] or c["timeout"]:
+        stalled = record.stalled_stream(
+            words_in=c["words_in"], words_out=c["words_out"], totals=totals,
+            idle_in=c["idle_in"], idle_out=c["idle_out"], tready=bool(c["s_axis_tready"]),
+            tvalid=bool(c["m_axis_tvalid"]), finished=bool(c["done"]),
+        )
+    first = None
+    if c["mismatches"]:
+        first = {"frame": c["first_frame"], "word": c["first_word"],
+                 "expected": c["first_expected"], "got": c["first_got"]}
+    return record.counters(
+        meta, frames=frames, words_in=c["words_in"], words_out=c["words_out"],
+        mismatches=c["mismatches"], extra_words=c["extra_words"], cycles=c["cycles"],
+        first=first, ovf_bits=c["ovf"], latency=c["latency"],
+        ii=(c["ii_sum"], c["ii_count"], c["ii_min"], c["ii_max"]),
+        timing=c["timing_hash"], stalled=stalled,
+    )
+
+
+@cocotb.test()
+async def frames_under_backpressure(dut: Any) -> None:
+    cfg = config()
+    meta = record.meta(cfg)
+    frames = cfg.get("frames") or meta["frames"]
+    c = await _run(dut, frames, cfg["in_pause"], cfg["out_pause"], cfg["seed"],
+                   cfg["limits"])
+    rec = _record(meta, frames, c)
+    record.conclude(cfg, "frames_under_backpressure", rec, driver="hdl",
+                    in_pause=cfg["in_pause"], out_pause=cfg["out_pause"], **rec)
+
+
+@cocotb.test()
+async def throughput(dut: Any) -> None:
+    cfg = config()
+    meta = record.meta(cfg)
+    frames = min(meta["frames"], cfg["ii_frames"])
+    c = await _run(dut, frames, 0.0, 0.0, cfg["seed"], cfg["limits"])
+    rec = _record(meta, frames, c)
+    record.conclude(cfg, "throughput", rec, **record.throughput(rec, meta))

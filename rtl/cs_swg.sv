@@ -83,15 +83,16 @@ module cs_swg #(
   localparam int WX = (OFM_W > 1) ? $clog2(OFM_W) : 1;
   localparam int WY = (OFM_H > 1) ? $clog2(OFM_H) : 1;
 
-  // a constant as a buffer-address increment in [0, DEPTH)
-  function automatic int amod(int v);
-    return ((v % DEPTH) + DEPTH) % DEPTH;
+  // a constant as a buffer-address increment in [0, DEPTH) (functions assign their
+  // name: Yosys does not parse a return statement)
+  function automatic int amod(input int v);
+    amod = ((v % DEPTH) + DEPTH) % DEPTH;
   endfunction
 
-  function automatic logic [AW-1:0] addr_add(logic [AW-1:0] a, logic [AW:0] inc);
+  function automatic logic [AW-1:0] addr_add(input logic [AW-1:0] a, input logic [AW:0] inc);
     logic [AW:0] t;
     t = {1'b0, a} + inc;
-    return (t >= (AW + 1)'(DEPTH)) ? AW'(t - (AW + 1)'(DEPTH)) : AW'(t);
+    addr_add = (t >= (AW + 1)'(DEPTH)) ? AW'(t - (AW + 1)'(DEPTH)) : AW'(t);
   endfunction
 
   localparam logic [AW:0] A0 = (AW + 1)'(amod(STEP0));

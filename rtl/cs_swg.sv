@@ -84,14 +84,16 @@ module cs_swg #(
   localparam int WY = (OFM_H > 1) ? $clog2(OFM_H) : 1;
 
   // a constant as a buffer-address increment in [0, DEPTH)
-  function automatic int amod(int v);
-    return ((v % DEPTH) + DEPTH) % DEPTH;
+  // (assignments to the function name: Yosys 0.23 has no `return`)
+  function automatic int amod(input int v);
+    amod = ((v % DEPTH) + DEPTH) % DEPTH;
   endfunction
 
-  function automatic logic [AW-1:0] addr_add(logic [AW-1:0] a, logic [AW:0] inc);
+  // buffer address a + inc modulo DEPTH, for a < DEPTH and 0 <= inc < DEPTH
+  function automatic logic [AW-1:0] addr_add(input logic [AW-1:0] a, input logic [AW:0] inc);
     logic [AW:0] t;
     t = {1'b0, a} + inc;
-    return (t >= (AW + 1)'(DEPTH)) ? AW'(t - (AW + 1)'(DEPTH)) : AW'(t);
+    addr_add = (t >= (AW + 1)'(DEPTH)) ? AW'(t - (AW + 1)'(DEPTH)) : AW'(t);
   endfunction
 
   localparam logic [AW:0] A0 = (AW + 1)'(amod(STEP0));

@@ -30,7 +30,8 @@
 // last ones still arrive).
 // Every output is a flip-flop: s_axis_tready is the registered lead < DEPTH, the output
 // comes from a 2-deep cs_fifo whose registered not-full flag stalls the read side.
-// Latency: 2 cycles from a word's write to its first appearance on m_axis_tvalid.
+// Latency: 3 cycles from the input handshake of a word to that word on m_axis (the
+// buffer write, its read into the output register, the output cs_fifo).
 module cs_swg #(
     parameter int IFM_H = 4,
     parameter int IFM_W = 4,

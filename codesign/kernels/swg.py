@@ -145,6 +145,8 @@ def swg_cycles(w: Window, frames: int = 3) -> int:
     >>> swg_cycles(Window((8, 8), (2, 2), (2, 2), 2, 1, True))  # 128 words in and out
     128
     """
+    if frames < 2:
+        raise ValueError(f"a frame interval needs two frames or more, not {frames}")
     frame_words = w.ifm[0] * w.ifm[1] * w.cf
     depth = w.buffer_words
     offs = w.offsets()
@@ -167,7 +169,7 @@ def swg_cycles(w: Window, frames: int = 3) -> int:
         win_start.append(t + 1)
         if (i + 1) % per_frame == 0:
             frame_end.append(t)
-    return frame_end[-1] - frame_end[-2] if frames > 1 else frame_end[0] + 1
+    return frame_end[-1] - frame_end[-2]
 
 
 def window_of(inst: Any) -> Window:

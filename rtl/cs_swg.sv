@@ -30,7 +30,8 @@
 // last ones still arrive).
 // Every output is a flip-flop: s_axis_tready is the registered lead < DEPTH, the output
 // comes from a 2-deep cs_fifo whose registered not-full flag stalls the read side.
-// Latency: 2 cycles from a word's write to its first appearance on m_axis_tvalid.
+// Latency: 3 cycles from the input handshake of a word to that word on m_axis (the
+// buffer write, its read into the output register, the output cs_fifo).
 module cs_swg #(
     parameter int IFM_H = 4,
     parameter int IFM_W = 4,
@@ -83,12 +84,13 @@ module cs_swg #(
   localparam int WX = (OFM_W > 1) ? $clog2(OFM_W) : 1;
   localparam int WY = (OFM_H > 1) ? $clog2(OFM_H) : 1;
 
-  // a constant as a buffer-address increment in [0, DEPTH) (functions assign their
-  // name: Yosys does not parse a return statement)
+  // a constant as a buffer-address increment in [0, DEPTH)
+  // (assignments to the function name: Yosys 0.23 has no `return`)
   function automatic int amod(input int v);
     amod = ((v % DEPTH) + DEPTH) % DEPTH;
   endfunction
 
+  // buffer address a + inc modulo DEPTH, for a < DEPTH and 0 <= inc < DEPTH
   function automatic logic [AW-1:0] addr_add(input logic [AW-1:0] a, input logic [AW:0] inc);
     logic [AW:0] t;
     t = {1'b0, a} + inc;

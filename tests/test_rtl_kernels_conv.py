@@ -231,10 +231,10 @@ def test_refusals_name_the_node() -> None:
     with pytest.raises(LoweringError, match="SIMD=3 does not divide IFMChannels=2"):
         _read(model)
     pool = _pool_model(Window((4, 4), (2, 2), (2, 2), 2, 1, True), "UINT4", fxn="AccPool")
-    with pytest.raises(LoweringError, match="Pool_0.*Function=AccPool.*MaxPool"):
+    with pytest.raises(LoweringError, match=r"Pool_0.*Function=AccPool.*MaxPool"):
         _read(pool, 1)
     model = _pad_model((3, 3), 2, 1, [1, 1, 1, 1], "UINT4", numInputVectors=2)
-    with pytest.raises(LoweringError, match="FMPadding_0.*numInputVectors"):
+    with pytest.raises(LoweringError, match=r"FMPadding_0.*numInputVectors"):
         _read(model)
 
 

@@ -26,7 +26,7 @@ from rtl_sim.kernels.common import (
 )
 
 
-@cocotb.test()
+@cocotb.test(timeout_time=1, timeout_unit="ms")  # a lost word fails, not hangs
 async def fmpadding_stream(dut: Any) -> None:
     cfg = config()
     rng = random.Random(cfg["seed"])

@@ -1,0 +1,62 @@
+"""Convolutional networks through the whole flow, on CI-sized versions of the shipped CNN
+configs: FIFO depths from simulation, the stream graph bit-exact in RTL under stalls,
+II against FINN's estimate, the overflow proof for every conv / VVAU / MVAU, Yosys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codesign.config import load_config, parse_config
+from codesign.flow import run_flow
+from codesign.paths import data_dir
+
+
+def _small(shipped: str, **model: Any) -> Any:
+    """A shipped CNN config, trained briefly and verified on a sample of the test set."""
+    data = load_config(data_dir("configs") / shipped).model_dump(mode="json")
+    data["model"].update(model)
+    data["train"]["epochs"] = 4
+    data["sim"].update(frames=24)
+    return parse_config(data, source=f"{shipped} (CI size)")
+
+
+VARIANTS = {
+    "standard": ("cnn_a2q.yaml", {"conv": [4, 8]}),
+    "depthwise_separable": ("cnn_dws_a2q.yaml", {"conv": [4, 8]}),
+    "residual": ("cnn_res_a2q.yaml", {"conv": [4, 4]}),
+}
+
+
+@pytest.mark.sim
+@pytest.mark.synth
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_cnn_flow(variant: str, tmp_path: Path) -> None:
+    shipped, model = VARIANTS[variant]
+    r = run_flow(_small(shipped, **model), tmp_path).results
+    kinds = {k["kernel"] for k in r["layers"]}
+    assert {"swg", "fmpadding", "maxpool", "mvau"} <= kinds
+    if variant == "depthwise_separable":
+        assert "vvau" in kinds
+    if variant == "residual":
+        assert {"duplicate_streams", "elementwise_add"} <= kinds
+    ver = r["verification"]
+    assert ver["passed"] and ver["frames"] == 24 and ver["mismatches"] == 0
+    assert r["accuracy"]["accelerator"] == r["accuracy"]["hw_graph"]
+    assert r["cycles"]["ii_error"] <= 0.05, r["cycles"]
+    # every accumulating layer (convs as MVAUs over the window, depthwise as VVAUs, the
+    # classifier) proven: A2Q never overflows at its P; fan-in k*k*C_in for a conv
+    weighted = [ly for ly in r["layers"] if ly.get("acc_bits_finn") is not None]
+    assert [o["name"] for o in r["overflow"]["layers"]] == [ly["name"] for ly in weighted]
+    assert r["overflow"]["total"] == 0
+    first_conv = weighted[0]
+    assert first_conv["fan_in"] == 9 * 1  # 3x3 window on the 1-channel image
+    # FIFO depths from simulation: every FIFO at most as deep as the one-frame start
+    fifos = r["fifos"]["fifos"]
+    assert fifos and all(f["peak"] < f["simulated_depth"] for f in fifos.values())
+    assert r["fifos"]["words_total"]["sized"] < r["fifos"]["words_total"]["simulated"]
+    res = r["resources"]["accelerator"]["total"]
+    assert res["LUT"] > 0 and res["LUT"] < r["resources"]["acc32"]["total"]["LUT"]

@@ -28,7 +28,13 @@ from qonnx.util.basic import qonnx_make_model
 
 from codesign.errors import LoweringError
 from codesign.kernels import KernelInstance, kernel_for
-from codesign.kernels.swg import Window, depthwise_order, swg_cycles, window_of
+from codesign.kernels.swg import (
+    Window,
+    depthwise_order,
+    finn_rtl_cycles,
+    swg_cycles,
+    window_of,
+)
 from rtl_sim.runner import rtl_dir, run_cocotb
 
 FINN = "finn.custom_op.fpgadataflow"
@@ -255,9 +261,10 @@ def test_swg_cycles_vs_finn() -> None:
     for w in CYCLE_WINDOWS:
         model = _swg_model(w, "UINT4")
         k = _read(model)
-        cycles = swg_cycles(window_of(getCustomOp(model.graph.node[0])))
-        assert max(k.words_in[0], k.words_out[0]) <= cycles <= 1.05 * k.est_cycles, (
-            w, cycles, k.est_cycles)
+        finn = finn_rtl_cycles(model.graph.node[0])
+        assert k.est_cycles == swg_cycles(window_of(getCustomOp(model.graph.node[0])))
+        assert max(k.words_in[0], k.words_out[0]) <= k.est_cycles <= 1.05 * finn, (
+            w, k.est_cycles, finn)
 
 
 # --------------------------------------------------------------------------- RTL cases
@@ -308,7 +315,7 @@ def _instance_case(kernel: str, name: str, k: KernelInstance, seed: int, dt: str
     params = {key: int(v) for key, v in k.params.items()}
     return Case(kernel, name, k.module, ("cs_fifo.sv", f"{k.module}.sv"), params,
                 {"seed": seed, "signed": int(DataType[dt].signed()),
-                 "finn_cycles": k.est_cycles, **PAUSES, **tb}, verilator)
+                 "est_cycles": k.est_cycles, **PAUSES, **tb}, verilator)
 
 
 def _swg_case(seed: int, w: Window, dt: str, verilator: bool = False) -> Case:

@@ -71,7 +71,7 @@ async def swg_stream(dut: Any) -> None:
     ends = [got[(f + 1) * words_out - 1][1] / step for f in range(4)]
     measured = [b - a for a, b in itertools.pairwise(ends[1:])]  # after the first
     model = swg_cycles(w)
-    dut._log.info("cycles per frame: measured %s, swg_cycles %d, FINN estimate %d "
-                  "(%d words in, %d out)", measured, model, cfg["finn_cycles"],
+    dut._log.info("cycles per frame: measured %s, swg_cycles %d, estimate %d "
+                  "(%d words in, %d out)", measured, model, cfg["est_cycles"],
                   frame_values // simd, words_out)
     assert all(m == model for m in measured), f"measured {measured}, swg_cycles {model}"

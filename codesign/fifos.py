@@ -63,7 +63,7 @@ def size_fifos(
 ) -> FifoSizing:
     """Simulate ``graph`` (with its deep FIFOs) on the frames ``x`` at its estimated rate
     and size every FIFO to its peak occupancy plus :data:`MARGIN`."""
-    from rtl_sim.runner import run_cocotb
+    from codesign.simulators import run_cocotb
 
     work = Path(work).resolve()
     project = emit_rtl(graph, work / "rtl")

@@ -21,6 +21,7 @@ from typing import Any
 
 from codesign.backends.rtl import RtlProject
 from codesign.errors import VerificationError
+from codesign.paths import data_dir
 
 DRIVERS = ("hdl", "python")
 TESTBENCHES = {"hdl": "rtl_sim.accel.test_harness", "python": "rtl_sim.accel.test_accel"}
@@ -63,10 +64,9 @@ class AccelSimReport:
 
 
 def harness_source() -> Path:
-    """The SystemVerilog streaming harness (shipped inside the rtl_sim package)."""
-    import rtl_sim.accel
-
-    return Path(rtl_sim.accel.__file__).resolve().parent / "cs_axis_harness.sv"
+    """The SystemVerilog streaming harness (shipped beside the testbenches in rtl_sim/,
+    found by path: codesign never imports rtl_sim)."""
+    return data_dir("rtl_sim") / "accel" / "cs_axis_harness.sv"
 
 
 def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
@@ -128,7 +128,7 @@ def simulate_accelerator(
     or the stalled stream on a deadlock (the build directory keeps the waveform when
     ``waves``).
     """
-    from rtl_sim.runner import run_cocotb
+    from codesign.simulators import run_cocotb
 
     if driver not in DRIVERS:
         raise VerificationError(f"unknown sim driver {driver!r}; known: {', '.join(DRIVERS)}")

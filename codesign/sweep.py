@@ -364,16 +364,17 @@ def reference_point(spec: SweepSpec) -> SweepPoint:
 
 
 def fold_layers(results: JSON) -> list[JSON]:
-    """A flow result's MVAU folding in ``fold.layers`` form (graph order).
+    """A flow result's folding of its weighted layers (the ones ``fold.layers`` folds:
+    those with weights) in ``fold.layers`` form (graph order).
 
-    >>> fold_layers({"layers": [{"op_type": "MVAU", "pe": 16, "simd": 4},
-    ...                         {"op_type": "LabelSelect", "pe": 1, "simd": None}]})
+    >>> fold_layers({"layers": [{"weight_count": 64, "pe": 16, "simd": 4},
+    ...                         {"pe": 1, "simd": None}]})
     [{'pe': 16, 'simd': 4}]
     """
     return [
         {"pe": int(ly["pe"]), "simd": int(ly["simd"])}
         for ly in results.get("layers") or []
-        if isinstance(ly, dict) and ly.get("op_type") == "MVAU"
+        if isinstance(ly, dict) and ly.get("weight_count") is not None
     ]
 
 

@@ -25,4 +25,4 @@ def test_wheel_carries_hardware_files(tmp_path: Path) -> None:
     assert "codesign/_data/configs/mlp_a2q.yaml" in names
     for lutrom in (ROOT / "codesign" / "synth" / "lutrom").iterdir():  # Yosys ROM mapping
         assert f"codesign/synth/lutrom/{lutrom.name}" in names
-    assert "rtl_sim/accel/test_accel.py" in names and "rtl_sim/runner.py" in names
+    assert "rtl_sim/accel/test_accel.py" in names and "rtl_sim/accel/cs_axis_harness.sv" in names

@@ -20,8 +20,8 @@ import pytest
 
 from codesign.backends import words
 from codesign.kernels.thresholding import multithreshold, thresh_search
+from codesign.simulators import rtl_dir, run_cocotb, sv_string
 from codesign.synth.yosys import run_yosys, script_path
-from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from codesign.kernels.swg import (
     swg_cycles,
     window_of,
 )
-from rtl_sim.runner import rtl_dir, run_cocotb
+from codesign.simulators import rtl_dir, run_cocotb
 
 FINN = "finn.custom_op.fpgadataflow"
 

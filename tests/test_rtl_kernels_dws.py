@@ -30,7 +30,7 @@ from codesign.errors import LoweringError
 from codesign.kernels import KernelInstance, kernel_for
 from codesign.kernels.vvau import from_im2col, vvau_overflows
 from codesign.quant import bounds
-from rtl_sim.runner import rtl_dir, run_cocotb, sv_string
+from codesign.simulators import rtl_dir, run_cocotb, sv_string
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 

@@ -68,7 +68,7 @@ def folding_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[s
         narrow = cfg.quant.method == "a2q" and cfg.quant.acc_bits == 15
         folds = [(8, 8) if narrow else (16, 4), (1, 8)]
     results["layers"] = [
-        {"name": f"MVAU_{i}", "op_type": "MVAU", "pe": pe, "simd": simd}
+        {"name": f"MVAU_{i}", "op_type": "MVAU", "weight_count": 64, "pe": pe, "simd": simd}
         for i, (pe, simd) in enumerate(folds)
     ] + [{"name": "LabelSelect_0", "op_type": "LabelSelect", "pe": 1, "simd": None}]
     return results

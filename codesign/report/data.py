@@ -176,10 +176,10 @@ class Run:
 
 
 def folding_text(layers: Sequence[Any]) -> str:
-    """``PE/SIMD`` of each MVAU row of a results ``layers`` list, in graph order.
+    """``PE/SIMD`` of each weighted layer of a results ``layers`` list, in graph order.
 
-    >>> folding_text([{"op_type": "MVAU", "pe": 16, "simd": 4}, {"op_type": "LabelSelect"},
-    ...               {"op_type": "MVAU", "pe": 1, "simd": 8}])
+    >>> folding_text([{"weight_count": 9, "pe": 16, "simd": 4}, {"pe": 1},
+    ...               {"weight_count": 8, "pe": 1, "simd": 8}])
     '16/4, 1/8'
     >>> folding_text([])
     '?'
@@ -187,7 +187,7 @@ def folding_text(layers: Sequence[Any]) -> str:
     parts = [
         f"{ly.get('pe', '?')}/{ly.get('simd', '?')}"
         for ly in layers
-        if isinstance(ly, dict) and ly.get("op_type") == "MVAU"
+        if isinstance(ly, dict) and ly.get("weight_count") is not None
     ]
     return ", ".join(parts) if parts else "?"
 

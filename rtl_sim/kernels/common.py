@@ -28,7 +28,9 @@ def config() -> dict[str, Any]:
     """The testbench configuration written by the pytest side."""
     raw = os.environ.get(CONFIG_ENV)
     if raw is None:
-        raise RuntimeError(f"{CONFIG_ENV} is not set: run this testbench through rtl_sim.runner")
+        raise RuntimeError(
+            f"{CONFIG_ENV} is not set: run this testbench through codesign.simulators"
+        )
     cfg: dict[str, Any] = json.loads(raw)
     return cfg
 

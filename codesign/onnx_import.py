@@ -13,7 +13,7 @@ sees it (:func:`check_onnx`):
 - the onnx checker passes;
 - the graph has one input, of a static shape with batch 1, and one output.
 
-:func:`import_model` then renames FINN's old-style domains to qonnx's, cleans the graph up
+:func:`import_model` then (with FINN's old-style domains renamed to qonnx's) cleans the graph up
 as the flow's own export does (qonnx's ``cleanup_model``), annotates its input with the
 integer DataType, and writes it and the checked test set (see
 :func:`codesign.data.load_npz`) where the flow's lowering reads them.
@@ -159,10 +159,22 @@ def _static_shape(vi: onnx.ValueInfoProto, what: str) -> tuple[int, ...]:
     return tuple(dims)
 
 
+def _canonical_domains(model: ModelProto) -> None:
+    """Rename the aliases of accepted domains (Brevitas's and old FINN's) to qonnx's, with
+    its opset import (which old FINN-ONNX files lack)."""
+    for node in model.graph.node:
+        node.domain = _CANONICAL_DOMAIN.get(node.domain, node.domain)
+    if any(n.domain == QONNX_DOMAIN for n in model.graph.node) and not any(
+        o.domain == QONNX_DOMAIN for o in model.opset_import
+    ):
+        model.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
+
+
 def check_onnx(path: Path) -> ModelProto:
     """Read the ONNX file at ``path`` and run every check of the module doc; the first
     failing one raises :class:`ModelFileError` naming the file and the node, tensor or
-    value at fault, and what is accepted."""
+    value at fault, and what is accepted. The model returned has qonnx's domain names
+    (:func:`_canonical_domains`)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -191,6 +203,7 @@ def check_onnx(path: Path) -> ModelProto:
         raise ModelFileError(
             f"{path}: its tensors hold {total} values; at most {MAX_TOTAL_ELEMENTS} accepted"
         )
+    _canonical_domains(model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
@@ -305,11 +318,6 @@ def import_model(
     from qonnx.util.cleanup import cleanup_model
 
     model = check_onnx(model_path)
-    for node in model.graph.node:
-        node.domain = _CANONICAL_DOMAIN.get(node.domain, node.domain)
-    used = {n.domain for n in model.graph.node} - {""}
-    if used - {o.domain for o in model.opset_import}:
-        model.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
     dtype, dtype_from = input_datatype(model, input_type, Path(model_path))
     inp, out = model.graph.input[0], model.graph.output[0]
     shape = _static_shape(inp, "graph input")

@@ -296,27 +296,34 @@ accelerator takes the graph's integer input codes."""
 
 
 def _why_not_lowered(model: ModelWrapper, node: NodeProto, where: str) -> str:
-    """Why FINN left ``node`` outside its HW layers, for the lowering error."""
-    if where == "before":
-        return (
-            "it would run on the host before the dataflow region, where only layout ops "
-            f"({', '.join(sorted(HEAD_OPS))}) may: the accelerator takes the integer input"
-        )
-    if node.op_type not in LOWERABLE_OPS and node.op_type not in HOST_OPS:
-        return f"FINN has no HW layer for {node.op_type}"
+    """Why ``node`` cannot stay where FINN left it (``where`` it is: "inside", "after" or
+    "before" the dataflow region), for the lowering error."""
     floats = [
         f"{name} is {model.get_tensor_datatype(name).name}"
         for name in node.input
-        if name and not model.get_tensor_datatype(name).is_integer()
+        if name and model.get_initializer(name) is None
+        and not model.get_tensor_datatype(name).is_integer()
     ]
+    if node.op_type not in LOWERABLE_OPS and node.op_type not in HOST_OPS:
+        why = f"FINN has no HW layer for {node.op_type}"
+    elif node.op_type in LOWERABLE_OPS and floats:
+        why = f"FINN lowers {node.op_type} only on integer inputs, but {', '.join(floats)}"
+    elif node.op_type in LOWERABLE_OPS:
+        why = f"FINN did not lower it (to {LOWERABLE_OPS[node.op_type]})"
+    else:
+        why = f"{node.op_type} runs on the host" + (f" ({', '.join(floats)})" if floats else "")
     if where == "inside":
         return (
-            "FINN supports one dataflow partition, so no host op may sit between HW layers"
-            + (f"; a float op ({', '.join(floats)})" if floats else "")
-            + ("" if node.op_type in HOST_OPS else f"; FINN lowers {node.op_type} only as "
-               f"{LOWERABLE_OPS[node.op_type]}")
+            f"{why}; FINN supports one dataflow partition, so no host op may sit between HW "
+            "layers"
         )
-    return f"only {', '.join(sorted(HOST_OPS))} may run on the host after the dataflow region"
+    if where == "before":
+        return (
+            f"{why}; before the dataflow region only layout ops "
+            f"({', '.join(sorted(HEAD_OPS))}) may stay on the host: the accelerator takes the "
+            "graph's integer input"
+        )
+    return f"{why}; after the dataflow region only the host ops listed below may run"
 
 
 def _check_region(model: ModelWrapper) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from codesign.config import load_config, parse_config
+from codesign.config import FlowConfig, load_config, parse_config
 from codesign.errors import CodesignError
 
 app = typer.Typer(add_completion=False, help="FPGA accelerator co-design: A2Q → QONNX → FINN → HW")
@@ -42,11 +42,11 @@ class _RichProgress:
 
 
 def _run(
-    until: str | None, config: Path, out: Path, sim: dict[str, Any] | None = None
+    until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     from codesign.flow import run_flow
 
-    cfg = load_config(config)
+    cfg = config if isinstance(config, FlowConfig) else load_config(config)
     if sim:
         data = cfg.model_dump(mode="json")
         data["sim"].update(sim)
@@ -73,6 +73,12 @@ def print_summary(results: dict[str, Any]) -> None:
         f"quantized {_fmt(acc.get('quantized'))}, HW graph {_fmt(acc.get('hw_graph'))}, "
         f"accelerator {_fmt(acc.get('accelerator'))}"
     )
+    agree = results.get("agreement") or {}
+    if agree.get("hw_graph") is not None:
+        console.print(
+            f"predictions equal to the graph's: HW graph {_fmt(agree.get('hw_graph'))}, "
+            f"accelerator {_fmt(agree.get('accelerator'))}"
+        )
     if not results.get("layers"):
         return
     table = Table(title="layers (accumulator bits: data-type bound / A2Q bound / FINN)")
@@ -237,10 +243,47 @@ def synth(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
     print_summary(_guard(lambda: _run("synth", config, out)))
 
 
+def _imported_config(model: Path, data: Path | None, input_type: str | None) -> FlowConfig:
+    """The config of ``codesign flow --model net.onnx --data test.npz``: defaults for
+    everything else, named after the model file."""
+    if data is None:
+        raise typer.BadParameter("--model needs --data (the npz test set)", param_hint="--data")
+    name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in model.stem) or "model"
+    npz: dict[str, Any] = {"kind": "npz", "path": str(data)}
+    if input_type is not None:
+        npz["input_type"] = input_type
+    return parse_config(
+        {"name": name, "model": {"kind": "onnx", "path": str(model)}, "data": npz},
+        source="--model/--data",
+    )
+
+
 @app.command()
-def flow(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
+def flow(
+    config: Annotated[
+        Path | None, typer.Argument(help="flow config (YAML); or give --model and --data")
+    ] = None,
+    out: OutOpt = Path("out/build"),
+    model: Annotated[
+        Path | None, typer.Option(help="QONNX / FINN-ONNX file to build (instead of a config)")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="its test set: .npz with x and, optionally, y labels")
+    ] = None,
+    input_type: Annotated[
+        str | None, typer.Option(help="qonnx DataType of x where the graph does not say")
+    ] = None,
+) -> None:
     """Run every step of the flow and write results.json."""
-    print_summary(_guard(lambda: _run(None, config, out)))
+    if (config is None) == (model is None):
+        raise typer.BadParameter("give a config file or --model (with --data), not both")
+    if config is None and model is not None:
+        m = model
+        print_summary(_guard(lambda: _run(None, _imported_config(m, data, input_type), out)))
+    else:
+        assert config is not None
+        c = config
+        print_summary(_guard(lambda: _run(None, c, out)))
 
 
 @app.command()

@@ -17,8 +17,12 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -154,8 +158,37 @@ class CNNConfig(_Strict):
         return self
 
 
+BASE_DIR_CONTEXT = "base_dir"
+"""Validation context key: the directory relative file paths are read from (the config
+file's directory; the working directory when absent)."""
+
+
+def _existing_file(value: Path, info: ValidationInfo) -> Path:
+    """``value`` resolved against the config's base directory; it must be a file."""
+    base = Path((info.context or {}).get(BASE_DIR_CONTEXT) or Path.cwd())
+    path = (value if value.is_absolute() else base / value).resolve()
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+class OnnxModelConfig(_Strict):
+    """``model.kind: onnx``: a user's QONNX or FINN-ONNX file as the model.
+
+    The flow neither trains nor exports: its ``import`` step checks the file (see
+    :mod:`codesign.onnx_import`) and the lowering starts from it. The graph carries its
+    own quantization, so the ``quant`` and ``train`` sections do not apply.
+    """
+
+    kind: Literal["onnx"]
+    path: Path
+    """The .onnx file; a relative path is relative to the config file."""
+
+    _resolve = field_validator("path")(_existing_file)
+
+
 AnyModelConfig = ModelConfig | CNNConfig
-"""The config of any model kind."""
+"""The config of any built-in model kind (trained and exported by the flow)."""
 
 
 def _model_kind(value: Any) -> str:
@@ -166,10 +199,65 @@ def _model_kind(value: Any) -> str:
 
 
 ModelField = Annotated[
-    Annotated[ModelConfig, Tag("mlp")] | Annotated[CNNConfig, Tag("cnn")],
+    Annotated[ModelConfig, Tag("mlp")]
+    | Annotated[CNNConfig, Tag("cnn")]
+    | Annotated[OnnxModelConfig, Tag("onnx")],
     Discriminator(_model_kind),
 ]
-_MODEL_KINDS = ("mlp", "cnn")
+_MODEL_KINDS = ("mlp", "cnn", "onnx")
+
+
+class DigitsData(_Strict):
+    """``data.kind: digits`` (the default): scikit-learn's digits, the built-in models'
+    training and test set (see :mod:`codesign.data`)."""
+
+    kind: Literal["digits"] = "digits"
+
+
+class NpzData(_Strict):
+    """``data.kind: npz``: the test set of an imported model, a NumPy ``.npz`` file with
+    ``x`` (N, *graph input shape without its batch dimension) and optionally ``y`` (N,)
+    integer labels; checked by :func:`codesign.data.load_npz`."""
+
+    kind: Literal["npz"]
+    path: Path
+    """The .npz file; a relative path is relative to the config file."""
+    input_type: str | None = None
+    """qonnx DataType name of ``x`` (e.g. ``UINT8``), only where the graph does not
+    annotate its input."""
+
+    _resolve = field_validator("path")(_existing_file)
+
+    @field_validator("input_type")
+    @classmethod
+    def _integer_type(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from qonnx.core.datatype import DataType
+
+        try:
+            dtype = DataType[value]
+        except KeyError:
+            raise ValueError(
+                f"{value!r} is not a qonnx DataType name (e.g. UINT8, INT4, BIPOLAR)"
+            ) from None
+        if not dtype.is_integer():
+            raise ValueError(f"{value} is not an integer type; the accelerator takes integers")
+        return value
+
+
+def _data_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "digits"))
+    return str(getattr(value, "kind", "digits"))
+
+
+DataField = Annotated[
+    Annotated[DigitsData, Tag("digits")] | Annotated[NpzData, Tag("npz")],
+    Discriminator(_data_kind),
+]
+_DATA_KINDS = ("digits", "npz")
+_UNION_FIELDS = {"model": _MODEL_KINDS, "data": _DATA_KINDS}
 
 
 class QuantConfig(_Strict):
@@ -259,6 +347,7 @@ class SynthConfig(_Strict):
 class FlowConfig(_Strict):
     name: str = Field(default="mlp", pattern=r"^[A-Za-z0-9_.-]+$")
     model: ModelField = ModelConfig()
+    data: DataField = DigitsData()
     quant: QuantConfig = QuantConfig()
     train: TrainConfig = TrainConfig()
     fold: FoldConfig = FoldConfig(target_cycles=64)
@@ -266,16 +355,69 @@ class FlowConfig(_Strict):
     sim: SimConfig = SimConfig()
     synth: SynthConfig = SynthConfig()
 
+    @property
+    def imported(self) -> bool:
+        """True for a user's model file (no train and export steps)."""
+        return isinstance(self.model, OnnxModelConfig)
+
+    @model_validator(mode="after")
+    def _front_end(self) -> FlowConfig:
+        if self.imported:
+            if not isinstance(self.data, NpzData):
+                raise ValueError(
+                    "model.kind onnx needs its test set: data: {kind: npz, path: ...} with "
+                    "arrays x and, optionally, y"
+                )
+            unused = sorted({"quant", "train"} & self.model_fields_set)
+            if unused:
+                raise ValueError(
+                    f"{' and '.join(unused)} {'do' if len(unused) > 1 else 'does'} not apply "
+                    "to model.kind onnx (the imported graph carries its own quantization "
+                    "and is not trained); remove the section"
+                )
+        elif not isinstance(self.data, DigitsData):
+            raise ValueError(
+                f"data.kind {self.data.kind} is the test set of an imported model "
+                f"(model.kind onnx); model.kind {self.model.kind} trains and tests on digits"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # the default data section is left out, so built-in configs dump (and digest) as
+        # before it existed; an imported model has no quant or train section
+        out: dict[str, Any] = handler(self)
+        if isinstance(self.data, DigitsData):
+            out.pop("data", None)
+        if self.imported:
+            out.pop("quant", None)
+            out.pop("train", None)
+        return out
+
+    def _identity(self, dumped: dict[str, Any]) -> dict[str, Any]:
+        """``dumped`` with each input file's path replaced by its content digest: the
+        same files give the same digest wherever they are, and another file content
+        another digest."""
+        if isinstance(self.model, OnnxModelConfig):
+            dumped["model"]["path"] = _file_digest(self.model.path, "model.path")
+        if isinstance(self.data, NpzData):
+            dumped["data"]["path"] = _file_digest(self.data.path, "data.path")
+        return dumped
+
     def digest(self) -> str:
         """Content digest of the whole config: same config (and seed) -> same digest."""
-        return _digest(self.model_dump(mode="json"))
+        return _digest(self._identity(self.model_dump(mode="json")))
 
     def design_digest(self) -> str:
         """Digest of what defines the design (model, quantization, training, folding,
         board): a build directory holds one design; verification and synthesis settings
         (``sim``, ``synth``) only decide which of its steps re-run."""
         return _digest(
-            self.model_dump(mode="json", exclude={"sim": True, "synth": True, "train": {"cache"}})
+            self._identity(
+                self.model_dump(
+                    mode="json", exclude={"sim": True, "synth": True, "train": {"cache"}}
+                )
+            )
         )
 
     def to_yaml(self) -> str:
@@ -287,25 +429,40 @@ def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def _file_digest(path: Path, key: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as err:
+        raise ConfigError(f"{key}: cannot read {path}: {err.strerror}") from None
+    return f"sha256:{h.hexdigest()}"
+
+
 def _format_validation(err: ValidationError, source: str) -> str:
     lines = [f"invalid config {source}:"]
     for e in err.errors():
         loc = list(e["loc"])
-        if loc[:1] == ["model"] and len(loc) > 1 and loc[1] in _MODEL_KINDS:
+        union = _UNION_FIELDS.get(str(loc[0])) if loc else None
+        if union and len(loc) > 1 and loc[1] in union:
             del loc[1]  # the union member's tag is not a key the user wrote
         key = ".".join(str(p) for p in loc) or "(top level)"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
-        elif e["type"] == "union_tag_invalid":
-            key = "model.kind"
-            msg = f"unknown model kind; known: {', '.join(_MODEL_KINDS)}"
+        elif e["type"] == "union_tag_invalid" and union:
+            key = f"{loc[0]}.kind"
+            msg = f"unknown {loc[0]} kind; known: {', '.join(union)}"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 
 
-def parse_config(data: dict[str, Any], source: str = "<dict>") -> FlowConfig:
-    """Validate a config mapping.
+def parse_config(
+    data: dict[str, Any], source: str = "<dict>", base_dir: Path | None = None
+) -> FlowConfig:
+    """Validate a config mapping; relative file paths in it (``model.path``,
+    ``data.path``) are read from ``base_dir`` (default: the working directory).
 
     >>> parse_config({"quant": {"method": "a2q", "acc_bits": 16}}).quant.acc_bits
     16
@@ -316,7 +473,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> FlowConfig:
       quant.bits: unknown key
     """
     try:
-        return FlowConfig.model_validate(data)
+        return FlowConfig.model_validate(data, context={BASE_DIR_CONTEXT: base_dir})
     except ValidationError as err:
         raise ConfigError(_format_validation(err, source)) from None
 
@@ -368,5 +525,7 @@ def read_yaml_mapping(path: Path, what: str = "config") -> dict[str, Any]:
 
 
 def load_config(path: Path) -> FlowConfig:
-    """Read and validate a YAML config file (``yaml.safe_load`` only)."""
-    return parse_config(read_yaml_mapping(path), source=str(path))
+    """Read and validate a YAML config file (``yaml.safe_load`` only); its relative file
+    paths are relative to the file."""
+    path = Path(path)
+    return parse_config(read_yaml_mapping(path), source=str(path), base_dir=path.parent)

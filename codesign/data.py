@@ -1,4 +1,5 @@
-"""Datasets shipped with installed packages; nothing is downloaded at run time.
+"""Datasets shipped with installed packages (nothing is downloaded at run time), and a
+user's test set read from an ``.npz`` file.
 
 The digits images (scikit-learn, 8x8, pixel values 0..16) are mapped to the integer
 codes the accelerator receives: ``round(v * (2**N - 1) / 16)`` for N input bits. The
@@ -7,12 +8,16 @@ models consume these codes directly, so the exported graph input is UINT{N}.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from codesign.errors import DataFileError
 
 DIGITS_MAX = 16
 """Largest pixel value in scikit-learn's digits."""
@@ -89,3 +94,94 @@ def load_digits_split(
     for a in arrays:
         a.setflags(write=False)
     return DigitsSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
+
+
+NPZ_ARRAYS = ("x", "y")
+"""Arrays of a test-set ``.npz``: ``x`` the inputs, ``y`` (optional) the labels."""
+MAX_NPZ_BYTES = 1 << 30
+"""Largest array (uncompressed) read from a test-set ``.npz``."""
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A model's test inputs (float32 codes, one sample per row) and, if known, labels."""
+
+    x: npt.NDArray[np.float32]
+    y: npt.NDArray[np.int64] | None
+
+
+def load_npz(
+    path: Path, sample_shape: tuple[int, ...] | None = None, input_name: str = "input"
+) -> EvalSet:
+    """Read a test set from ``path`` (``x``: (N, *sample_shape), optional ``y``: (N,)).
+
+    The file is untrusted: nothing is unpickled, only the arrays ``x`` and ``y`` are
+    accepted, each at most :data:`MAX_NPZ_BYTES`, ``x`` real and finite, ``y``
+    non-negative integers. Any violation raises :class:`DataFileError` naming the array.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     f = Path(tmp) / "t.npz"
+    ...     np.savez(f, x=np.zeros((3, 4), np.uint8), y=np.array([0, 1, 2]))
+    ...     t = load_npz(f, (4,))
+    ...     load_npz(f, (2, 2), input_name="inp")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    codesign.errors.DataFileError: .../t.npz: x has shape (3, 4); the graph input 'inp' ...
+    >>> t.x.dtype, t.y.tolist()
+    (dtype('float32'), [0, 1, 2])
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info.file_size for info in zf.infolist()}
+    except (OSError, zipfile.BadZipFile) as err:
+        raise DataFileError(f"{path} is not an .npz archive: {err}") from None
+    extra = sorted(set(members) - {f"{k}.npy" for k in NPZ_ARRAYS})
+    if extra or "x.npy" not in members:
+        raise DataFileError(
+            f"{path}: holds {', '.join(sorted(members)) or 'nothing'}; a test set holds the "
+            "arrays x and, optionally, y (np.savez(path, x=..., y=...))"
+        )
+    for name, size in members.items():
+        if size > MAX_NPZ_BYTES:
+            raise DataFileError(f"{path}: {name} has {size} bytes; at most {MAX_NPZ_BYTES}")
+    arrays = {}
+    with np.load(path, allow_pickle=False) as npz:
+        for key in npz.files:
+            try:
+                arrays[key] = np.asarray(npz[key])
+            except ValueError as err:  # object arrays need pickle: refused
+                raise DataFileError(f"{path}: array {key} cannot be read safely: {err}") from None
+    x = arrays["x"]
+    if x.dtype.kind not in "uif":
+        raise DataFileError(f"{path}: x has dtype {x.dtype}; integer or float codes expected")
+    want = None if sample_shape is None else (len(x), *sample_shape)
+    if x.ndim < 2 or len(x) == 0 or (want is not None and x.shape != want):
+        shape = "(N, ...)" if sample_shape is None else f"(N, {', '.join(map(str, sample_shape))})"
+        raise DataFileError(
+            f"{path}: x has shape {x.shape}; the graph input {input_name!r} takes one sample "
+            f"of shape {tuple(sample_shape or ())}, so x must be {shape} with N >= 1"
+        )
+    if not np.isfinite(x).all():
+        raise DataFileError(f"{path}: x holds NaN or infinite values")
+    xf = x.astype(np.float32)
+    if not np.array_equal(xf.astype(np.float64), x.astype(np.float64)):
+        raise DataFileError(f"{path}: x holds values float32 cannot represent exactly")
+    y = arrays.get("y")
+    if y is not None:
+        if y.shape != (len(x),) or y.dtype.kind not in "uif":
+            raise DataFileError(
+                f"{path}: y has shape {y.shape} and dtype {y.dtype}; labels are ({len(x)},) "
+                "integers, one per row of x"
+            )
+        if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
+            raise DataFileError(f"{path}: y holds values that are not non-negative integers")
+        y = y.astype(np.int64)
+    return EvalSet(x=xf, y=y)
+
+
+def save_npz(path: Path, test: EvalSet) -> None:
+    """Write ``test`` as :func:`load_npz` reads it (``y`` only where there are labels)."""
+    arrays = {"x": test.x} if test.y is None else {"x": test.x, "y": test.y}
+    np.savez(path, **arrays)

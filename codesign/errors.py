@@ -13,6 +13,15 @@ class ExportMismatchError(CodesignError):
     """The exported QONNX graph does not compute what the torch model computes."""
 
 
+class ModelFileError(CodesignError):
+    """A user's model file is refused before anything runs on it; the message names the
+    file, the node or tensor at fault, and what is accepted."""
+
+
+class DataFileError(CodesignError):
+    """A user's data file is refused; the message names the file and the array at fault."""
+
+
 class LoweringError(CodesignError):
     """FINN could not lower a node; the message names the node and its op type."""
 

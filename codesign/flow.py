@@ -1,7 +1,10 @@
 """The co-design flow as named, cached steps over one build directory.
 
-train → export → lower (→ rtl → sim → synth as they land). Each step's summary is
-stored in the manifest; ``results.json`` is assembled from those summaries.
+A front end gives the lowering its QONNX graph and test set: a built-in model is trained
+and exported (train → export, on digits); a user's ONNX file is checked and imported
+with its npz test set (import). Then lower → fifos → rtl → sim → overflow → synth. Each
+step's summary is stored in the manifest; ``results.json`` is assembled from those
+summaries.
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from codesign.build import JSON, BuildDir
-from codesign.config import FlowConfig, QuantConfig
+from codesign.config import AnyModelConfig, FlowConfig, NpzData, OnnxModelConfig, QuantConfig
 from codesign.errors import ConfigError, VerificationError
 from codesign.quant import bounds
 
 if TYPE_CHECKING:
+    from codesign.data import DigitsSplit
     from codesign.graph import StreamGraph
     from codesign.kernels import Accumulator
 
-STEPS = ("train", "export", "lower", "fifos", "rtl", "sim", "overflow", "synth")
+STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth")
+FRONT_ENDS = {"builtin": ("train", "export"), "onnx": ("import",)}
+"""The steps that give the lowering its graph, per kind of model."""
+IMPORT_DIR = "import"
 SIZING_FRAMES = 8
 """Frames streamed at full rate to size the FIFOs (the pipeline reaches steady state)."""
 
@@ -60,14 +67,11 @@ def _float_twin(quant: QuantConfig) -> QuantConfig:
 
 def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
     from codesign.cache import cache_dir
-    from codesign.data import load_digits_split
     from codesign.models import build_model
     from codesign.quant import train_cache
     from codesign.quant.train import save_checkpoint, train_model
 
-    split = load_digits_split(
-        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
-    )
+    split = _digits(cfg)
     cache = cache_dir("train") if cfg.train.cache else None
     runs: JSON = {}
     artefacts = []
@@ -76,11 +80,11 @@ def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
             runs["quant"] = runs["float"]
             continue
         ckpt = bd.path("train", f"{run}.pt")
-        key = train_cache.training_key(cfg.model, quant, cfg.train)
+        key = train_cache.training_key(_builtin(cfg), quant, cfg.train)
         if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
             runs[run] = {**hit, "source": "cache"}
         else:
-            model = build_model(cfg.model, quant, seed=cfg.train.seed)
+            model = build_model(_builtin(cfg), quant, seed=cfg.train.seed)
 
             def report(epoch: int, loss: float, run: str = run) -> None:
                 progress.epoch(run, epoch, cfg.train.epochs, loss)
@@ -105,22 +109,19 @@ def _load_quant_model(bd: BuildDir, cfg: FlowConfig) -> Any:
     from codesign.models import build_model
     from codesign.quant.train import load_checkpoint
 
-    model = build_model(cfg.model, cfg.quant, seed=cfg.train.seed)
+    model = build_model(_builtin(cfg), cfg.quant, seed=cfg.train.seed)
     load_checkpoint(model, bd.path("train", "quant.pt"))
     return model
 
 
 def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from codesign.data import load_digits_split
     from codesign.export import check_equivalence, export_qonnx
 
     if cfg.quant.method == "float":
         raise ConfigError(
             "quant.method=float has no integer hardware path; use baseline, a2q or a2q_plus"
         )
-    split = load_digits_split(
-        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
-    )
+    split = _digits(cfg)
     model = _load_quant_model(bd, cfg)
     onnx_path = bd.path("export", "model.onnx")
     export_qonnx(model, cfg.quant, split.x_test, onnx_path)
@@ -130,6 +131,68 @@ def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
         "equivalence": dataclasses.asdict(report),
         "artefacts": [str(onnx_path.relative_to(bd.root))],
     }
+
+
+def _builtin(cfg: FlowConfig) -> AnyModelConfig:
+    """The built-in model's config (the train and export steps run only for those)."""
+    if isinstance(cfg.model, OnnxModelConfig):
+        raise ConfigError(
+            "model.kind onnx is imported, not trained or exported; its flow starts at the "
+            "import step"
+        )
+    return cfg.model
+
+
+def _digits(cfg: FlowConfig) -> DigitsSplit:
+    from codesign.data import load_digits_split
+
+    shape = _builtin(cfg).input_shape
+    return load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed, shape=shape)
+
+
+def _step_import(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    """Check the user's ONNX file and npz test set (see :mod:`codesign.onnx_import`) and
+    store them in the build directory, where the lowering and the checks read them."""
+    from codesign.onnx_import import import_model
+
+    assert isinstance(cfg.model, OnnxModelConfig) and isinstance(cfg.data, NpzData)
+    report = import_model(
+        cfg.model.path, cfg.data.path, cfg.data.input_type, bd.root, IMPORT_DIR
+    )
+    return report.to_json()
+
+
+def _graph_file(bd: BuildDir, cfg: FlowConfig) -> Path:
+    """The QONNX / FINN-ONNX graph the lowering starts from: the export or the import."""
+    return bd.path(IMPORT_DIR if cfg.imported else "export", "model.onnx")
+
+
+def _test_set(bd: BuildDir, cfg: FlowConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """The test inputs of the graph and their labels (None where the user gave none)."""
+    from codesign.data import load_npz
+
+    if cfg.imported:
+        test = load_npz(bd.path(IMPORT_DIR, "test.npz"))
+        return test.x, test.y
+    split = _digits(cfg)
+    return split.x_test, split.y_test
+
+
+def predictions(out: np.ndarray) -> np.ndarray:
+    """Class per sample of a graph's outputs: the argmax of its scores, or the value
+    itself where the graph emits one (a top-1 label).
+
+    >>> predictions(np.array([[0.1, 0.7, 0.2], [0.9, 0.0, 0.1]])).tolist()
+    [1, 0]
+    >>> predictions(np.array([[3.0], [7.0]])).tolist()
+    [3, 7]
+    """
+    flat = out.reshape(len(out), -1)
+    return flat[:, 0].astype(np.int64) if flat.shape[1] == 1 else flat.argmax(-1)
+
+
+def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float | None:
+    return None if labels is None else float((pred == labels).mean())
 
 
 def _acc_bounds(acc: Accumulator, weight_dtype: str) -> JSON:
@@ -186,24 +249,23 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
 
 
 def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
-    from codesign.data import load_digits_split
     from codesign.graph import read_graph
     from codesign.lower import execute_parent, layer_table, load_lowered, run_lower
 
-    onnx_in = bd.path("export", "model.onnx")
+    onnx_in = _graph_file(bd, cfg)
     res = run_lower(onnx_in, cfg, bd.root)
     if res.dataflow is None:
         raise VerificationError("lowering produced no dataflow partition")
     parent = load_lowered(res.parent)
     child = load_lowered(res.dataflow)
-    split = load_digits_split(
-        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
-    )
+    x, labels = _test_set(bd, cfg)
 
-    want = execute_parent(load_lowered(onnx_in), split.x_test)
-    got = execute_parent(parent, split.x_test)
+    want = execute_parent(load_lowered(onnx_in), x)
+    got = execute_parent(parent, x)
     differing = check_hw_graph(want, got)
-    hw_acc = float((got.argmax(-1) == split.y_test).mean())
+    # the graph's own outputs, for the accelerator's agreement with them (rtl step)
+    outputs = bd.path("lower", "graph_outputs.npy")
+    np.save(outputs, want)
 
     graph = read_graph(child, name=cfg.name)
     layers = []
@@ -213,13 +275,15 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
         if (acc := k.kernel.accumulator(k)) is not None:
             row.update(_acc_bounds(acc, str(info.weight_dtype)))
             row["acc_bits_finn"] = info.acc_bits
-            row["acc_bits_target"] = cfg.quant.acc_bits
+            row["acc_bits_target"] = None if cfg.imported else cfg.quant.acc_bits
         layers.append(row)
-    rel = [str(p.relative_to(bd.root)) for p in (res.parent, res.dataflow)]
+    rel = [str(p.relative_to(bd.root)) for p in (res.parent, res.dataflow, outputs)]
     return {
         "parent": rel[0],
         "dataflow": rel[1],
-        "hw_graph_accuracy": hw_acc,
+        "graph_outputs": rel[2],
+        "hw_graph_accuracy": _accuracy(predictions(got), labels),
+        "hw_graph_agreement": float((predictions(got) == predictions(want)).mean()),
         "hw_graph_max_abs_diff": float(np.abs(want - got).max()),
         "hw_graph_images_differing": differing,
         "layers": layers,
@@ -280,16 +344,15 @@ def _as_built(finn_acc: StreamGraph, cfg: FlowConfig) -> StreamGraph:
     return finn_acc if bits is None else with_acc_bits(finn_acc, bits)
 
 
-def _accelerator_inputs(bd: BuildDir, cfg: FlowConfig) -> tuple[np.ndarray, np.ndarray]:
+def _accelerator_inputs(
+    bd: BuildDir, cfg: FlowConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The test set as the accelerator receives it (the host nodes before the dataflow
-    partition applied), and its labels."""
-    from codesign.data import load_digits_split
+    partition applied), and its labels (None where there are none)."""
     from codesign.lower import dataflow_input
 
-    split = load_digits_split(
-        cfg.quant.input_bits, seed=cfg.train.seed, shape=cfg.model.input_shape
-    )
-    return dataflow_input(_lowered(bd, "parent"), split.x_test), split.y_test
+    x, labels = _test_set(bd, cfg)
+    return dataflow_input(_lowered(bd, "parent"), x), labels
 
 
 def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
@@ -313,7 +376,10 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     acc = _as_built(finn_acc, cfg)
     if acc is not finn_acc:
         y = run_reference(acc, x)
-    logits = execute_host_tail(_lowered(bd, "parent"), y)
+    pred = predictions(execute_host_tail(_lowered(bd, "parent"), y))
+    lower = bd.step_result("lower")
+    assert lower is not None
+    graph_pred = predictions(np.load(bd.root / lower["graph_outputs"]))
     project = emit_rtl(acc, bd.dir("rtl", "accel"))
     frames = cfg.sim.frames
     meta = write_vectors(acc, x[:frames], y[:frames], bd.dir("vectors"))
@@ -321,7 +387,8 @@ def _step_rtl(bd: BuildDir, cfg: FlowConfig) -> JSON:
     return {
         "top": project.top,
         "squeezed_acc_bits": _squeeze_bits(cfg),
-        "accelerator_accuracy": float((logits.argmax(-1) == labels).mean()),
+        "accelerator_accuracy": _accuracy(pred, labels),
+        "accelerator_agreement": float((pred == graph_pred).mean()),
         "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),
         "kernels": [
             {"node": k.node, "kernel": k.kind, "module": k.module, "params": k.params}
@@ -450,6 +517,7 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
 #: redoes the step: codesign modules and subpackages (each digested whole, beside this
 #: module, which holds the steps), top-level packages, and distributions by version.
 _STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "import": (("data.py", "onnx_import.py"), ("onnx", "qonnx", "numpy")),
     "train": (("data.py", "models", "quant"), ("torch", "brevitas", "numpy", "scikit-learn")),
     "export": (
         ("data.py", "models", "quant", "export.py"),
@@ -540,13 +608,18 @@ def run_flow(
     until: str | None = None,
 ) -> FlowResult:
     """Run the flow's steps in order (up to and including ``until``) in build dir ``out``."""
-    if until is not None and until not in STEPS:
-        raise ConfigError(f"unknown step {until!r}; steps are: {', '.join(STEPS)}")
+    steps = flow_steps(cfg)
+    if until is not None and until not in steps:
+        known = f"unknown step {until!r}" if until not in STEPS else f"no step {until!r}"
+        raise ConfigError(
+            f"{known} for model.kind {cfg.model.kind}; its steps are: {', '.join(steps)}"
+        )
     prog = progress or _Silent()
     bd = BuildDir(out, cfg)
     step_fns: dict[str, Callable[[], JSON]] = {
         "train": lambda: _step_train(bd, cfg, prog),
         "export": lambda: _step_export(bd, cfg),
+        "import": lambda: _step_import(bd, cfg),
         "lower": lambda: _step_lower(bd, cfg),
         "fifos": lambda: _step_fifos(bd, cfg),
         "rtl": lambda: _step_rtl(bd, cfg),
@@ -555,7 +628,7 @@ def run_flow(
         "synth": lambda: _step_synth(bd, cfg),
     }
     summaries: JSON = {}
-    for name in STEPS:
+    for name in steps:
         if name == "export" and cfg.quant.method == "float":
             break
         if name == "synth" and not cfg.synth.enabled:
@@ -572,9 +645,17 @@ def run_flow(
     return FlowResult(build_dir=bd.root, results_path=path, results=results)
 
 
+def flow_steps(cfg: FlowConfig) -> tuple[str, ...]:
+    """The steps of ``cfg``'s flow, in order: its front end's, then the shared ones."""
+    front = FRONT_ENDS["onnx" if cfg.imported else "builtin"]
+    others = {step for steps in FRONT_ENDS.values() for step in steps} - set(front)
+    return tuple(step for step in STEPS if step not in others)
+
+
 def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     runs = s.get("train", {}).get("runs", {})
     lower = s.get("lower", {})
+    verification = s.get("sim", {}).get("verification")
     accuracy = {
         "float": runs.get("float", {}).get("test_accuracy"),
         "quantized": runs.get("quant", {}).get("test_accuracy"),
@@ -590,9 +671,17 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "config": cfg.model_dump(mode="json"),
         "steps_run": list(s),
         "accuracy": accuracy,
+        # predictions equal to the graph's (QONNX / the imported file), and every output
+        # word of the simulated accelerator equal to the reference: no labels needed
+        "agreement": {
+            "hw_graph": lower.get("hw_graph_agreement"),
+            "accelerator": s.get("rtl", {}).get("accelerator_agreement"),
+            "accelerator_outputs_bit_exact": verification and verification["passed"],
+        },
+        "import": {k: v for k, v in s.get("import", {}).items() if k != "artefacts"} or None,
         "export": s.get("export", {}).get("equivalence"),
         "layers": lower.get("layers", []),
-        "verification": s.get("sim", {}).get("verification"),
+        "verification": verification,
         "cycles": s.get("sim", {}).get("cycles"),
         "overflow": s.get("overflow"),
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,

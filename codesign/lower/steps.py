@@ -90,8 +90,25 @@ def _hw_child(model: ModelWrapper) -> ModelWrapper:
 # --------------------------------------------------------------------------- steps
 
 
+QUANTIZER_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
+"""QONNX's quantizer ops; a graph without them is FINN-ONNX already."""
+
+
+def _act_quant_bits(model: ModelWrapper) -> int:
+    """The widest activation quantizer of a QONNX graph (a Quant whose input is not an
+    initializer), 0 if it has none."""
+    widths = [0]
+    for node in model.get_nodes_by_op_type("Quant") + model.get_nodes_by_op_type("IntQuant"):
+        bits = model.get_initializer(node.input[3])
+        if model.get_initializer(node.input[0]) is None and bits is not None:
+            widths.append(int(bits))
+    return max(widths)
+
+
 def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
-    """QONNX cleanup, then FINN's ConvertQONNXtoFINN (Quant -> MultiThreshold / weights)."""
+    """QONNX cleanup, then FINN's ConvertQONNXtoFINN (Quant -> MultiThreshold / weights);
+    a FINN-ONNX graph (no QONNX quantizers: an imported file FINN converted already) is
+    only cleaned up."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
     from finn.transformation.qonnx.quant_act_to_multithreshold import (
         default_filter_function_generator,
@@ -100,12 +117,16 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     inp = model.graph.input[0].name
     idt = model.get_tensor_datatype(inp)
     if not idt.is_integer():
+        hint = "data.input_type" if cfg.imported else f"UINT{cfg.quant.input_bits}"
         raise LoweringError(
             f"graph input {inp} has data type {idt.name}; the flow expects integer input "
-            f"codes annotated with their qonnx DataType (e.g. UINT{cfg.quant.input_bits})"
+            f"codes annotated with their qonnx DataType (e.g. {hint})"
         )
     model = cleanup_model(model)
-    max_bits = max(8, cfg.quant.act_bits)
+    if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
+        return model
+    # every activation quantizer becomes a MultiThreshold (2^bits - 1 thresholds)
+    max_bits = max(8, _act_quant_bits(model) if cfg.imported else cfg.quant.act_bits)
     model = model.transform(
         ConvertQONNXtoFINN(
             filter_function=default_filter_function_generator(max_multithreshold_bit_width=max_bits)
@@ -127,7 +148,8 @@ def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 
 def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """FINN streamlining, chosen by ``model.kind``: :func:`streamline_mlp` (FINN's
-    TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe)."""
+    TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
+    takes the CNN recipe if it has convolutions or pooling (:func:`streamline_imported`)."""
     streamline = STREAMLINERS.get(cfg.model.kind)
     if streamline is None:
         raise LoweringError(
@@ -250,15 +272,63 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     return model
 
 
+SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", "MaxPoolNHWC")
+
+
+def streamline_imported(model: ModelWrapper) -> ModelWrapper:
+    """A user's graph: FINN's CNV recipe if it has spatial ops, else its TFC recipe."""
+    if any(model.get_nodes_by_op_type(op) for op in SPATIAL_OPS):
+        return streamline_cnn(model)
+    return streamline_mlp(model)
+
+
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
     "cnn": streamline_cnn,
+    "onnx": streamline_imported,
 }
 """Streamlining recipe per ``model.kind``."""
 
 
+HEAD_OPS = frozenset({"Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze"})
+"""What may stay on the host before the dataflow region: layout ops only, so the
+accelerator takes the graph's integer input codes."""
+
+
+def _why_not_lowered(model: ModelWrapper, node: NodeProto, where: str) -> str:
+    """Why ``node`` cannot stay where FINN left it (``where`` it is: "inside", "after" or
+    "before" the dataflow region), for the lowering error."""
+    floats = [
+        f"{name} is {model.get_tensor_datatype(name).name}"
+        for name in node.input
+        if name and model.get_initializer(name) is None
+        and not model.get_tensor_datatype(name).is_integer()
+    ]
+    if node.op_type not in LOWERABLE_OPS and node.op_type not in HOST_OPS:
+        why = f"FINN has no HW layer for {node.op_type}"
+    elif node.op_type in LOWERABLE_OPS and floats:
+        why = f"FINN lowers {node.op_type} only on integer inputs, but {', '.join(floats)}"
+    elif node.op_type in LOWERABLE_OPS:
+        why = f"FINN did not lower it (to {LOWERABLE_OPS[node.op_type]})"
+    else:
+        why = f"{node.op_type} runs on the host" + (f" ({', '.join(floats)})" if floats else "")
+    if where == "inside":
+        return (
+            f"{why}; FINN supports one dataflow partition, so no host op may sit between HW "
+            "layers"
+        )
+    if where == "before":
+        return (
+            f"{why}; before the dataflow region only layout ops "
+            f"({', '.join(sorted(HEAD_OPS))}) may stay on the host: the accelerator takes the "
+            "graph's integer input"
+        )
+    return f"{why}; after the dataflow region only the host ops listed below may run"
+
+
 def _check_region(model: ModelWrapper) -> None:
-    """Raise if a non-HW node sits inside the dataflow region (between HW layers)."""
+    """Raise if a non-HW node sits inside the dataflow region (between HW layers), after
+    it without being a host op, or before it without being a layout op."""
     nodes = list(model.graph.node)
     hw = [n for n in nodes if is_hw_node(n)]
     if not hw:
@@ -285,18 +355,22 @@ def _check_region(model: ModelWrapper) -> None:
     inside = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n.name in before_hw]
     tail = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n not in inside]
     bad_tail = [n for n in tail if n.op_type not in HOST_OPS]
-    if inside or bad_tail:
+    head = [n for n in nodes if not is_hw_node(n) and n.name in before_hw and n not in inside]
+    bad_head = [n for n in head if n.op_type not in HEAD_OPS]
+    for where, bad in (("inside", inside), ("after", bad_tail), ("before", bad_head)):
+        if not bad:
+            continue
         # lead with the ops FINN has no HW layer for at all (the cause, e.g. a Sin);
         # the Mul/MatMul it strands around it follow
         culprits = sorted(
-            inside or bad_tail, key=lambda n: n.op_type in LOWERABLE_OPS or n.op_type in HOST_OPS
+            bad, key=lambda n: n.op_type in LOWERABLE_OPS or n.op_type in HOST_OPS
         )
         listed = ", ".join(f"{n.name} ({n.op_type})" for n in culprits)
-        where = "inside the dataflow region" if inside else "after the dataflow region"
         first = culprits[0]
         raise LoweringError(
-            f"cannot lower node {first.name} (op type {first.op_type}): non-HW node(s) "
-            f"{where}: {listed}. " + _supported_ops_text()
+            f"cannot lower node {first.name} (op type {first.op_type}): "
+            f"{_why_not_lowered(model, first, where)}. Non-HW node(s) {where} the dataflow "
+            f"region: {listed}. " + _supported_ops_text()
         )
 
 

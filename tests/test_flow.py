@@ -123,13 +123,13 @@ def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
     def append(rel: str) -> Callable[[], None]:
         return lambda: (package / rel).write_text((package / rel).read_text() + "# edit\n")
 
-    assert changed_by(append("lower/folding.py")) == {"lower", "rtl", "overflow"}
+    assert changed_by(append("lower/folding.py")) == {"lower", "fifos", "rtl", "overflow"}
     assert changed_by(lambda: (package / "lower" / "new_pass.py").write_text("X = 1\n")) == {
-        "lower", "rtl", "overflow"}
+        "lower", "fifos", "rtl", "overflow"}
     assert changed_by(append("models/mlp.py")) == {"train", "export"}
     assert changed_by(append("export.py")) == {"export"}
     assert changed_by(append("synth/yosys.py")) == {"synth"}
-    assert changed_by(append("backends/rtl.py")) == {"rtl", "sim", "overflow", "synth"}
+    assert changed_by(append("backends/rtl.py")) == {"fifos", "rtl", "sim", "overflow", "synth"}
     assert changed_by(append("flow.py")) == set(flow.STEPS)
     assert changed_by(append("report/tables.py")) == set()
     # the key carries the code digest and the versions of what the step calls

@@ -1,5 +1,7 @@
 # codesign: `make demo` and `make test` bring a fresh machine up to date first.
 # setup is idempotent: it re-runs only when pyproject.toml or constraints.txt change.
+# finn-plus goes in last with --no-deps: its brevitas==0.13.0 pin is the one known
+# conflict (README, "Two commands"; tests/test_install.py checks it is the only one).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,10 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "setup: python packages (torch CPU wheel first, then pinned constraints)"
+	@echo "setup: python packages (torch CPU wheel, the pinned set, then finn-plus without its pins)"
 	$(PIP) install torch==2.13.0
-	$(PIP) install --no-deps -c constraints.txt finn-plus
-	$(PIP) install -c constraints.txt -e '.[dev]'
+	$(PIP) install --no-warn-conflicts -c constraints.txt -e '.[dev]'
+	$(PIP) install --no-deps --no-warn-conflicts -c constraints.txt finn-plus
 	@touch $(STAMP)
 
 demo: setup

@@ -49,6 +49,7 @@ module cs_dwc #(
   localparam int BUF = IN_ELEMS + OUT_ELEMS + MAXE - gcd(IN_ELEMS, OUT_ELEMS);
   localparam int BW = BUF * ELEM_BITS;
   localparam int CNTW = $clog2(BUF + 1);
+  localparam int OW = ((OUT_ELEMS * ELEM_BITS + 7) / 8) * 8;  // m_axis tdata width
 
   logic [BW-1:0] buffer, shifted, incoming;
   logic [CNTW-1:0] cnt, base;
@@ -59,16 +60,11 @@ module cs_dwc #(
   assign push = s_axis_tvalid && s_axis_tready;
   assign pop = m_axis_tvalid && m_axis_tready;
 
-  always_comb begin
-    m_axis_tdata = '0;
-    m_axis_tdata[OUT_ELEMS*ELEM_BITS-1:0] = buffer[OUT_ELEMS*ELEM_BITS-1:0];
-  end
-
-  always_comb begin
-    shifted = pop ? (buffer >> (OUT_ELEMS * ELEM_BITS)) : buffer;
-    base = pop ? cnt - CNTW'(OUT_ELEMS) : cnt;
-    incoming = BW'(s_axis_tdata[IN_ELEMS*ELEM_BITS-1:0]) << (base * ELEM_BITS);
-  end
+  // continuous assigns (event-driven nets) rather than always_comb: cheaper in Icarus
+  assign m_axis_tdata = OW'(buffer[OUT_ELEMS*ELEM_BITS-1:0]);
+  assign shifted = pop ? (buffer >> (OUT_ELEMS * ELEM_BITS)) : buffer;
+  assign base = pop ? cnt - CNTW'(OUT_ELEMS) : cnt;
+  assign incoming = BW'(s_axis_tdata[IN_ELEMS*ELEM_BITS-1:0]) << (base * ELEM_BITS);
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin

@@ -41,15 +41,14 @@ module cs_fifo #(
   logic out_valid;
   logic not_full;
 
+  // continuous assigns (event-driven nets) rather than always_comb: cheaper in Icarus
   logic push, pop, load_out, from_mem, to_mem;
-  always_comb begin
-    push = s_axis_tvalid && not_full;
-    pop = out_valid && m_axis_tready;
-    load_out = !out_valid || pop;  // output register free (or freed) this cycle
-    from_mem = load_out && (mem_cnt != 0);
-    // a pushed word bypasses the RAM only when the RAM is empty and the output frees
-    to_mem = push && !(load_out && (mem_cnt == 0));
-  end
+  assign push = s_axis_tvalid && not_full;
+  assign pop = out_valid && m_axis_tready;
+  assign load_out = !out_valid || pop;  // output register free (or freed) this cycle
+  assign from_mem = load_out && (mem_cnt != 0);
+  // a pushed word bypasses the RAM only when the RAM is empty and the output frees
+  assign to_mem = push && !(load_out && (mem_cnt == 0));
 
   assign s_axis_tready = not_full;
   assign m_axis_tvalid = out_valid;
@@ -62,10 +61,7 @@ module cs_fifo #(
   end
 
   logic [CW-1:0] total_next;
-  always_comb begin
-    total_next = mem_cnt + CW'(out_valid);
-    total_next = total_next + CW'(push) - CW'(pop);
-  end
+  assign total_next = mem_cnt + CW'(out_valid) + CW'(push) - CW'(pop);
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin

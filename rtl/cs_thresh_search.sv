@@ -66,8 +66,6 @@ module cs_thresh_search #(
 );
   localparam int B = $clog2(N_THRES + 1);  // stages = bits of the count
   localparam int NFB = (NF > 1) ? $clog2(NF) : 1;
-  localparam int CW = ((DATA_BITS > THR_BITS) ? DATA_BITS : THR_BITS) + 1;  // compare width
-  localparam int RW = PE * B;  // counts of all lanes
 
   // lower-case hex digit of d = 0..15, for the ROM file names (a ternary in a return
   // statement does not parse in Yosys; assigning the function name does)
@@ -75,47 +73,33 @@ module cs_thresh_search #(
     hexc = (d < 10) ? 8'd48 + 8'(d) : 8'd87 + 8'(d);
   endfunction
 
-  // stage inputs (values, counts so far, channel fold, valid) and the counts after each
-  // stage's comparison, flat per stage; nets, driven per stage from generate blocks
-  wire [B*PE*DATA_BITS-1:0] sx;
-  wire [B*RW-1:0] sr, nr;
-  wire [B*NFB-1:0] snf;
-  wire [B-1:0] sv;
-
+  // Every stage and lane keeps its signals in its own generate scope and reads the stage
+  // before it by hierarchical name (g_stage[s-1]...). Flat vectors of all stages and
+  // lanes, each driven in parts, cost simulators a full-width update per part: Icarus
+  // re-assembled a 2,048-bit net for every lane's change (PE = 16, 255 thresholds:
+  // 32 ms per cycle, now 0.1 ms; Verilator 20 % faster too).
   for (genvar s = 0; s < B; s++) begin : g_stage
     localparam int K = B - 1 - s;  // count bit this stage settles
     localparam int DEPTH = NF * (2 ** s);  // ROM words: 2^s candidates per channel fold
     localparam logic [7:0] HEX = hexc(s);  // file name: stage digit
+    logic [NFB-1:0] nf_q;  // channel fold of this stage's values
+    logic v;  // this stage holds valid values
 
     if (s == 0) begin : g_in
-      logic [NFB-1:0] nf_q;  // fold of x, registered with the stage-0 ROM read
       always_ff @(posedge ap_clk) begin
-        if (en) nf_q <= nf_next;
+        if (en) nf_q <= nf_next;  // registered with the stage-0 ROM read
       end
-      assign sx[0+:PE*DATA_BITS] = x;
-      assign sr[0+:RW] = '0;
-      assign snf[0+:NFB] = nf_q;
-      assign sv[0] = in_valid;
+      assign v = in_valid;
     end else begin : g_reg
-      logic [PE*DATA_BITS-1:0] x_q;
-      logic [RW-1:0] r_q;
-      logic [NFB-1:0] nf_q;
       logic v_q;
       always_ff @(posedge ap_clk) begin
-        if (en) begin
-          x_q <= sx[(s-1)*PE*DATA_BITS+:PE*DATA_BITS];
-          r_q <= nr[(s-1)*RW+:RW];
-          nf_q <= snf[(s-1)*NFB+:NFB];
-        end
+        if (en) nf_q <= g_stage[s-1].nf_q;
       end
       always_ff @(posedge ap_clk) begin
         if (!ap_rst_n) v_q <= 1'b0;
-        else if (en) v_q <= sv[s-1];
+        else if (en) v_q <= g_stage[s-1].v;
       end
-      assign sx[s*PE*DATA_BITS+:PE*DATA_BITS] = x_q;
-      assign sr[s*RW+:RW] = r_q;
-      assign snf[s*NFB+:NFB] = nf_q;
-      assign sv[s] = v_q;
+      assign v = v_q;
     end
 
     for (genvar p = 0; p < PE; p++) begin : g_lane
@@ -129,33 +113,47 @@ module cs_thresh_search #(
       (* rom_style = "distributed" *) logic [THR_BITS-1:0] rom[0:DEPTH-1];
       initial $readmemh({THRESH_FILE, "_s", HEX, "_p", LANE, ".mem"}, rom);
       logic [THR_BITS-1:0] thr;  // candidate threshold, read one cycle ahead
+      logic [DATA_BITS-1:0] xd;  // the compared value
+      logic [B-1:0] r, nr;  // count bits settled before / after this stage
+
       if (s == 0) begin : g_rd0
+        assign xd = x[p*DATA_BITS+:DATA_BITS];
+        assign r = '0;
         always_ff @(posedge ap_clk) begin
           if (en) thr <= rom[nf_next];
         end
       end else begin : g_rd
+        logic [DATA_BITS-1:0] x_q;
+        logic [B-1:0] r_q;
         // address nf*2^s + j, j = the count bits settled by stages 0..s-1
         logic [NFB+s-1:0] addr;
-        assign addr = {snf[(s-1)*NFB+:NFB], nr[(s-1)*RW+p*B+K+1+:s]};
+        assign addr = {g_stage[s-1].nf_q, g_stage[s-1].g_lane[p].nr[K+1+:s]};
         always_ff @(posedge ap_clk) begin
-          if (en) thr <= rom[addr];
+          if (en) begin
+            x_q <= g_stage[s-1].g_lane[p].xd;
+            r_q <= g_stage[s-1].g_lane[p].nr;
+            thr <= rom[addr];
+          end
         end
+        assign xd = x_q;
+        assign r = r_q;
       end
 
-      // compare in a common signed width; set count bit K when x >= the candidate
-      logic [DATA_BITS-1:0] xd;
-      logic signed [CW-1:0] xv, tv;
-      assign xd = sx[s*PE*DATA_BITS+p*DATA_BITS+:DATA_BITS];
-      assign xv = DATA_SIGNED ? CW'($signed(xd)) : $signed(CW'(xd));
-      assign tv = DATA_SIGNED ? CW'($signed(thr)) : $signed(CW'(thr));
-      assign nr[s*RW+p*B+:B] = sr[s*RW+p*B+:B] | (B'(xv >= tv) << K);
+      // set count bit K when x >= the candidate (data and thresholds share signedness)
+      logic ge;
+      if (DATA_SIGNED) begin : g_sc
+        assign ge = $signed(xd) >= $signed(thr);
+      end else begin : g_uc
+        assign ge = xd >= thr;
+      end
+      assign nr = r | (B'(ge) << K);
     end
   end
 
-  assign out_valid = sv[B-1];
+  assign out_valid = g_stage[B-1].v;
   for (genvar p = 0; p < PE; p++) begin : g_out
     logic signed [31:0] sum;
-    assign sum = ACT_BIAS + $signed(32'(nr[(B-1)*RW+p*B+:B]));
+    assign sum = ACT_BIAS + $signed(32'(g_stage[B-1].g_lane[p].nr));
     assign y[p*OUT_BITS+:OUT_BITS] = sum[OUT_BITS-1:0];
   end
 endmodule

@@ -81,4 +81,4 @@ class MaxPool(Kernel):
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)
         return {"channels": int(inst.get_nodeattr("Channels")),
-                "kernel": [int(v) for v in inst.get_nodeattr("KernelSize")]}
+                "window": [int(v) for v in inst.get_nodeattr("KernelSize")]}

@@ -252,7 +252,7 @@ class Swg(Kernel):
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         w = window_of(getCustomOp(node))
-        return {"channels": w.channels, "kernel": list(w.kernel), "stride": list(w.stride),
+        return {"channels": w.channels, "window": list(w.kernel), "stride": list(w.stride),
                 "depthwise": w.depthwise, "buffer_words": w.buffer_words,
                 "finn_rtl_cycles": finn_rtl_cycles(node)}
 

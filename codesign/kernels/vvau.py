@@ -226,7 +226,7 @@ class Vvau(Mvau):
         no_act = bool(inst.get_nodeattr("noActivation"))
         thr = None if no_act else model.get_initializer(node.input[2])
         return {
-            "kernel": [k_h, k_w], "fan_in": k_h * k_w,
+            "window": [k_h, k_w], "fan_in": k_h * k_w,
             "channels": inst.get_nodeattr("Channels"),
             "weight_dtype": inst.get_nodeattr("weightDataType"),
             "acc_dtype": inst.get_nodeattr("accDataType"),

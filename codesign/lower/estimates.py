@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from typing import Any, cast
 
@@ -24,6 +24,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from codesign.errors import LoweringError
 from codesign.kernels import kernel_for
 from codesign.lower._graph import FPGAPART_PROP, is_hw_node
 
@@ -166,6 +167,9 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
         res_str = _get(inst, "res_estimate")
         res: dict[str, Any] = ast.literal_eval(res_str) if res_str else {}
         facts = kernel.layer_facts(child, node)
+        clash = facts.keys() & {f.name for f in fields(LayerInfo)} - _FACT_FIELDS
+        if clash:  # a kernel's fact would overwrite a common field in the row
+            raise LoweringError(f"kernel {kernel.name} reports reserved facts {sorted(clash)}")
         common = {k: facts.pop(k) for k in _FACT_FIELDS & facts.keys()}
         rows.append(
             LayerInfo(

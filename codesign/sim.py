@@ -78,7 +78,7 @@ def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
     >>> meta = {"est_ii_cycles": 64, "in": {"words_per_frame": 16},
     ...         "out": {"words_per_frame": 2}}
     >>> run_limits(meta, 360, 0.3, 0.3)
-    {'watchdog': 6248, 'drain': 210, 'max_cycles': 200304}
+    {'watchdog': 6248, 'drain': 210, 'max_cycles': 253475}
     """
     step = int(meta["est_ii_cycles"]) + int(meta["in"]["words_per_frame"]) + int(
         meta["out"]["words_per_frame"])

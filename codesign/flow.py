@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -414,6 +415,8 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
     from codesign.graph import run_reference, single_kernel
+    from codesign.junit import FILE as JUNIT
+    from codesign.junit import record_case
     from codesign.sim import simulate_accelerator
 
     layers = []
@@ -431,16 +434,23 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         work = bd.dir("overflow", k.instance_name)
         project = emit_rtl(single, work / "rtl")
         write_vectors(single, x, run_reference(single, x), work / "vectors")
-        report = simulate_accelerator(
-            project, work / "vectors", work / "sim", simulator=cfg.sim.simulator,
-            driver=cfg.sim.driver, in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
-        )
-        flagged = report.ovf_flags[k.node]
-        if flagged != bool(bad.any()):
-            raise VerificationError(
-                f"{k.node}: the overflow monitor reads {flagged} but "
-                f"{int(bad.sum())} channels' extreme sums leave the {acc.bits}-bit range"
+        t0 = time.monotonic()
+        try:
+            report = simulate_accelerator(
+                project, work / "vectors", work / "sim", simulator=cfg.sim.simulator,
+                driver=cfg.sim.driver, in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
             )
+            flagged = report.ovf_flags[k.node]
+            if flagged != bool(bad.any()):
+                raise VerificationError(
+                    f"{k.node}: the overflow monitor reads {flagged} but {int(bad.sum())} "
+                    f"channels' extreme sums leave the {acc.bits}-bit range"
+                )
+        except VerificationError as err:
+            record_case(bd.root / JUNIT, "overflow_proof", k.node, str(err),
+                        time.monotonic() - t0)
+            raise
+        record_case(bd.root / JUNIT, "overflow_proof", k.node, None, time.monotonic() - t0)
         layers.append({
             "name": k.node, "channels": acc.channels, "fan_in": acc.fan_in,
             "acc_bits": acc.bits,
@@ -456,24 +466,34 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
 def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.backends.rtl import load_rtl_project
+    from codesign.junit import FILE as JUNIT
+    from codesign.junit import record_case
     from codesign.sim import simulate_accelerator
 
-    report = simulate_accelerator(
-        load_rtl_project(bd.path("rtl", "accel")),
-        bd.dir("vectors"),
-        bd.dir("sim", cfg.sim.simulator),
-        simulator=cfg.sim.simulator,
-        driver=cfg.sim.driver,
-        waves=cfg.sim.waves,
-        seed=cfg.train.seed,
-        in_pause=cfg.sim.backpressure,
-        out_pause=cfg.sim.backpressure,
-    )
-    if report.ii_error > 0.05:
-        raise VerificationError(
-            f"measured II {report.ii_cycles} cycles differs from FINN's estimate "
-            f"{report.est_ii_cycles} by {report.ii_error:.1%} (> 5%)"
+    case = f"{cfg.sim.simulator}/{cfg.sim.driver}"
+    t0 = time.monotonic()
+    try:
+        report = simulate_accelerator(
+            load_rtl_project(bd.path("rtl", "accel")),
+            bd.dir("vectors"),
+            bd.dir("sim", cfg.sim.simulator),
+            simulator=cfg.sim.simulator,
+            driver=cfg.sim.driver,
+            waves=cfg.sim.waves,
+            seed=cfg.train.seed,
+            in_pause=cfg.sim.backpressure,
+            out_pause=cfg.sim.backpressure,
         )
+        if report.ii_error > 0.05:
+            raise VerificationError(
+                f"measured II {report.ii_cycles} cycles differs from FINN's estimate "
+                f"{report.est_ii_cycles} by {report.ii_error:.1%} (> 5%)"
+            )
+    except VerificationError as err:
+        record_case(bd.root / JUNIT, "stream_verification", case, str(err),
+                    time.monotonic() - t0)
+        raise
+    record_case(bd.root / JUNIT, "stream_verification", case, None, time.monotonic() - t0)
     return {
         "verification": {**report.to_json(), "backpressure": cfg.sim.backpressure},
         "cycles": {

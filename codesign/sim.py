@@ -78,7 +78,7 @@ def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
     >>> meta = {"est_ii_cycles": 64, "in": {"words_per_frame": 16},
     ...         "out": {"words_per_frame": 2}}
     >>> run_limits(meta, 360, 0.3, 0.3)
-    {'watchdog': 6248, 'drain': 210, 'max_cycles': 200304}
+    {'watchdog': 6248, 'drain': 210, 'max_cycles': 253475}
     """
     step = int(meta["est_ii_cycles"]) + int(meta["in"]["words_per_frame"]) + int(
         meta["out"]["words_per_frame"])
@@ -91,7 +91,7 @@ def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
     }
 
 
-def _stage_harness(vectors: Path, build: Path, meta: dict[str, Any]) -> dict[str, object]:
+def stage_harness(vectors: Path, build: Path, meta: dict[str, Any]) -> dict[str, object]:
     """Copy the vector files where the harness's $readmemh finds them; its parameters."""
     for kind, name in HARNESS_FILES.items():
         shutil.copyfile(vectors / meta["files"][kind], build / name)
@@ -119,16 +119,18 @@ def simulate_accelerator(
     ii_frames: int = 24,
     driver: str = "hdl",
     frames: int | None = None,
+    cxx_opt: str | None = None,
 ) -> AccelSimReport:
     """Stream every frame of ``vectors_dir`` through the accelerator under seeded stalls
     (``frames`` > the vectors' frames repeats them), then measure II and latency without
-    stalls.
+    stalls. ``cxx_opt`` overrides the C++ optimisation of a Verilator build (default:
+    codesign.simulators.VERILATOR_CXX_OPT, tuned for short runs).
 
     Raises :class:`VerificationError` naming frame, word, expected and got on a mismatch,
     or the stalled stream on a deadlock (the build directory keeps the waveform when
     ``waves``).
     """
-    from codesign.simulators import run_cocotb
+    from codesign.simulators import VERILATOR_CXX_OPT, run_cocotb
 
     if driver not in DRIVERS:
         raise VerificationError(f"unknown sim driver {driver!r}; known: {', '.join(DRIVERS)}")
@@ -152,7 +154,7 @@ def simulate_accelerator(
     }
     if driver == "hdl":
         top, sources = HARNESS_TOP, [*project.sources, harness_source()]
-        parameters = _stage_harness(vectors, build, meta)
+        parameters = stage_harness(vectors, build, meta)
     else:
         top, sources, parameters = project.top, list(project.sources), {}
     result = run_cocotb(
@@ -167,6 +169,7 @@ def simulate_accelerator(
         extra_env={"CS_TB_CONFIG": json.dumps(tb_cfg)},
         check=False,
         public=driver == "python",
+        cxx_opt=cxx_opt or VERILATOR_CXX_OPT,
     )
     data = json.loads(report.read_text()) if report.is_file() else {}
     failed = data.get("failures") or []

@@ -128,7 +128,7 @@ def _digest(sources: Sequence[Path], parameters: Mapping[str, object], flags: Se
     return h.hexdigest()
 
 
-def _verilator_runner(public: bool) -> Any:
+def _verilator_runner(public: bool, cxx_opt: str) -> Any:
     from cocotb_tools.runner import Verilator
 
     exe = simulator_path("verilator")
@@ -154,8 +154,8 @@ def _verilator_runner(public: bool) -> Any:
             cmds[-1] = [
                 *make,
                 "CFG_CXXFLAGS_PCH_I=-include",
-                f"OPT_FAST={VERILATOR_CXX_OPT}",
-                f"OPT_GLOBAL={VERILATOR_CXX_OPT}",
+                f"OPT_FAST={cxx_opt}",
+                f"OPT_GLOBAL={cxx_opt}",
             ]
             if shutil.which("ccache"):
                 # Verilator's runtime (verilated*.cpp, cocotb's main) is recompiled in
@@ -219,6 +219,7 @@ def run_cocotb(
     seed: int | None = None,
     check: bool = True,
     public: bool = True,
+    cxx_opt: str = VERILATOR_CXX_OPT,
 ) -> SimResult:
     """Build ``toplevel`` from ``sources`` with ``parameters`` and run the cocotb tests in
     ``test_module`` (an importable module name) on ``simulator``.
@@ -226,6 +227,7 @@ def run_cocotb(
     String parameter values must carry their quotes (see :func:`sv_string`). ``extra_env``
     reaches the testbench as environment variables. ``public=False`` gives Python access to
     the toplevel's signals only (Verilator then optimizes the whole design below it).
+    ``cxx_opt`` is the C++ optimisation of a Verilator model (long runs want ``-O2``).
     Waveforms (``waves=True``) go to the build directory (``dump.vcd`` on Verilator,
     ``<toplevel>.fst`` on Icarus).
     Returns a :class:`SimResult`; with ``check`` (default) raises
@@ -242,11 +244,11 @@ def run_cocotb(
     results_xml = build / "results.xml"
     built = True
     if simulator == "verilator":
-        runner = _verilator_runner(public)
+        runner = _verilator_runner(public, cxx_opt)
         flags = list(VERILATOR_FLAGS)
         stamp = build / "build.stamp"
         public_flags = ["--public-flat-rw"] if public else TOP_ONLY_PUBLIC
-        digest = _digest(srcs, parameters, [*flags, *public_flags, VERILATOR_CXX_OPT],
+        digest = _digest(srcs, parameters, [*flags, *public_flags, cxx_opt],
                          toplevel, waves)
         binary = build / toplevel
         if stamp.is_file() and binary.is_file() and stamp.read_text() == digest:

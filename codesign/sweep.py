@@ -669,19 +669,27 @@ def _run_local(
         while pending or inflight:
             # suspects run alone: wait for the pool to drain, then submit one
             suspect = next((p for p in pending if p.digest in suspects), None)
+            batch: list[SweepPoint] = []
             if suspect is not None and not inflight:
                 pending.remove(suspect)
-                fut = pool.submit(
-                    run_point, flow_fn, suspect.config, str(out_dir), until, threads, jobs_file
-                )
-                inflight[fut] = suspect
+                batch = [suspect]
             elif suspect is None:
-                while pending and len(inflight) < workers:
-                    p = pending.popleft()
+                while pending and len(inflight) + len(batch) < workers:
+                    batch.append(pending.popleft())
+            for i, p in enumerate(batch):
+                try:
                     fut = pool.submit(
                         run_point, flow_fn, p.config, str(out_dir), until, threads, jobs_file
                     )
-                    inflight[fut] = p
+                except cf.process.BrokenProcessPool:
+                    # a worker died since the last wait: its future reports it below
+                    pending.extendleft(reversed(batch[i:]))
+                    break
+                inflight[fut] = p
+            if not inflight:  # broken with nothing in flight: start afresh
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+                continue
             finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
             broken: list[SweepPoint] = []
             for fut in finished:

@@ -49,11 +49,6 @@ class FifoSizing:
         }
 
 
-def buffers(graph: StreamGraph) -> list[str]:
-    """Nodes whose depth comes from simulation, in graph order."""
-    return [k.node for k in graph.nodes if k.kernel.sized_by_simulation]
-
-
 def with_depths(graph: StreamGraph, depths: dict[str, int]) -> StreamGraph:
     """``graph`` with the given buffer depths (other nodes unchanged)."""
     return graph.map_nodes(

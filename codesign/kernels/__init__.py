@@ -90,8 +90,4 @@ def kernel_for(node: Any) -> Kernel:
         ) from None
 
 
-def has_kernel(node: Any) -> bool:
-    return node.op_type in _BY_OP
-
-
 _load_all()

@@ -283,11 +283,6 @@ def int_initializer(model: ModelWrapper, name: str, node: str) -> IntArray:
     return ints
 
 
-def frames(x: IntArray, values: int) -> IntArray:
-    """``x`` as (frames, ``values``) rows: the batch layout of :meth:`Kernel.golden`."""
-    return np.asarray(x, dtype=np.int64).reshape(-1, values)
-
-
 def replace_params(k: KernelInstance, **params: Param) -> KernelInstance:
     """``k`` with some parameters replaced."""
     return dataclasses.replace(k, params={**k.params, **params})

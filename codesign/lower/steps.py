@@ -159,23 +159,15 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     return streamline(model)
 
 
-def streamline_mlp(model: ModelWrapper) -> ModelWrapper:
-    """FINN streamlining as in its TFC/MLP examples and builder.
-
-    Scalar and per-channel scales/biases are moved past MatMuls and absorbed into the
-    MultiThresholds (BatchNorm becomes Mul/Add first); thresholds are then rounded and
-    clipped to integers. What cannot move (the last layer's per-channel Mul/Add) stays.
-    """
+def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
+    """The end every streamliner shares: the remaining scalar/per-channel Mul and Add are
+    absorbed into the MultiThresholds (and the TopK), thresholds rounded and clipped to
+    integers, data types and layouts inferred again."""
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
-    from finn.transformation.streamline.reorder import (
-        MoveAddPastMul,
-        MoveScalarLinearPastInvariants,
-    )
+    from finn.transformation.streamline.reorder import MoveAddPastMul
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 
-    model = model.transform(MoveScalarLinearPastInvariants())
-    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
     model = model.transform(Streamline())
     model = model.transform(MoveAddPastMul())
     model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
@@ -187,6 +179,23 @@ def streamline_mlp(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(InferDataLayouts())
     model = model.transform(RemoveUnusedTensors())
     return model
+
+
+def streamline_mlp(model: ModelWrapper) -> ModelWrapper:
+    """FINN streamlining as in its TFC/MLP examples and builder.
+
+    Scalar and per-channel scales/biases are moved past MatMuls and absorbed into the
+    MultiThresholds (BatchNorm becomes Mul/Add first); thresholds are then rounded and
+    clipped to integers. What cannot move (the last layer's per-channel Mul/Add) stays.
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline.reorder import (
+        MoveScalarLinearPastInvariants,
+    )
+
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
+    return _absorb_into_thresholds(model)
 
 
 def _make_maxpool_nhwc(model: ModelWrapper) -> ModelWrapper:
@@ -230,14 +239,12 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import (
-        MoveAddPastMul,
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
         MoveScalarLinearPastInvariants,
         MoveTransposePastFork,
         MoveTransposePastJoinAdd,
     )
-    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     model = model.transform(MoveScalarLinearPastInvariants())
@@ -259,17 +266,7 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
         model = model.transform(MoveTransposePastJoinAdd())
         model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
-    model = model.transform(Streamline())
-    model = model.transform(MoveAddPastMul())
-    model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
-    model = model.transform(absorb.AbsorbMulIntoMultiThreshold())
-    model = model.transform(Streamline())
-    model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
-    model = model.transform(RoundAndClipThresholds())
-    model = model.transform(InferDataTypes())
-    model = model.transform(InferDataLayouts())
-    model = model.transform(RemoveUnusedTensors())
-    return model
+    return _absorb_into_thresholds(model)
 
 
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", "MaxPoolNHWC")

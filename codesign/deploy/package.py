@@ -55,8 +55,7 @@ def write_deployment(
             (d / fname).unlink(missing_ok=True)
             note.write_text(
                 f"{fname} is missing: Vivado did not run here. Build it with\n  {build}\n"
-                f"then run `codesign bitstream` again (or copy {project.dir / 'out' / fname} "
-                "here).\n"
+                f"then copy {project.dir / 'out' / fname} into this folder.\n"
             )
     shutil.copyfile(DRIVER, d / "driver.py")
     t = project.target

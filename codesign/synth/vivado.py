@@ -175,9 +175,11 @@ def write_vivado_project(graph: StreamGraph, board: Board, out: Path) -> VivadoP
     target = vivado_target(board)
     inp, outp = dma_streams(graph)
     d = Path(out).resolve()
+    # sources, reports and bitstreams of an earlier design must not linger
+    for stale in ("rtl", "out", "reports", "project"):
+        shutil.rmtree(d / stale, ignore_errors=True)
+    (d / "results.json").unlink(missing_ok=True)
     rtl_dir = d / "rtl"
-    if rtl_dir.exists():
-        shutil.rmtree(rtl_dir)  # sources of an earlier design must not linger
     # overflow monitors are for verification; unconnected, synthesis removes them
     rtl = emit_rtl(graph, rtl_dir, monitor_overflow=False)
     sources: list[Path] = []

@@ -66,7 +66,8 @@ array set cs_enable {
 }
 array set cs_ip_params {
   zynq_ultra_ps_e {PSU__USE__M_AXI_GP0 PSU__USE__M_AXI_GP1 PSU__USE__M_AXI_GP2
-                   PSU__USE__S_AXI_GP2 PSU__FPGA_PL0_ENABLE PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ}
+                   PSU__USE__S_AXI_GP2 PSU__FPGA_PL0_ENABLE PSU__OVERRIDE__BASIC_CLOCK
+                   PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ}
   processing_system7 {PCW_USE_M_AXI_GP0 PCW_USE_S_AXI_HP0 PCW_EN_CLK0_PORT PCW_EN_RST0_PORT
                       PCW_FPGA0_PERIPHERAL_FREQMHZ}
   axi_dma {c_include_sg c_sg_include_stscntrl_strm c_sg_length_width c_addr_width

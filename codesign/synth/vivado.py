@@ -58,23 +58,23 @@ class VivadoTarget:
 
 
 def vivado_target(board: Board) -> VivadoTarget:
-    """The Vivado view of a board: its ``vivado:`` section where the board file has one
-    (board part, processing system), else the processing system of its family."""
+    """The Vivado view of a board: its ``vivado:`` section (board part, processing
+    system) where the board file has one, else the processing system of its family."""
     if board.flow != "vivado":
         raise ConfigError(
             f"board {board.name} uses the {board.flow} flow; the Vivado project is for boards "
             "with flow: vivado"
         )
-    section: Any = getattr(board, "vivado", None)  # the board schema's optional section
-    ps = getattr(section, "ps", None) or _FAMILY_PS.get(board.family)
-    if ps not in ("zynq_ultra_ps_e", "processing_system7"):
+    section = board.vivado
+    ps = section.ps if section is not None else _FAMILY_PS.get(board.family)
+    if ps is None:
         raise ConfigError(
             f"board {board.name} (family {board.family}) names no processing system; give "
             "vivado.ps: zynq_ultra_ps_e | processing_system7 in its board file"
         )
     return VivadoTarget(
         board=board.name, part=board.part, clock_mhz=board.clock_mhz, ps=ps,
-        board_part=getattr(section, "board_part", None),
+        board_part=section.board_part if section is not None else None,
     )
 
 

@@ -135,6 +135,8 @@ def _ps_tcl(target: VivadoTarget) -> tuple[list[str], dict[str, str]]:
             "set_property -dict [list CONFIG.PSU__USE__M_AXI_GP0 {1} "
             "CONFIG.PSU__USE__M_AXI_GP1 {0} CONFIG.PSU__USE__M_AXI_GP2 {0} "
             "CONFIG.PSU__USE__S_AXI_GP2 {1} CONFIG.PSU__FPGA_PL0_ENABLE {1} "
+            # as FINN's Zynq shell: clocks of our own rather than the preset's
+            "CONFIG.PSU__OVERRIDE__BASIC_CLOCK {0} "
             f"CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ {{{mhz}}}] [get_bd_cells {PS_CELL}]"
         )
         pins = {"ctrl": "M_AXI_HPM0_FPD", "mem": "S_AXI_HP0_FPD",

@@ -134,7 +134,7 @@ def test_load_board_validates(tmp_path: Path) -> None:
         GOOD.format(name="b6").replace("vendor: xilinx", "vendor: lattice")
         .replace("flow: vivado", "flow: open").replace("family: xc7", "family: ecp5")
     )
-    with pytest.raises(ConfigError, match="needs io.clock and io.uart"):
+    with pytest.raises(ConfigError, match=r"needs io\.clock and io\.uart"):
         load_board(_write(tmp_path, "b6", lattice))
     with_io = lattice + "io: {clock: G2, uart: {rx: M1, tx: L4}}\n"
     with pytest.raises(ConfigError, match="estimate_part is required"):

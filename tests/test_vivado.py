@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -373,7 +374,7 @@ def test_driver_runs_against_a_model_of_the_board(tmp_path: Path) -> None:
     x = np.random.default_rng(0).integers(-64, 63, size=(4, 3, 3), endpoint=True)
     y = acc.run(x)
     assert np.array_equal(y, run_reference(graph, x.reshape(4, -1)))
-    with pytest.raises(FileNotFoundError, match="codesign_accel.bit is missing"):
+    with pytest.raises(FileNotFoundError, match=r"codesign_accel\.bit is missing"):
         Accelerator(tmp_path / "deploy")
 
 
@@ -461,3 +462,102 @@ def test_wrapper_pads_and_closes_frames_in_simulation(tmp_path: Path) -> None:
     last = [int(tl) for _, _, tl, _ in lines]
     assert last == [int((k + 1) % out.words_per_frame == 0) for k in range(n_out)]
     assert {int(k, 16) for *_, k in lines} == {(1 << (out.dma_bits // 8)) - 1}
+
+
+# ------------------------------------------------------------------ a real design
+
+SMALL = {
+    "name": "vivado_small",
+    "model": {"hidden": [16]},
+    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
+    "train": {"epochs": 3, "seed": 0},
+    "fold": {"target_cycles": 16},
+}
+
+
+@pytest.fixture(scope="module")
+def real_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[VivadoProject, Path, Path]:
+    """A trained, lowered MLP (thresholds and weights in ROM files), its Vivado project
+    and deployment folder, and the test vectors the cocotb testbench streams."""
+    from codesign.backends.vectors import write_vectors
+    from codesign.config import parse_config
+    from codesign.data import load_digits_split
+    from codesign.flow import run_flow
+    from codesign.graph import read_graph
+    from codesign.lower import execute_dataflow, load_lowered
+
+    out = tmp_path_factory.mktemp("flow")
+    run_flow(parse_config(SMALL), out, until="lower")
+    manifest = json.loads((out / "manifest.json").read_text())
+    model = load_lowered(out / manifest["steps"]["lower"]["result"]["dataflow"])
+    graph = read_graph(model, name="vivado_small")
+    x = load_digits_split(8, seed=0).x_test[:16]
+    write_vectors(graph, x, execute_dataflow(model, x), out / "vectors")
+    project = write_vivado_project(graph, get_board("zcu104"), out / "vivado")
+    write_deployment(project, graph.name, out / "deploy", shape_in=(64,))
+    return project, out / "vectors", out / "deploy"
+
+
+@needs_tclsh
+def test_real_design_under_stubs(real_build: tuple[VivadoProject, Path, Path],
+                                 tmp_path: Path) -> None:
+    project = real_build[0]
+    assert project.memories, "the MLP has ROM files"
+    proc, calls = run_stubs(project, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    added = {Path(f) for c in calls if c[0] == "add_files" for f in c[2:]}
+    assert set(project.memories) <= added and set(project.sources) <= added
+    # the ROM files are named in the top by base name, as Vivado resolves project files
+    top = (project.dir / "rtl" / "accel_top.sv").read_text()
+    bases = {re.sub(r"_s[0-9a-f]_p[0-9a-f]{4}\.mem$", "", m.name) for m in project.memories}
+    assert all(f'"{b}"' in top for b in bases)
+
+
+def test_driver_against_the_testbench_vectors(real_build: tuple[VivadoProject, Path, Path]
+                                              ) -> None:
+    """The driver's DMA bytes are the words of the vectors the cocotb testbench streams
+    (input.hex), and the words the testbench expects (expected.hex) unpack to what the
+    graph computes; a run through a board model that replays the vectors gives them."""
+    from codesign.backends.vectors import read_hex
+
+    _, vectors, deploy = real_build
+    vmeta = json.loads((vectors / "meta.json").read_text())
+    meta = json.loads((deploy / "packing.json").read_text())
+    inp, out = Stream.from_json(meta["in"]), Stream.from_json(meta["out"])
+    assert (inp.words_per_frame, out.words_per_frame) == (
+        vmeta["in"]["words_per_frame"], vmeta["out"]["words_per_frame"])
+    assert meta["in"]["tdata_bits"] == vmeta["in"]["tdata_bits"]
+    frames = vmeta["frames"]
+    in_words, out_words = read_hex(vectors / "input.hex"), read_hex(vectors / "expected.hex")
+    x = unpack(_dma_bytes(in_words, inp.dma_bits), inp)
+    assert x.shape == (frames, 64) and np.array_equal(x, load_digits_x(frames))
+    assert np.array_equal(pack(x, inp).reshape(-1), _dma_bytes(in_words, inp.dma_bits))
+
+    class Replay:
+        def __init__(self) -> None:
+            self.dma = self
+            self.sendchannel = _Channel(self.send)
+            self.recvchannel = _Channel(self.recv)
+            self.frame = 0
+
+        def send(self, buf: np.ndarray, start: int, nbytes: int) -> None:
+            assert np.array_equal(buf, _dma_bytes(in_words, inp.dma_bits))
+
+        def recv(self, buf: np.ndarray, start: int, nbytes: int) -> None:
+            w = out.words_per_frame
+            data = _dma_bytes(out_words[self.frame * w:(self.frame + 1) * w], out.dma_bits)
+            buf[start:start + nbytes] = data
+            self.frame += 1
+
+    acc = Accelerator(deploy, overlay=Replay(),
+                      allocate=lambda shape, dtype: np.zeros(shape, dtype))
+    y = acc.run(x.reshape(frames, 8, 8))
+    want = unpack_words(out_words, vmeta["out"]["elem_bits"], vmeta["out"]["elems"],
+                        vmeta["out"]["signed"]).reshape(frames, -1)
+    assert np.array_equal(y, want)
+
+
+def load_digits_x(frames: int) -> np.ndarray:
+    from codesign.data import load_digits_split
+
+    return np.asarray(load_digits_split(8, seed=0).x_test[:frames]).reshape(frames, -1)

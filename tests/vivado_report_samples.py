@@ -1,3 +1,4 @@
+# ruff: noqa: E501, W291  (report lines are as wide as Vivado writes them)
 """Vivado report texts for the parser tests.
 
 These are NOT output of a Vivado run (there is no Vivado here): they were written by

@@ -147,7 +147,7 @@ def _section(text: str, title: str) -> list[str]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip() == f"| {title}":
-            body = []
+            body: list[str] = []
             for follow in lines[i + 1:]:
                 if follow.strip().startswith("| ") and body:
                     break
@@ -173,7 +173,7 @@ def parse_timing_summary(text: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         _SUMMARY_KEYS.get(n, n): _number(v) for n, v in zip(names, values, strict=True)
     }
-    clocks = []
+    clocks: list[dict[str, Any]] = []
     for line in _section(text, "Clock Summary"):
         m = re.match(r"^\s*(\S+)\s+(\{[^}]*\})\s+([\d.]+)\s+([\d.]+)\s*$", line)
         if m:
@@ -188,6 +188,6 @@ def parse_timing_summary(text: str) -> dict[str, Any]:
         raise ReportError("the timing summary says neither that constraints are met nor not")
     wns = result.get("wns_ns")
     if clocks and isinstance(wns, int | float):
-        period = clocks[0]["period_ns"]
+        period = float(clocks[0]["period_ns"])
         result["fmax_mhz"] = round(1000.0 / (period - wns), 3) if period > wns else None
     return result

@@ -125,6 +125,13 @@ def _load_pynq(bitfile: Path) -> tuple[Any, Callable[..., Any]]:
     return Overlay(str(bitfile)), allocate
 
 
+def _cache(buf: Any, op: str) -> None:
+    """``flush`` / ``invalidate`` a pynq buffer (plain arrays have no cache to keep)."""
+    fn = getattr(buf, op, None)
+    if fn is not None:
+        fn()
+
+
 class Accelerator:
     """The accelerator behind its AXI DMA.
 
@@ -170,12 +177,14 @@ class Accelerator:
         ibuf = self.allocate(shape=(frames * self.inp.frame_bytes,), dtype=np.uint8)
         obuf = self.allocate(shape=(frames * self.out.slot_bytes,), dtype=np.uint8)
         ibuf[:] = data.reshape(-1)
+        _cache(ibuf, "flush")  # cacheable buffers: the DMA reads memory, not the cache
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         send.transfer(ibuf)
         for f in range(frames):  # TLAST ends each S2MM transfer after one frame
             recv.transfer(obuf, start=f * self.out.slot_bytes, nbytes=self.out.frame_bytes)
             recv.wait()
         send.wait()
+        _cache(obuf, "invalidate")
         got = np.asarray(obuf).reshape(frames, self.out.slot_bytes)[:, : self.out.frame_bytes]
         y = unpack(got, self.out)
         for buf in (ibuf, obuf):

@@ -371,9 +371,12 @@ def test_driver_runs_against_a_model_of_the_board(tmp_path: Path) -> None:
     dev = _FakeDevice(graph, inp, out)
     acc = Accelerator(tmp_path / "deploy", overlay=dev,
                       allocate=lambda shape, dtype: np.zeros(shape, dtype))
-    x = np.random.default_rng(0).integers(-64, 63, size=(4, 3, 3), endpoint=True)
+    x = np.random.default_rng(0).integers(-64, 63, size=(5, 3, 3), endpoint=True)
     y = acc.run(x)
-    assert np.array_equal(y, run_reference(graph, x.reshape(4, -1)))
+    assert np.array_equal(y, run_reference(graph, x.reshape(5, -1)))
+    # a DMA whose length register holds 2 frames (24 of 31 bytes): 3 batches, same result
+    acc.max_frames = ((1 << 5) - 1) // inp.frame_bytes
+    assert acc.max_frames == 2 and np.array_equal(acc.run(x), y)
     with pytest.raises(FileNotFoundError, match=r"codesign_accel\.bit is missing"):
         Accelerator(tmp_path / "deploy")
 

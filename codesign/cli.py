@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from codesign.config import FlowConfig, load_config, parse_config
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, ConfigError
 
 app = typer.Typer(add_completion=False, help="FPGA accelerator co-design: A2Q → QONNX → FINN → HW")
 console = Console()
@@ -291,6 +291,45 @@ def flow(
         assert config is not None
         c = config
         print_summary(_guard(lambda: _run(None, c, out)))
+
+
+def _bitstream_vivado(config: Path, board: str, out: Path) -> None:
+    """The Vivado side of ``codesign bitstream``: project, build where Vivado is, deploy."""
+    from codesign.flow import vivado_bitstream
+
+    cfg = load_config(config)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        build = vivado_bitstream(cfg, out, board, progress=_RichProgress(bar))
+    console.print(f"Vivado project: {build.project.dir}", soft_wrap=True)
+    console.print(f"deployment folder (driver, packing.json): {Path(out) / 'deploy'}",
+                  soft_wrap=True)
+    if build.ran:
+        console.print(f"[green]✓[/] {build.message}", soft_wrap=True)
+    else:
+        err_console.print(f"[yellow]{build.message}[/]", soft_wrap=True)
+
+
+BoardOpt = Annotated[str, typer.Option("--board", help="board name (codesign boards lists them)")]
+
+
+@app.command()
+def bitstream(config: ConfigArg, board: BoardOpt, out: OutOpt = Path("out/build")) -> None:
+    """Bitstream for a board. Vivado boards (ZCU104, KV260, Ultra96-V2, PYNQ-Z2): the flow
+    up to the RTL, a complete Vivado project in <out>/vivado (built where vivado is on PATH)
+    and the PYNQ deployment folder <out>/deploy."""
+    from codesign.boards import get_board
+
+    def go() -> None:
+        target = get_board(board)
+        if target.flow != "vivado":
+            raise ConfigError(
+                f"board {target.name} uses the {target.flow} flow; this command builds the "
+                "Vivado flow's boards (flow: vivado)"
+            )
+        _bitstream_vivado(config, target.name, out)
+
+    _guard(go)
 
 
 @app.command()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from codesign.data import DigitsSplit
     from codesign.graph import StreamGraph
     from codesign.kernels import Accumulator
+    from codesign.synth.vivado import VivadoBuild
 
 STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth")
 FRONT_ENDS = {"builtin": ("train", "export"), "onnx": ("import",)}
@@ -707,3 +708,35 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
     }
+
+
+def vivado_bitstream(
+    cfg: FlowConfig, out: Path, board: str, progress: Progress | None = None,
+    until: str = "rtl",
+) -> VivadoBuild:
+    """``codesign bitstream --board B`` for a board of the Vivado flow: the flow up to
+    ``until``, then the Vivado project in ``out/vivado`` (built where Vivado is installed)
+    and the deployment folder ``out/deploy``. Returns the
+    :class:`~codesign.synth.vivado.VivadoBuild`; a built design that misses timing raises
+    :class:`~codesign.synth.vivado.VivadoError` after both folders are written."""
+    from codesign.boards import get_board
+    from codesign.deploy import write_deployment
+    from codesign.synth.vivado import VivadoError, build_vivado
+
+    target = get_board(board)
+    run_flow(cfg, out, progress=progress, until=until)
+    bd = BuildDir(out, cfg)
+    graph = _as_built(_finn_accelerator(bd, cfg), cfg)
+    child = _dataflow(bd)
+    shape_in = tuple(child.get_tensor_shape(child.graph.input[0].name))[1:]
+    shape_out = tuple(child.get_tensor_shape(child.graph.output[0].name))[1:]
+    build = build_vivado(graph, target, bd.dir("vivado"))
+    write_deployment(build.project, cfg.name, bd.dir("deploy"), shape_in, shape_out)
+    if build.ran and not build.results["timing"]["met"]:
+        t = build.results["timing"]
+        raise VivadoError(
+            f"{cfg.name} on {target.name} misses timing at {target.clock_mhz:g} MHz: WNS "
+            f"{t['wns_ns']} ns (about {t.get('fmax_mhz')} MHz reachable); lower the board's "
+            f"clock_mhz or see the critical paths in {build.project.reports}"
+        )
+    return build

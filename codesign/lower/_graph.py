@@ -253,31 +253,14 @@ def finn_build_dir(path: Path) -> Iterator[Path]:
             os.environ["FINN_BUILD_DIR"] = old
 
 
-BOARD_PARTS: dict[str, str] = {"zcu104": "xczu7ev-ffvc1156-2-e"}
-"""FPGA part of each board known to the lowering (used for FINN's estimates)."""
-
-
 def fpga_part(board: str) -> str:
-    """FPGA part of ``board``: from ``boards/<board>.yaml`` (key ``part``) if that file
-    exists, else from :data:`BOARD_PARTS`.
+    """The Xilinx part FINN's estimates use for ``board`` (``boards/<board>.yaml``: its
+    part on a Xilinx board, its ``estimate_part`` on an open one, whose part FINN does not
+    know); an unknown board raises an error listing the known ones.
 
-    >>> fpga_part("zcu104")
-    'xczu7ev-ffvc1156-2-e'
+    >>> fpga_part("zcu104"), fpga_part("icebreaker")
+    ('xczu7ev-ffvc1156-2-e', 'xc7z020clg400-1')
     """
-    try:
-        import yaml
+    from codesign.boards import get_board
 
-        from codesign.paths import data_dir
-
-        board_file = data_dir("boards") / f"{board}.yaml"
-        if board_file.is_file():
-            data = yaml.safe_load(board_file.read_text()) or {}
-            part = data.get("part") if isinstance(data, dict) else None
-            if isinstance(part, str) and part:
-                return part
-    except FileNotFoundError:
-        pass
-    if board in BOARD_PARTS:
-        return BOARD_PARTS[board]
-    known = ", ".join(sorted(BOARD_PARTS))
-    raise LoweringError(f"unknown board {board!r}; known boards: {known}")
+    return get_board(board).finn_part

@@ -198,9 +198,18 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float | None:
 
 def _acc_bounds(acc: Accumulator, weight_dtype: str) -> JSON:
     """Accumulator widths of one accumulating layer, from the loosest bound to the
-    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'."""
+    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'. An
+    XNOR-popcount counts 0..fan_in whatever its weights: one bound, no A2Q (the L1 norm
+    is that of its ±1 weights, fan_in)."""
     from qonnx.core.datatype import DataType
 
+    if acc.popcount:
+        bits = bounds.popcount_acc_bits(acc.fan_in)
+        return {
+            "fan_in": acc.fan_in, "acc_bits_dtype_bound": bits, "acc_bits_a2q_bound": None,
+            "acc_bits_weight_bound": bits, "max_l1_norm": float(acc.fan_in),
+            "weight_sparsity": 0.0,
+        }
     wdt = DataType[weight_dtype]
     w = acc.weights
     dtype_bits, _ = bounds.dtype_acc_bits(acc.fan_in, acc.in_bits, acc.in_signed, wdt.bitwidth())
@@ -424,10 +433,8 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         acc = k.kernel.accumulator(k)
         if acc is None:
             continue
-        w = acc.weights
-        x_lo, x_hi = bounds.int_range(acc.in_bits, acc.in_signed)
         acc_lo, acc_hi = bounds.int_range(acc.bits, acc.signed)
-        sum_lo, sum_hi = bounds.channel_acc_range(w, x_lo, x_hi)
+        sum_lo, sum_hi = acc.sum_range()
         bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
         single = single_kernel(k, name=f"{cfg.name}_{k.node}")
         x = k.kernel.overflow_probe(k)

@@ -228,8 +228,13 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
     node = sdp_node(parent)
     if node is None:
         raise LoweringError("execute_host_tail needs a parent graph with its partition")
-    tail = copy.deepcopy(parent)
     index = list(parent.graph.node).index(node)
+    if index == len(parent.graph.node) - 1:
+        # nothing runs on the host after it (e.g. a LabelSelect ends the accelerator)
+        shape = parent.get_tensor_shape(node.output[0])
+        out = np.asarray(dataflow_out, dtype=np.float32)
+        return out.reshape(-1, *shape[1:]) if shape else out
+    tail = copy.deepcopy(parent)
     first = tail.graph.node[index]
     new_input = tail.get_tensor_valueinfo(first.output[0])
     if new_input is None:

@@ -11,7 +11,8 @@ TensorNorm) on 8x8 digits, behind a Div that scales the pixel codes 0..16 to [0,
 QONNX export gets a TopK (qonnx's InsertTopK) so that the graph outputs the label, as
 FINN's bnn_pynq end-to-end flow does, and its input is annotated UINT5 (the codes 0..16).
 
-Writes ``DIR/tfc_w1a1.onnx`` and ``DIR/test.npz`` (``x``: the 360 test images as codes,
+The script checks the saved graph's labels equal torch's on every test image. Writes
+``DIR/tfc_w1a1.onnx`` and ``DIR/test.npz`` (``x``: the 360 test images as codes,
 shape (360, 64); ``y``: their labels, unless --no-labels). Then
 ``codesign flow examples/tfc_w1a1/tfc_w1a1.yaml --out out/tfc`` builds and verifies it.
 """
@@ -27,6 +28,8 @@ from brevitas.export import export_qonnx
 from brevitas_examples.bnn_pynq.models.FC import FC
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 from qonnx.util.cleanup import cleanup_model
 from sklearn.datasets import load_digits
@@ -81,15 +84,25 @@ def train(net: Tfc, x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> flo
 
 def export(net: Tfc, path: Path) -> None:
     """QONNX export, a top-1 TopK on the logits, the input annotated UINT5."""
-    norm_scale = float(net.fc.features[-1].weight)
+    norm_scale = float(net.fc.features[-1].weight.detach())
     if norm_scale <= 0:
         # FINN absorbs the final scale into the TopK only where it keeps the order
         raise SystemExit(f"TensorNorm scale {norm_scale} is not positive; train another seed")
     export_qonnx(net, torch.zeros(1, 64), export_path=str(path), dynamo=False)
     model = cleanup_model(ModelWrapper(str(path)))
-    model = model.transform(InsertTopK(k=1))
+    model = model.transform(InsertTopK(k=1)).transform(InferShapes())
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT5"])
     model.save(str(path))
+
+
+def onnx_labels(path: Path, x: np.ndarray) -> np.ndarray:
+    """The saved graph's top-1 labels (qonnx execution, one image at a time)."""
+    model = ModelWrapper(str(path))
+    iname, oname = model.graph.input[0].name, model.graph.output[0].name
+    return np.array([
+        int(execute_onnx(model, {iname: row[None].astype(np.float32)})[oname].reshape(-1)[0])
+        for row in x
+    ])
 
 
 def main() -> None:
@@ -112,6 +125,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "tfc_w1a1.onnx"
     export(net, onnx_path)
+    mismatch = np.flatnonzero(onnx_labels(onnx_path, x_te) != pred)
+    if mismatch.size:
+        raise SystemExit(f"the ONNX graph's labels differ from torch on {mismatch.size} "
+                         f"test images (first: {int(mismatch[0])})")
     arrays = {"x": x_te} if args.no_labels else {"x": x_te, "y": y_te}
     np.savez(args.out / "test.npz", **arrays)
     print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f} (torch)")

@@ -287,3 +287,51 @@ def test_qonnx_graph_with_2bit_weights_end_to_end(tmp_path: Path) -> None:
     assert r["agreement"] == {"hw_graph": 1.0, "accelerator": 1.0,
                               "accelerator_outputs_bit_exact": True}
     assert r["overflow"]["total"] == 0
+
+
+TFC = Path(__file__).resolve().parents[1] / "examples" / "tfc_w1a1"
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_shipped_tfc_example_verifies_on_every_test_image(tmp_path: Path) -> None:
+    """The acceptance: the shipped TFC W1A1 config (synthesis aside) passes verification,
+    the accelerator's labels equal the ONNX graph's on all 360 test images."""
+    from codesign.config import load_config
+    from codesign.flow import run_flow
+
+    cfg = load_config(TFC / "tfc_w1a1.yaml")
+    cfg = cfg.model_copy(update={
+        "sim": cfg.sim.model_copy(update={"simulator": "icarus"}),
+        "synth": cfg.synth.model_copy(update={"enabled": False}),
+    })
+    r = run_flow(cfg, tmp_path / "build").results
+    assert [row["op_type"] for row in r["layers"]] == [
+        "Thresholding", "MVAU", "MVAU", "MVAU", "MVAU", "LabelSelect"]
+    assert all(row["binary_xnor"] for row in r["layers"] if row["op_type"] == "MVAU")
+    assert r["verification"]["passed"] and r["verification"]["frames"] == 360
+    assert r["agreement"] == {"hw_graph": 1.0, "accelerator": 1.0,
+                              "accelerator_outputs_bit_exact": True}
+    assert r["accuracy"]["accelerator"] == r["accuracy"]["hw_graph"] > 0.8
+    assert r["overflow"]["total"] == 0 and r["cycles"]["ii_error"] <= 0.05
+
+
+@pytest.mark.slow
+def test_tfc_script_trains_and_exports(tmp_path: Path) -> None:
+    """The example script, one short epoch: it checks its graph against torch itself;
+    the graph passes the import checks (bipolar quantizers, TopK, UINT5 input)."""
+    import subprocess
+    import sys
+
+    from codesign.onnx_import import import_model
+
+    out = tmp_path / "tfc"
+    subprocess.run([sys.executable, str(TFC / "make_model.py"), "--out", str(out),
+                    "--epochs", "1", "--hidden", "16", "--layers", "1", "--no-labels"],
+                   check=True, capture_output=True)
+    report = import_model(out / "tfc_w1a1.onnx", out / "test.npz", None, tmp_path / "b", "imp")
+    assert report.to_json()["format"] == "qonnx"
+    model = ModelWrapper(str(out / "tfc_w1a1.onnx"))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops[0] == "Div" and ops[-1] == "TopK" and "BipolarQuant" in ops
+    assert model.get_tensor_datatype(model.graph.input[0].name) == DataType["UINT5"]

@@ -89,7 +89,7 @@ def mvau_xnor(
     terms: a bipolar threshold t becomes ``(t + MW) / 2``).
 
     >>> x = np.array([[1, 1, 0, 0]]); w = np.array([[1], [1], [0], [1]])
-    >>> mvau_xnor(x, w, acc_bits=3).tolist(), mvau_xnor(x, w, acc_bits=3, thr=np.array([[4]])).tolist()
+    >>> mvau_xnor(x, w, 3).tolist(), mvau_xnor(x, w, 3, thr=np.array([[4]])).tolist()
     ([[3]], [[0]])
     >>> mvau_xnor(np.array([[1, 1, 0, 0]]), np.array([[1], [1], [0], [0]]), acc_bits=2).tolist()
     [[0]]

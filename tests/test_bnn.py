@@ -237,6 +237,19 @@ def test_finn_onnx_bipolar_graph_with_preprocessing_end_to_end(tmp_path: Path) -
     assert r["verification"]["frames"] == 12 and r["verification"]["mismatches"] == 0
     assert r["overflow"]["total"] == 0
     assert [ly["extreme_sum_range"] for ly in r["overflow"]["layers"]] == [[0, 16], [0, 12]]
+    _report_shows_agreement(tmp_path)
+
+
+def _report_shows_agreement(tmp_path: Path) -> None:
+    """The report's summary table gives the agreement where there is no accuracy."""
+    from codesign.report import build_report
+
+    rep = build_report([tmp_path / "build" / "results.json"], tmp_path / "report")
+    summary = next(t for t in rep.tables if t.key == "summary")
+    row = dict(zip(summary.columns, summary.rows[0], strict=True))
+    assert row["agreement"] == "100.0 % / 100.0 %, bit-exact"
+    assert row["accelerator acc"] == "—"
+    assert "100.0 % / 100.0 %, bit-exact" in rep.html.read_text()
 
 
 def _qonnx_2bit(path: Path) -> Path:

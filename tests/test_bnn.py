@@ -348,3 +348,17 @@ def test_tfc_script_trains_and_exports(tmp_path: Path) -> None:
     ops = [n.op_type for n in model.graph.node]
     assert ops[0] == "Div" and ops[-1] == "TopK" and "BipolarQuant" in ops
     assert model.get_tensor_datatype(model.graph.input[0].name) == DataType["UINT5"]
+
+
+def test_bipolar_graph_input_is_refused(tmp_path: Path) -> None:
+    from codesign.config import parse_config
+    from codesign.lower.steps import step_qonnx_to_finn
+
+    rng = np.random.default_rng(5)
+    model = ModelWrapper(str(_finn_onnx_bnn(tmp_path / "bnn.onnx", rng)))
+    model.set_tensor_datatype("x", DataType["BIPOLAR"])
+    np.savez(tmp_path / "t.npz", x=np.ones((1, 16)))
+    cfg = parse_config({"name": "b", "model": {"kind": "onnx", "path": str(tmp_path / "bnn.onnx")},
+                        "data": {"kind": "npz", "path": str(tmp_path / "t.npz")}})
+    with pytest.raises(LoweringError, match=r"graph input x is BIPOLAR .* 2x - 1 pre-processing"):
+        step_qonnx_to_finn(model, cfg)

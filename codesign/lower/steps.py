@@ -122,6 +122,13 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
             f"graph input {inp} has data type {idt.name}; the flow expects integer input "
             f"codes annotated with their qonnx DataType (e.g. {hint})"
         )
+    if idt.name == "BIPOLAR":
+        # FINN's XNOR conversion would re-annotate it BINARY (0/1 codes), and the
+        # accelerator would then read the test set's -1 as 0
+        raise LoweringError(
+            f"graph input {inp} is BIPOLAR (-1, +1); the flow takes integer codes: give "
+            "0/1 or pixel codes (e.g. UINT8) and put the 2x - 1 pre-processing in the graph"
+        )
     model = cleanup_model(model)
     if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
         return model

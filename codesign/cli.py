@@ -75,9 +75,12 @@ def print_summary(results: dict[str, Any]) -> None:
     )
     agree = results.get("agreement") or {}
     if agree.get("hw_graph") is not None:
+        exact = agree.get("accelerator_outputs_bit_exact")
         console.print(
             f"predictions equal to the graph's: HW graph {_fmt(agree.get('hw_graph'))}, "
             f"accelerator {_fmt(agree.get('accelerator'))}"
+            + ("" if exact is None else
+               f"; accelerator outputs {'bit-exact' if exact else 'differ from the reference'}")
         )
     if not results.get("layers"):
         return

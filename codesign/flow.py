@@ -199,9 +199,18 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float | None:
 
 def _acc_bounds(acc: Accumulator, weight_dtype: str) -> JSON:
     """Accumulator widths of one accumulating layer, from the loosest bound to the
-    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'."""
+    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'. An
+    XNOR-popcount counts 0..fan_in whatever its weights: one bound, no A2Q (the L1 norm
+    is that of its ±1 weights, fan_in)."""
     from qonnx.core.datatype import DataType
 
+    if acc.popcount:
+        bits = bounds.popcount_acc_bits(acc.fan_in)
+        return {
+            "fan_in": acc.fan_in, "acc_bits_dtype_bound": bits, "acc_bits_a2q_bound": None,
+            "acc_bits_weight_bound": bits, "max_l1_norm": float(acc.fan_in),
+            "weight_sparsity": 0.0,
+        }
     wdt = DataType[weight_dtype]
     w = acc.weights
     dtype_bits, _ = bounds.dtype_acc_bits(acc.fan_in, acc.in_bits, acc.in_signed, wdt.bitwidth())
@@ -225,7 +234,8 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
     QONNX, so logits agree to float rounding. Beyond that, an activation that lands
     exactly on a rounding tie is one step apart (QONNX rounds half to even, FINN's
     thresholds count x >= t): allowed on 1 % of the images (at least one), never changing
-    a prediction. The accelerator is checked bit-exactly against FINN's graph, not QONNX.
+    a prediction (a graph ending in a TopK emits its predictions: those must all agree).
+    The accelerator is checked bit-exactly against FINN's graph, not QONNX.
 
     >>> want = np.array([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
     >>> check_hw_graph(want, want + [[0, 0], [0, 0], [0, 0.02]])
@@ -235,8 +245,13 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
     ... except VerificationError as err:
     ...     print(str(err).split(" (")[0], "/", str(err).split("), ")[1].split(";")[0])
     lowered FINN graph differs from QONNX on 1 of 3 test images / 1 with another prediction
+    >>> try:
+    ...     check_hw_graph(np.array([[3.0], [1.0]]), np.array([[3.0], [2.0]]))
+    ... except VerificationError as err:
+    ...     print(str(err).split("), ")[1].split(";")[0])
+    1 with another prediction
     """
-    flipped = np.flatnonzero(want.argmax(-1) != got.argmax(-1))
+    flipped = np.flatnonzero(predictions(want) != predictions(got))
     differing = np.flatnonzero(~np.isclose(want, got, rtol=1e-5, atol=1e-5).all(axis=-1))
     allowed = max(1, len(want) // 100)
     if flipped.size or differing.size > allowed:
@@ -425,10 +440,8 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         acc = k.kernel.accumulator(k)
         if acc is None:
             continue
-        w = acc.weights
-        x_lo, x_hi = bounds.int_range(acc.in_bits, acc.in_signed)
         acc_lo, acc_hi = bounds.int_range(acc.bits, acc.signed)
-        sum_lo, sum_hi = bounds.channel_acc_range(w, x_lo, x_hi)
+        sum_lo, sum_hi = acc.sum_range()
         bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
         single = single_kernel(k, name=f"{cfg.name}_{k.node}")
         x = k.kernel.overflow_probe(k)

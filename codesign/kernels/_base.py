@@ -24,6 +24,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.backends.words import tdata_bits, write_thresh_mem, write_weight_mem
 from codesign.errors import LoweringError
+from codesign.quant import bounds
 
 Param = int | str
 IntArray = npt.NDArray[np.int64]
@@ -61,7 +62,8 @@ class Memory:
     def write(self, path: Path) -> list[Path]:
         """Write the ROM files the kernel parameter ``path`` names; returns every file."""
         if self.kind == "weights":
-            return [write_weight_mem(self.values, self.pe, self.simd, self.bits, path)]
+            return [write_weight_mem(self.values, self.pe, self.simd, self.bits, path,
+                                     self.signed)]
         return write_thresh_mem(self.values, self.pe, self.bits, path, signed=self.signed)
 
 
@@ -76,6 +78,22 @@ class Accumulator:
     in_signed: bool
     bits: int
     signed: bool
+    popcount: bool = False
+    """An XNOR-popcount (binary 0/1 inputs and weights): it counts matches, 0 .. fan_in."""
+
+    def sum_range(self) -> tuple[IntArray, IntArray]:
+        """Smallest and largest exact sum per channel over every input of the input type."""
+        if self.popcount:
+            return bounds.popcount_range(self.weights)
+        x_lo, x_hi = bounds.int_range(self.in_bits, self.in_signed)
+        return bounds.channel_acc_range(self.weights, x_lo, x_hi)
+
+    def extreme_inputs(self) -> tuple[IntArray, IntArray]:
+        """Per channel (rows), the inputs giving its smallest and its largest sum."""
+        if self.popcount:
+            return bounds.popcount_extreme_inputs(self.weights)
+        x_lo, x_hi = bounds.int_range(self.in_bits, self.in_signed)
+        return bounds.extreme_inputs(self.weights, x_lo, x_hi)
 
     @property
     def fan_in(self) -> int:
@@ -184,8 +202,13 @@ class Kernel:
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
         """Input frames that drive every output channel's accumulator to its largest and
-        smallest possible value (see :func:`codesign.quant.bounds.extreme_inputs`)."""
+        smallest possible value (see :meth:`Accumulator.extreme_inputs`)."""
         raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
+
+    def correct_datatypes(self, model: ModelWrapper, node: Any) -> None:
+        """After FINN's MinimizeAccumulatorWidth: set the node's accumulator (and derived
+        output) data type where this kernel's accumulator differs from FINN's sizing;
+        the default keeps FINN's."""
 
     def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
         """``k`` taking stream ``fmt`` on input ``port`` (a wider producer upstream); only

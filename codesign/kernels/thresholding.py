@@ -17,11 +17,13 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.backends.words import clip_thresholds, unpack_words
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsArray,
     IntArray,
     Kernel,
     KernelInstance,
     Memory,
     StreamFormat,
+    hls_ctype,
     int_dtype,
     int_initializer,
     stream_words,
@@ -93,6 +95,17 @@ def threshold_memory(
     thr = np.broadcast_to(thr, (channels, thr.shape[-1])).copy()
     thr = clip_thresholds(thr, data_bits, data_signed)
     return Memory("thresholds", thr, pe, 1, data_bits + 1, data_signed)
+
+
+def hls_thresholds(mem: Memory, name: str = "thresholds") -> HlsArray:
+    """The thresholds of a ROM as the hls/ kernels take them: ``[NF][PE][N_THRES]``,
+    entry ``[nf][p][t]`` threshold ``t`` of channel ``nf*PE + p``, with the compared data's
+    signedness, every lane's thresholds side by side (partitioned: one compare per
+    threshold and lane per cycle)."""
+    ch, n = mem.values.shape
+    tiles = mem.values.reshape(ch // mem.pe, mem.pe, n)
+    return HlsArray(name, hls_ctype(mem.bits, mem.signed), tiles,
+                    partition=((2, "complete"), (3, "complete")))
 
 
 @register

@@ -92,3 +92,61 @@ def random_mvaus(seed: int, count: int) -> list[KernelInstance]:
             nonneg_w=bool(rng.integers(2)) and not in_signed,
         ))
     return out
+
+
+def thresholding(seed: int, c: int, pe: int, pixels: int, n_thres: int, in_bits: int,
+                 in_signed: bool, act_bias: int = 0) -> KernelInstance:
+    """A Thresholding instance, thresholds a little beyond the input range (clipped)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = words.value_range(in_bits, in_signed)
+    thr = words.clip_thresholds(rng.integers(lo - 2, hi + 3, size=(c, n_thres)), in_bits,
+                                in_signed)
+    top = act_bias + n_thres
+    out_bits = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
+    return KernelInstance(
+        node=f"thr_{seed}", kind="thresholding", op_type="Thresholding",
+        module="cs_thresholding",
+        params={"C": c, "PE": pe, "N_THRES": n_thres, "IN_BITS": in_bits,
+                "IN_SIGNED": int(in_signed), "THR_BITS": in_bits + 1, "ACT_BIAS": act_bias,
+                "OUT_BITS": out_bits},
+        inputs=(StreamFormat(in_bits, pe, in_signed),),
+        outputs=(StreamFormat(out_bits, pe, act_bias < 0),),
+        words_in=(pixels * c // pe,), words_out=(pixels * c // pe,), est_cycles=pixels * c // pe,
+        memories={"THRESH_FILE": Memory("thresholds", thr, pe, 1, in_bits + 1, in_signed)},
+    )
+
+
+def fifo(seed: int, bits: int, elems: int, words_: int, depth: int) -> KernelInstance:
+    fmt = StreamFormat(bits, elems, bool(seed % 2))
+    return KernelInstance(
+        node=f"fifo_{seed}", kind="fifo", op_type="StreamingFIFO", module="cs_fifo",
+        params={"WIDTH": fmt.tdata_bits, "DEPTH": depth}, inputs=(fmt,), outputs=(fmt,),
+        words_in=(words_,), words_out=(words_,), est_cycles=words_,
+    )
+
+
+def dwc(seed: int, in_elems: int, out_elems: int, bits: int, groups: int) -> KernelInstance:
+    """A width converter over ``groups`` times lcm(in, out) elements per frame."""
+    lcm = in_elems * out_elems // int(np.gcd(in_elems, out_elems))
+    n = groups * lcm
+    signed = bool(seed % 2)
+    return KernelInstance(
+        node=f"dwc_{seed}", kind="dwc", op_type="StreamingDataWidthConverter", module="cs_dwc",
+        params={"IN_ELEMS": in_elems, "OUT_ELEMS": out_elems, "ELEM_BITS": bits},
+        inputs=(StreamFormat(bits, in_elems, signed),),
+        outputs=(StreamFormat(bits, out_elems, signed),),
+        words_in=(n // in_elems,), words_out=(n // out_elems,), est_cycles=n,
+    )
+
+
+def label_select(seed: int, n: int, pe: int, k: int, in_bits: int,
+                 in_signed: bool) -> KernelInstance:
+    out_bits = max(1, (n - 1).bit_length())  # FINN: smallest unsigned type holding N-1
+    return KernelInstance(
+        node=f"ls_{seed}", kind="label_select", op_type="LabelSelect", module="cs_label_select",
+        params={"N_LABELS": n, "PE": pe, "K": k, "IN_BITS": in_bits,
+                "IN_SIGNED": int(in_signed), "OUT_BITS": out_bits},
+        inputs=(StreamFormat(in_bits, pe, in_signed),),
+        outputs=(StreamFormat(out_bits, 1, False),),
+        words_in=(n // pe,), words_out=(k,), est_cycles=n // pe,
+    )

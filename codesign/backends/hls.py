@@ -291,7 +291,7 @@ def main_source(inputs: tuple[HlsPort, ...], outputs: tuple[HlsPort, ...]) -> st
           for i, p in enumerate(outputs)),
         "  }",
         "  r.print();",
-        "  return 0;",
+        "  return (r.mismatches || !r.errors.empty()) ? 1 : 0;  // a testbench's verdict",
         "}",
     ]
     return "\n".join(body) + "\n"

@@ -11,6 +11,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -60,6 +61,12 @@ class LabelSelect(Kernel):
         n = int(k.params["N_LABELS"])
         y = label_select(x.reshape(-1, n), int(k.params["K"]))
         return (y.reshape(len(x), -1),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::label_select`` of hls/cs_label_select.hpp."""
+        return HlsCall("cs_label_select.hpp", "cs::label_select", tuple(
+            int(k.params[n]) for n in ("N_LABELS", "PE", "K", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+        ))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         return {"channels": getCustomOp(node).get_nodeattr("Labels")}

@@ -42,7 +42,8 @@ class _RichProgress:
 
 
 def _run(
-    until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None
+    until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None,
+    backend: str = "rtl",
 ) -> dict[str, Any]:
     from codesign.flow import run_flow
 
@@ -53,7 +54,7 @@ def _run(
         cfg = parse_config(data, source=f"{config} with command-line options")
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        result = run_flow(cfg, out, progress=_RichProgress(bar), until=until)
+        result = run_flow(cfg, out, progress=_RichProgress(bar), until=until, backend=backend)
     console.print(f"results: {result.results_path}")
     return result.results
 
@@ -103,15 +104,24 @@ def print_summary(results: dict[str, Any]) -> None:
         )
     console.print(table)
     ver, cyc, res = results.get("verification"), results.get("cycles"), results.get("resources")
-    if ver:
-        verdict = "[green]PASS[/]" if ver["passed"] else "[red]FAIL[/]"
-        flags = [n for n, f in ver["overflow_flags"].items() if f]
+    rtl_ver = (ver or {}).get("backends", {"rtl": ver} if ver else {}).get("rtl")
+    hls_ver = (ver or {}).get("backends", {}).get("hls")
+    if rtl_ver:
+        verdict = "[green]PASS[/]" if rtl_ver["passed"] else "[red]FAIL[/]"
+        flags = [n for n, f in rtl_ver["overflow_flags"].items() if f]
         console.print(
-            f"verification {verdict}: {ver['frames']} frames, {ver['words_compared']} words, "
-            f"{ver['mismatches']} mismatches on {ver['simulator']} "
-            f"({ver.get('driver', 'python')} driver) with "
-            f"{ver['backpressure']:.0%} random stalls; overflow flags: "
+            f"verification (RTL) {verdict}: {rtl_ver['frames']} frames, "
+            f"{rtl_ver['words_compared']} words, {rtl_ver['mismatches']} mismatches on "
+            f"{rtl_ver['simulator']} ({rtl_ver.get('driver', 'python')} driver) with "
+            f"{rtl_ver['backpressure']:.0%} random stalls; overflow flags: "
             f"{', '.join(flags) if flags else 'none'}"
+        )
+    if hls_ver:
+        verdict = "[green]PASS[/]" if hls_ver["passed"] else "[red]FAIL[/]"
+        console.print(
+            f"verification (HLS C-sim) {verdict}: {hls_ver['frames']} frames, "
+            f"{hls_ver['words_compared']} words, {hls_ver['mismatches']} mismatches "
+            f"(g++, {hls_ver['frames_per_second']:,.0f} frames/s)"
         )
     ovf = results.get("overflow")
     if ovf:
@@ -253,6 +263,18 @@ def synth(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
     print_summary(_guard(lambda: _run("synth", config, out)))
 
 
+@app.command()
+def csim(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
+    """Generate the HLS C++ accelerator (hls/ kernels) and C-simulate it with g++ on the
+    test vectors, bit-exact against the FINN graph."""
+    print_summary(_guard(lambda: _run("csim", config, out, backend="hls")))
+
+
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="rtl | hls | both: which accelerators to verify")
+]
+
+
 def _imported_config(model: Path, data: Path | None, input_type: str | None) -> FlowConfig:
     """The config of ``codesign flow --model net.onnx --data test.npz``: defaults for
     everything else, named after the model file."""
@@ -283,17 +305,19 @@ def flow(
     input_type: Annotated[
         str | None, typer.Option(help="qonnx DataType of x where the graph does not say")
     ] = None,
+    backend: BackendOpt = "rtl",
 ) -> None:
     """Run every step of the flow and write results.json."""
     if (config is None) == (model is None):
         raise typer.BadParameter("give a config file or --model (with --data), not both")
     if config is None and model is not None:
         m = model
-        print_summary(_guard(lambda: _run(None, _imported_config(m, data, input_type), out)))
+        print_summary(_guard(lambda: _run(
+            None, _imported_config(m, data, input_type), out, backend=backend)))
     else:
         assert config is not None
         c = config
-        print_summary(_guard(lambda: _run(None, c, out)))
+        print_summary(_guard(lambda: _run(None, c, out, backend=backend)))
 
 
 def _bitstream_vivado(config: Path, board: str, out: Path) -> None:

@@ -2,9 +2,14 @@
 
 A front end gives the lowering its QONNX graph and test set: a built-in model is trained
 and exported (train → export, on digits); a user's ONNX file is checked and imported
-with its npz test set (import). Then lower → fifos → rtl → sim → overflow → synth. Each
-step's summary is stored in the manifest; ``results.json`` is assembled from those
-summaries.
+with its npz test set (import). Then lower → fifos → rtl → sim → overflow → synth →
+csim. Each step's summary is stored in the manifest; ``results.json`` is assembled from
+those summaries.
+
+Backends (``run_flow(backend=...)``): ``rtl`` runs the RTL steps (sim, overflow, synth),
+``hls`` the HLS C-simulation (csim) instead, ``both`` all of them; lower, fifos and rtl
+(which writes the test vectors both verify against) run for every backend. csim comes
+last, so that adding the HLS backend to a finished RTL build redoes nothing of it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,11 @@ if TYPE_CHECKING:
     from codesign.kernels import Accumulator
     from codesign.synth.vivado import VivadoBuild
 
-STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth")
+STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth",
+         "csim")
+BACKENDS = ("rtl", "hls", "both")
+BACKEND_STEPS = {"rtl": ("sim", "overflow", "synth"), "hls": ("csim",)}
+"""The steps only one backend runs."""
 FRONT_ENDS = {"builtin": ("train", "export"), "onnx": ("import",)}
 """The steps that give the lowering its graph, per kind of model."""
 IMPORT_DIR = "import"
@@ -520,6 +529,57 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
+def _step_csim(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    """The HLS top of the as-built accelerator, C-simulated with g++ on the rtl step's
+    test vectors (every output word compared)."""
+    from codesign.backends.hls import emit_hls
+    from codesign.csim import run_csim
+    from codesign.junit import FILE as JUNIT
+    from codesign.junit import record_case
+
+    acc = _as_built(_finn_accelerator(bd, cfg), cfg)
+    t0 = time.monotonic()
+    try:
+        project = emit_hls(acc, bd.dir("hls", "accel"))
+        report = run_csim(project, bd.dir("vectors"), bd.dir("csim"))
+    except VerificationError as err:
+        record_case(bd.root / JUNIT, "stream_verification", "hls/g++", str(err),
+                    time.monotonic() - t0)
+        raise
+    record_case(bd.root / JUNIT, "stream_verification", "hls/g++", None, time.monotonic() - t0)
+    files = [*project.generated, bd.path("csim", "csim_report.json")]
+    vitis = _vitis_hls(bd, cfg, project)
+    if "script" in vitis:
+        files.append(bd.root / vitis["script"])
+    return {
+        "verification": report.to_json(),
+        "top": project.top,
+        "headers": list(project.headers),
+        "vitis_hls": vitis,
+        "artefacts": [str(p.relative_to(bd.root)) for p in files],
+    }
+
+
+def _vitis_hls(bd: BuildDir, cfg: FlowConfig, project: Any) -> JSON:
+    """The Vitis HLS script for the board (and, where Vitis HLS is installed, its csynth
+    estimates); without the tool, why it did not run and the ready script."""
+    from codesign.boards import get_board
+    from codesign.errors import ToolNotFoundError
+    from codesign.synth import vitis_hls
+
+    board = get_board(cfg.board)
+    if board.vendor != "xilinx":
+        return {"ran": False, "reason": f"board {board.name} is not a Xilinx part"}
+    script = vitis_hls.write_script(project, board, bd.dir("vectors"), bd.dir("hls", "vitis"))
+    rel = str(script.relative_to(bd.root))
+    try:
+        report = vitis_hls.run_script(script)
+    except ToolNotFoundError as err:
+        return {"ran": False, "reason": str(err), "script": rel}
+    return {"ran": True, "script": rel, "board": board.name, "part": board.part,
+            **report.to_json()}
+
+
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     """Per-kernel out-of-context Yosys runs (parallel, cached), summed per design."""
     from codesign.boards import get_board
@@ -581,6 +641,11 @@ _STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "synth"),
         ("numpy",),
     ),
+    "csim": (
+        ("boards.py", "cache.py", "tools.py", "kernels", "graph.py", "fifos.py", "backends",
+         "csim.py", "synth/vitis_hls.py"),
+        ("hls4ml", "numpy"),
+    ),
 }
 
 
@@ -619,9 +684,13 @@ def _step_key(cfg: FlowConfig, step: str) -> Any:
     """What a step's result depends on beyond the design digest: the code it runs
     (:func:`_code_digest`), its settings and, from rtl on, the kernel library the design
     is built from."""
+    from codesign.backends import hls
     from codesign.backends.rtl import library_digest
 
     code = _code_digest(step)
+    if step == "csim":
+        return {"sim_frames": cfg.sim.frames, "board": cfg.board,
+                "hls_library": hls.library_digest(), **code}
     if step == "fifos":
         return {"simulator": cfg.sim.simulator, "rtl_library": library_digest(), **code}
     if step in ("rtl", "sim", "overflow"):
@@ -640,13 +709,16 @@ def run_flow(
     out: Path,
     progress: Progress | None = None,
     until: str | None = None,
+    backend: str = "rtl",
 ) -> FlowResult:
-    """Run the flow's steps in order (up to and including ``until``) in build dir ``out``."""
-    steps = flow_steps(cfg)
+    """Run the flow's steps in order (up to and including ``until``) in build dir ``out``
+    for ``backend`` (rtl, hls or both)."""
+    steps = flow_steps(cfg, backend)
     if until is not None and until not in steps:
         known = f"unknown step {until!r}" if until not in STEPS else f"no step {until!r}"
         raise ConfigError(
-            f"{known} for model.kind {cfg.model.kind}; its steps are: {', '.join(steps)}"
+            f"{known} for model.kind {cfg.model.kind} and backend {backend}; its steps are: "
+            f"{', '.join(steps)}"
         )
     prog = progress or _Silent()
     bd = BuildDir(out, cfg)
@@ -660,13 +732,14 @@ def run_flow(
         "sim": lambda: _step_sim(bd, cfg),
         "overflow": lambda: _step_overflow(bd, cfg),
         "synth": lambda: _step_synth(bd, cfg),
+        "csim": lambda: _step_csim(bd, cfg),
     }
     summaries: JSON = {}
     for name in steps:
         if name == "export" and cfg.quant.method == "float":
             break
         if name == "synth" and not cfg.synth.enabled:
-            break
+            continue
         prog.step(name, "start")
         summary, cached = bd.run_step(name, step_fns[name], key=_step_key(cfg, name))
         rec = bd.manifest["steps"][name]
@@ -679,17 +752,38 @@ def run_flow(
     return FlowResult(build_dir=bd.root, results_path=path, results=results)
 
 
-def flow_steps(cfg: FlowConfig) -> tuple[str, ...]:
-    """The steps of ``cfg``'s flow, in order: its front end's, then the shared ones."""
+def flow_steps(cfg: FlowConfig, backend: str = "rtl") -> tuple[str, ...]:
+    """The steps of ``cfg``'s flow for ``backend``, in order: its front end's, then the
+    shared ones, then the backend's."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     front = FRONT_ENDS["onnx" if cfg.imported else "builtin"]
     others = {step for steps in FRONT_ENDS.values() for step in steps} - set(front)
+    for name, steps in BACKEND_STEPS.items():
+        if backend not in (name, "both"):
+            others |= set(steps)
     return tuple(step for step in STEPS if step not in others)
+
+
+def _verification(s: JSON) -> JSON | None:
+    """The stream verification of every backend that ran, under ``backends`` (rtl: the
+    cocotb simulation, hls: the g++ C-simulation); the RTL record's keys also stay at the
+    top level, and ``passed`` holds for every backend."""
+    backends = {name: s[step]["verification"] for name, step in (("rtl", "sim"), ("hls", "csim"))
+                if step in s}
+    if not backends:
+        return None
+    top = dict(backends.get("rtl", {}))
+    top["backends"] = backends
+    top["passed"] = all(v["passed"] for v in backends.values())
+    return top
 
 
 def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     runs = s.get("train", {}).get("runs", {})
     lower = s.get("lower", {})
-    verification = s.get("sim", {}).get("verification")
+    verification = _verification(s)
+    vitis = s.get("csim", {}).get("vitis_hls")
     accuracy = {
         "float": runs.get("float", {}).get("test_accuracy"),
         "quantized": runs.get("quant", {}).get("test_accuracy"),
@@ -720,6 +814,7 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "overflow": s.get("overflow"),
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
+        "hls_synthesis": vitis,
     }
 
 

@@ -105,6 +105,38 @@ class Accumulator:
 
 
 @dataclass(frozen=True)
+class HlsArray:
+    """A constant array an HLS kernel takes after its streams (weights, thresholds): the
+    top level emits it as ``const ctype name[d0][d1]...`` of exactly ``values``' shape."""
+
+    name: str
+    """C identifier, unique within the call (the top prefixes the instance name)."""
+    ctype: str
+    """Element type, e.g. ``ap_int<4>``."""
+    values: IntArray
+    partition: tuple[tuple[int, str], ...] = ()
+    """``(dim, how)``: ``#pragma HLS ARRAY_PARTITION`` of dimension ``dim`` (1-based),
+    ``how`` one of ``complete``, ``cyclic factor=N``, ``block factor=N``."""
+
+
+@dataclass(frozen=True)
+class HlsCall:
+    """How the HLS top calls one kernel: ``function<template_args>(streams..., arrays...)``
+    with the streams in the instance's input then output order."""
+
+    header: str
+    """File of the hls/ library that defines ``function``, e.g. ``cs_mvau.hpp``."""
+    function: str
+    """Qualified C++ function, e.g. ``cs::mvau``."""
+    template_args: tuple[int, ...]
+    """In the order of the C++ template's declaration."""
+    arrays: tuple[HlsArray, ...] = ()
+    depth: int = 2
+    """FIFO depth (words) of the streams this call writes: a StreamingFIFO's depth, which
+    the HLS top gives the stream out of its (pass-through) kernel; 2 elsewhere."""
+
+
+@dataclass(frozen=True)
 class KernelInstance:
     """One kernel of the rtl/ library, instantiated for one FINN node.
 
@@ -163,7 +195,6 @@ class Kernel:
     has_accumulator: ClassVar[bool] = False
     """True for kernels that sum weighted inputs (matrix and vector units): they are the
     layers ``fold.layers`` folds, and :meth:`accumulator` describes them."""
-    backends: ClassVar[tuple[str, ...]] = ("rtl",)
     moves_words: ClassVar[bool] = False
     """True for kernels that carry values unchanged (FIFOs, width converters)."""
 
@@ -259,6 +290,28 @@ class Kernel:
         """Per-layer facts for results.json beyond the common ones (shape, dtypes, ...)."""
         return {}
 
+    # ----------------------------------------------------------------- backends
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The backends that implement this kernel: rtl always, hls where the kind
+        overrides :meth:`hls_call` (it has a kernel in hls/)."""
+        return ("rtl", "hls") if self.has_hls else ("rtl",)
+
+    @property
+    def has_hls(self) -> bool:
+        return type(self).hls_call is not Kernel.hls_call
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """The call of this kernel's hls/ function for ``k``; raise LoweringError naming
+        the node for a mode the C++ kernel does not implement."""
+        from codesign.kernels import hls_ops
+
+        raise LoweringError(
+            f"node {k.node} ({k.op_type}) has no HLS kernel yet; ops with HLS kernels: "
+            f"{', '.join(hls_ops()) or 'none'}"
+        )
+
     # ----------------------------------------------------------------- RTL emission
 
     def rtl_ports(self, k: KernelInstance) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -276,6 +329,29 @@ def divisors(n: int) -> list[int]:
     [1, 2, 3, 4, 6, 12]
     """
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def hls_ctype(bits: int, signed: bool) -> str:
+    """The ap_types element type of ``bits`` bits.
+
+    >>> hls_ctype(4, True), hls_ctype(9, False)
+    ('ap_int<4>', 'ap_uint<9>')
+    """
+    return f"ap_int<{bits}>" if signed else f"ap_uint<{bits}>"
+
+
+def refuse_unknown_params(k: KernelInstance, known: Sequence[str], what: str) -> None:
+    """Raise LoweringError naming the node when ``k`` sets a parameter its HLS kernel does
+    not implement (``what`` names that kernel): a mode added to the reader later (e.g. a
+    binary or bipolar variant) must not reach a C++ kernel that ignores it. Unknown
+    parameters that are 0 (the mode off) pass."""
+    extra = {n: v for n, v in k.params.items() if n not in known and v not in (0, "")}
+    if extra:
+        modes = ", ".join(f"{n}={v}" for n, v in sorted(extra.items()))
+        raise LoweringError(
+            f"node {k.node} ({k.op_type}): {what} does not implement {modes}; it takes "
+            f"{', '.join(known)}"
+        )
 
 
 def int_dtype(inst: Any, attr: str) -> tuple[int, bool]:

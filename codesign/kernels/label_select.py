@@ -12,6 +12,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -70,6 +71,12 @@ class LabelSelect(Kernel):
             return super().with_input_format(k, port, fmt)
         params = {**k.params, "IN_BITS": fmt.elem_bits, "IN_SIGNED": int(fmt.signed)}
         return dataclasses.replace(k, params=params, inputs=(fmt,))
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::label_select`` of hls/cs_label_select.hpp."""
+        return HlsCall("cs_label_select.hpp", "cs::label_select", tuple(
+            int(k.params[n]) for n in ("N_LABELS", "PE", "K", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+        ))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         return {"channels": getCustomOp(node).get_nodeattr("Labels")}

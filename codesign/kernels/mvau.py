@@ -23,16 +23,20 @@ from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
     Accumulator,
+    HlsArray,
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     Memory,
     StreamFormat,
+    hls_ctype,
     int_dtype,
     int_initializer,
+    refuse_unknown_params,
     stream_words,
 )
-from codesign.kernels.thresholding import multithreshold, threshold_memory
+from codesign.kernels.thresholding import hls_thresholds, multithreshold, threshold_memory
 from codesign.quant import bounds
 
 
@@ -188,6 +192,32 @@ class Mvau(Kernel):
                      int(p["ACT_BIAS"]))
         return (np.asarray(y, dtype=np.int64).reshape(len(x), -1),)
 
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::mvau`` (thresholds) or ``cs::mvau_noact`` of hls/cs_mvau.hpp."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_mvau.hpp")
+        p = {n: int(v) for n, v in k.params.items() if n in _HLS_PARAMS}
+        pe, simd = p["PE"], p["SIMD"]
+        w = k.memories["WEIGHT_FILE"]
+        # tiles[nf*SF + sf, p, s] = w[sf*SIMD + s, nf*PE + p]: PE x SIMD weights per step
+        mw, mh = w.values.shape
+        tiles = w.values.reshape(mw // simd, simd, mh // pe, pe).transpose(2, 0, 3, 1)
+        arrays = [HlsArray("weights", hls_ctype(w.bits, True),
+                           tiles.reshape(-1, pe, simd),
+                           partition=((2, "complete"), (3, "complete")))]
+        args = [p[n] for n in _HLS_PARAMS[:11]]
+        if p["N_THRES"]:
+            thr = k.memories["THRESH_FILE"]
+            if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
+                raise LoweringError(
+                    f"node {k.node}: thresholds are {thr.bits}-bit "
+                    f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
+                    f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
+                )
+            arrays.append(hls_thresholds(thr))
+            return HlsCall("cs_mvau.hpp", "cs::mvau", (*args, *(p[n] for n in _HLS_PARAMS[11:])),
+                           tuple(arrays))
+        return HlsCall("cs_mvau.hpp", "cs::mvau_noact", tuple(args), tuple(arrays))
+
     def accumulator(self, k: KernelInstance) -> Accumulator:
         p = k.params
         return Accumulator(
@@ -273,6 +303,12 @@ def operand_types(inst: Any) -> tuple[tuple[int, bool], tuple[int, bool]]:
         return inp, (2, True)
     w_bits, w_signed = int_dtype(inst, "weightDataType")
     return inp, (w_bits + int(not w_signed), True)
+
+#: cs::mvau's template parameters in declaration order (cs::mvau_noact: the first 11).
+_HLS_PARAMS = (
+    "MW", "MH", "PE", "SIMD", "N_VECTORS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
+    "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
+)
 
 
 def whole_frames(vectors: IntArray, per_frame: int) -> IntArray:

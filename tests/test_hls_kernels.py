@@ -128,3 +128,21 @@ def test_label_select(tmp_path: Path, csim_cache: Path) -> None:
         hc.label_select(5, 10, 5, 10, 1, False), hc.label_select(6, 9, 3, 4, 2, True),
     ]
     _check(ks, tmp_path, csim_cache, frames=12)
+
+
+def test_missing_gxx_gives_the_doctors_message(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from codesign import tools
+    from codesign.csim import compile_project
+    from codesign.errors import ToolNotFoundError
+
+    project = emit_hls(chain("one", [hc.fifo(1, 8, 1, 5, 2)]), tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    tools.clear_cache()
+    try:
+        with pytest.raises(ToolNotFoundError, match=r"g\+\+ not found; to get it: apt-get "
+                           r"install g\+\+ .*codesign doctor"):
+            compile_project(project, tmp_path / "cache")
+    finally:
+        monkeypatch.undo()
+        tools.clear_cache()

@@ -72,6 +72,9 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     hls, rtl = r["verification"]["backends"]["hls"], r["verification"]["backends"]["rtl"]
     assert hls["passed"] and hls["frames"] == rtl["frames"] == 40
     assert hls["words_compared"] == rtl["words_compared"] > 0 and hls["mismatches"] == 0
+    # each simulation's speed beside the other's (the report's RTL vs HLS table)
+    assert rtl["frames_per_second"] == pytest.approx(40 / rtl["sim_seconds"], rel=0.02)
+    assert hls["frames_per_second"] > 0 and hls["compile_seconds"] >= 0
     assert r["accuracy"]["hw_graph"] == r["accuracy"]["accelerator"]
     check_accumulator_bounds(r["layers"], acc_bits=16)
     assert r["verification"]["passed"] and r["verification"]["frames"] == 40

@@ -413,6 +413,7 @@ def test_report_shows_rtl_beside_hls(tmp_path: Path) -> None:
     rs = study()
     runs = [with_both_backends(rs[2], vitis=True),
             with_both_backends(rs[0], vitis=False, hls_pass=False), rs[1]]
+    del runs[1]["resources"]["accelerator"]["total"]["BRAM36"]  # Yosys mapped none
     result = build_report(runs, tmp_path)
     keys = [t.key for t in result.tables]
     assert keys[-1] == "backends"
@@ -436,6 +437,7 @@ def test_report_shows_rtl_beside_hls(tmp_path: Path) -> None:
     assert bad["verification"] == "FAIL (16 frames, 4 mismatches)"
     assert bad["resources from"] == "Vitis HLS not run: script hls/vitis/vitis_hls.tcl"
     assert bad["LUT"] == bad["II (cycles)"] == "—"
+    assert rows["mlp_a2q_12", "RTL"]["BRAM36"] == "0"
     i = next(k for k, r in enumerate(table.rows) if r[0].startswith("mlp_a2q_12")
              and r[1] == "HLS")
     assert table.row_classes[i] == "bad" and table.row_classes[i - 1] == ""

@@ -369,6 +369,8 @@ def backends_table(runs: Sequence[Run]) -> Table | None:
             continue
         rtl, hls = r.backend_verification("rtl"), r.backend_verification("hls")
         res = r.resources("accelerator") or {}
+        if res:  # Yosys leaves out the cells it mapped none of
+            res = {k: res.get(k, 0) for k in ("LUT", "FF", "DSP", "BRAM36")}
         vitis = r.results.get("hls_synthesis")
         vitis = vitis if isinstance(vitis, dict) else {}
         est = _hls_resources(vitis)

@@ -3,9 +3,9 @@
 A front end gives the lowering its QONNX graph and test set: a built-in model is trained
 and exported (train → export, on digits); a user's ONNX file is checked and imported
 with its npz test set (import); a user's Brevitas factory is built, trained on its npz
-training set unless a checkpoint is given, and exported (train → export). Then lower → fifos → rtl → sim → overflow → synth. Each
-step's summary is stored in the manifest; ``results.json`` is assembled from those
-summaries.
+training set unless a checkpoint is given, and exported (train → export). Then lower →
+fifos → rtl → sim → overflow → synth. Each step's summary is stored in the manifest;
+``results.json`` is assembled from those summaries.
 """
 
 from __future__ import annotations

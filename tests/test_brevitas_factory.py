@@ -132,7 +132,7 @@ def test_config_errors_name_the_key(
 
 
 def test_quant_section_is_refused_and_train_kept(user_dir: Path) -> None:
-    with pytest.raises(ConfigError, match="quant does not apply to model.kind brevitas"):
+    with pytest.raises(ConfigError, match=r"quant does not apply to model.kind brevitas"):
         _cfg(user_dir, quant={"method": "baseline"})
     cfg = _cfg(user_dir)
     dumped = cfg.model_dump(mode="json")
@@ -223,7 +223,7 @@ def test_mismatched_checkpoint_fails_the_export_step(user_dir: Path) -> None:
     (user_dir / "other.py").write_text(TINY.replace("HIDDEN = 16", "HIDDEN = 8"))
     ckpt = _save_state(user_dir)
     cfg = _cfg(user_dir, {"factory": "other:make_net", "checkpoint": str(ckpt)})
-    with pytest.raises(ConfigError, match="model.checkpoint .*net.pt: does not fit"):
+    with pytest.raises(ConfigError, match=r"model.checkpoint .*net.pt: does not fit"):
         run_flow(cfg, user_dir / "build", until="export")
 
 

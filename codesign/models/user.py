@@ -128,7 +128,7 @@ def import_factory(cfg: BrevitasModelConfig) -> Callable[[], Any]:
         raise _factory_error(
             cfg, f"{cfg.callable_name} in {origin} is a {type(fn).__name__}, not callable"
         )
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def build_user_model(cfg: BrevitasModelConfig, seed: int = 0) -> nn.Module:

@@ -18,6 +18,7 @@ from torch import nn
 
 from codesign.config import TrainConfig
 
+
 class Split(Protocol):
     """What training reads: the digits split (:class:`codesign.data.DigitsSplit`) or a
     user's npz sets (:class:`codesign.data.UserSplit`, whose test set may lack labels)."""

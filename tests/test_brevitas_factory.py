@@ -185,6 +185,9 @@ def test_same_module_name_in_two_directories(user_dir: Path, tmp_path_factory: A
     first = build_user_model(_cfg(user_dir).model)
     second = build_user_model(_cfg(other).model)
     assert first[1].out_features == 16 and second[1].out_features == 5
+    # an edit of the source is what the next build runs (in the same process)
+    (other / "usernet.py").write_text(TINY.replace("HIDDEN = 16", "HIDDEN = 7  # edited"))
+    assert build_user_model(_cfg(other).model)[1].out_features == 7
 
 
 def test_checkpoint_errors_list_the_keys(user_dir: Path) -> None:

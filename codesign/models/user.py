@@ -27,8 +27,8 @@ from torch import nn
 from codesign.config import BrevitasModelConfig
 from codesign.errors import ConfigError
 
-_IMPORTED: dict[str, Path] = {}
-"""Top-level modules this module imported, by name, and the directory they came from."""
+_IMPORTED: dict[str, str] = {}
+"""Factory modules this module imported, by name, and their source digest then."""
 _LISTED = 8
 """State-dict keys listed in a mismatch error (the rest are counted)."""
 
@@ -46,6 +46,7 @@ def locate_module(cfg: BrevitasModelConfig) -> Path:
     """The source file of the factory's module, found as ``import`` would find it in
     ``source_dir`` and then ``sys.path``, without running any of it (packages on the
     way are found by their directories, their ``__init__`` is not executed)."""
+    importlib.invalidate_caches()  # a module written a moment ago is found too
     parts = cfg.module_name.split(".")
     locations = _search_path(cfg)
     spec = None
@@ -82,19 +83,25 @@ def _module_file(module: ModuleType) -> Path | None:
     return Path(file).resolve() if file else None
 
 
-def _forget_earlier_import(cfg: BrevitasModelConfig, origin: Path) -> None:
+def _forget_earlier_import(cfg: BrevitasModelConfig, origin: Path, digest: str) -> None:
     """Drop a module of the same name that this module imported from another place
-    (another config's ``source_dir``), so that ``import`` finds this one; a module of
-    that name imported by anything else is an error (it would shadow the user's)."""
+    (another config's ``source_dir``) or before its source was edited, so that ``import``
+    runs this one; a module of that name imported by anything else is an error (it would
+    shadow the user's)."""
     loaded = sys.modules.get(cfg.module_name)
-    if loaded is None or _module_file(loaded) == origin:
+    if loaded is None:
         return
-    top = cfg.module_name.split(".")[0]
-    if top not in _IMPORTED:
+    same_file = _module_file(loaded) == origin
+    if same_file and _IMPORTED.get(cfg.module_name, digest) == digest:
+        return
+    if cfg.module_name not in _IMPORTED:
+        if same_file:
+            return  # imported by the user's own code (e.g. a training script): the same
         raise _factory_error(
             cfg, f"a module named {cfg.module_name} is imported already, from "
             f"{_module_file(loaded) or 'a built-in'}, not {origin}; rename the module"
         )
+    top = cfg.module_name.split(".")[0]
     for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
         del sys.modules[name]
 
@@ -102,7 +109,8 @@ def _forget_earlier_import(cfg: BrevitasModelConfig, origin: Path) -> None:
 def import_factory(cfg: BrevitasModelConfig) -> Callable[[], Any]:
     """Import the factory's module (running the user's code) and return the callable."""
     origin = locate_module(cfg)
-    _forget_earlier_import(cfg, origin)
+    digest = source_digest(cfg)
+    _forget_earlier_import(cfg, origin, digest)
     entry = str(cfg.source_dir)
     sys.path.insert(0, entry)
     try:
@@ -114,7 +122,12 @@ def import_factory(cfg: BrevitasModelConfig) -> Callable[[], Any]:
     finally:
         if entry in sys.path:
             sys.path.remove(entry)
-    _IMPORTED[cfg.module_name.split(".")[0]] = Path(entry)
+    if _module_file(module) != origin:  # a package of the same name was imported already
+        raise _factory_error(
+            cfg, f"import {cfg.module_name} gave {_module_file(module)}, not {origin} (a "
+            "package of that name is imported already); rename the package"
+        )
+    _IMPORTED[cfg.module_name] = digest
     fn = getattr(module, cfg.callable_name, None)
     if fn is None:
         defined = sorted(

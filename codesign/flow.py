@@ -669,9 +669,13 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
 #: module, which holds the steps), top-level packages, and distributions by version.
 _STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "import": (("data.py", "onnx_import.py"), ("onnx", "qonnx", "numpy")),
-    "train": (("data.py", "models", "quant"), ("torch", "brevitas", "numpy", "scikit-learn")),
+    # onnx_import.py: a Brevitas factory's npz sets are checked as an ONNX file's are
+    "train": (
+        ("data.py", "models", "quant", "onnx_import.py"),
+        ("torch", "brevitas", "qonnx", "numpy", "scikit-learn"),
+    ),
     "export": (
-        ("data.py", "models", "quant", "export.py"),
+        ("data.py", "models", "quant", "export.py", "onnx_import.py"),
         ("torch", "brevitas", "qonnx", "onnx", "onnxruntime", "numpy"),
     ),
     "lower": (("data.py", "quant", "lower", "kernels"), ("finn-plus", "qonnx", "onnx", "numpy")),

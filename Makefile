@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
 STAMP   = $(VENV)/.codesign-setup
-APT_PKGS = iverilog g++ make ccache
+APT_PKGS = iverilog g++ make ccache tcl
 OUT    ?= out/demo
 
 .PHONY: setup demo test test-fast bench lint clean
@@ -16,7 +16,7 @@ OUT    ?= out/demo
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
-	@missing=""; for t in iverilog g++ ccache; do command -v $$t >/dev/null || missing=1; done; \
+	@missing=""; for t in iverilog g++ ccache tclsh; do command -v $$t >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing Debian packages: $(APT_PKGS)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \

@@ -21,6 +21,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -44,7 +45,7 @@ def _test_case(results_xml: Path, name: str) -> tuple[float, float]:
     """Simulated cycles and wall seconds of one cocotb test."""
     for case in ET.parse(results_xml).getroot().iter("testcase"):
         if case.get("name") == name:
-            props = {p.get("name"): p.get("value") for p in case.iter("property")}
+            props = {p.get("name"): p.get("value") or "" for p in case.iter("property")}
             return float(props["sim_time_duration"]) / CLOCK_NS, float(case.get("time", "0"))
     raise RuntimeError(f"{results_xml} has no test {name}")
 
@@ -141,14 +142,32 @@ def main() -> None:
                     help="also measure the Verilator HDL driver at the flow's -O0 build")
     ap.add_argument("--out", type=Path, default=Path("bench/results/sim_speed.json"))
     args = ap.parse_args()
-    builds = args.build or [Path("out/demo")]
-    runs = []
+    builds = [b.resolve() for b in args.build or [Path("out/demo")]]  # tools run elsewhere
+    runs: list[dict[str, Any]] = []
     load = [os.getloadavg()[0]]
+
+    def write(complete: bool) -> dict[str, Any]:
+        # after every run, so a long run that is stopped keeps what it measured, marked
+        result = {
+            "benchmark": "sim_speed",
+            "complete": complete,
+            "backpressure": args.backpressure,
+            "min_cycles": args.cycles,
+            "command": "python bench/sim_speed.py " + " ".join(sys.argv[1:]),
+            "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
+                        "load_average_start_end": [round(x, 2) for x in load]},
+            "runs": runs,
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
     for build in builds:
         if not (build / "rtl" / "accel" / "filelist.f").exists():
             run_flow(load_config(args.config), build, until="rtl")
         ref = native(build, args.cycles, args.backpressure, BENCH_CXX_OPT)
         runs.append(ref)
+        print(json.dumps(ref), flush=True)
         configs = [("verilator", "hdl", BENCH_CXX_OPT), ("verilator", "python", BENCH_CXX_OPT),
                    ("icarus", "hdl", ""), ("icarus", "python", "")]
         if args.flow_opt:
@@ -160,18 +179,9 @@ def main() -> None:
                                                / ref["cycles_per_second"], 3)
             runs.append(run)
             print(json.dumps(run), flush=True)
+            write(complete=False)
     load.append(os.getloadavg()[0])
-    result = {
-        "benchmark": "sim_speed",
-        "backpressure": args.backpressure,
-        "min_cycles": args.cycles,
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_start_end": [round(x, 2) for x in load]},
-        "runs": runs,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps(write(complete=True), indent=2))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ place, so concurrent workers never see half of one; the first writer of a key wi
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -31,6 +33,24 @@ def files_digest(files: Mapping[str, Path]) -> str:
         h.update(name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def entry_lock(cache: Path, key: str) -> Iterator[None]:
+    """Hold entry ``key``'s lock while computing it, so that concurrent workers (sweep
+    processes, or threads) that need the same entry wait for the first one and then read
+    its result instead of repeating the work. Without a writable cache there is nothing
+    to share and no lock is taken."""
+    try:
+        locks = cache / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        handle = open(locks / f"{key}.lock", "a+b")  # noqa: SIM115 (closed below)
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
+        yield
 
 
 def store_entry(cache: Path, key: str, files: Mapping[str, Path]) -> None:

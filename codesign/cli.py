@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from codesign.config import FlowConfig, load_config, parse_config
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, ConfigError
 
 app = typer.Typer(add_completion=False, help="FPGA accelerator co-design: A2Q → QONNX → FINN → HW")
 console = Console()
@@ -42,7 +42,8 @@ class _RichProgress:
 
 
 def _run(
-    until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None
+    until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None,
+    backend: str = "rtl",
 ) -> dict[str, Any]:
     from codesign.flow import run_flow
 
@@ -53,7 +54,7 @@ def _run(
         cfg = parse_config(data, source=f"{config} with command-line options")
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        result = run_flow(cfg, out, progress=_RichProgress(bar), until=until)
+        result = run_flow(cfg, out, progress=_RichProgress(bar), until=until, backend=backend)
     console.print(f"results: {result.results_path}")
     return result.results
 
@@ -75,9 +76,12 @@ def print_summary(results: dict[str, Any]) -> None:
     )
     agree = results.get("agreement") or {}
     if agree.get("hw_graph") is not None:
+        exact = agree.get("accelerator_outputs_bit_exact")
         console.print(
             f"predictions equal to the graph's: HW graph {_fmt(agree.get('hw_graph'))}, "
             f"accelerator {_fmt(agree.get('accelerator'))}"
+            + ("" if exact is None else
+               f"; accelerator outputs {'bit-exact' if exact else 'differ from the reference'}")
         )
     if not results.get("layers"):
         return
@@ -100,15 +104,24 @@ def print_summary(results: dict[str, Any]) -> None:
         )
     console.print(table)
     ver, cyc, res = results.get("verification"), results.get("cycles"), results.get("resources")
-    if ver:
-        verdict = "[green]PASS[/]" if ver["passed"] else "[red]FAIL[/]"
-        flags = [n for n, f in ver["overflow_flags"].items() if f]
+    rtl_ver = (ver or {}).get("backends", {"rtl": ver} if ver else {}).get("rtl")
+    hls_ver = (ver or {}).get("backends", {}).get("hls")
+    if rtl_ver:
+        verdict = "[green]PASS[/]" if rtl_ver["passed"] else "[red]FAIL[/]"
+        flags = [n for n, f in rtl_ver["overflow_flags"].items() if f]
         console.print(
-            f"verification {verdict}: {ver['frames']} frames, {ver['words_compared']} words, "
-            f"{ver['mismatches']} mismatches on {ver['simulator']} "
-            f"({ver.get('driver', 'python')} driver) with "
-            f"{ver['backpressure']:.0%} random stalls; overflow flags: "
+            f"verification (RTL) {verdict}: {rtl_ver['frames']} frames, "
+            f"{rtl_ver['words_compared']} words, {rtl_ver['mismatches']} mismatches on "
+            f"{rtl_ver['simulator']} ({rtl_ver.get('driver', 'python')} driver) with "
+            f"{rtl_ver['backpressure']:.0%} random stalls; overflow flags: "
             f"{', '.join(flags) if flags else 'none'}"
+        )
+    if hls_ver:
+        verdict = "[green]PASS[/]" if hls_ver["passed"] else "[red]FAIL[/]"
+        console.print(
+            f"verification (HLS C-sim) {verdict}: {hls_ver['frames']} frames, "
+            f"{hls_ver['words_compared']} words, {hls_ver['mismatches']} mismatches "
+            f"(g++, {hls_ver['frames_per_second']:,.0f} frames/s)"
         )
     ovf = results.get("overflow")
     if ovf:
@@ -251,6 +264,18 @@ def synth(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
     print_summary(_guard(lambda: _run("synth", config, out)))
 
 
+@app.command()
+def csim(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
+    """Generate the HLS C++ accelerator (hls/ kernels) and C-simulate it with g++ on the
+    test vectors, bit-exact against the FINN graph."""
+    print_summary(_guard(lambda: _run("csim", config, out, backend="hls")))
+
+
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="rtl | hls | both: which accelerators to verify")
+]
+
+
 def _imported_config(model: Path, data: Path | None, input_type: str | None) -> FlowConfig:
     """The config of ``codesign flow --model net.onnx --data test.npz``: defaults for
     everything else, named after the model file."""
@@ -281,17 +306,58 @@ def flow(
     input_type: Annotated[
         str | None, typer.Option(help="qonnx DataType of x where the graph does not say")
     ] = None,
+    backend: BackendOpt = "rtl",
 ) -> None:
     """Run every step of the flow and write results.json."""
     if (config is None) == (model is None):
         raise typer.BadParameter("give a config file or --model (with --data), not both")
     if config is None and model is not None:
         m = model
-        print_summary(_guard(lambda: _run(None, _imported_config(m, data, input_type), out)))
+        print_summary(_guard(lambda: _run(
+            None, _imported_config(m, data, input_type), out, backend=backend)))
     else:
         assert config is not None
         c = config
-        print_summary(_guard(lambda: _run(None, c, out)))
+        print_summary(_guard(lambda: _run(None, c, out, backend=backend)))
+
+
+def _bitstream_vivado(config: Path, board: str, out: Path) -> None:
+    """The Vivado side of ``codesign bitstream``: project, build where Vivado is, deploy."""
+    from codesign.flow import vivado_bitstream
+
+    cfg = load_config(config)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        build = vivado_bitstream(cfg, out, board, progress=_RichProgress(bar))
+    console.print(f"Vivado project: {build.project.dir}", soft_wrap=True)
+    console.print(f"deployment folder (driver, packing.json): {Path(out) / 'deploy'}",
+                  soft_wrap=True)
+    if build.ran:
+        console.print(f"[green]✓[/] {build.message}", soft_wrap=True)
+    else:
+        err_console.print(f"[yellow]{build.message}[/]", soft_wrap=True)
+
+
+BoardOpt = Annotated[str, typer.Option("--board", help="board name (codesign boards lists them)")]
+
+
+@app.command()
+def bitstream(config: ConfigArg, board: BoardOpt, out: OutOpt = Path("out/build")) -> None:
+    """Bitstream for a board. Vivado boards (ZCU104, KV260, Ultra96-V2, PYNQ-Z2): the flow
+    up to the RTL, a complete Vivado project in <out>/vivado (built where vivado is on PATH)
+    and the PYNQ deployment folder <out>/deploy."""
+    from codesign.boards import get_board
+
+    def go() -> None:
+        target = get_board(board)
+        if target.flow != "vivado":
+            raise ConfigError(
+                f"board {target.name} uses the {target.flow} flow; this command builds the "
+                "Vivado flow's boards (flow: vivado)"
+            )
+        _bitstream_vivado(config, target.name, out)
+
+    _guard(go)
 
 
 @app.command()

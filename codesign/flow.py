@@ -4,8 +4,13 @@ A front end gives the lowering its QONNX graph and test set: a built-in model is
 and exported (train → export, on digits); a user's ONNX file is checked and imported
 with its npz test set (import); a user's Brevitas factory is built, trained on its npz
 training set unless a checkpoint is given, and exported (train → export). Then lower →
-fifos → rtl → sim → overflow → synth. Each step's summary is stored in the manifest;
-``results.json`` is assembled from those summaries.
+fifos → rtl → sim → overflow → synth → csim. Each step's summary is stored in the
+manifest; ``results.json`` is assembled from those summaries.
+
+Backends (``run_flow(backend=...)``): ``rtl`` runs the RTL steps (sim, overflow, synth),
+``hls`` the HLS C-simulation (csim) instead, ``both`` all of them; lower, fifos and rtl
+(which writes the test vectors both verify against) run for every backend. csim comes
+last, so that adding the HLS backend to a finished RTL build redoes nothing of it.
 """
 
 from __future__ import annotations
@@ -38,8 +43,13 @@ if TYPE_CHECKING:
     from codesign.data import DigitsSplit, EvalSet, UserSplit
     from codesign.graph import StreamGraph
     from codesign.kernels import Accumulator
+    from codesign.synth.vivado import VivadoBuild
 
-STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth")
+STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow", "synth",
+         "csim")
+BACKENDS = ("rtl", "hls", "both")
+BACKEND_STEPS = {"rtl": ("sim", "overflow", "synth"), "hls": ("csim",)}
+"""The steps only one backend runs."""
 FRONT_ENDS = {
     "builtin": ("train", "export"),
     "onnx": ("import",),
@@ -329,9 +339,18 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float | None:
 
 def _acc_bounds(acc: Accumulator, weight_dtype: str) -> JSON:
     """Accumulator widths of one accumulating layer, from the loosest bound to the
-    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'."""
+    tightest: the data types', the A2Q bound for its largest L1 norm, the weights'. An
+    XNOR-popcount counts 0..fan_in whatever its weights: one bound, no A2Q (the L1 norm
+    is that of its ±1 weights, fan_in)."""
     from qonnx.core.datatype import DataType
 
+    if acc.popcount:
+        bits = bounds.popcount_acc_bits(acc.fan_in)
+        return {
+            "fan_in": acc.fan_in, "acc_bits_dtype_bound": bits, "acc_bits_a2q_bound": None,
+            "acc_bits_weight_bound": bits, "max_l1_norm": float(acc.fan_in),
+            "weight_sparsity": 0.0,
+        }
     wdt = DataType[weight_dtype]
     w = acc.weights
     dtype_bits, _ = bounds.dtype_acc_bits(acc.fan_in, acc.in_bits, acc.in_signed, wdt.bitwidth())
@@ -355,7 +374,8 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
     QONNX, so logits agree to float rounding. Beyond that, an activation that lands
     exactly on a rounding tie is one step apart (QONNX rounds half to even, FINN's
     thresholds count x >= t): allowed on 1 % of the images (at least one), never changing
-    a prediction. The accelerator is checked bit-exactly against FINN's graph, not QONNX.
+    a prediction (a graph ending in a TopK emits its predictions: those must all agree).
+    The accelerator is checked bit-exactly against FINN's graph, not QONNX.
 
     >>> want = np.array([[0.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
     >>> check_hw_graph(want, want + [[0, 0], [0, 0], [0, 0.02]])
@@ -365,8 +385,13 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> int:
     ... except VerificationError as err:
     ...     print(str(err).split(" (")[0], "/", str(err).split("), ")[1].split(";")[0])
     lowered FINN graph differs from QONNX on 1 of 3 test images / 1 with another prediction
+    >>> try:
+    ...     check_hw_graph(np.array([[3.0], [1.0]]), np.array([[3.0], [2.0]]))
+    ... except VerificationError as err:
+    ...     print(str(err).split("), ")[1].split(";")[0])
+    1 with another prediction
     """
-    flipped = np.flatnonzero(want.argmax(-1) != got.argmax(-1))
+    flipped = np.flatnonzero(predictions(want) != predictions(got))
     differing = np.flatnonzero(~np.isclose(want, got, rtol=1e-5, atol=1e-5).all(axis=-1))
     allowed = max(1, len(want) // 100)
     if flipped.size or differing.size > allowed:
@@ -555,10 +580,8 @@ def _step_overflow(bd: BuildDir, cfg: FlowConfig) -> JSON:
         acc = k.kernel.accumulator(k)
         if acc is None:
             continue
-        w = acc.weights
-        x_lo, x_hi = bounds.int_range(acc.in_bits, acc.in_signed)
         acc_lo, acc_hi = bounds.int_range(acc.bits, acc.signed)
-        sum_lo, sum_hi = bounds.channel_acc_range(w, x_lo, x_hi)
+        sum_lo, sum_hi = acc.sum_range()
         bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
         single = single_kernel(k, name=f"{cfg.name}_{k.node}")
         x = k.kernel.overflow_probe(k)
@@ -637,6 +660,57 @@ def _step_sim(bd: BuildDir, cfg: FlowConfig) -> JSON:
     }
 
 
+def _step_csim(bd: BuildDir, cfg: FlowConfig) -> JSON:
+    """The HLS top of the as-built accelerator, C-simulated with g++ on the rtl step's
+    test vectors (every output word compared)."""
+    from codesign.backends.hls import emit_hls
+    from codesign.csim import run_csim
+    from codesign.junit import FILE as JUNIT
+    from codesign.junit import record_case
+
+    acc = _as_built(_finn_accelerator(bd, cfg), cfg)
+    t0 = time.monotonic()
+    try:
+        project = emit_hls(acc, bd.dir("hls", "accel"))
+        report = run_csim(project, bd.dir("vectors"), bd.dir("csim"))
+    except VerificationError as err:
+        record_case(bd.root / JUNIT, "stream_verification", "hls/g++", str(err),
+                    time.monotonic() - t0)
+        raise
+    record_case(bd.root / JUNIT, "stream_verification", "hls/g++", None, time.monotonic() - t0)
+    files = [*project.generated, bd.path("csim", "csim_report.json")]
+    vitis = _vitis_hls(bd, cfg, project)
+    if "script" in vitis:
+        files.append(bd.root / vitis["script"])
+    return {
+        "verification": report.to_json(),
+        "top": project.top,
+        "headers": list(project.headers),
+        "vitis_hls": vitis,
+        "artefacts": [str(p.relative_to(bd.root)) for p in files],
+    }
+
+
+def _vitis_hls(bd: BuildDir, cfg: FlowConfig, project: Any) -> JSON:
+    """The Vitis HLS script for the board (and, where Vitis HLS is installed, its csynth
+    estimates); without the tool, why it did not run and the ready script."""
+    from codesign.boards import get_board
+    from codesign.errors import ToolNotFoundError
+    from codesign.synth import vitis_hls
+
+    board = get_board(cfg.board)
+    if board.vendor != "xilinx":
+        return {"ran": False, "reason": f"board {board.name} is not a Xilinx part"}
+    script = vitis_hls.write_script(project, board, bd.dir("vectors"), bd.dir("hls", "vitis"))
+    rel = str(script.relative_to(bd.root))
+    try:
+        report = vitis_hls.run_script(script)
+    except ToolNotFoundError as err:
+        return {"ran": False, "reason": str(err), "script": rel}
+    return {"ran": True, "script": rel, "board": board.name, "part": board.part,
+            **report.to_json()}
+
+
 def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
     """Per-kernel out-of-context Yosys runs (parallel, cached), summed per design."""
     from codesign.boards import get_board
@@ -702,6 +776,11 @@ _STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "synth"),
         ("numpy",),
     ),
+    "csim": (
+        ("boards.py", "cache.py", "tools.py", "kernels", "graph.py", "fifos.py", "backends",
+         "csim.py", "synth/vitis_hls.py"),
+        ("hls4ml", "numpy"),
+    ),
 }
 
 
@@ -740,11 +819,15 @@ def _step_key(cfg: FlowConfig, step: str) -> Any:
     """What a step's result depends on beyond the design digest: the code it runs
     (:func:`_code_digest`), its settings and, from rtl on, the kernel library the design
     is built from."""
+    from codesign.backends import hls
     from codesign.backends.rtl import library_digest
 
     code = _code_digest(step)
     if step in ("train", "export") and isinstance(cfg.model, BrevitasModelConfig):
         return {**code, **_user_code_key(cfg, cfg.model)}
+    if step == "csim":
+        return {"sim_frames": cfg.sim.frames, "board": cfg.board,
+                "hls_library": hls.library_digest(), **code}
     if step == "fifos":
         return {"simulator": cfg.sim.simulator, "rtl_library": library_digest(), **code}
     if step in ("rtl", "sim", "overflow"):
@@ -775,9 +858,11 @@ def run_flow(
     out: Path,
     progress: Progress | None = None,
     until: str | None = None,
+    backend: str = "rtl",
 ) -> FlowResult:
-    """Run the flow's steps in order (up to and including ``until``) in build dir ``out``."""
-    steps = flow_steps(cfg)
+    """Run the flow's steps in order (up to and including ``until``) in build dir ``out``
+    for ``backend`` (rtl, hls or both)."""
+    steps = flow_steps(cfg, backend)
     if until == "train" and isinstance(cfg.model, BrevitasModelConfig) and "train" not in steps:
         raise ConfigError(
             f"model.checkpoint {cfg.model.checkpoint} is given, so there is nothing to "
@@ -786,7 +871,8 @@ def run_flow(
     if until is not None and until not in steps:
         known = f"unknown step {until!r}" if until not in STEPS else f"no step {until!r}"
         raise ConfigError(
-            f"{known} for model.kind {cfg.model.kind}; its steps are: {', '.join(steps)}"
+            f"{known} for model.kind {cfg.model.kind} and backend {backend}; its steps are: "
+            f"{', '.join(steps)}"
         )
     prog = progress or _Silent()
     bd = BuildDir(out, cfg)
@@ -800,13 +886,14 @@ def run_flow(
         "sim": lambda: _step_sim(bd, cfg),
         "overflow": lambda: _step_overflow(bd, cfg),
         "synth": lambda: _step_synth(bd, cfg),
+        "csim": lambda: _step_csim(bd, cfg),
     }
     summaries: JSON = {}
     for name in steps:
         if name == "export" and cfg.quant.method == "float":
             break
         if name == "synth" and not cfg.synth.enabled:
-            break
+            continue
         prog.step(name, "start")
         summary, cached = bd.run_step(name, step_fns[name], key=_step_key(cfg, name))
         rec = bd.manifest["steps"][name]
@@ -819,10 +906,16 @@ def run_flow(
     return FlowResult(build_dir=bd.root, results_path=path, results=results)
 
 
-def flow_steps(cfg: FlowConfig) -> tuple[str, ...]:
-    """The steps of ``cfg``'s flow, in order: its front end's, then the shared ones."""
+def flow_steps(cfg: FlowConfig, backend: str = "rtl") -> tuple[str, ...]:
+    """The steps of ``cfg``'s flow for ``backend``, in order: its front end's, then the
+    shared ones, then the backend's."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     front = FRONT_ENDS[_front_end(cfg)]
     others = {step for steps in FRONT_ENDS.values() for step in steps} - set(front)
+    for name, steps in BACKEND_STEPS.items():
+        if backend not in (name, "both"):
+            others |= set(steps)
     return tuple(step for step in STEPS if step not in others)
 
 
@@ -832,10 +925,25 @@ def _front_end(cfg: FlowConfig) -> str:
     return "onnx" if cfg.imported else "builtin"
 
 
+def _verification(s: JSON) -> JSON | None:
+    """The stream verification of every backend that ran, under ``backends`` (rtl: the
+    cocotb simulation, hls: the g++ C-simulation); the RTL record's keys also stay at the
+    top level, and ``passed`` holds for every backend."""
+    backends = {name: s[step]["verification"] for name, step in (("rtl", "sim"), ("hls", "csim"))
+                if step in s}
+    if not backends:
+        return None
+    top = dict(backends.get("rtl", {}))
+    top["backends"] = backends
+    top["passed"] = all(v["passed"] for v in backends.values())
+    return top
+
+
 def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     runs = s.get("train", {}).get("runs", {})
     lower = s.get("lower", {})
-    verification = s.get("sim", {}).get("verification")
+    verification = _verification(s)
+    vitis = s.get("csim", {}).get("vitis_hls")
     accuracy = {
         "float": runs.get("float", {}).get("test_accuracy"),
         # torch's accuracy: the trained model's, or a user checkpoint's (export step)
@@ -869,4 +977,37 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "overflow": s.get("overflow"),
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
+        "hls_synthesis": vitis,
     }
+
+
+def vivado_bitstream(
+    cfg: FlowConfig, out: Path, board: str, progress: Progress | None = None,
+    until: str = "rtl",
+) -> VivadoBuild:
+    """``codesign bitstream --board B`` for a board of the Vivado flow: the flow up to
+    ``until``, then the Vivado project in ``out/vivado`` (built where Vivado is installed)
+    and the deployment folder ``out/deploy``. Returns the
+    :class:`~codesign.synth.vivado.VivadoBuild`; a built design that misses timing raises
+    :class:`~codesign.synth.vivado.VivadoError` after both folders are written."""
+    from codesign.boards import get_board
+    from codesign.deploy import write_deployment
+    from codesign.synth.vivado import VivadoError, build_vivado
+
+    target = get_board(board)
+    run_flow(cfg, out, progress=progress, until=until)
+    bd = BuildDir(out, cfg)
+    graph = _as_built(_finn_accelerator(bd, cfg), cfg)
+    child = _dataflow(bd)
+    shape_in = tuple(child.get_tensor_shape(child.graph.input[0].name))[1:]
+    shape_out = tuple(child.get_tensor_shape(child.graph.output[0].name))[1:]
+    build = build_vivado(graph, target, bd.dir("vivado"))
+    write_deployment(build.project, cfg.name, bd.dir("deploy"), shape_in, shape_out)
+    if build.ran and not build.results["timing"]["met"]:
+        t = build.results["timing"]
+        raise VivadoError(
+            f"{cfg.name} on {target.name} misses timing at {target.clock_mhz:g} MHz: WNS "
+            f"{t['wns_ns']} ns (about {t.get('fmax_mhz')} MHz reachable); lower the board's "
+            f"clock_mhz or see the critical paths in {build.project.reports}"
+        )
+    return build

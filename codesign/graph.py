@@ -152,6 +152,30 @@ class StreamGraph:
         return StreamGraph(name=name, nodes=tuple(nodes.values()), edges=edges)
 
 
+def top_ports(graph: StreamGraph) -> tuple[dict[str, str], dict[str, str]]:
+    """Top-level AXI-Stream port prefix of each graph input and output edge: ``s_axis``
+    and ``m_axis`` for the usual one of each, else ``s{i}_axis`` / ``m{i}_axis`` (the same
+    names in every backend's top, so one testbench drives any of them)."""
+
+    def names(edges: tuple[Edge, ...], side: str) -> dict[str, str]:
+        if len(edges) == 1:
+            return {edges[0].name: f"{side}_axis"}
+        return {e.name: f"{side}{i}_axis" for i, e in enumerate(edges)}
+
+    return names(graph.inputs, "s"), names(graph.outputs, "m")
+
+
+def stream_names(graph: StreamGraph) -> dict[str, str]:
+    """An identifier per edge for a backend's top: its port prefix (:func:`top_ports`) for
+    a graph port, ``e{i}`` for the i-th edge between two kernels."""
+    s_names, m_names = top_ports(graph)
+    names = {**s_names, **m_names}
+    inner = (e for e in graph.edges if e.src is not None and e.dst is not None)
+    for i, e in enumerate(inner):
+        names[e.name] = f"e{i}"
+    return names
+
+
 def single_kernel(k: KernelInstance, name: str) -> StreamGraph:
     """A graph of one kernel alone, every streamed port a graph port (for per-kernel
     synthesis and the overflow proof)."""
@@ -163,6 +187,16 @@ def single_kernel(k: KernelInstance, name: str) -> StreamGraph:
         for i, fmt in enumerate(k.outputs)
     ]
     return StreamGraph(name=name, nodes=(k,), edges=tuple(edges))
+
+
+def side_by_side(kernels: Sequence[KernelInstance], name: str) -> StreamGraph:
+    """Independent kernels in one graph, every streamed port of each a graph port (one
+    compile for many kernel unit tests); node names must differ."""
+    names = [k.node for k in kernels]
+    if len(set(names)) != len(names):
+        raise LoweringError(f"side_by_side: node names repeat in {names}")
+    edges = [e for k in kernels for e in single_kernel(k, name).edges]
+    return StreamGraph(name=name, nodes=tuple(kernels), edges=tuple(edges))
 
 
 def chain(name: str, kernels: Sequence[KernelInstance]) -> StreamGraph:

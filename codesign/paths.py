@@ -1,7 +1,7 @@
-"""Where the non-Python parts of codesign (rtl/, boards/, configs/, the testbenches'
+"""Where the non-Python parts of codesign (rtl/, hls/, boards/, configs/, the testbenches'
 HDL in rtl_sim/) live.
 
-In a wheel rtl/, boards/ and configs/ are shipped under ``codesign/_data`` and rtl_sim is
+In a wheel rtl/, hls/, boards/ and configs/ are shipped under ``codesign/_data`` and rtl_sim is
 a package beside codesign; in a source checkout they are the top-level folders next to
 the package.
 """
@@ -12,7 +12,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder ``name`` (one of rtl, boards, configs, rtl_sim).
+    """Return the folder ``name`` (one of rtl, hls, boards, configs, rtl_sim).
 
     >>> data_dir("rtl").name
     'rtl'

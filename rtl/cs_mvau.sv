@@ -22,6 +22,12 @@
 //                     ACC_BITS + 1 (the default), which holds every useful threshold
 //                     (clip_thresholds) and the search padding, ACC max + 1
 //   ACT_BIAS          FINN ActVal added to the threshold count (output signed iff < 0)
+//   XNOR              0 = integer products x*w. 1 = FINN's binaryXnorMode: inputs and
+//                     weights are 1-bit codes of bipolar values (0 = -1, 1 = +1; needs
+//                     IN_BITS = W_BITS = 1, IN_SIGNED = 0), each product is XNOR(x, w)
+//                     and the accumulator counts the matches (a popcount, 0..MW; use
+//                     ACC_SIGNED = 0 and ACC_BITS >= $clog2(MW+1), which never wraps);
+//                     thresholds compare the count
 //   WEIGHT_FILE       $readmemh file, NF*SF lines of PE*SIMD*W_BITS bits: line nf*SF+sf,
 //                     weight of row r = nf*PE+p, column c = sf*SIMD+s at bit (p*SIMD+s)*W_BITS
 //   THRESH_FILE       base name of the threshold ROM files (N_THRES > 0): one $readmemh
@@ -68,6 +74,7 @@ module cs_mvau #(
     parameter int N_THRES = 0,
     parameter int THR_BITS = ACC_BITS + 1,
     parameter int ACT_BIAS = 0,
+    parameter bit XNOR = 1'b0,
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRESH_FILE = "thresholds"
 ) (
@@ -165,7 +172,10 @@ module cs_mvau #(
       dot = '0;
       dotx = '0;
       for (int s = 0; s < SIMD; s++) begin
-        if (IN_SIGNED)
+        // XNOR: a match counts 1, (b_x*b_w + 1)/2 of the bipolar values; the
+        // concatenation keeps the XNOR 1 bit wide (a cast would widen its operands)
+        if (XNOR) prod = PW'({s1_x[s*IN_BITS] ~^ s1_w[(p*SIMD+s)*W_BITS]});
+        else if (IN_SIGNED)
           prod = PW'($signed(s1_x[s*IN_BITS+:IN_BITS])) *
                     PW'($signed(s1_w[(p*SIMD+s)*W_BITS+:W_BITS]));
         else

@@ -350,6 +350,13 @@ def test_user_model_without_labels_end_to_end(tmp_path: Path) -> None:
                               "accelerator_outputs_bit_exact": True}
     assert r["verification"]["frames"] == 20 and r["verification"]["mismatches"] == 0
     assert r["overflow"]["total"] == 0 and r["cycles"]["ii_error"] <= 0.05
+    # the report shows the agreement where the accuracy is absent
+    from codesign.report import build_report
+
+    rep = build_report([tmp_path / "build" / "results.json"], tmp_path / "report")
+    summary = next(t for t in rep.tables if t.key == "summary")
+    row = dict(zip(summary.columns, summary.rows[0], strict=True))
+    assert row["agreement"] == "100.0 % / 100.0 %, bit-exact" and row["accelerator acc"] == "—"
 
 
 def test_cli_flow_from_model_and_data(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Convolutional networks through the whole flow, on CI-sized versions of the shipped CNN
 configs: FIFO depths from simulation, the stream graph bit-exact in RTL under stalls,
-II against FINN's estimate, the overflow proof for every conv / VVAU / MVAU, Yosys."""
+II against FINN's estimate, the overflow proof for every conv / VVAU / MVAU, Yosys; then
+the HLS backend on the same build (its C-simulation of the same vectors)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def test_cnn_flow(variant: str, tmp_path: Path) -> None:
     fifos = r["fifos"]["fifos"]
     assert fifos and all(f["peak"] < f["simulated_depth"] for f in fifos.values())
     assert r["fifos"]["words_total"]["sized"] < r["fifos"]["words_total"]["simulated"]
+    # the HLS backend on the same build: only its csim step runs (one g++ compile), the
+    # conv path's hls/ kernels bit-exact on every word of the vectors the RTL checked
+    h = run_flow(cfg, tmp_path, backend="hls").results["verification"]["backends"]["hls"]
+    assert h["passed"] and h["frames"] == 24 and h["mismatches"] == 0, h
+    assert h["words_compared"] == ver["words_compared"]
     if not synth:
         return
     per_instance = r["resources"]["accelerator"]["per_instance"]

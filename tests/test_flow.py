@@ -64,10 +64,14 @@ def check_resources(resources: dict[str, Any], rtl_kernels: list[dict[str, Any]]
 @pytest.mark.slow
 def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     cfg = _cfg()
-    res = run_flow(cfg, tmp_path)
+    res = run_flow(cfg, tmp_path, backend="both")
     r = json.loads(res.results_path.read_text())
     assert r["steps_run"] == [
-        "train", "export", "lower", "fifos", "rtl", "sim", "overflow", "synth"]
+        "train", "export", "lower", "fifos", "rtl", "sim", "overflow", "synth", "csim"]
+    # both backends verified every word of the same vectors; the RTL keys stay on top
+    hls, rtl = r["verification"]["backends"]["hls"], r["verification"]["backends"]["rtl"]
+    assert hls["passed"] and hls["frames"] == rtl["frames"] == 40
+    assert hls["words_compared"] == rtl["words_compared"] > 0 and hls["mismatches"] == 0
     assert r["accuracy"]["hw_graph"] == r["accuracy"]["accelerator"]
     check_accumulator_bounds(r["layers"], acc_bits=16)
     assert r["verification"]["passed"] and r["verification"]["frames"] == 40
@@ -78,7 +82,7 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     assert manifest["status"] == "done"
     check_resources(r["resources"], manifest["steps"]["rtl"]["result"]["kernels"])
     # same config: every step reused, same results
-    again = run_flow(cfg, tmp_path)
+    again = run_flow(cfg, tmp_path, backend="both")
     assert again.results == res.results
 
 
@@ -92,6 +96,10 @@ def test_squeezed_baseline_wraps_and_overflows(tmp_path: Path) -> None:
     # the RTL wraps exactly like the reference: the simulation still passes bit-exactly
     assert r["verification"]["passed"]
     assert r["accuracy"]["accelerator"] < r["accuracy"]["hw_graph"]
+    # the HLS accumulators wrap the same way: C-simulation passes on the same vectors
+    h = run_flow(_cfg(method="baseline", acc_bits=12), tmp_path, backend="hls").results
+    assert h["steps_run"][-2:] == ["rtl", "csim"]
+    assert h["verification"]["passed"] and h["verification"]["backends"]["hls"]["frames"] == 40
 
 
 def test_failed_step_marks_build_failed(tmp_path: Path) -> None:
@@ -129,7 +137,10 @@ def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
     assert changed_by(append("models/mlp.py")) == {"train", "export"}
     assert changed_by(append("export.py")) == {"export"}
     assert changed_by(append("synth/yosys.py")) == {"synth"}
-    assert changed_by(append("backends/rtl.py")) == {"fifos", "rtl", "sim", "overflow", "synth"}
+    assert changed_by(append("backends/rtl.py")) == {
+        "fifos", "rtl", "sim", "overflow", "synth", "csim"}
+    assert changed_by(append("csim.py")) == {"csim"}
+    assert changed_by(append("synth/vitis_hls.py")) == {"synth", "csim"}
     assert changed_by(append("flow.py")) == set(flow.STEPS)
     assert changed_by(append("report/tables.py")) == set()
     # the key carries the code digest and the versions of what the step calls

@@ -20,6 +20,8 @@ def test_wheel_carries_hardware_files(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for sv in (ROOT / "rtl").glob("*.sv"):
         assert f"codesign/_data/rtl/{sv.name}" in names
+    for hpp in (ROOT / "hls").glob("*.hpp"):
+        assert f"codesign/_data/hls/{hpp.name}" in names
     for board in (ROOT / "boards").glob("*.yaml"):
         assert f"codesign/_data/boards/{board.name}" in names
     assert "codesign/_data/configs/mlp_a2q.yaml" in names

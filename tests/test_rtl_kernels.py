@@ -20,6 +20,7 @@ import pytest
 
 from codesign.backends import words
 from codesign.kernels.thresholding import multithreshold, thresh_search
+from codesign.quant import bounds
 from codesign.simulators import rtl_dir, run_cocotb, sv_string
 from codesign.synth.yosys import run_yosys, script_path
 
@@ -178,12 +179,35 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
     return Case("mvau", name, "cs_mvau", MVAU_FILES, params, tb, verilator)
 
 
+def _xnor_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, *,
+               n_thres: int = 0, squeeze: int = 0, verilator: bool = False) -> Case:
+    """binaryXnorMode: 0/1 codes of bipolar inputs and weights, an unsigned popcount
+    accumulator of bounds.popcount_acc_bits(MW) bits (less ``squeeze``), thresholds in
+    popcount terms (0..MW+1, as FINN's streamlining leaves them) or none."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, 2, size=(mw, mh))
+    acc_bits = bounds.popcount_acc_bits(mw) - squeeze
+    params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "N_VECTORS": 1,
+              "IN_BITS": 1, "IN_SIGNED": 0, "W_BITS": 1, "ACC_BITS": acc_bits,
+              "ACC_SIGNED": 0, "N_THRES": n_thres, "THR_BITS": acc_bits + 1, "ACT_BIAS": 0,
+              "XNOR": 1, "OUT_BITS": max(1, n_thres.bit_length()) if n_thres else acc_bits}
+    if n_thres:
+        thr = np.sort(rng.integers(0, mw + 2, size=(mh, n_thres)), axis=1)
+        thr = _edge_thresholds(words.clip_thresholds(thr, acc_bits, False), 0, mw)
+    else:
+        thr = np.zeros((mh, 1), dtype=np.int64)
+    tb = {"seed": seed, "n_vectors": 12, "w": w.tolist(), "thr": thr.tolist(),
+          "expect_ovf": bool(squeeze), **PAUSES}
+    return Case("mvau", name, "cs_mvau", MVAU_FILES, params, tb, verilator)
+
+
 def _mvau_prepare(case: Case, build: Path) -> tuple[dict[str, object], dict[str, Any]]:
     """Write the weight/threshold memory files and .npy copies into the build dir."""
     p = case.params
     w = np.array(case.tb["w"], dtype=np.int64)
     thr = np.array(case.tb["thr"], dtype=np.int64)
-    wmem = words.write_weight_mem(w, p["PE"], p["SIMD"], p["W_BITS"], build / "weights.mem")
+    wmem = words.write_weight_mem(w, p["PE"], p["SIMD"], p["W_BITS"], build / "weights.mem",
+                                  signed=not p.get("XNOR", 0))
     np.save(build / "weights.npy", w)
     params: dict[str, object] = {"WEIGHT_FILE": sv_string(str(wmem))}
     if p["N_THRES"]:
@@ -219,6 +243,16 @@ MVAU_CASES = [
     # ... and unsigned (non-negative weights, unsigned input), PE = 8, NF = 3
     _mvau_case("t255-uacc-pe8-simd2-u4", 20, 4, 24, 8, 2, 4, False, 3, n_thres=255,
                nonneg_w=True, edges=True),
+    # binaryXnorMode (XNOR-popcount): one threshold to a binary output (bnn_pynq's hidden
+    # layers), MW = 2^k so the popcount needs the extra bit, thresholds at 0 and MW + 1
+    _xnor_case("xnor-thr1-pe4-simd8", 51, 16, 8, 4, 8, n_thres=1, verilator=True),
+    # no activation (the last layer: the count itself), SIMD = MW
+    _xnor_case("xnor-noact-pe2-simd12", 52, 12, 6, 2, 12),
+    # a popcount squeezed by one bit wraps and raises ovf (the adversarial all-match
+    # input reaches MW = 8)
+    _xnor_case("xnor-squeeze-pe1-simd2", 53, 8, 3, 1, 2, squeeze=1),
+    # several thresholds (a 2-bit activation after XNOR layers), NF = 5
+    _xnor_case("xnor-thr3-pe1-simd4", 54, 20, 5, 1, 4, n_thres=3),
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 
 from codesign.backends.rtl import emit_rtl
 from codesign.boards import get_board
+from codesign.cache import entry_lock
 from codesign.errors import ToolNotFoundError
 from codesign.graph import StreamGraph, chain
 from codesign.kernels import KernelInstance, StreamFormat
@@ -334,3 +337,38 @@ def test_per_kernel_synthesis_sums_dedups_and_caches(tmp_path: Path) -> None:
     assert {k.source for k in again.kernels} == {"cache"}
     assert again.total == first.total
     assert not (tmp_path / "run2").exists()
+
+
+@pytest.mark.synth
+def test_concurrent_runs_synthesize_each_kernel_once(tmp_path: Path) -> None:
+    # two sweep points of the same design at once: each kernel is synthesized by one of
+    # them, the other waits for its cache entry instead of running the same Yosys job
+    acc, board, cache = _stream_chain(), get_board("zcu104"), tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(
+            lambda run: synthesize_accelerators(
+                {"a": acc}, board, tmp_path / run, cache_dir=cache, jobs=1)["a"],
+            ("p1", "p2"),
+        ))
+    for inst in ("u_f0", "u_dwc", "u_f1"):
+        sources = sorted(next(k.source for k in r.kernels if k.instance == inst) for r in runs)
+        assert sources == ["cache", "yosys"], inst
+    assert runs[0].total == runs[1].total
+
+
+def test_entry_lock_serializes_workers_and_tolerates_a_read_only_cache(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    def work(name: str) -> None:
+        with entry_lock(tmp_path / "cache", "k"):
+            order.append(f"{name}+")
+            time.sleep(0.05)
+            order.append(f"{name}-")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(work, ("a", "b")))
+    assert order in (["a+", "a-", "b+", "b-"], ["b+", "b-", "a+", "a-"])
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with entry_lock(blocked, "k"):  # no lock where no entry could be stored either
+        pass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.cache import files_digest
-from codesign.graph import Edge, StreamGraph
+from codesign.graph import StreamGraph, stream_names, top_ports
 from codesign.kernels import KernelInstance
 from codesign.paths import data_dir
 
@@ -82,18 +82,6 @@ def _param_value(value: int | str) -> str:
     return str(value)
 
 
-def top_ports(graph: StreamGraph) -> tuple[dict[str, str], dict[str, str]]:
-    """Top-level AXI-Stream port prefix of each graph input and output edge: ``s_axis``
-    and ``m_axis`` for the usual one of each, else ``s{i}_axis`` / ``m{i}_axis``."""
-
-    def names(edges: tuple[Edge, ...], side: str) -> dict[str, str]:
-        if len(edges) == 1:
-            return {edges[0].name: f"{side}_axis"}
-        return {e.name: f"{side}{i}_axis" for i, e in enumerate(edges)}
-
-    return names(graph.inputs, "s"), names(graph.outputs, "m")
-
-
 def _instance(k: KernelInstance, params: dict[str, int | str], wires_in: list[str],
               wires_out: list[str], ovf: str | None) -> str:
     ins, outs = k.kernel.rtl_ports(k)
@@ -142,10 +130,9 @@ def top_source(
         ",\n".join(ports),
         ");",
     ]
-    wire = {**s_names, **m_names}
-    for i, e in enumerate(x for x in graph.edges if x.src is not None and x.dst is not None):
-        w = f"e{i}"
-        wire[e.name] = w
+    wire = stream_names(graph)
+    for e in (x for x in graph.edges if x.src is not None and x.dst is not None):
+        w = wire[e.name]
         lines += [
             f"  // {e.name}: {e.src.node if e.src else ''} -> {e.dst.node if e.dst else ''}",
             f"  logic {w}_tvalid, {w}_tready;",

@@ -113,23 +113,28 @@ def _write_hex_lines(words: list[int], width_bits: int, path: str | Path) -> Pat
     return p
 
 
-def weight_mem_words(w: np.ndarray, pe: int, simd: int, w_bits: int) -> list[int]:
+def weight_mem_words(w: np.ndarray, pe: int, simd: int, w_bits: int,
+                     signed: bool = True) -> list[int]:
     """Words of the cs_mvau weight ROM for a FINN weight matrix ``w`` of shape (MW, MH).
 
     Word ``nf*SF + sf`` holds the weight of output row ``r = nf*PE + p`` and input column
-    ``c = sf*SIMD + s`` at bit offset ``(p*SIMD + s)*w_bits`` (two's complement).
+    ``c = sf*SIMD + s`` at bit offset ``(p*SIMD + s)*w_bits`` (two's complement; unsigned
+    codes where ``signed`` is False, e.g. the 0/1 weights of an XNOR MVAU).
 
     >>> w = np.array([[1, 2], [3, -1]])  # MW=2 inputs, MH=2 outputs
     >>> [hex(x) for x in weight_mem_words(w, pe=2, simd=1, w_bits=4)]
     ['0x21', '0xf3']
+    >>> [hex(x) for x in weight_mem_words(np.array([[1, 0], [1, 1]]), 2, 2, 1, signed=False)]
+    ['0xb']
     """
     w = np.asarray(w)
     mw, mh = w.shape
     if mw % simd or mh % pe:
         raise ValueError(f"MW={mw} not divisible by SIMD={simd} or MH={mh} by PE={pe}")
-    lo, hi = value_range(w_bits, True)
+    lo, hi = value_range(w_bits, signed)
     if w.size and (int(w.min()) < lo or int(w.max()) > hi):
-        raise ValueError(f"weights outside the signed {w_bits}-bit range [{lo}, {hi}]")
+        kind = "signed" if signed else "unsigned"
+        raise ValueError(f"weights outside the {kind} {w_bits}-bit range [{lo}, {hi}]")
     sf, nf = mw // simd, mh // pe
     words = []
     for n in range(nf):
@@ -140,7 +145,8 @@ def weight_mem_words(w: np.ndarray, pe: int, simd: int, w_bits: int) -> list[int
     return words
 
 
-def write_weight_mem(w: np.ndarray, pe: int, simd: int, w_bits: int, path: str | Path) -> Path:
+def write_weight_mem(w: np.ndarray, pe: int, simd: int, w_bits: int, path: str | Path,
+                     signed: bool = True) -> Path:
     """Write the cs_mvau ``WEIGHT_FILE`` for weights ``w`` (MW x MH, as FINN stores them).
 
     One hex line per word (see :func:`weight_mem_words`), ``NF*SF`` lines.
@@ -151,7 +157,8 @@ def write_weight_mem(w: np.ndarray, pe: int, simd: int, w_bits: int, path: str |
     >>> p.read_text().split()
     ['21', 'f3']
     """
-    return _write_hex_lines(weight_mem_words(w, pe, simd, w_bits), pe * simd * w_bits, path)
+    words = weight_mem_words(w, pe, simd, w_bits, signed)
+    return _write_hex_lines(words, pe * simd * w_bits, path)
 
 
 def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.ndarray:

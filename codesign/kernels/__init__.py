@@ -15,6 +15,8 @@ from typing import Any
 from codesign.errors import LoweringError
 from codesign.kernels._base import (
     Accumulator,
+    HlsArray,
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -25,12 +27,15 @@ from codesign.kernels._base import (
 
 __all__ = [
     "Accumulator",
+    "HlsArray",
+    "HlsCall",
     "IntArray",
     "Kernel",
     "KernelInstance",
     "Memory",
     "Param",
     "StreamFormat",
+    "hls_ops",
     "kernel_for",
     "kernel_named",
     "kernels",
@@ -67,6 +72,11 @@ def kernels() -> list[Kernel]:
 
 def supported_ops() -> list[str]:
     return sorted(_BY_OP)
+
+
+def hls_ops() -> list[str]:
+    """The op types whose kernel has an HLS implementation (hls/)."""
+    return sorted(op for op, k in _BY_OP.items() if k.has_hls)
 
 
 def kernel_named(name: str) -> Kernel:

@@ -24,6 +24,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.backends.words import tdata_bits, write_thresh_mem, write_weight_mem
 from codesign.errors import LoweringError
+from codesign.quant import bounds
 
 Param = int | str
 IntArray = npt.NDArray[np.int64]
@@ -61,7 +62,8 @@ class Memory:
     def write(self, path: Path) -> list[Path]:
         """Write the ROM files the kernel parameter ``path`` names; returns every file."""
         if self.kind == "weights":
-            return [write_weight_mem(self.values, self.pe, self.simd, self.bits, path)]
+            return [write_weight_mem(self.values, self.pe, self.simd, self.bits, path,
+                                     self.signed)]
         return write_thresh_mem(self.values, self.pe, self.bits, path, signed=self.signed)
 
 
@@ -76,6 +78,22 @@ class Accumulator:
     in_signed: bool
     bits: int
     signed: bool
+    popcount: bool = False
+    """An XNOR-popcount (binary 0/1 inputs and weights): it counts matches, 0 .. fan_in."""
+
+    def sum_range(self) -> tuple[IntArray, IntArray]:
+        """Smallest and largest exact sum per channel over every input of the input type."""
+        if self.popcount:
+            return bounds.popcount_range(self.weights)
+        x_lo, x_hi = bounds.int_range(self.in_bits, self.in_signed)
+        return bounds.channel_acc_range(self.weights, x_lo, x_hi)
+
+    def extreme_inputs(self) -> tuple[IntArray, IntArray]:
+        """Per channel (rows), the inputs giving its smallest and its largest sum."""
+        if self.popcount:
+            return bounds.popcount_extreme_inputs(self.weights)
+        x_lo, x_hi = bounds.int_range(self.in_bits, self.in_signed)
+        return bounds.extreme_inputs(self.weights, x_lo, x_hi)
 
     @property
     def fan_in(self) -> int:
@@ -84,6 +102,38 @@ class Accumulator:
     @property
     def channels(self) -> int:
         return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True)
+class HlsArray:
+    """A constant array an HLS kernel takes after its streams (weights, thresholds): the
+    top level emits it as ``const ctype name[d0][d1]...`` of exactly ``values``' shape."""
+
+    name: str
+    """C identifier, unique within the call (the top prefixes the instance name)."""
+    ctype: str
+    """Element type, e.g. ``ap_int<4>``."""
+    values: IntArray
+    partition: tuple[tuple[int, str], ...] = ()
+    """``(dim, how)``: ``#pragma HLS ARRAY_PARTITION`` of dimension ``dim`` (1-based),
+    ``how`` one of ``complete``, ``cyclic factor=N``, ``block factor=N``."""
+
+
+@dataclass(frozen=True)
+class HlsCall:
+    """How the HLS top calls one kernel: ``function<template_args>(streams..., arrays...)``
+    with the streams in the instance's input then output order."""
+
+    header: str
+    """File of the hls/ library that defines ``function``, e.g. ``cs_mvau.hpp``."""
+    function: str
+    """Qualified C++ function, e.g. ``cs::mvau``."""
+    template_args: tuple[int, ...]
+    """In the order of the C++ template's declaration."""
+    arrays: tuple[HlsArray, ...] = ()
+    depth: int = 2
+    """FIFO depth (words) of the streams this call writes: a StreamingFIFO's depth, which
+    the HLS top gives the stream out of its (pass-through) kernel; 2 elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +195,6 @@ class Kernel:
     has_accumulator: ClassVar[bool] = False
     """True for kernels that sum weighted inputs (matrix and vector units): they are the
     layers ``fold.layers`` folds, and :meth:`accumulator` describes them."""
-    backends: ClassVar[tuple[str, ...]] = ("rtl",)
     moves_words: ClassVar[bool] = False
     """True for kernels that carry values unchanged (FIFOs, width converters)."""
 
@@ -184,8 +233,13 @@ class Kernel:
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
         """Input frames that drive every output channel's accumulator to its largest and
-        smallest possible value (see :func:`codesign.quant.bounds.extreme_inputs`)."""
+        smallest possible value (see :meth:`Accumulator.extreme_inputs`)."""
         raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
+
+    def correct_datatypes(self, model: ModelWrapper, node: Any) -> None:
+        """After FINN's MinimizeAccumulatorWidth: set the node's accumulator (and derived
+        output) data type where this kernel's accumulator differs from FINN's sizing;
+        the default keeps FINN's."""
 
     def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
         """``k`` taking stream ``fmt`` on input ``port`` (a wider producer upstream); only
@@ -236,6 +290,28 @@ class Kernel:
         """Per-layer facts for results.json beyond the common ones (shape, dtypes, ...)."""
         return {}
 
+    # ----------------------------------------------------------------- backends
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The backends that implement this kernel: rtl always, hls where the kind
+        overrides :meth:`hls_call` (it has a kernel in hls/)."""
+        return ("rtl", "hls") if self.has_hls else ("rtl",)
+
+    @property
+    def has_hls(self) -> bool:
+        return type(self).hls_call is not Kernel.hls_call
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """The call of this kernel's hls/ function for ``k``; raise LoweringError naming
+        the node for a mode the C++ kernel does not implement."""
+        from codesign.kernels import hls_ops
+
+        raise LoweringError(
+            f"node {k.node} ({k.op_type}) has no HLS kernel yet; ops with HLS kernels: "
+            f"{', '.join(hls_ops()) or 'none'}"
+        )
+
     # ----------------------------------------------------------------- RTL emission
 
     def rtl_ports(self, k: KernelInstance) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -253,6 +329,29 @@ def divisors(n: int) -> list[int]:
     [1, 2, 3, 4, 6, 12]
     """
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def hls_ctype(bits: int, signed: bool) -> str:
+    """The ap_types element type of ``bits`` bits.
+
+    >>> hls_ctype(4, True), hls_ctype(9, False)
+    ('ap_int<4>', 'ap_uint<9>')
+    """
+    return f"ap_int<{bits}>" if signed else f"ap_uint<{bits}>"
+
+
+def refuse_unknown_params(k: KernelInstance, known: Sequence[str], what: str) -> None:
+    """Raise LoweringError naming the node when ``k`` sets a parameter its HLS kernel does
+    not implement (``what`` names that kernel): a mode added to the reader later (e.g. a
+    binary or bipolar variant) must not reach a C++ kernel that ignores it. Unknown
+    parameters that are 0 (the mode off) pass."""
+    extra = {n: v for n, v in k.params.items() if n not in known and v not in (0, "")}
+    if extra:
+        modes = ", ".join(f"{n}={v}" for n, v in sorted(extra.items()))
+        raise LoweringError(
+            f"node {k.node} ({k.op_type}): {what} does not implement {modes}; it takes "
+            f"{', '.join(known)}"
+        )
 
 
 def int_dtype(inst: Any, attr: str) -> tuple[int, bool]:

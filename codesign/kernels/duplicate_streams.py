@@ -18,11 +18,13 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     StreamFormat,
     int_dtype,
+    refuse_unknown_params,
     stream_words,
 )
 
@@ -71,6 +73,16 @@ class DuplicateStreams(Kernel):
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         (x,) = inputs
         return duplicate_streams(x, int(k.params["N_OUT"]))
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::duplicate_streams`` of hls/cs_duplicate_streams.hpp (one overload per
+        output count: the call passes N_OUT output streams). DEPTH, the RTL kernel's
+        per-output FIFO, is the HLS top's stream depth there."""
+        refuse_unknown_params(k, ("PE", "ELEM_BITS", "N_OUT", "DEPTH"),
+                              "hls/cs_duplicate_streams.hpp")
+        p = k.params
+        return HlsCall("cs_duplicate_streams.hpp", "cs::duplicate_streams",
+                       (int(p["PE"]), int(p["ELEM_BITS"]), k.words_in[0]))
 
     def rtl_ports(self, k: KernelInstance) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return ("s_axis",), tuple(f"m{i}_axis" for i in range(int(k.params["N_OUT"])))

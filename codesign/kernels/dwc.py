@@ -11,6 +11,7 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.backends.words import pack_words, unpack_words
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -58,3 +59,11 @@ class Dwc(Kernel):
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         return tuple(inputs)  # the same values, regrouped into other words
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::dwc`` of hls/cs_dwc.hpp (one frame: words in and out per call)."""
+        p = k.params
+        return HlsCall("cs_dwc.hpp", "cs::dwc", (
+            int(p["IN_ELEMS"]), int(p["OUT_ELEMS"]), int(p["ELEM_BITS"]), k.words_in[0],
+            k.words_out[0],
+        ))

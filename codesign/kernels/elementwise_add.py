@@ -20,12 +20,14 @@ from codesign.backends.words import wrap
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     StreamFormat,
     divisors,
     int_dtype,
+    refuse_unknown_params,
     stream_words,
 )
 from codesign.kernels._folding import check_divides
@@ -42,6 +44,11 @@ def elementwise_add(a: np.ndarray, b: np.ndarray, out_bits: int, out_signed: boo
     """
     exact = np.asarray(a, dtype=object) + np.asarray(b, dtype=object)
     return wrap(exact, out_bits, out_signed)
+
+
+#: cs::elementwise_add's first template parameters in declaration order (then the words).
+_HLS_PARAMS = ("PE", "LHS_BITS", "LHS_SIGNED", "RHS_BITS", "RHS_SIGNED", "OUT_BITS",
+               "OUT_SIGNED")
 
 
 @register
@@ -85,6 +92,13 @@ class ElementwiseAdd(Kernel):
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         a, b = inputs
         return (elementwise_add(a, b, int(k.params["OUT_BITS"]), bool(k.params["OUT_SIGNED"])),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::elementwise_add`` of hls/cs_elementwise_add.hpp: cs_elementwise_add's
+        parameters and the words of a frame (one frame per call)."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_elementwise_add.hpp")
+        args = tuple(int(k.params[n]) for n in _HLS_PARAMS)
+        return HlsCall("cs_elementwise_add.hpp", "cs::elementwise_add", (*args, k.words_out[0]))
 
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:
         return {"PE": divisors(int(inst.get_nodeattr("out_shape")[-1]))}

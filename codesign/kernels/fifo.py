@@ -11,6 +11,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -49,6 +50,12 @@ class Fifo(Kernel):
     def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
         return dataclasses.replace(replace_params(k, WIDTH=fmt.tdata_bits), inputs=(fmt,),
                                    outputs=(fmt,))
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::fifo`` (hls/cs_fifo.hpp): a pass-through whose output stream the top
+        declares DEPTH deep (``HlsCall.depth``), where Vitis HLS builds the FIFO."""
+        width, depth = int(k.params["WIDTH"]), int(k.params["DEPTH"])
+        return HlsCall("cs_fifo.hpp", "cs::fifo", (width, depth, k.words_in[0]), depth=depth)
 
     def with_depth(self, k: KernelInstance, depth: int) -> KernelInstance:
         return replace_params(k, DEPTH=max(2, depth))

@@ -15,11 +15,13 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     StreamFormat,
     int_dtype,
+    refuse_unknown_params,
     stream_words,
 )
 
@@ -37,6 +39,10 @@ def fm_padding(x: np.ndarray, img: tuple[int, int], channels: int,
     x = np.asarray(x, dtype=np.int64).reshape(-1, h, w, channels)
     y = np.pad(x, ((0, 0), (t, b), (left, r), (0, 0)))
     return y.reshape(len(x), -1)
+
+
+#: cs::fmpadding's template parameters in declaration order.
+_HLS_PARAMS = ("IMG_H", "IMG_W", "C", "SIMD", "PAD_T", "PAD_L", "PAD_B", "PAD_R", "ELEM_BITS")
 
 
 @register
@@ -82,6 +88,13 @@ class FmPadding(Kernel):
         p = k.params
         pad = (int(p["PAD_T"]), int(p["PAD_L"]), int(p["PAD_B"]), int(p["PAD_R"]))
         return (fm_padding(x, (int(p["IMG_H"]), int(p["IMG_W"])), int(p["C"]), pad),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::fmpadding`` of hls/cs_fmpadding.hpp, its template parameters
+        cs_fmpadding's."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_fmpadding.hpp")
+        return HlsCall("cs_fmpadding.hpp", "cs::fmpadding",
+                       tuple(int(k.params[n]) for n in _HLS_PARAMS))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)

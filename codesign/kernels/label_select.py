@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -60,6 +62,21 @@ class LabelSelect(Kernel):
         n = int(k.params["N_LABELS"])
         y = label_select(x.reshape(-1, n), int(k.params["K"]))
         return (y.reshape(len(x), -1),)
+
+    def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
+        """Scores of any width and signedness rank the same: a wider producer (the
+        32-bit-accumulator twin of an MVAU without activation) widens the compared
+        values."""
+        if fmt.elems != k.inp.elems:
+            return super().with_input_format(k, port, fmt)
+        params = {**k.params, "IN_BITS": fmt.elem_bits, "IN_SIGNED": int(fmt.signed)}
+        return dataclasses.replace(k, params=params, inputs=(fmt,))
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::label_select`` of hls/cs_label_select.hpp."""
+        return HlsCall("cs_label_select.hpp", "cs::label_select", tuple(
+            int(k.params[n]) for n in ("N_LABELS", "PE", "K", "IN_BITS", "IN_SIGNED", "OUT_BITS")
+        ))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         return {"channels": getCustomOp(node).get_nodeattr("Labels")}

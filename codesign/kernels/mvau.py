@@ -2,7 +2,9 @@
 lowered to a matrix product over the sliding window's im2col stream).
 
 RTL: ``cs_mvau`` (PE rows x SIMD columns per cycle, ACC_BITS accumulators that wrap,
-thresholds by binary search, a sticky overflow monitor).
+thresholds by binary search, a sticky overflow monitor). FINN's ``binaryXnorMode`` (the
+bnn_pynq networks: bipolar inputs and weights carried as binary 0/1 codes) is the same
+kernel with ``XNOR = 1``: each product is XNOR(x, w) and the accumulator a popcount.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
@@ -20,16 +23,20 @@ from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
     Accumulator,
+    HlsArray,
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     Memory,
     StreamFormat,
+    hls_ctype,
     int_dtype,
     int_initializer,
+    refuse_unknown_params,
     stream_words,
 )
-from codesign.kernels.thresholding import multithreshold, threshold_memory
+from codesign.kernels.thresholding import hls_thresholds, multithreshold, threshold_memory
 from codesign.quant import bounds
 
 
@@ -59,22 +66,74 @@ def mvau(
     return multithreshold(acc, thr, act_bias)
 
 
+def xnor_popcount(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """XNOR-popcount matrix product of binary codes: per output, the number of positions
+    where input and weight agree. With bipolar values ``b = 2c - 1`` this is
+    ``(b_x @ b_w + MW) / 2``, what FINN's binaryXnorMode MVAU computes (qonnx's
+    ``xnorpopcountmatmul``).
+
+    >>> xnor_popcount(np.array([[1, 0, 1]]), np.array([[1, 0], [0, 0], [1, 1]])).tolist()
+    [[3, 2]]
+    """
+    x = np.asarray(x, dtype=object)
+    w = np.asarray(w, dtype=object)
+    return np.asarray(x @ w + (1 - x) @ (1 - w), dtype=object)
+
+
+def mvau_xnor(
+    x: np.ndarray,
+    w: np.ndarray,
+    acc_bits: int,
+    thr: np.ndarray | None = None,
+    act_bias: int = 0,
+) -> IntArray:
+    """binaryXnorMode MVAU: the XNOR-popcount of binary inputs ``x`` (vectors, MW) and
+    weights ``w`` (MW, MH) in an unsigned ``acc_bits`` accumulator that wraps, then the
+    optional MultiThreshold (FINN's streamlining expresses the thresholds in popcount
+    terms: a bipolar threshold t becomes ``(t + MW) / 2``).
+
+    >>> x = np.array([[1, 1, 0, 0]]); w = np.array([[1], [1], [0], [1]])
+    >>> mvau_xnor(x, w, 3).tolist(), mvau_xnor(x, w, 3, thr=np.array([[4]])).tolist()
+    ([[3]], [[0]])
+    >>> mvau_xnor(np.array([[1, 1, 0, 0]]), np.array([[1], [1], [0], [0]]), acc_bits=2).tolist()
+    [[0]]
+    """
+    acc = wrap(xnor_popcount(x, w), acc_bits, False)
+    if thr is None:
+        return acc
+    return multithreshold(acc, thr, act_bias)
+
+
+def popcount_acc_type(mw: int) -> DataType:
+    """The accumulator of an XNOR-popcount over ``mw`` inputs: unsigned, holding 0..mw
+    (see :func:`codesign.quant.bounds.popcount_acc_bits`).
+
+    >>> popcount_acc_type(64).name, popcount_acc_type(63).name
+    ('UINT7', 'UINT6')
+    """
+    return DataType[f"UINT{bounds.popcount_acc_bits(mw)}"]
+
+
 def mvau_overflows(x: np.ndarray, w: np.ndarray, simd: int, acc_bits: int,
-                   acc_signed: bool = True) -> bool:
-    """Whether the cs_mvau overflow monitor fires: some partial sum, taken after each SIMD
-    fold (input columns ``0 .. (sf+1)*SIMD-1``), of some output falls outside the
-    ``acc_bits`` range.
+                   acc_signed: bool = True, xnor: bool = False) -> bool:
+    """Whether the cs_mvau overflow monitor fires: some partial sum (a partial popcount
+    where ``xnor``), taken after each SIMD fold (input columns ``0 .. (sf+1)*SIMD-1``),
+    of some output falls outside the ``acc_bits`` range.
 
     >>> x = np.array([[100, 100]]); w = np.array([[1], [1]])
     >>> mvau_overflows(x, w, 1, 8), mvau_overflows(x, w, 1, 9)
     (True, False)
+    >>> b = np.array([[1, 1, 1]]); mvau_overflows(b, b.T, 3, 2, False, xnor=True)
+    False
+    >>> mvau_overflows(np.array([[1, 1, 1, 1]]), np.ones((4, 1), int), 2, 2, False, xnor=True)
+    True
     """
     x = np.asarray(x, dtype=object)
     w = np.asarray(w, dtype=object)
     mw = w.shape[0]
     lo, hi = value_range(acc_bits, acc_signed)
     for end in range(simd, mw + 1, simd):
-        part = x[:, :end] @ w[:end, :]
+        part = xnor_popcount(x[:, :end], w[:end, :]) if xnor else x[:, :end] @ w[:end, :]
         if part.size and (part.min() < lo or part.max() > hi):
             return True
     return False
@@ -90,18 +149,14 @@ class Mvau(Kernel):
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
         inst = getCustomOp(node)
-        if inst.get_nodeattr("binaryXnorMode"):
-            raise LoweringError(f"node {node.name}: binaryXnorMode MVAUs are not supported")
+        xnor = bool(inst.get_nodeattr("binaryXnorMode"))
         mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
         pe, simd = inst.get_nodeattr("PE"), inst.get_nodeattr("SIMD")
-        in_bits, in_signed = int_dtype(inst, "inputDataType")
-        w_bits, w_signed = int_dtype(inst, "weightDataType")
-        if not w_signed:
-            w_bits += 1  # the kernel's weights are signed: an unsigned type needs one more bit
+        (in_bits, in_signed), (w_bits, w_signed) = operand_types(inst)
         acc_bits, acc_signed = int_dtype(inst, "accDataType")
         out_bits, out_signed = int_dtype(inst, "outputDataType")
         weights = int_initializer(model, node.input[1], node.name)
-        memories = {"WEIGHT_FILE": Memory("weights", weights, pe, simd, w_bits, True)}
+        memories = {"WEIGHT_FILE": Memory("weights", weights, pe, simd, w_bits, w_signed)}
         n_thres = 0
         if not inst.get_nodeattr("noActivation"):
             thr = threshold_memory(model, node, 2, mh, pe, acc_bits, acc_signed)
@@ -115,7 +170,7 @@ class Mvau(Kernel):
                 "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
                 "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "OUT_BITS": out_bits,
                 "N_THRES": n_thres, "THR_BITS": acc_bits + 1,
-                "ACT_BIAS": inst.get_nodeattr("ActVal"),
+                "ACT_BIAS": inst.get_nodeattr("ActVal"), "XNOR": int(xnor),
             },
             inputs=(StreamFormat(in_bits, simd, in_signed),),
             outputs=(StreamFormat(out_bits, pe, out_signed),),
@@ -129,39 +184,87 @@ class Mvau(Kernel):
         p = k.params
         w = k.memories["WEIGHT_FILE"].values
         thr = k.memories["THRESH_FILE"].values if int(p["N_THRES"]) else None
-        y = mvau(x.reshape(-1, int(p["MW"])), w, int(p["ACC_BITS"]), bool(p["ACC_SIGNED"]),
-                 thr, int(p["ACT_BIAS"]))
+        vectors = x.reshape(-1, int(p["MW"]))
+        if int(p.get("XNOR", 0)):
+            y = mvau_xnor(vectors, w, int(p["ACC_BITS"]), thr, int(p["ACT_BIAS"]))
+        else:
+            y = mvau(vectors, w, int(p["ACC_BITS"]), bool(p["ACC_SIGNED"]), thr,
+                     int(p["ACT_BIAS"]))
         return (np.asarray(y, dtype=np.int64).reshape(len(x), -1),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::mvau`` (thresholds) or ``cs::mvau_noact`` of hls/cs_mvau.hpp."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_mvau.hpp")
+        p = {n: int(v) for n, v in k.params.items() if n in _HLS_PARAMS}
+        pe, simd = p["PE"], p["SIMD"]
+        w = k.memories["WEIGHT_FILE"]
+        # tiles[nf*SF + sf, p, s] = w[sf*SIMD + s, nf*PE + p]: PE x SIMD weights per step
+        mw, mh = w.values.shape
+        tiles = w.values.reshape(mw // simd, simd, mh // pe, pe).transpose(2, 0, 3, 1)
+        arrays = [HlsArray("weights", hls_ctype(w.bits, True),
+                           tiles.reshape(-1, pe, simd),
+                           partition=((2, "complete"), (3, "complete")))]
+        args = [p[n] for n in _HLS_PARAMS[:11]]
+        if p["N_THRES"]:
+            thr = k.memories["THRESH_FILE"]
+            if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
+                raise LoweringError(
+                    f"node {k.node}: thresholds are {thr.bits}-bit "
+                    f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
+                    f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
+                )
+            arrays.append(hls_thresholds(thr))
+            return HlsCall("cs_mvau.hpp", "cs::mvau", (*args, *(p[n] for n in _HLS_PARAMS[11:])),
+                           tuple(arrays))
+        return HlsCall("cs_mvau.hpp", "cs::mvau_noact", tuple(args), tuple(arrays))
 
     def accumulator(self, k: KernelInstance) -> Accumulator:
         p = k.params
         return Accumulator(
             weights=k.memories["WEIGHT_FILE"].values, in_bits=int(p["IN_BITS"]),
             in_signed=bool(p["IN_SIGNED"]), bits=int(p["ACC_BITS"]),
-            signed=bool(p["ACC_SIGNED"]),
+            signed=bool(p["ACC_SIGNED"]), popcount=bool(p.get("XNOR", 0)),
         )
 
     def with_acc_bits(self, k: KernelInstance, bits: int) -> KernelInstance:
-        params = {**k.params, "ACC_BITS": bits, "ACC_SIGNED": 1, "THR_BITS": bits + 1}
+        # a popcount is never negative: its accumulator stays unsigned
+        signed = not int(k.params.get("XNOR", 0))
+        params = {**k.params, "ACC_BITS": bits, "ACC_SIGNED": int(signed), "THR_BITS": bits + 1}
         outputs = k.outputs
         if not int(k.params["N_THRES"]) and bits > int(k.params["OUT_BITS"]):
             # without activation the output is the accumulator: a wider one is emitted
             # whole (else synthesis would drop the bits the output cannot carry)
             params["OUT_BITS"] = bits
-            outputs = (StreamFormat(bits, k.out.elems, True),)
+            outputs = (StreamFormat(bits, k.out.elems, signed),)
         memories = dict(k.memories)
         if "THRESH_FILE" in memories:
             thr = memories["THRESH_FILE"]
             memories["THRESH_FILE"] = dataclasses.replace(
-                thr, values=clip_thresholds(thr.values, bits, True), bits=bits + 1, signed=True
+                thr, values=clip_thresholds(thr.values, bits, signed), bits=bits + 1,
+                signed=signed,
             )
         return dataclasses.replace(k, params=params, memories=memories, outputs=outputs)
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
-        acc = self.accumulator(k)
-        x_lo, x_hi = bounds.int_range(acc.in_bits, acc.in_signed)
-        lo_x, hi_x = bounds.extreme_inputs(acc.weights, x_lo, x_hi)
+        lo_x, hi_x = self.accumulator(k).extreme_inputs()
         return whole_frames(np.concatenate([hi_x, lo_x]), int(k.params["N_VECTORS"]))
+
+    def correct_datatypes(self, model: ModelWrapper, node: Any) -> None:
+        """A binaryXnorMode MVAU accumulates a popcount 0..MW: unsigned
+        :func:`popcount_acc_type` (FINN sizes it as a signed sum of ±1 weights, which
+        cannot hold MW); without activation the output is that count, rounded up to a
+        multiple of 8 bits at the end of the graph as FINN does."""
+        inst = getCustomOp(node)
+        if not inst.get_nodeattr("binaryXnorMode"):
+            return
+        adt = popcount_acc_type(int(inst.get_nodeattr("MW")))
+        inst.set_nodeattr("accDataType", adt.name)
+        if inst.get_nodeattr("noActivation"):
+            odt = adt
+            if model.find_direct_successors(node) is None:
+                odt = DataType[f"UINT{-(-adt.bitwidth() // 8) * 8}"]
+            inst.set_nodeattr("outputDataType", odt.name)
+            model.set_tensor_datatype(node.output[0], odt)
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)
@@ -174,9 +277,38 @@ class Mvau(Kernel):
             "weight_dtype": inst.get_nodeattr("weightDataType"),
             "acc_dtype": inst.get_nodeattr("accDataType"),
             "no_activation": no_act,
+            "binary_xnor": bool(inst.get_nodeattr("binaryXnorMode")),
             "n_thresholds": None if thr is None else int(thr.shape[1]),
             "weight_count": int(w.size),
         }
+
+
+def operand_types(inst: Any) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """(bits, signed) of the kernel's input elements and weights.
+
+    binaryXnorMode takes binary 0/1 codes of bipolar values for both, stored as 1 bit.
+    Otherwise weights are signed: an unsigned type takes one more bit, bipolar weights
+    (the values -1, +1) two; inputs must be integer (int_dtype refuses bipolar streams).
+    """
+    if inst.get_nodeattr("binaryXnorMode"):
+        for attr in ("inputDataType", "weightDataType"):
+            if inst.get_nodeattr(attr) != "BINARY":
+                raise LoweringError(
+                    f"node {inst.onnx_node.name}: binaryXnorMode needs BINARY (0/1 codes of "
+                    f"bipolar values) {attr}, got {inst.get_nodeattr(attr)}"
+                )
+        return (1, False), (1, False)
+    inp = int_dtype(inst, "inputDataType")
+    if DataType[inst.get_nodeattr("weightDataType")] == DataType["BIPOLAR"]:
+        return inp, (2, True)
+    w_bits, w_signed = int_dtype(inst, "weightDataType")
+    return inp, (w_bits + int(not w_signed), True)
+
+#: cs::mvau's template parameters in declaration order (cs::mvau_noact: the first 11).
+_HLS_PARAMS = (
+    "MW", "MH", "PE", "SIMD", "N_VECTORS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
+    "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
+)
 
 
 def whole_frames(vectors: IntArray, per_frame: int) -> IntArray:

@@ -20,11 +20,13 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     StreamFormat,
     int_dtype,
+    refuse_unknown_params,
     stream_words,
 )
 
@@ -38,6 +40,10 @@ def max_pool_stream(x: np.ndarray, k2: int, pe: int) -> IntArray:
     """
     x = np.asarray(x, dtype=np.int64)
     return x.reshape(len(x), -1, k2, pe).max(axis=2).reshape(len(x), -1)
+
+
+#: cs::maxpool's first template parameters in declaration order (then the output words).
+_HLS_PARAMS = ("PE", "K2", "ELEM_BITS", "SIGNED")
 
 
 @register
@@ -77,6 +83,13 @@ class MaxPool(Kernel):
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         (x,) = inputs
         return (max_pool_stream(x, int(k.params["K2"]), int(k.params["PE"])),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::maxpool`` of hls/cs_maxpool.hpp: cs_maxpool's parameters and the output
+        words of a frame (one frame per call; the RTL kernel needs no frame size)."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_maxpool.hpp")
+        args = tuple(int(k.params[n]) for n in _HLS_PARAMS)
+        return HlsCall("cs_maxpool.hpp", "cs::maxpool", (*args, k.words_out[0]))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)

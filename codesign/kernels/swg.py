@@ -27,11 +27,13 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     StreamFormat,
     int_dtype,
+    refuse_unknown_params,
     stream_words,
 )
 
@@ -250,11 +252,21 @@ class Swg(Kernel):
         (x,) = inputs
         return (sliding_window(x, window_params(k.params)),)
 
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::swg`` of hls/cs_swg.hpp, its template parameters cs_swg's."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_swg.hpp")
+        return HlsCall("cs_swg.hpp", "cs::swg", tuple(int(k.params[n]) for n in _HLS_PARAMS))
+
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         w = window_of(getCustomOp(node))
         return {"channels": w.channels, "window": list(w.kernel), "stride": list(w.stride),
                 "depthwise": w.depthwise, "buffer_words": w.buffer_words,
                 "finn_rtl_cycles": finn_rtl_cycles(node)}
+
+
+#: cs::swg's template parameters in declaration order.
+_HLS_PARAMS = ("IFM_H", "IFM_W", "C", "SIMD", "K_H", "K_W", "S_H", "S_W", "DEPTHWISE",
+               "ELEM_BITS")
 
 
 def window_params(p: dict[str, Any]) -> Window:

@@ -15,15 +15,20 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from codesign.backends.words import clip_thresholds, unpack_words
+from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsArray,
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
     Memory,
     StreamFormat,
+    hls_ctype,
     int_dtype,
     int_initializer,
+    refuse_unknown_params,
     stream_words,
 )
 
@@ -95,6 +100,21 @@ def threshold_memory(
     return Memory("thresholds", thr, pe, 1, data_bits + 1, data_signed)
 
 
+def hls_thresholds(mem: Memory, name: str = "thresholds") -> HlsArray:
+    """The thresholds of a ROM as the hls/ kernels take them: ``[NF][PE][N_THRES]``,
+    entry ``[nf][p][t]`` threshold ``t`` of channel ``nf*PE + p``, with the compared data's
+    signedness, every lane's thresholds side by side (partitioned: one compare per
+    threshold and lane per cycle)."""
+    ch, n = mem.values.shape
+    tiles = mem.values.reshape(ch // mem.pe, mem.pe, n)
+    return HlsArray(name, hls_ctype(mem.bits, mem.signed), tiles,
+                    partition=((2, "complete"), (3, "complete")))
+
+
+#: cs::thresholding's template parameters but WORDS (the third), in declaration order.
+_HLS_PARAMS = ("C", "PE", "IN_BITS", "IN_SIGNED", "N_THRES", "THR_BITS", "ACT_BIAS", "OUT_BITS")
+
+
 @register
 class Thresholding(Kernel):
     name = "thresholding"
@@ -129,6 +149,21 @@ class Thresholding(Kernel):
         y = multithreshold(x.reshape(-1, c), k.memories["THRESH_FILE"].values,
                            int(k.params["ACT_BIAS"]))
         return (y.reshape(len(x), -1),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::thresholding`` of hls/cs_thresholding.hpp."""
+        p = k.params
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_thresholding.hpp")
+        thr = k.memories["THRESH_FILE"]
+        if thr.signed != bool(p["IN_SIGNED"]) or thr.bits != int(p["THR_BITS"]):
+            raise LoweringError(
+                f"node {k.node}: thresholds of {thr.bits} bits (signed={thr.signed}) do not "
+                f"match the input's THR_BITS={p['THR_BITS']} (signed={bool(p['IN_SIGNED'])})"
+            )
+        args = [int(p[n]) for n in _HLS_PARAMS]
+        args.insert(2, k.words_in[0])  # WORDS: one frame per call
+        return HlsCall("cs_thresholding.hpp", "cs::thresholding", tuple(args),
+                       (hls_thresholds(thr),))
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)

@@ -26,18 +26,22 @@ from codesign.backends.words import value_range, wrap
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
+    HlsArray,
+    HlsCall,
     IntArray,
     KernelInstance,
     Memory,
     StreamFormat,
     divisors,
+    hls_ctype,
     int_dtype,
     int_initializer,
+    refuse_unknown_params,
     stream_words,
 )
 from codesign.kernels._folding import check_divides
 from codesign.kernels.mvau import Mvau, whole_frames
-from codesign.kernels.thresholding import multithreshold, threshold_memory
+from codesign.kernels.thresholding import hls_thresholds, multithreshold, threshold_memory
 from codesign.quant import bounds
 
 
@@ -138,6 +142,30 @@ def probe_pixels(w: np.ndarray, pe: int, x_lo: int, x_hi: int) -> IntArray:
     return np.stack([stream(hi_x), stream(lo_x)])
 
 
+def hls_weights(mem: Memory) -> HlsArray:
+    """The (K2, C) weights as cs::vvau takes them: ``[NF*SF][PE][SIMD]``, entry
+    ``[nf*SF + sf][p][s]`` the weight of channel ``nf*PE + p`` at kernel position
+    ``sf*SIMD + s`` (the words of the cs_vvau weight ROM, unpacked), the PE x SIMD weights
+    of one input word side by side.
+
+    >>> w = np.arange(8).reshape(4, 2)  # K2 = 4, C = 2
+    >>> hls_weights(Memory("weights", w, 2, 2, 4, True)).values.tolist()
+    [[[0, 2], [1, 3]], [[4, 6], [5, 7]]]
+    """
+    k2, c = mem.values.shape
+    pe, simd = mem.pe, mem.simd
+    tiles = mem.values.reshape(k2 // simd, simd, c // pe, pe).transpose(2, 0, 3, 1)
+    return HlsArray("weights", hls_ctype(mem.bits, True), tiles.reshape(-1, pe, simd),
+                    partition=((2, "complete"), (3, "complete")))
+
+
+#: cs::vvau's template parameters in declaration order (cs::vvau_noact: the first 11).
+_HLS_PARAMS = (
+    "K2", "C", "PE", "SIMD", "N_PIXELS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
+    "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
+)
+
+
 @register
 class Vvau(Mvau):
     """The VVAU shares the MVAU's accumulator and activation parameters (IN_BITS,
@@ -202,6 +230,26 @@ class Vvau(Mvau):
         y = vvau(x.reshape(-1, int(p["K2"]) * int(p["C"])), w, int(p["PE"]),
                  int(p["ACC_BITS"]), bool(p["ACC_SIGNED"]), thr, int(p["ACT_BIAS"]))
         return (np.asarray(y, dtype=np.int64).reshape(len(x), -1),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::vvau`` (thresholds) or ``cs::vvau_noact`` of hls/cs_vvau.hpp (not the
+        MVAU's: the VVAU's weights and input order are per channel)."""
+        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_vvau.hpp")
+        p = {n: int(k.params[n]) for n in _HLS_PARAMS}
+        arrays = [hls_weights(k.memories["WEIGHT_FILE"])]
+        if not p["N_THRES"]:
+            return HlsCall("cs_vvau.hpp", "cs::vvau_noact",
+                           tuple(p[n] for n in _HLS_PARAMS[:11]), tuple(arrays))
+        thr = k.memories["THRESH_FILE"]
+        if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
+            raise LoweringError(
+                f"node {k.node}: thresholds are {thr.bits}-bit "
+                f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
+                f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
+            )
+        arrays.append(hls_thresholds(thr))
+        return HlsCall("cs_vvau.hpp", "cs::vvau", tuple(p[n] for n in _HLS_PARAMS),
+                       tuple(arrays))
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
         acc = self.accumulator(k)

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from onnx import NodeProto
@@ -124,13 +124,29 @@ def _as_batch(x: np.ndarray, model: ModelWrapper) -> np.ndarray:
     return arr
 
 
+def _reshape_batch(model: ModelWrapper, node: Any) -> int | None:
+    """The batch entry of a Reshape's constant target shape (None where it is computed)."""
+    shape = model.get_initializer(node.input[1]) if len(node.input) > 1 else None
+    return None if shape is None or shape.ndim != 1 or not shape.size else int(shape[0])
+
+
 def _batched(model: ModelWrapper, n: int) -> ModelWrapper:
-    """Copy of a graph without HW nodes whose dynamic tensors have batch size ``n``."""
+    """Copy of a graph without HW nodes whose dynamic tensors have batch size ``n``.
+
+    A Reshape to a constant shape with batch 1 (an exported ``x.view(1, -1)``) gets
+    batch ``n``; a reshape to a computed shape keeps the batch (see :func:`_batchable`).
+    """
     batched = copy.deepcopy(model)
     dynamic = {batched.graph.input[0].name}
     for node in batched.graph.node:  # topologically sorted
         if any(i in dynamic for i in node.input):
             dynamic.update(node.output)
+            if node.op_type == "Reshape" and _reshape_batch(batched, node) == 1:
+                shape = batched.get_initializer(node.input[1]).copy()
+                shape[0] = n
+                name = batched.make_new_valueinfo_name()
+                batched.set_initializer(name, shape)
+                node.input[1] = name
     infos = [*batched.graph.input, *batched.graph.output, *batched.graph.value_info]
     for vi in infos:
         dims = vi.type.tensor_type.shape.dim
@@ -143,15 +159,25 @@ BATCH1_OPS = frozenset({"Im2Col"})
 """Ops whose attributes fix the batch size to 1 (Im2Col's ``input_shape``)."""
 
 
+def _batchable(model: ModelWrapper) -> bool:
+    """Whether a graph runs on a batch: no HW layers, no ops fixed to batch 1, and every
+    Reshape keeps the batch first (-1, 0 or 1 there, the last rewritten by
+    :func:`_batched`)."""
+    for node in model.graph.node:
+        if node.domain.startswith(HW_DOMAIN) or node.op_type in BATCH1_OPS:
+            return False
+        if node.op_type == "Reshape" and _reshape_batch(model, node) not in (None, -1, 0, 1):
+            return False
+    return True
+
+
 def _execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
     """Run ``model``: a batch at once if it has no HW layers (nor ops fixed to batch 1),
     else sample by sample (FINN's HW layers are built for batch 1)."""
     arr = _as_batch(x, model)
     iname = model.graph.input[0].name
     oname = model.graph.output[0].name
-    if arr.shape[0] > 1 and not any(
-        n.domain.startswith(HW_DOMAIN) or n.op_type in BATCH1_OPS for n in model.graph.node
-    ):
+    if arr.shape[0] > 1 and _batchable(model):
         return execute_onnx(_batched(model, arr.shape[0]), {iname: arr})[oname]
     outs = [execute_onnx(model, {iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
     return np.concatenate(outs, axis=0)
@@ -202,8 +228,13 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
     node = sdp_node(parent)
     if node is None:
         raise LoweringError("execute_host_tail needs a parent graph with its partition")
-    tail = copy.deepcopy(parent)
     index = list(parent.graph.node).index(node)
+    if index == len(parent.graph.node) - 1:
+        # nothing runs on the host after it (e.g. a LabelSelect ends the accelerator)
+        shape = parent.get_tensor_shape(node.output[0])
+        out = np.asarray(dataflow_out, dtype=np.float32)
+        return out.reshape(-1, *shape[1:]) if shape else out
+    tail = copy.deepcopy(parent)
     first = tail.graph.node[index]
     new_input = tail.get_tensor_valueinfo(first.output[0])
     if new_input is None:
@@ -253,31 +284,14 @@ def finn_build_dir(path: Path) -> Iterator[Path]:
             os.environ["FINN_BUILD_DIR"] = old
 
 
-BOARD_PARTS: dict[str, str] = {"zcu104": "xczu7ev-ffvc1156-2-e"}
-"""FPGA part of each board known to the lowering (used for FINN's estimates)."""
-
-
 def fpga_part(board: str) -> str:
-    """FPGA part of ``board``: from ``boards/<board>.yaml`` (key ``part``) if that file
-    exists, else from :data:`BOARD_PARTS`.
+    """The Xilinx part FINN's estimates use for ``board`` (``boards/<board>.yaml``: its
+    part on a Xilinx board, its ``estimate_part`` on an open one, whose part FINN does not
+    know); an unknown board raises an error listing the known ones.
 
-    >>> fpga_part("zcu104")
-    'xczu7ev-ffvc1156-2-e'
+    >>> fpga_part("zcu104"), fpga_part("icebreaker")
+    ('xczu7ev-ffvc1156-2-e', 'xc7z020clg400-1')
     """
-    try:
-        import yaml
+    from codesign.boards import get_board
 
-        from codesign.paths import data_dir
-
-        board_file = data_dir("boards") / f"{board}.yaml"
-        if board_file.is_file():
-            data = yaml.safe_load(board_file.read_text()) or {}
-            part = data.get("part") if isinstance(data, dict) else None
-            if isinstance(part, str) and part:
-                return part
-    except FileNotFoundError:
-        pass
-    if board in BOARD_PARTS:
-        return BOARD_PARTS[board]
-    known = ", ".join(sorted(BOARD_PARTS))
-    raise LoweringError(f"unknown board {board!r}; known boards: {known}")
+    return get_board(board).finn_part

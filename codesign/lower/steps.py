@@ -122,6 +122,13 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
             f"graph input {inp} has data type {idt.name}; the flow expects integer input "
             f"codes annotated with their qonnx DataType (e.g. {hint})"
         )
+    if idt.name == "BIPOLAR":
+        # FINN's XNOR conversion would re-annotate it BINARY (0/1 codes), and the
+        # accelerator would then read the test set's -1 as 0
+        raise LoweringError(
+            f"graph input {inp} is BIPOLAR (-1, +1); the flow takes integer codes: give "
+            "0/1 or pixel codes (e.g. UINT8) and put the 2x - 1 pre-processing in the graph"
+        )
     model = cleanup_model(model)
     if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
         return model
@@ -163,16 +170,24 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
     """The end every streamliner shares: the remaining scalar/per-channel Mul and Add are
     absorbed into the MultiThresholds (and the TopK), thresholds rounded and clipped to
-    integers, data types and layouts inferred again."""
+    integers, data types and layouts inferred again.
+
+    As FINN's builder, a MatMul of bipolar inputs and weights becomes an
+    XnorPopcountMatMul (binary 0/1 operands, a popcount) followed by the ``2p - K``
+    Mul/Add that Streamline then absorbs into the next thresholds (or the TopK); the
+    bipolar MultiThreshold feeding it then emits binary 0/1.
+    """
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import MoveAddPastMul
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+    from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
 
     model = model.transform(Streamline())
     model = model.transform(MoveAddPastMul())
     model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
     model = model.transform(absorb.AbsorbMulIntoMultiThreshold())
+    model = model.transform(ConvertBipolarMatMulToXnorPopcount())
     model = model.transform(Streamline())
     model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
     model = model.transform(RoundAndClipThresholds())
@@ -390,12 +405,16 @@ def _integer_join(model: ModelWrapper, node: NodeProto) -> bool:
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """FINN's generic HW layers, in the order of its builder's convert_to_hw step.
 
-    MVAU (dense MatMuls, thresholds absorbed), VVAU (depthwise convs), LabelSelect,
+    MVAU (XNOR-popcount MatMuls in binaryXnorMode, then dense MatMuls; thresholds
+    absorbed), VVAU (depthwise convs), LabelSelect,
     Thresholding, Pool (MaxPool as Im2Col + Pool), ConvolutionInputGenerator (Im2Col;
     padding as an FMPadding before it), the CNV-to-FC flatten absorbed into the first FC
     MVAU, ElementwiseAdd (residual joins) and DuplicateStreams (forks). A transformation
     runs only if its op type is in the graph, so an MLP sees only the first four.
     """
+    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
+        InferBinaryMatrixVectorActivation,
+    )
     from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
     from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
         InferDuplicateStreamsLayer,
@@ -422,6 +441,8 @@ def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     def has(*op_types: str) -> bool:
         return any(model.get_nodes_by_op_type(op) for op in op_types)
 
+    if has("XnorPopcountMatMul"):
+        model = model.transform(InferBinaryMatrixVectorActivation())
     model = model.transform(InferQuantizedMatrixVectorActivation())
     if has("MatMul"):
         model = model.transform(InferVectorVectorActivation())
@@ -489,7 +510,9 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
     rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step).
 
     For an MVAU that ends the graph without activation FINN rounds the accumulator (and
-    output) width up to a multiple of 8.
+    output) width up to a multiple of 8. Each kernel then corrects the types where its
+    accumulator differs from FINN's sizing (:meth:`Kernel.correct_datatypes`: an
+    XNOR-popcount MVAU counts 0..MW, unsigned).
     """
     from finn.transformation.fpgadataflow.minimize_accumulator_width import (
         MinimizeAccumulatorWidth,
@@ -503,6 +526,9 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
     _refuse_all_zero_weights(child, cfg)
     child = child.transform(MinimizeWeightBitWidth())
     child = child.transform(MinimizeAccumulatorWidth())
+    for node in child.graph.node:
+        if is_hw_node(node):
+            kernel_for(node).correct_datatypes(child, node)
     child = child.transform(InferDataTypes())
     child = child.transform(RoundAndClipThresholds())
     child = child.transform(MinimizeWeightBitWidth())

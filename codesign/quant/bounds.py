@@ -7,6 +7,10 @@ Three bounds, from loosest to tightest:
   (this is what FINN's MinimizeAccumulatorWidth computes per MVAU column);
 * the *A2Q* limit: the L1 norm a channel's integer weights may have so that a
   P-bit signed accumulator cannot overflow (Colbert et al., ICCV 2023).
+
+An XNOR-popcount (FINN's binaryXnorMode: bipolar values as 0/1 codes) counts matches, so
+its sum lies in ``0 .. K`` whatever the weights: ``ceil(log2(K + 1))`` unsigned bits
+hold it and it cannot overflow (:func:`popcount_acc_bits`).
 """
 
 from __future__ import annotations
@@ -125,6 +129,52 @@ def weight_acc_bits(
     x_lo, x_hi = int_range(input_bits, input_signed)
     lo, hi = channel_acc_range(weights, x_lo, x_hi)
     return bits_for_range(int(lo.min()), int(hi.max()))
+
+
+def popcount_acc_bits(k: int) -> int:
+    """Accumulator bits of an XNOR-popcount over ``k`` binary inputs: the count is
+    ``0 .. k``, so ``ceil(log2(k + 1))`` unsigned bits never overflow. This is every
+    bound at once (data type, weights, A2Q have nothing to add: each term is 0 or 1).
+
+    FINN's MinimizeAccumulatorWidth sizes a binaryXnorMode MVAU as a signed sum of the
+    ±1 weights over 0/1 inputs instead (INT7 for k = 64), which cannot hold the count k.
+
+    >>> popcount_acc_bits(64), popcount_acc_bits(63), popcount_acc_bits(1)
+    (7, 6, 1)
+    """
+    if k < 1:
+        raise ValueError(f"a popcount needs at least one input, got {k}")
+    return bits_for_range(0, k)[0]
+
+
+def popcount_range(
+    weights: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Smallest and largest XNOR-popcount per channel of binary weights (K, C): 0 (the
+    input is the complement of the weights) and K (the input equals them).
+
+    >>> lo, hi = popcount_range([[1, 0], [0, 0], [1, 1]])
+    >>> lo.tolist(), hi.tolist()
+    ([0, 0], [3, 3])
+    """
+    w = np.asarray(weights, dtype=np.int64)
+    if w.ndim != 2:
+        raise ValueError(f"weights must be 2-D (K, C), got shape {w.shape}")
+    return np.zeros(w.shape[1], dtype=np.int64), np.full(w.shape[1], w.shape[0], np.int64)
+
+
+def popcount_extreme_inputs(
+    weights: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Binary inputs giving each channel its smallest and largest popcount (two (C, K)
+    arrays, row c for channel c): the complement of its weights, and its weights.
+
+    >>> lo_x, hi_x = popcount_extreme_inputs([[1, 0], [0, 0]])
+    >>> lo_x.tolist(), hi_x.tolist()
+    ([[0, 1], [1, 1]], [[1, 0], [0, 0]])
+    """
+    w = np.asarray(weights, dtype=np.int64).T
+    return (1 - w).astype(np.int64), w.copy()
 
 
 def a2q_l1_limit(acc_bits: int, input_bits: int, input_signed: bool) -> float:

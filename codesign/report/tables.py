@@ -65,6 +65,26 @@ def fmt(value: Any, kind: str = "") -> str:
     return str(value)
 
 
+def agreement_text(run: Run) -> str:
+    """The agreement cell: FINN graph / accelerator predictions equal to the source
+    graph's, and whether the simulated accelerator was bit-exact.
+
+    >>> agreement_text(Run("r", {"agreement": {"hw_graph": 1.0, "accelerator": 1.0,
+    ...                                        "accelerator_outputs_bit_exact": True}}))
+    '100.0 % / 100.0 %, bit-exact'
+    >>> agreement_text(Run("r", {})), agreement_text(Run("r", {"agreement": {"hw_graph": 1.0}}))
+    ('—', '100.0 % / —')
+    """
+    hw, acc = run.get("agreement.hw_graph"), run.get("agreement.accelerator")
+    if hw is None and acc is None:
+        return DASH
+    text = f"{fmt(hw, 'pct')} / {fmt(acc, 'pct')}"
+    exact = run.get("agreement.accelerator_outputs_bit_exact")
+    if exact is not None:
+        text += ", bit-exact" if exact else ", outputs differ"
+    return text
+
+
 def _p(run: Run) -> str:
     if run.target_acc_bits is not None:
         return str(run.target_acc_bits)
@@ -93,6 +113,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(r.get("accuracy.quantized"), "acc"),
                 fmt(r.get("accuracy.hw_graph"), "acc"),
                 fmt(r.get("accuracy.accelerator"), "acc"),
+                agreement_text(r),
                 fmt(res.get("LUT"), "int"),
                 fmt(res.get("FF"), "int"),
                 fmt(res.get("DSP"), "int"),
@@ -110,7 +131,8 @@ def summary_table(runs: Sequence[Run]) -> Table:
         title="Runs",
         columns=[
             "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
-            "PE/SIMD", "float acc", "quant acc", "HW graph acc", "accelerator acc", "LUT", "FF",
+            "PE/SIMD", "float acc", "quant acc", "HW graph acc", "accelerator acc",
+            "agreement", "LUT", "FF",
             "DSP", "BRAM36",
             f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
         ],
@@ -120,8 +142,11 @@ def summary_table(runs: Sequence[Run]) -> Table:
         "MinimizeAccumulatorWidth result (widest layer n). PE/SIMD: each MVAU's folding as "
         "built, in graph order. Accuracies on the test split: "
         "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
-        "model (a squeezed baseline's accumulators wrap there, and only there). "
-        "Resources: Yosys synth_xilinx. "
+        "model (a squeezed baseline's accumulators wrap there, and only there); "
+        "a model imported without labels has none. Agreement, with or without labels: the "
+        "share of test images whose prediction equals the source graph's (QONNX / the "
+        "imported file), for the FINN graph / the accelerator, and 'bit-exact' where "
+        "every simulated output word equals the reference. Resources: Yosys synth_xilinx. "
         "Cycles per frame: measured II in RTL simulation, else FINN's estimate.",
     )
 

@@ -10,7 +10,9 @@ per-IP out-of-context runs, which buys two things:
   on (module sources, parameters, ROM values, board family, Yosys version and script), so
   identical kernels (a design's FIFOs, every sweep point's width converters, an unchanged
   layer after an edit elsewhere) are synthesized once. Entries are written whole into a
-  temporary folder and renamed into place, so concurrent workers never see half of one.
+  temporary folder and renamed into place, so concurrent workers never see half of one,
+  and a worker that needs a kernel another is synthesizing waits for it (a per-key file
+  lock) instead of running the same Yosys job beside it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from codesign.backends.rtl import emit_rtl, library_digest
 from codesign.boards import Board
-from codesign.cache import store_entry
+from codesign.cache import entry_lock, store_entry
 from codesign.graph import StreamGraph, single_kernel
 from codesign.kernels import KernelInstance
 from codesign.synth.yosys import (
@@ -128,14 +130,27 @@ def _cached(cache: Path | None, key: str) -> dict[str, float] | None:
 
 def _run_kernel(
     k: KernelInstance, board: Board, work: Path, key: str, cache: Path | None
+) -> tuple[dict[str, float], float, str]:
+    """Totals, Yosys seconds and source ("yosys", or "cache" when a concurrent worker
+    synthesized the same kernel while this one waited for the entry's lock)."""
+    if cache is None:
+        return (*_synthesize_kernel(k, board, work), "yosys")
+    with entry_lock(cache, key):
+        if (hit := _cached(cache, key)) is not None:
+            return hit, 0.0, "cache"
+        totals, seconds = _synthesize_kernel(k, board, work)
+        store_entry(cache, key, {name: work / name for name in ENTRY_FILES})
+    return totals, seconds, "yosys"
+
+
+def _synthesize_kernel(
+    k: KernelInstance, board: Board, work: Path
 ) -> tuple[dict[str, float], float]:
     single = single_kernel(k, name=k.node)
     # the deployable kernel: overflow monitor unconnected, so Yosys removes it
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
     res = synthesize(list(project.sources), project.top, board, work)
-    if cache is not None:
-        store_entry(cache, key, {name: work / name for name in ENTRY_FILES})
     return res.totals, res.seconds
 
 
@@ -195,8 +210,7 @@ def synthesize_accelerators(
             for key, (k, work) in sorted(todo.items(), key=lambda kv: -_cost(kv[1][0]))
         }
         for key, future in futures.items():
-            total, seconds = future.result()
-            known[key] = (total, seconds, "yosys")
+            known[key] = future.result()
     wall = time.monotonic() - start
 
     results: dict[str, AcceleratorResources] = {}

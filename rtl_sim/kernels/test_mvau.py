@@ -1,9 +1,10 @@
 """cocotb testbench for cs_mvau.
 
 Phase 1: random and adversarial input vectors (per row, the input that drives the
-accumulator to its largest positive and negative value) under random stalls on both
-streams; every output word against mvau (accumulator wraps at ACC_BITS), and the
-sticky ``ovf`` flag against mvau_overflows.
+accumulator to its largest positive and negative value; with XNOR = 1 the row's weights
+and their complement: popcount MW and 0) under random stalls on both streams; every
+output word against mvau / mvau_xnor (accumulator wraps at ACC_BITS), and the sticky
+``ovf`` flag against mvau_overflows.
 Phase 2: no stalls; the steady-state interval between vectors must equal NF*SF cycles.
 """
 
@@ -18,7 +19,7 @@ from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_steps
 
 from codesign.backends import words
-from codesign.kernels.mvau import mvau, mvau_overflows
+from codesign.kernels.mvau import mvau, mvau_overflows, mvau_xnor
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,
@@ -32,13 +33,13 @@ from rtl_sim.kernels.common import (
 )
 
 
-def adversarial(w: np.ndarray, lo: int, hi: int, rows: list[int]) -> np.ndarray:
+def adversarial(w: np.ndarray, lo: int, hi: int, rows: list[int], xnor: bool) -> np.ndarray:
     """For each row r, the inputs giving the largest and the smallest exact sum."""
     vecs = []
     for r in rows:
         col = w[:, r]
-        vecs.append(np.where(col > 0, hi, lo))
-        vecs.append(np.where(col > 0, lo, hi))
+        vecs.append(col if xnor else np.where(col > 0, hi, lo))
+        vecs.append(1 - col if xnor else np.where(col > 0, lo, hi))
     return np.array(vecs, dtype=np.int64)
 
 
@@ -51,6 +52,7 @@ async def mvau_stream(dut: Any) -> None:
     in_bits, in_signed = cfg["IN_BITS"], bool(cfg["IN_SIGNED"])
     acc_bits, acc_signed = cfg["ACC_BITS"], bool(cfg["ACC_SIGNED"])
     out_bits, n_thres = cfg["OUT_BITS"], cfg["N_THRES"]
+    xnor = bool(cfg.get("XNOR", 0))
     sf, nf = mw // simd, mh // pe
     w = np.load(cfg["weights"])
     thr = np.load(cfg["thresholds"]) if n_thres else None
@@ -59,13 +61,16 @@ async def mvau_stream(dut: Any) -> None:
         return junk_pad(words.pack_words(x, in_bits, simd), in_bits * simd, rng)
 
     def expected(x: np.ndarray) -> list[int]:
-        y = mvau(x, w, acc_bits, acc_signed, thr, cfg["ACT_BIAS"])
+        if xnor:
+            y = mvau_xnor(x, w, acc_bits, thr, cfg["ACT_BIAS"])
+        else:
+            y = mvau(x, w, acc_bits, acc_signed, thr, cfg["ACT_BIAS"])
         return words.pack_words(words.wrap(y, out_bits, True), out_bits, pe)
 
     lo, hi = words.value_range(in_bits, in_signed)
     x = nrng.integers(lo, hi + 1, size=(cfg["n_vectors"], mw))
     adv_rows = sorted({0, mh - 1, int(nrng.integers(0, mh))})
-    x = np.concatenate([x, adversarial(w, lo, hi, adv_rows)])
+    x = np.concatenate([x, adversarial(w, lo, hi, adv_rows, xnor)])
 
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
@@ -75,7 +80,7 @@ async def mvau_stream(dut: Any) -> None:
     check(compare([g for g, _ in got], exp, nf))
 
     await ClockCycles(dut.ap_clk, 2)
-    want_ovf = mvau_overflows(x, w, simd, acc_bits, acc_signed)
+    want_ovf = mvau_overflows(x, w, simd, acc_bits, acc_signed, xnor)
     assert int(dut.ovf.value) == int(want_ovf), (
         f"ovf is {int(dut.ovf.value)}, expected {int(want_ovf)} (ACC_BITS={acc_bits})"
     )

@@ -1,0 +1,120 @@
+// cs_mvau.hpp -- matrix-vector-activation unit (FINN MVAU semantics), one frame per call.
+//
+// Per input vector x (MW elements) computes y[r] = act(sum_c x[c] * W[c][r]) for the MH
+// output rows, folded over PE rows x SIMD columns per step (one step per cycle):
+// SF = MW/SIMD input words per vector, NF = MH/PE output words per vector, N_VECTORS
+// vectors per frame. Bit-exact with rtl/cs_mvau.sv and codesign.kernels.mvau.mvau:
+//   * the accumulator is ACC_BITS wide and wraps (two's complement); ACC_SIGNED says how
+//     its bit pattern is read (compare, extension);
+//   * cs::mvau: output = ACT_BIAS + count(t : acc >= thresholds[nf][p][t]) truncated to
+//     OUT_BITS (thresholds have the accumulator's signedness, THR_BITS wide);
+//   * cs::mvau_noact: output = the accumulator extended (per ACC_SIGNED) to OUT_BITS.
+// Streams: input words of SIMD elements of IN_BITS (signed iff IN_SIGNED), output words of
+// PE elements of OUT_BITS, packed as cs_common.hpp says.
+// Arrays: weights[NF*SF][PE][SIMD], entry [nf*SF+sf][p][s] the weight of row nf*PE+p and
+// column sf*SIMD+s (signed, W_BITS); thresholds[NF][PE][N_THRES] of channel nf*PE+p.
+// The input vector is buffered while it streams in (nf = 0) and re-read for nf > 0, so
+// each input word is read once: II = NF*SF steps per vector, as the RTL.
+#ifndef CS_MVAU_HPP
+#define CS_MVAU_HPP
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+#include "cs_common.hpp"
+
+namespace cs {
+namespace detail {
+
+template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
+          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
+          int ACT_BIAS>
+void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
+               hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
+               const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+               const typename elem<THR_BITS, ACC_SIGNED>::type (
+                   *thresholds)[PE][N_THRES > 0 ? N_THRES : 1]) {
+  static_assert(MW % SIMD == 0, "SIMD must divide MW");
+  static_assert(MH % PE == 0, "PE must divide MH");
+  static_assert(N_THRES > 0 || OUT_BITS >= ACC_BITS, "no activation: OUT_BITS >= ACC_BITS");
+  constexpr int SF = MW / SIMD;
+  constexpr int NF = MH / PE;
+  typedef ap_uint<tdata_bits(SIMD * IN_BITS)> in_word;
+  typedef ap_uint<tdata_bits(PE * OUT_BITS)> out_word;
+  typedef typename elem<ACC_BITS, ACC_SIGNED>::type acc_t;
+
+  in_word buf[SF];
+  acc_t acc[PE];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=1
+  for (int v = 0; v < N_VECTORS; v++) {
+    for (int nf = 0; nf < NF; nf++) {
+      for (int sf = 0; sf < SF; sf++) {
+#pragma HLS PIPELINE II=1
+        in_word x;
+        if (nf == 0) {
+          x = in.read();
+          buf[sf] = x;
+        } else {
+          x = buf[sf];
+        }
+        const int wa = nf * SF + sf;
+        for (int p = 0; p < PE; p++) {
+#pragma HLS UNROLL
+          acc_t sum = (sf == 0) ? acc_t(0) : acc[p];
+          for (int s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            sum += get<IN_BITS, IN_SIGNED>(x, s) * weights[wa][p][s];  // wraps at ACC_BITS
+          }
+          acc[p] = sum;
+        }
+        if (sf == SF - 1) {
+          out_word y = 0;
+          for (int p = 0; p < PE; p++) {
+#pragma HLS UNROLL
+            if (N_THRES > 0) {
+              ap_uint<clog2(N_THRES + 1) + 1> count = 0;
+              for (int t = 0; t < N_THRES; t++) {
+#pragma HLS UNROLL
+                count += (acc[p] >= thresholds[nf][p][t]) ? 1 : 0;
+              }
+              set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + count);
+            } else {
+              set<OUT_BITS>(y, p, acc[p]);
+            }
+          }
+          out.write(y);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// MVAU with a MultiThreshold activation (N_THRES >= 1).
+template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
+          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
+          int ACT_BIAS>
+void mvau(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
+          hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
+          const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+          const typename elem<THR_BITS, ACC_SIGNED>::type thresholds[MH / PE][PE][N_THRES]) {
+  static_assert(N_THRES >= 1, "cs::mvau takes thresholds; use cs::mvau_noact without");
+  detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
+                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS>(in, out, weights,
+                                                                       thresholds);
+}
+
+// MVAU without activation: the wrapped accumulators are the outputs.
+template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
+          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS>
+void mvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
+                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
+                const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
+  detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
+                    ACC_SIGNED, OUT_BITS, 0, 2, 0>(in, out, weights, nullptr);
+}
+
+}  // namespace cs
+
+#endif

@@ -207,7 +207,8 @@ def kernels() -> None:
 
 @app.command()
 def train(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
-    """Train the float reference and the quantized model."""
+    """Train the float reference and the quantized model (a Brevitas factory without
+    checkpoint: its module, on data.train)."""
     print_summary(_guard(lambda: _run("train", config, out)))
 
 

@@ -15,6 +15,7 @@ last, so that adding the HLS backend to a finished RTL build redoes nothing of i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -96,7 +97,7 @@ def _float_twin(quant: QuantConfig) -> QuantConfig:
 def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
     if isinstance(cfg.model, BrevitasModelConfig):
         return _step_train_user(bd, cfg, cfg.model, progress)
-    from codesign.cache import cache_dir
+    from codesign.cache import cache_dir, entry_lock
     from codesign.models import build_model
     from codesign.quant import train_cache
     from codesign.quant.train import save_checkpoint, train_model
@@ -111,25 +112,28 @@ def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
             continue
         ckpt = bd.path("train", f"{run}.pt")
         key = train_cache.training_key(_builtin(cfg), quant, cfg.train)
-        if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
-            runs[run] = {**hit, "source": "cache"}
-        else:
-            model = build_model(_builtin(cfg), quant, seed=cfg.train.seed)
+        # sweep points that train the same model at once: the others wait for the first
+        # one's cache entry instead of training it beside it
+        with entry_lock(cache, key) if cache is not None else contextlib.nullcontext():
+            if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
+                runs[run] = {**hit, "source": "cache"}
+            else:
+                model = build_model(_builtin(cfg), quant, seed=cfg.train.seed)
 
-            def report(epoch: int, loss: float, run: str = run) -> None:
-                progress.epoch(run, epoch, cfg.train.epochs, loss)
+                def report(epoch: int, loss: float, run: str = run) -> None:
+                    progress.epoch(run, epoch, cfg.train.epochs, loss)
 
-            res = train_model(model, split, cfg.train, progress=report)
-            save_checkpoint(model, ckpt)
-            runs[run] = {
-                "method": quant.method,
-                "test_accuracy": res.test_accuracy,
-                "train_accuracy": res.train_accuracy,
-                "seconds": round(res.seconds, 2),
-            }
-            if cache is not None:
-                train_cache.store(cache, key, ckpt, runs[run])
-            runs[run]["source"] = "trained"
+                res = train_model(model, split, cfg.train, progress=report)
+                save_checkpoint(model, ckpt)
+                runs[run] = {
+                    "method": quant.method,
+                    "test_accuracy": res.test_accuracy,
+                    "train_accuracy": res.train_accuracy,
+                    "seconds": round(res.seconds, 2),
+                }
+                if cache is not None:
+                    train_cache.store(cache, key, ckpt, runs[run])
+                runs[run]["source"] = "trained"
         runs[run]["checkpoint"] = str(ckpt.relative_to(bd.root))
         artefacts.append(runs[run]["checkpoint"])
     return {"runs": runs, "artefacts": artefacts}

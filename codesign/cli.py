@@ -374,3 +374,91 @@ def report(
         console.print(f"report: {res.html}")
 
     _guard(go)
+
+
+@app.command()
+def boards() -> None:
+    """List the board registry: part, family, flow, clock and resources (family units)."""
+    from codesign.boards import get_board, list_boards
+
+    table = Table(title="codesign boards")
+    for col in ("board", "vendor / part", "family", "flow", "clock MHz", "resources"):
+        table.add_column(col)
+    for name in list_boards():
+        b = _guard(lambda n=name: get_board(n))
+        units = b.units()
+        res = ", ".join(f"{n} {k} ({units[k]})" for k, n in b.resources.items())
+        table.add_row(b.name, f"{b.vendor} {b.part}", b.family, b.flow,
+                      f"{b.clock_mhz:g}", res)
+    console.print(table)
+
+
+def _print_bitstream(bs: dict[str, Any]) -> None:
+    if bs.get("flow") != "open":
+        console.print(f"bitstream ({bs.get('flow')}): {bs.get('dir')} status {bs.get('status')}")
+        return
+    table = Table(title=f"{bs['board']} ({bs['part']}): placed and routed")
+    for col in ("BEL", "used", "available", "%"):
+        table.add_column(col, justify="right")
+    for bel, u in bs["utilisation"].items():
+        table.add_row(bel, str(u["used"]), str(u["available"]),
+                      f"{100.0 * u['used'] / max(1, u['available']):.1f}")
+    console.print(table)
+    secs = ", ".join(f"{k} {v:.1f} s" for k, v in bs["seconds"].items())
+    console.print(
+        f"fmax {_fmt(bs['fmax_mhz'], 1)} MHz vs board clock {bs['clock_mhz']:g} MHz "
+        f"({'met' if bs['timing_met'] else 'MISSED'}); {secs}"
+    )
+    console.print(f"bitstream: {bs['dir']}/{bs['bitstream']} (UART {bs['shell']['baud']} "
+                  f"baud, framing {bs['framing']})")
+
+
+@app.command()
+def bitstream(
+    config: ConfigArg,
+    board: Annotated[
+        str | None, typer.Option("--board", help="board name (default: the config's)")
+    ] = None,
+    out: OutOpt = Path("out/build"),
+) -> None:
+    """Build the board's bitstream: the flow up to rtl, then the open flow (Yosys, fit
+    check, nextpnr, packing, UART shell) or the board's Vivado project."""
+    from codesign.bitstream import run_bitstream
+
+    def go() -> dict[str, Any]:
+        cfg = load_config(config)
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            res = run_bitstream(cfg, out, board, progress=_RichProgress(bar))
+        console.print(f"results: {res.results_path}")
+        return res.results
+
+    results = _guard(go)
+    print_summary(results)
+    _print_bitstream(results["bitstream"])
+
+
+@app.command()
+def run(
+    board: Annotated[str, typer.Option("--board", help="the board the bitstream runs on")],
+    port: Annotated[str, typer.Option("--port", help="serial port, e.g. /dev/ttyUSB1")],
+    out: OutOpt = Path("out/build"),
+    frames: Annotated[int, typer.Option(help="test images to send")] = 20,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for an answer")] = 2.0,
+) -> None:
+    """Send test images of the build in --out to the board over its UART and compare the
+    answers with the reference (the build's test vectors)."""
+    from codesign.uart_client import run_on_board
+
+    def go() -> Any:
+        return run_on_board(out, board, port, frames=frames, timeout_s=timeout)
+
+    rep = _guard(go)
+    verdict = "[green]PASS[/]" if rep.mismatches == 0 else "[red]FAIL[/]"
+    console.print(
+        f"{verdict} {rep.frames} frames over {port} at {rep.baud} baud: "
+        f"{rep.mismatches} frames differ from the reference; {rep.seconds:.2f} s "
+        f"({rep.frames / max(rep.seconds, 1e-9):.1f} frames/s)"
+    )
+    if rep.mismatches:
+        raise typer.Exit(1)

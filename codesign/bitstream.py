@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def _tools_key(board: Board) -> dict[str, str]:
     for dist in dists:
         try:
             out[dist] = version(dist)
-        except Exception:  # noqa: BLE001 - a tool from PATH instead of the venv
+        except PackageNotFoundError:  # a tool from PATH instead of the venv
             out[dist] = "absent"
     return out
 

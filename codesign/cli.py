@@ -381,15 +381,20 @@ def boards() -> None:
     """List the board registry: part, family, flow, clock and resources (family units)."""
     from codesign.boards import get_board, list_boards
 
-    table = Table(title="codesign boards")
-    for col in ("board", "vendor / part", "family", "flow", "clock MHz", "resources"):
-        table.add_column(col)
+    table = Table(title="codesign boards (resources in the family's units)")
+    for col in ("board", "part", "flow", "MHz", "LUT", "FF", "DSP", "memory"):
+        table.add_column(col, justify="right" if col == "MHz" else "left")
     for name in list_boards():
         b = _guard(lambda n=name: get_board(n))
-        units = b.units()
-        res = ", ".join(f"{n} {k} ({units[k]})" for k, n in b.resources.items())
-        table.add_row(b.name, f"{b.vendor} {b.part}", b.family, b.flow,
-                      f"{b.clock_mhz:g}", res)
+        unit = {k: v.split(" (")[0] for k, v in b.units().items()}
+        res = b.resources
+
+        def cell(key: str, r: dict[str, int] = res, u: dict[str, str] = unit) -> str:
+            return f"{r[key]:,} {u[key]}" if key in r else "-"
+
+        memory = ", ".join(cell(k) for k in res if k not in ("LUT", "FF", "DSP"))
+        table.add_row(b.name, b.part, b.flow, f"{b.clock_mhz:g}", cell("LUT"), cell("FF"),
+                      cell("DSP"), memory)
     console.print(table)
 
 

@@ -41,7 +41,7 @@ def test_clocks_per_bit_from_the_board_file() -> None:
     assert shell_params(get_board("tangnano9k"), FRAMING).clks_per_bit == 234
     with pytest.raises(ConfigError, match="off by"):
         clocks_per_bit(12e6, 1_800_000)  # 6.7 clocks per bit: 7 is 4.8 % slow
-    with pytest.raises(ConfigError, match="has no io.uart"):
+    with pytest.raises(ConfigError, match=r"has no io\.uart"):
         shell_params(get_board("zcu104"), FRAMING)
 
 
@@ -81,7 +81,7 @@ def test_board_top_wires_every_pin(tmp_path: Path) -> None:
 def _board_end(fd: int, framing: Framing, answers: list[list[int]], stop: int) -> None:
     """The far end of the pty: read each frame's bytes, answer with its words (only
     the first ``stop`` frames; then stay silent)."""
-    for i, words in enumerate(answers[:stop]):
+    for words in answers[:stop]:
         need = framing.frame_bytes_in
         got = b""
         while len(got) < need:

@@ -130,7 +130,7 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, timeout_s: float) 
 
 def nextpnr_command(board: Board, exe: Path, constraints: str, seed: int) -> list[str]:
     """The nextpnr argument list for ``board`` (file names relative to the work folder)."""
-    tool, placed, _, _ = FAMILY_FLOW[board.family]
+    _, placed, _, _ = FAMILY_FLOW[board.family]
     words = [str(exe), *board.nextpnr, "--json", NETLIST, "--freq", f"{board.clock_mhz:g}",
              "--seed", str(seed), "--report", REPORT, "--timing-allow-fail"]
     if board.family == "ice40":

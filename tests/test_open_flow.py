@@ -94,7 +94,7 @@ def test_too_big_for_the_icebreaker_is_refused_before_place_and_route(
     ice_build: Path, tmp_path: Path
 ) -> None:
     data = load_config(CONFIG).model_dump(mode="json")
-    data["fold"] = {"target_cycles": 8}  # 32x more MACs in parallel
+    data["fold"] = {"target_cycles": 16}  # 16x more MACs in parallel: ~4,500 LUT4
     with pytest.raises(FitError) as info:
         run_bitstream(parse_config(data), tmp_path, "icebreaker")
     message = str(info.value)

@@ -1,10 +1,10 @@
-"""``codesign bitstream``: the flow up to the ``rtl`` step, then the board's bitstream.
+"""``codesign bitstream`` for the open flow: the flow up to the ``rtl`` step, then the
+board's bitstream (Yosys + nextpnr, with the UART shell of :mod:`codesign.shell`;
+:mod:`codesign.synth.nextpnr`). Boards of the ``vivado`` flow go to the Vivado flow's
+entry point (:func:`vivado_entry`).
 
-The board file's ``flow`` picks the path: ``open`` (Yosys + nextpnr, with the UART shell
-of :mod:`codesign.shell`; :mod:`codesign.synth.nextpnr`) or ``vivado`` (the Vivado
-project of :mod:`codesign.synth.vivado`, where that module exists). The result is the
-build's ``bitstream`` step (in the manifest, cached by its own key) and the
-``bitstream`` entry of ``results.json``; the files go to ``<out>/bitstream/<board>/``.
+The result is the build's ``bitstream`` step (in the manifest, cached by its own key) and
+the ``bitstream`` entry of ``results.json``; the files go to ``<out>/bitstream/<board>/``.
 The flow's own steps and their keys are untouched (this module is not in flow.py).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.backends.rtl import RtlProject, library_digest, load_rtl_project
-from codesign.boards import Board, get_board
+from codesign.boards import Board, get_board, list_boards
 from codesign.build import JSON, BuildDir, write_json_atomic
 from codesign.cache import files_digest
 from codesign.config import FlowConfig, parse_config
@@ -32,7 +32,7 @@ _CODE = ("boards.py", "shell.py", "uart_framing.py", "bitstream.py", "tools.py",
 
 @dataclass(frozen=True)
 class BitstreamJob:
-    """What a bitstream backend gets (see /work notes: the Vivado side uses the same)."""
+    """What the open flow builds from: the design, the board and where to write."""
 
     cfg: FlowConfig
     board: Board
@@ -79,18 +79,19 @@ def _tools_key(board: Board) -> dict[str, str]:
     return out
 
 
-def _backend(board: Board) -> Callable[[BitstreamJob], JSON]:
-    if board.flow == "open":
-        return build_open
-    try:
-        module = importlib.import_module("codesign.synth.vivado")
-    except ModuleNotFoundError as exc:
+def vivado_entry() -> Callable[..., Any]:
+    """The Vivado flow's entry point, ``codesign.flow.vivado_bitstream(cfg, out, board,
+    progress)`` (the Vivado side of ``codesign bitstream``), or a ConfigError naming what
+    is missing where this installation has no Vivado flow."""
+    module = importlib.import_module("codesign.flow")
+    entry = getattr(module, "vivado_bitstream", None)
+    if entry is None:
+        open_boards = ", ".join(n for n in list_boards() if get_board(n).flow == "open")
         raise ConfigError(
-            f"board {board.name} is built by the Vivado flow, which this installation "
-            "does not have (codesign.synth.vivado); open-flow boards: "
-            "icebreaker, ulx3s, tangnano9k"
-        ) from exc
-    fn: Callable[[BitstreamJob], JSON] = module.build_vivado
+            "this installation has no Vivado flow (codesign.flow.vivado_bitstream); "
+            f"boards of the open flow: {open_boards}"
+        )
+    fn: Callable[..., Any] = entry
     return fn
 
 
@@ -121,7 +122,11 @@ def run_bitstream(
     ``results.json``."""
     cfg = for_board(cfg, board)
     the_board = get_board(cfg.board)
-    backend = _backend(the_board)
+    if the_board.flow != "open":
+        raise ConfigError(
+            f"board {the_board.name} is built by the {the_board.flow} flow "
+            "(codesign.bitstream.vivado_entry), not the open flow"
+        )
     flow = run_flow(cfg, out, progress=progress, until="rtl")
     bd = BuildDir(out, cfg)
     work = bd.dir(STEP, the_board.name)
@@ -136,7 +141,7 @@ def run_bitstream(
             rtl=load_rtl_project(bd.path("rtl", "accel")), vectors=bd.dir("vectors"),
             out_dir=work,
         )
-        result = backend(job)
+        result = build_open(job)
         rel = work.relative_to(bd.root)
         result["dir"] = str(rel)
         bitstream = result.get("bitstream")

@@ -399,9 +399,6 @@ def boards() -> None:
 
 
 def _print_bitstream(bs: dict[str, Any]) -> None:
-    if bs.get("flow") != "open":
-        console.print(f"bitstream ({bs.get('flow')}): {bs.get('dir')} status {bs.get('status')}")
-        return
     table = Table(title=f"{bs['board']} ({bs['part']}): placed and routed")
     for col in ("BEL", "used", "available", "%"):
         table.add_column(col, justify="right")
@@ -426,21 +423,29 @@ def bitstream(
     ] = None,
     out: OutOpt = Path("out/build"),
 ) -> None:
-    """Build the board's bitstream: the flow up to rtl, then the open flow (Yosys, fit
-    check, nextpnr, packing, UART shell) or the board's Vivado project."""
-    from codesign.bitstream import run_bitstream
+    """Build the board's bitstream: the flow up to rtl, then the open flow (UART shell,
+    Yosys, fit check, nextpnr, packing) or, for the Vivado boards, the Vivado flow."""
+    from codesign.bitstream import for_board, run_bitstream, vivado_entry
+    from codesign.boards import get_board
 
-    def go() -> dict[str, Any]:
-        cfg = load_config(config)
+    def go() -> dict[str, Any] | None:
+        cfg = for_board(load_config(config), board)
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        if get_board(cfg.board).flow == "vivado":
+            entry = vivado_entry()
+            with Progress(*columns, console=console, transient=True) as bar:
+                build = entry(cfg, out, cfg.board, progress=_RichProgress(bar))
+            console.print(build.message, soft_wrap=True)
+            return None
         with Progress(*columns, console=console, transient=True) as bar:
-            res = run_bitstream(cfg, out, board, progress=_RichProgress(bar))
+            res = run_bitstream(cfg, out, progress=_RichProgress(bar))
         console.print(f"results: {res.results_path}")
         return res.results
 
     results = _guard(go)
-    print_summary(results)
-    _print_bitstream(results["bitstream"])
+    if results is not None:
+        print_summary(results)
+        _print_bitstream(results["bitstream"])
 
 
 @app.command()

@@ -118,8 +118,10 @@ def run_bitstream(
     progress: Progress | None = None,
 ) -> FlowResult:
     """Run the flow to the ``rtl`` step in build dir ``out``, then build the bitstream of
-    ``board`` (default: the config's). Returns the flow result with ``bitstream`` added to
-    ``results.json``."""
+    ``board`` (default: the config's; ``fold.fit`` is resolved first). Returns the flow
+    result with ``bitstream`` added to ``results.json``."""
+    from codesign.fold_fit import resolve_fit
+
     cfg = for_board(cfg, board)
     the_board = get_board(cfg.board)
     if the_board.flow != "open":
@@ -127,6 +129,7 @@ def run_bitstream(
             f"board {the_board.name} is built by the {the_board.flow} flow "
             "(codesign.bitstream.vivado_entry), not the open flow"
         )
+    cfg = resolve_fit(cfg, out)  # fold.fit: the fastest folding that fits, or FitError
     flow = run_flow(cfg, out, progress=progress, until="rtl")
     bd = BuildDir(out, cfg)
     work = bd.dir(STEP, the_board.name)

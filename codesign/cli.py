@@ -45,8 +45,10 @@ def _run(
     until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     from codesign.flow import run_flow
+    from codesign.fold_fit import resolve_fit
 
     cfg = config if isinstance(config, FlowConfig) else load_config(config)
+    cfg = resolve_fit(cfg, out)
     if sim:
         data = cfg.model_dump(mode="json")
         data["sim"].update(sim)

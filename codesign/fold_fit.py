@@ -85,7 +85,7 @@ def _probe(cfg: FlowConfig, board: Board, target: int, base: Path, onnx_in: Path
     add_counts(totals, _shell_totals(board, graph.inp.tdata_bits, graph.out.tdata_bits,
                                      graph.words_out, work / "shell"))
     totals = tidy_counts(totals)
-    folding = [
+    folding: list[dict[str, int | str]] = [
         {"node": k.node, "PE": int(k.params["PE"]), "SIMD": int(k.params["SIMD"])}
         for k in graph.nodes if "PE" in k.params and "SIMD" in k.params
     ]

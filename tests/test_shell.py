@@ -3,6 +3,7 @@ host client over a real pseudo-terminal (pyserial) with a scripted board on the 
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import threading
@@ -15,7 +16,7 @@ from codesign.backends.rtl import RtlProject
 from codesign.boards import get_board
 from codesign.errors import ConfigError
 from codesign.shell import constraint_text, emit_shell, shell_params, top_source
-from codesign.uart_client import BoardTimeoutError, exchange
+from codesign.uart_client import BoardTimeoutError, exchange, run_on_board
 from codesign.uart_framing import Framing, clocks_per_bit
 
 FRAMING = Framing(in_bits=32, out_bits=80, words_in=16, words_out=2)
@@ -111,3 +112,39 @@ def test_client_over_a_pty(stop: int) -> None:
     thread.join(timeout=5)
     os.close(controller)
     os.close(device)
+
+
+def _fake_build(root: Path, framing: Framing, frames: list[list[int]],
+                answers: list[list[int]]) -> None:
+    """A build dir as `codesign bitstream` leaves it: vectors and the bitstream step."""
+    vectors = root / "vectors"
+    vectors.mkdir(parents=True)
+    meta = {"in": {"tdata_bits": framing.in_bits, "words_per_frame": framing.words_in},
+            "out": {"tdata_bits": framing.out_bits, "words_per_frame": framing.words_out},
+            "files": {"input": "input.hex", "expected": "expected.hex"}}
+    (vectors / "meta.json").write_text(json.dumps(meta))
+    (vectors / "input.hex").write_text("".join(f"{w:x}\n" for f in frames for w in f))
+    (vectors / "expected.hex").write_text("".join(f"{w:x}\n" for a in answers for w in a))
+    step = {"status": "done", "result": {"board": "icebreaker", "shell": {"baud": 115200}}}
+    (root / "manifest.json").write_text(json.dumps({"steps": {"bitstream": step}}))
+
+
+def test_run_on_board_reads_the_build_and_talks_over_the_port(tmp_path: Path) -> None:
+    framing = Framing(in_bits=16, out_bits=8, words_in=2, words_out=1)
+    frames = [[0x1234, i] for i in range(4)]
+    answers = [[i] for i in range(4)]
+    _fake_build(tmp_path / "build", framing, frames, answers)
+    controller, device = pty.openpty()
+    name = os.ttyname(device)
+    thread = threading.Thread(target=_board_end, args=(controller, framing, answers, 4),
+                              daemon=True)
+    thread.start()
+    rep = run_on_board(tmp_path / "build", "icebreaker", name, frames=4)
+    assert (rep.frames, rep.mismatches, rep.baud) == (4, 0, 115200)
+    thread.join(timeout=5)
+    os.close(controller)
+    os.close(device)
+    with pytest.raises(ConfigError, match="no open-flow bitstream for ulx3s"):
+        run_on_board(tmp_path / "build", "ulx3s", name)
+    with pytest.raises(ConfigError, match="no build directory"):
+        run_on_board(tmp_path, "icebreaker", "/dev/null")

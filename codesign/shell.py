@@ -144,7 +144,8 @@ def constraint_text(board: Board) -> str:
     if (own := board.constraints_file()) is not None:
         return own.read_text()
     io = board_io(board)
-    lines = [f"# written by codesign for board {board.name}: pins of {TOP}"]
+    comment = "//" if board.family == "gowin" else "#"
+    lines = [f"{comment} written by codesign for board {board.name}: pins of {TOP}"]
     for port, _direction, pin in top_ports(board):
         std = _standard(io, pin)
         if board.family == "ice40":
@@ -164,9 +165,6 @@ def constraint_text(board: Board) -> str:
     if board.family == "ecp5":
         lines.append(f'FREQUENCY PORT "clk" {board.clock_mhz:g} MHZ;')
     lines += board.constraint_lines()
-    if board.family == "gowin":
-        lines = [line.replace("# ", "// ", 1) if line.startswith("#") else line
-                 for line in lines]
     return "\n".join(lines) + "\n"
 
 

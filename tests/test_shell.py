@@ -148,3 +148,22 @@ def test_run_on_board_reads_the_build_and_talks_over_the_port(tmp_path: Path) ->
         run_on_board(tmp_path / "build", "ulx3s", name)
     with pytest.raises(ConfigError, match="no build directory"):
         run_on_board(tmp_path, "icebreaker", "/dev/null")
+
+
+def test_place_route_and_pack_commands_per_family() -> None:
+    from codesign.synth.nextpnr import nextpnr_command, pack_command
+
+    exe = Path("/venv/bin/yowasp-nextpnr")
+    ice = nextpnr_command(get_board("icebreaker"), exe, "board.pcf", 1)
+    assert ice[1:4] == ["--up5k", "--package", "sg48"] and "--pcf" in ice and "--asc" in ice
+    assert ice[ice.index("--freq") + 1] == "12" and "--timing-allow-fail" in ice
+    ecp = nextpnr_command(get_board("ulx3s"), exe, "board.lpf", 1)
+    assert ecp[1:7] == ["--85k", "--package", "CABGA381", "--speed", "6", "--json"]
+    gw = nextpnr_command(get_board("tangnano9k"), exe, "board.cst", 1)
+    assert "cst=board.cst" in gw and gw[gw.index("--write") + 1] == "pnr.json"
+    for cmd in (ice, ecp, gw):  # the WebAssembly tools see only their folder
+        assert not any(word.startswith("/") for word in cmd[1:])
+    assert pack_command(get_board("tangnano9k"), Path("gowin_pack"))[1:] == [
+        "-d", "GW1N-9C", "-o", "board.fs", "pnr.json"]
+    assert pack_command(get_board("ulx3s"), Path("ecppack"))[1:] == [
+        "--compress", "board.config", "--bit", "board.bit"]

@@ -45,9 +45,8 @@ FAMILY_FLOW: dict[str, tuple[str, str, str, str]] = {
     "ecp5": ("nextpnr-ecp5", "board.config", "ecppack", "board.bit"),
     "gowin": ("nextpnr-gowin", "pnr.json", "gowin_pack", "board.fs"),
 }
-#: gowin_pack's device name for a nextpnr family option (Apycula's chip database name).
-_GOWIN_DEVICE = {"GW1N-9C": "GW1N-9C", "GW1N-9": "GW1N-9", "GW1N-1": "GW1N-1",
-                 "GW2A-18C": "GW2A-18C"}
+#: Gowin families whose nextpnr ``--vopt family=`` name is also gowin_pack's ``-d`` device.
+_GOWIN_FAMILIES = ("GW1N-1", "GW1N-4", "GW1N-9", "GW1N-9C", "GW1NS-4", "GW2A-18", "GW2A-18C")
 
 
 class PlaceRouteError(CodesignError):
@@ -148,11 +147,11 @@ def _gowin_family(board: Board) -> str:
     for i, word in enumerate(board.nextpnr[:-1]):
         if word == "--vopt" and board.nextpnr[i + 1].startswith("family="):
             family = board.nextpnr[i + 1].split("=", 1)[1]
-            if family in _GOWIN_DEVICE:
-                return _GOWIN_DEVICE[family]
+            if family in _GOWIN_FAMILIES:
+                return family
     raise PlaceRouteError(
         f"board {board.name}: its nextpnr arguments name no known Gowin family "
-        f"(--vopt family=..., one of {', '.join(_GOWIN_DEVICE)})"
+        f"(--vopt family=..., one of {', '.join(_GOWIN_FAMILIES)})"
     )
 
 

@@ -379,16 +379,31 @@ class LayerFold(_Strict):
 
 
 class FoldConfig(_Strict):
-    """Folding: explicit PE/SIMD per MVAU layer, or a target cycles-per-frame."""
+    """Folding: explicit PE/SIMD per MVAU layer, a target cycles-per-frame, or ``fit``: the
+    largest-throughput target whose design fits a board (codesign.fold_fit resolves it
+    into ``target_cycles`` before the flow runs)."""
 
     target_cycles: int | None = Field(default=None, ge=1)
     layers: list[LayerFold] | None = None
+    fit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
 
     @model_validator(mode="after")
     def _one_of(self) -> FoldConfig:
-        if (self.target_cycles is None) == (self.layers is None):
-            raise ValueError("fold needs exactly one of fold.target_cycles or fold.layers")
+        given = [k for k in ("target_cycles", "layers", "fit") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "fold needs exactly one of fold.target_cycles, fold.layers or fold.fit "
+                f"(a board name), got {', '.join(given) or 'none'}"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_fit(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # configs without fold.fit dump (and digest) as before it existed
+        out: dict[str, Any] = handler(self)
+        if self.fit is None:
+            out.pop("fit", None)
+        return out
 
 
 class SimConfig(_Strict):

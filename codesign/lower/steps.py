@@ -539,6 +539,11 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
 def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """PE/SIMD from ``fold.layers`` (per MVAU, in order) or solved for ``fold.target_cycles``;
     illegal values raise LoweringError naming the node and the allowed values."""
+    if cfg.fold.fit is not None:
+        raise LoweringError(
+            f"fold.fit: {cfg.fold.fit} is resolved into fold.target_cycles before the flow "
+            "runs (codesign flow / bitstream do it: codesign.fold_fit.resolve_fit)"
+        )
     child = _hw_child(model)
     part = fpga_part(cfg.board)
     if cfg.fold.layers is not None:

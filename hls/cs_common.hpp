@@ -9,6 +9,7 @@
 #define CS_COMMON_HPP
 
 #include <ap_int.h>
+#include <stdint.h>
 
 namespace cs {
 
@@ -26,6 +27,35 @@ struct elem {
 template <int BITS>
 struct elem<BITS, false> {
   typedef ap_uint<BITS> type;
+};
+
+// Native integers of 8, 16, 32 or 64 bits.
+template <int BITS, bool SIGNED> struct native;
+template <> struct native<8, true> { typedef int8_t type; };
+template <> struct native<8, false> { typedef uint8_t type; };
+template <> struct native<16, true> { typedef int16_t type; };
+template <> struct native<16, false> { typedef uint16_t type; };
+template <> struct native<32, true> { typedef int32_t type; };
+template <> struct native<32, false> { typedef uint32_t type; };
+template <> struct native<64, true> { typedef int64_t type; };
+template <> struct native<64, false> { typedef uint64_t type; };
+
+// The storage type of a generated const array (weights, thresholds) of BITS-bit
+// elements; a kernel converts each element it reads to elem<BITS, SIGNED>::type, so the
+// arithmetic is the same either way. In synthesis (Vitis HLS defines __SYNTHESIS__) it is
+// that ap_int / ap_uint itself: the ROMs are exactly BITS wide (CS_EXACT_ROMS gives g++
+// the same view). In C-simulation it is the smallest native integer holding BITS bits: a
+// native array is static data, where tens of thousands of ap_int elements
+// (non-constexpr constructors) make g++ compile a dynamic initializer for minutes.
+template <int BITS, bool SIGNED>
+struct rom {
+#if defined(__SYNTHESIS__) || defined(CS_EXACT_ROMS)
+  typedef typename elem<BITS, SIGNED>::type type;
+#else
+  static_assert(BITS >= 1 && BITS <= 64, "a const array element has 1 to 64 bits");
+  typedef typename native<BITS <= 8 ? 8 : BITS <= 16 ? 16 : BITS <= 32 ? 32 : 64,
+                          SIGNED>::type type;
+#endif
 };
 
 // Element i of a word, read as SIGNED or unsigned BITS-bit integer.

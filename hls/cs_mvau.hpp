@@ -12,7 +12,8 @@
 // Streams: input words of SIMD elements of IN_BITS (signed iff IN_SIGNED), output words of
 // PE elements of OUT_BITS, packed as cs_common.hpp says.
 // Arrays: weights[NF*SF][PE][SIMD], entry [nf*SF+sf][p][s] the weight of row nf*PE+p and
-// column sf*SIMD+s (signed, W_BITS); thresholds[NF][PE][N_THRES] of channel nf*PE+p.
+// column sf*SIMD+s (signed, W_BITS); thresholds[NF][PE][N_THRES] of channel nf*PE+p;
+// elements stored as rom<BITS, SIGNED>::type (cs_common.hpp), read as ap_int / ap_uint.
 // The input vector is buffered while it streams in (nf = 0) and re-read for nf > 0, so
 // each input word is read once: II = NF*SF steps per vector, as the RTL.
 #ifndef CS_MVAU_HPP
@@ -31,8 +32,8 @@ template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_
           int ACT_BIAS>
 void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
-               const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
-               const typename elem<THR_BITS, ACC_SIGNED>::type (
+               const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+               const typename rom<THR_BITS, ACC_SIGNED>::type (
                    *thresholds)[PE][N_THRES > 0 ? N_THRES : 1]) {
   static_assert(MW % SIMD == 0, "SIMD must divide MW");
   static_assert(MH % PE == 0, "PE must divide MH");
@@ -42,6 +43,7 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
   typedef ap_uint<tdata_bits(SIMD * IN_BITS)> in_word;
   typedef ap_uint<tdata_bits(PE * OUT_BITS)> out_word;
   typedef typename elem<ACC_BITS, ACC_SIGNED>::type acc_t;
+  typedef typename elem<THR_BITS, ACC_SIGNED>::type thr_t;
 
   in_word buf[SF];
   acc_t acc[PE];
@@ -63,7 +65,7 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
           acc_t sum = (sf == 0) ? acc_t(0) : acc[p];
           for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            sum += get<IN_BITS, IN_SIGNED>(x, s) * weights[wa][p][s];  // wraps at ACC_BITS
+            sum += get<IN_BITS, IN_SIGNED>(x, s) * ap_int<W_BITS>(weights[wa][p][s]);  // wraps at ACC_BITS
           }
           acc[p] = sum;
         }
@@ -75,7 +77,7 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
               ap_uint<clog2(N_THRES + 1) + 1> count = 0;
               for (int t = 0; t < N_THRES; t++) {
 #pragma HLS UNROLL
-                count += (acc[p] >= thresholds[nf][p][t]) ? 1 : 0;
+                count += (acc[p] >= thr_t(thresholds[nf][p][t])) ? 1 : 0;
               }
               set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + count);
             } else {
@@ -97,8 +99,8 @@ template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_
           int ACT_BIAS>
 void mvau(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
           hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
-          const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
-          const typename elem<THR_BITS, ACC_SIGNED>::type thresholds[MH / PE][PE][N_THRES]) {
+          const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+          const typename rom<THR_BITS, ACC_SIGNED>::type thresholds[MH / PE][PE][N_THRES]) {
   static_assert(N_THRES >= 1, "cs::mvau takes thresholds; use cs::mvau_noact without");
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
                     ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS>(in, out, weights,
@@ -110,7 +112,7 @@ template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS>
 void mvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                 hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
-                const ap_int<W_BITS> weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
+                const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
                     ACC_SIGNED, OUT_BITS, 0, 2, 0>(in, out, weights, nullptr);
 }

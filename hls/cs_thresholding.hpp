@@ -21,12 +21,13 @@ template <int C, int PE, int WORDS, int IN_BITS, bool IN_SIGNED, int N_THRES, in
           int ACT_BIAS, int OUT_BITS>
 void thresholding(hls::stream<ap_uint<tdata_bits(PE * IN_BITS)>>& in,
                   hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
-                  const typename elem<THR_BITS, IN_SIGNED>::type thresholds[C / PE][PE]
-                                                                           [N_THRES]) {
+                  const typename rom<THR_BITS, IN_SIGNED>::type thresholds[C / PE][PE]
+                                                                          [N_THRES]) {
   static_assert(C % PE == 0, "PE must divide C");
   static_assert(WORDS % (C / PE) == 0, "a frame holds whole pixels");
   constexpr int CF = C / PE;
   typedef ap_uint<tdata_bits(PE * OUT_BITS)> out_word;
+  typedef typename elem<THR_BITS, IN_SIGNED>::type thr_t;
   int cf = 0;
   for (int i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II=1
@@ -38,7 +39,7 @@ void thresholding(hls::stream<ap_uint<tdata_bits(PE * IN_BITS)>>& in,
       ap_uint<clog2(N_THRES + 1) + 1> count = 0;
       for (int t = 0; t < N_THRES; t++) {
 #pragma HLS UNROLL
-        count += (v >= thresholds[cf][p][t]) ? 1 : 0;
+        count += (v >= thr_t(thresholds[cf][p][t])) ? 1 : 0;
       }
       set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + count);
     }

@@ -46,7 +46,7 @@ template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SI
           int ACT_BIAS, typename THR_T>
 void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
-               const ap_int<W_BITS> weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
+               const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
                const THR_T thresholds[C / PE][PE][N_THRES > 0 ? N_THRES : 1]) {
   static_assert(C % PE == 0, "PE must divide C");
   static_assert(K2 % SIMD == 0, "SIMD must divide K2");
@@ -61,6 +61,7 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
   typedef ap_int<ACC_BITS> acc_t;  // the bit pattern; read per ACC_SIGNED below
   typedef typename elem<ACC_BITS, ACC_SIGNED>::type acc_read_t;
   typedef typename elem<OUT_BITS, ACC_SIGNED>::type acc_out_t;
+  typedef typename elem<THR_BITS, ACC_SIGNED>::type thr_t;  // a threshold as compared
 
   acc_t acc[PE];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=1
@@ -77,7 +78,7 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
           for (int s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
             const in_t xv = cs::get<IN_BITS, IN_SIGNED>(x, s * PE + p);
-            const ap_int<PW> prod = ap_int<PW>(xv) * weights[nf * SF + sf][p][s];
+            const ap_int<PW> prod = ap_int<PW>(xv) * ap_int<W_BITS>(weights[nf * SF + sf][p][s]);
             a += acc_t(prod);  // wraps at ACC_BITS
           }
           acc[p] = a;
@@ -88,7 +89,7 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
             ap_uint<clog2(N_THRES + 1)> cnt = 0;
             for (int t = 0; t < N_THRES; ++t) {
 #pragma HLS UNROLL
-              if (ap_int<ACC_BITS + 1>(v) >= ap_int<THR_BITS + 1>(thresholds[nf][p][t])) ++cnt;
+              if (ap_int<ACC_BITS + 1>(v) >= ap_int<THR_BITS + 1>(thr_t(thresholds[nf][p][t]))) ++cnt;
             }
             cs::set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + cnt);
           }
@@ -107,8 +108,8 @@ template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SI
           int ACT_BIAS>
 void vvau(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
           hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
-          const ap_int<W_BITS> weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
-          const typename elem<THR_BITS, ACC_SIGNED>::type thresholds[C / PE][PE][N_THRES]) {
+          const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
+          const typename rom<THR_BITS, ACC_SIGNED>::type thresholds[C / PE][PE][N_THRES]) {
   static_assert(N_THRES > 0, "thresholds are given: N_THRES > 0");
   detail::vvau_core<K2, C, PE, SIMD, N_PIXELS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
                     ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS>(in0, out0, weights,
@@ -121,9 +122,9 @@ template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SI
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS>
 void vvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
                 hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
-                const ap_int<W_BITS> weights[(C / PE) * (K2 / SIMD)][PE][SIMD]) {
+                const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD]) {
   detail::vvau_core<K2, C, PE, SIMD, N_PIXELS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, 0, ACC_BITS + 1, 0, ap_int<1>>(in0, out0, weights,
+                    ACC_SIGNED, OUT_BITS, 0, ACC_BITS + 1, 0, int8_t>(in0, out0, weights,
                                                                          nullptr);
 }
 

@@ -5,16 +5,18 @@ by side (codesign.csim.run_kernels), cached by the digest of its sources."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
 from pathlib import Path
 
 import hls_cases as hc
 import numpy as np
 import pytest
 
-from codesign.backends.hls import emit_hls, params_header
-from codesign.csim import run_kernels
+from codesign.backends.hls import emit_hls, library_dir, params_header
+from codesign.csim import CXXFLAGS, ap_types_dir, run_kernels
 from codesign.errors import LoweringError
-from codesign.graph import chain
+from codesign.graph import chain, side_by_side
 from codesign.kernels import Kernel, KernelInstance, hls_ops, kernel_named
 from codesign.kernels._base import replace_params
 
@@ -75,6 +77,54 @@ def test_bad_partition_is_refused(tmp_path: Path) -> None:
     bad = dataclasses.replace(call.arrays[0], partition=((4, "complete"),))
     with pytest.raises(LoweringError, match="partition"):
         params_header(k, dataclasses.replace(call, arrays=(bad,)))
+
+
+def test_array_values_outside_their_bits_are_refused() -> None:
+    k = hc.mvau(1, 4, 2, 1, 1, 4, False, 4)
+    call = kernel_named("mvau").hls_call(k)
+    bad = dataclasses.replace(call.arrays[0], values=call.arrays[0].values + 16)
+    with pytest.raises(LoweringError, match=r"node mvau_1: HLS array weights holds values in "
+                       r"\[.*\], outside the 4-bit signed range \[-8, 7\]"):
+        params_header(k, dataclasses.replace(call, arrays=(bad,)))
+
+
+def _syntax_check(project_dir: Path, source: Path, *defines: str) -> None:
+    gxx = shutil.which("g++")
+    assert gxx, "g++ is installed by make setup"
+    cmd = [gxx, *CXXFLAGS, "-fsyntax-only", *defines, "-I", str(library_dir()),
+           "-I", str(project_dir), "-isystem", str(ap_types_dir()), str(source)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_arrays_are_native_in_csim_and_exact_in_synthesis(tmp_path: Path) -> None:
+    """The const arrays are native integers for g++ (a fast compile), ap_int / ap_uint of
+    their exact width in synthesis (the ROM widths; CS_EXACT_ROMS, as __SYNTHESIS__, which
+    hls4ml's ap_types cannot take), and the top type-checks both ways."""
+    mv = hc.mvau(1, 8, 4, 2, 2, 4, False, 5, n_thres=3)
+    th = hc.thresholding(2, 4, 2, 2, 3, 6, False)
+    project = emit_hls(side_by_side([mv, th], name="rom_types"), tmp_path / "hls")
+    mv_thr = kernel_named("mvau").hls_call(mv).arrays[1]
+    th_thr = kernel_named("thresholding").hls_call(th).arrays[0]
+    checks = [(f"{mv.instance_name}_weights", 5, True),
+              (f"{mv.instance_name}_thresholds", mv_thr.bits, mv_thr.signed),
+              (f"{th.instance_name}_thresholds", th_thr.bits, th_thr.signed)]
+    lines = ["#include <stdint.h>", "#include <type_traits>",
+             *(f'#include "params/{k.instance_name}.hpp"' for k in (mv, th))]
+    for name, bits, signed in checks:
+        native = f"{'' if signed else 'u'}int{8 if bits <= 8 else 16 if bits <= 16 else 32}_t"
+        exact = f"ap_{'' if signed else 'u'}int<{bits}>"
+        elem = f"std::remove_cv<std::remove_all_extents<decltype({name})>::type>::type"
+        lines += ["#ifdef CS_EXACT_ROMS",
+                  f'static_assert(std::is_same<{elem}, {exact}>::value, "{name}");',
+                  "#else",
+                  f'static_assert(std::is_same<{elem}, {native}>::value, "{name}");',
+                  "#endif"]
+    check = tmp_path / "rom_types.cpp"
+    check.write_text("\n".join(lines) + "\n")
+    for defines in ((), ("-DCS_EXACT_ROMS",)):
+        _syntax_check(project.out_dir, check, *defines)
+        _syntax_check(project.out_dir, project.top_file, *defines)
 
 
 def test_thresholding(tmp_path: Path, csim_cache: Path) -> None:

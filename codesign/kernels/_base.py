@@ -107,12 +107,15 @@ class Accumulator:
 @dataclass(frozen=True)
 class HlsArray:
     """A constant array an HLS kernel takes after its streams (weights, thresholds): the
-    top level emits it as ``const ctype name[d0][d1]...`` of exactly ``values``' shape."""
+    top level emits it as ``const cs::rom<bits, signed>::type name[d0][d1]...`` of exactly
+    ``values``' shape (hls/cs_common.hpp: ``ap_int<bits>`` / ``ap_uint<bits>`` in synthesis,
+    the smallest native integer in C-simulation; the kernel reads it as the former)."""
 
     name: str
     """C identifier, unique within the call (the top prefixes the instance name)."""
-    ctype: str
-    """Element type, e.g. ``ap_int<4>``."""
+    bits: int
+    """Element width: every value fits ``bits`` bits of this signedness."""
+    signed: bool
     values: IntArray
     partition: tuple[tuple[int, str], ...] = ()
     """``(dim, how)``: ``#pragma HLS ARRAY_PARTITION`` of dimension ``dim`` (1-based),
@@ -329,15 +332,6 @@ def divisors(n: int) -> list[int]:
     [1, 2, 3, 4, 6, 12]
     """
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def hls_ctype(bits: int, signed: bool) -> str:
-    """The ap_types element type of ``bits`` bits.
-
-    >>> hls_ctype(4, True), hls_ctype(9, False)
-    ('ap_int<4>', 'ap_uint<9>')
-    """
-    return f"ap_int<{bits}>" if signed else f"ap_uint<{bits}>"
 
 
 def refuse_unknown_params(k: KernelInstance, known: Sequence[str], what: str) -> None:

@@ -30,7 +30,6 @@ from codesign.kernels._base import (
     KernelInstance,
     Memory,
     StreamFormat,
-    hls_ctype,
     int_dtype,
     int_initializer,
     refuse_unknown_params,
@@ -201,7 +200,7 @@ class Mvau(Kernel):
         # tiles[nf*SF + sf, p, s] = w[sf*SIMD + s, nf*PE + p]: PE x SIMD weights per step
         mw, mh = w.values.shape
         tiles = w.values.reshape(mw // simd, simd, mh // pe, pe).transpose(2, 0, 3, 1)
-        arrays = [HlsArray("weights", hls_ctype(w.bits, True),
+        arrays = [HlsArray("weights", w.bits, True,
                            tiles.reshape(-1, pe, simd),
                            partition=((2, "complete"), (3, "complete")))]
         args = [p[n] for n in _HLS_PARAMS[:11]]

@@ -25,7 +25,6 @@ from codesign.kernels._base import (
     KernelInstance,
     Memory,
     StreamFormat,
-    hls_ctype,
     int_dtype,
     int_initializer,
     refuse_unknown_params,
@@ -107,7 +106,7 @@ def hls_thresholds(mem: Memory, name: str = "thresholds") -> HlsArray:
     threshold and lane per cycle)."""
     ch, n = mem.values.shape
     tiles = mem.values.reshape(ch // mem.pe, mem.pe, n)
-    return HlsArray(name, hls_ctype(mem.bits, mem.signed), tiles,
+    return HlsArray(name, mem.bits, mem.signed, tiles,
                     partition=((2, "complete"), (3, "complete")))
 
 

@@ -33,7 +33,6 @@ from codesign.kernels._base import (
     Memory,
     StreamFormat,
     divisors,
-    hls_ctype,
     int_dtype,
     int_initializer,
     refuse_unknown_params,
@@ -155,7 +154,7 @@ def hls_weights(mem: Memory) -> HlsArray:
     k2, c = mem.values.shape
     pe, simd = mem.pe, mem.simd
     tiles = mem.values.reshape(k2 // simd, simd, c // pe, pe).transpose(2, 0, 3, 1)
-    return HlsArray("weights", hls_ctype(mem.bits, True), tiles.reshape(-1, pe, simd),
+    return HlsArray("weights", mem.bits, True, tiles.reshape(-1, pe, simd),
                     partition=((2, "complete"), (3, "complete")))
 
 

@@ -4,10 +4,10 @@ headers alone, the C-sim main), and the binary's frames/s on the build's test ve
 
 The build directory comes from ``codesign csim`` / ``codesign flow --backend hls|both``
 (its ``hls/accel`` project and ``vectors``). Nothing is cached: every compile is timed
-from scratch into a temporary folder. Results are added to ``--out`` under ``--label``, so
-two checkouts can be measured into one file (run this script with each one's
-``PYTHONPATH``; it only uses what both have: ``codesign.csim.CXXFLAGS``,
-``ap_types_dir`` and ``codesign.backends.hls``).
+from scratch into a temporary folder. Results are added to ``--out`` under ``--label``
+(the runs of a label measured again are appended), so two checkouts can be measured into
+one file in turn: run this script with each one's ``PYTHONPATH``; it uses only what both
+have (``codesign.csim.CXXFLAGS``, ``ap_types_dir``, ``codesign.backends.hls``).
 
     python bench/csim_compile.py --build out/demo --out bench/results/csim_compile.json
 """
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k} {v['cpu_s']} s" for k, v in r["pieces"].items())
               + f"; {r['frames_per_second']} frames/s, {r['mismatches']} mismatches")
     data: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    earlier = data.get("results", {}).get(label, {}).get("runs", [])
     data.setdefault("results", {})[label] = {
         "code": str(code), "commit": _commit(code), "build": str(args.build),
         "gxx": subprocess.run(["g++", "--version"], capture_output=True, text=True,
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "python": sys.version.split()[0],
-        "runs": runs,
+        "runs": [*earlier, *runs],  # a label measured again (paired with another) adds up
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -115,8 +115,10 @@ def print_summary(results: dict[str, Any]) -> None:
             f"verification (RTL) {verdict}: {rtl_ver['frames']} frames, "
             f"{rtl_ver['words_compared']} words, {rtl_ver['mismatches']} mismatches on "
             f"{rtl_ver['simulator']} ({rtl_ver.get('driver', 'python')} driver) with "
-            f"{rtl_ver['backpressure']:.0%} random stalls; overflow flags: "
-            f"{', '.join(flags) if flags else 'none'}"
+            f"{rtl_ver['backpressure']:.0%} random stalls"
+            + (f", {rtl_ver['frames_per_second']:,.0f} frames/s"
+               if rtl_ver.get("frames_per_second") is not None else "")
+            + f"; overflow flags: {', '.join(flags) if flags else 'none'}"
         )
     if hls_ver:
         verdict = "[green]PASS[/]" if hls_ver["passed"] else "[red]FAIL[/]"

@@ -27,6 +27,8 @@ DRIVERS = ("hdl", "python")
 TESTBENCHES = {"hdl": "rtl_sim.accel.test_harness", "python": "rtl_sim.accel.test_accel"}
 HARNESS_TOP = "cs_axis_harness"
 HARNESS_FILES = {"input": "harness_input.hex", "expected": "harness_expected.hex"}
+VERIFY_TEST = "frames_under_backpressure"
+"""The cocotb test of both drivers that streams every frame and checks every word."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class AccelSimReport:
     latency_cycles: float
     est_ii_cycles: int
     cycles: int
+    seconds: float
+    """Wall seconds of the verification run (cocotb's time of :data:`VERIFY_TEST`: the
+    model's build and the II measurement apart)."""
     report_path: Path
     waves_dir: Path | None
 
@@ -50,6 +55,11 @@ class AccelSimReport:
     def ii_error(self) -> float:
         """Relative difference between the measured and FINN's analytical II."""
         return abs(self.ii_cycles - self.est_ii_cycles) / self.est_ii_cycles
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames of the verification run over its wall time (under its stalls)."""
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +70,8 @@ class AccelSimReport:
             "mismatches": self.mismatches,
             "overflow_flags": self.ovf_flags,
             "passed": self.mismatches == 0,
+            "sim_seconds": round(self.seconds, 3),
+            "frames_per_second": round(self.frames_per_second, 1),
         }
 
 
@@ -190,6 +202,7 @@ def simulate_accelerator(
         latency_cycles=data["latency_cycles"],
         est_ii_cycles=data["est_ii_cycles"],
         cycles=data["cycles"],
+        seconds=result.case_seconds(VERIFY_TEST),
         report_path=report,
         waves_dir=build if waves else None,
     )

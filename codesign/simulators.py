@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,15 @@ class SimResult:
     @property
     def passed(self) -> bool:
         return self.tests > 0 and self.failed == 0
+
+    def case_seconds(self, name: str) -> float:
+        """Wall seconds of cocotb test ``name`` (its ``time`` in the results file: the
+        simulation run, the model's build apart); raises VerificationError when the
+        results hold no such test."""
+        for case in ET.parse(self.results_xml).getroot().iter("testcase"):
+            if case.get("name") == name and case.get("time") is not None:
+                return float(case.get("time", "0"))
+        raise VerificationError(f"{self.results_xml} records no cocotb test {name!r}")
 
     def failure_text(self) -> str:
         """Where to look and the log lines that explain a failed run."""

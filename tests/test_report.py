@@ -381,3 +381,72 @@ def test_report_without_synthesis(tmp_path: Path) -> None:
     squeezed = next(c for c in result.comparisons if c.method == "baseline")
     assert squeezed.float_fraction == pytest.approx(0.955 / 0.96)
     assert all(c.lut_reduction is None for c in result.comparisons)
+
+
+def with_both_backends(res: dict[str, Any], *, vitis: bool, hls_pass: bool = True
+                       ) -> dict[str, Any]:
+    """``res`` as a ``--backend both`` flow writes it: an RTL and an HLS verification
+    record, and the Vitis HLS record (its csynth estimates where ``vitis``)."""
+    out = copy.deepcopy(res)
+    rtl = {**out["verification"], "driver": "hdl", "sim_seconds": 8.0,
+           "frames_per_second": 2.0}
+    hls = {"backend": "hls", "simulator": "g++ csim", "frames": 16, "words_compared": 160,
+           "mismatches": 0 if hls_pass else 4, "first_mismatch": None, "stream_errors": [],
+           "passed": hls_pass, "csim_seconds": 0.005, "frames_per_second": 3200.0,
+           "compile_seconds": 5.1}
+    out["verification"] = {**rtl, "backends": {"rtl": rtl, "hls": hls},
+                           "passed": hls_pass}
+    out["steps_run"] = [*out["steps_run"], "csim"]
+    out["hls_synthesis"] = (
+        {"ran": True, "script": "hls/vitis/vitis_hls.tcl", "board": "zcu104",
+         "part": "xczu7ev-ffvc1156-2-e", "target_clock_ns": 5.0, "estimated_clock_ns": 3.9,
+         "latency_cycles": [70, 70], "ii_cycles": [64, 65],
+         "resources": {"BRAM_18K": 7, "DSP": 3, "FF": 2500, "LUT": 4100, "URAM": 0},
+         "available": {"LUT": 230400}}
+        if vitis else
+        {"ran": False, "reason": "Vitis HLS (vitis_hls or vitis-run) is not on PATH",
+         "script": "hls/vitis/vitis_hls.tcl"})
+    return out
+
+
+def test_report_shows_rtl_beside_hls(tmp_path: Path) -> None:
+    rs = study()
+    runs = [with_both_backends(rs[2], vitis=True),
+            with_both_backends(rs[0], vitis=False, hls_pass=False), rs[1]]
+    result = build_report(runs, tmp_path)
+    keys = [t.key for t in result.tables]
+    assert keys[-1] == "backends"
+    table = result.tables[-1]
+    rows = {(r[0].split(" ")[0], r[1]): dict(zip(table.columns, r, strict=True))
+            for r in table.rows}
+    # the RTL-only run has no rows; each HLS run one row per backend
+    assert set(rows) == {(n, b) for n in ("mlp_a2q_16", "mlp_a2q_12") for b in ("RTL", "HLS")}
+    rtl, hls = rows["mlp_a2q_16", "RTL"], rows["mlp_a2q_16", "HLS"]
+    assert rtl["verification"] == hls["verification"] == "PASS (16 frames)"
+    assert rtl["simulated with"] == "verilator (hdl driver)"
+    assert (rtl["frames/s (simulation)"], hls["frames/s (simulation)"]) == ("2", "3200")
+    assert rtl["resources from"] == "Yosys synth_xilinx"
+    assert (rtl["LUT"], rtl["FF"], rtl["DSP"], rtl["BRAM36"]) == ("2500", "2100", "8", "3.5")
+    assert hls["resources from"] == "Vitis HLS csynth (xczu7ev-ffvc1156-2-e)"
+    assert (hls["LUT"], hls["FF"], hls["DSP"], hls["BRAM36"]) == ("4100", "2500", "3", "3.5")
+    assert (rtl["II (cycles)"], hls["II (cycles)"]) == ("64", "64 to 65")
+    assert hls["latency (cycles)"] == "70"
+    # without Vitis HLS: the ready script instead of estimates; a failed C-sim is marked
+    bad = rows["mlp_a2q_12", "HLS"]
+    assert bad["verification"] == "FAIL (16 frames, 4 mismatches)"
+    assert bad["resources from"] == "Vitis HLS not run: script hls/vitis/vitis_hls.tcl"
+    assert bad["LUT"] == bad["II (cycles)"] == "—"
+    i = next(k for k, r in enumerate(table.rows) if r[0].startswith("mlp_a2q_12")
+             and r[1] == "HLS")
+    assert table.row_classes[i] == "bad" and table.row_classes[i - 1] == ""
+    doc = result.html.read_text()
+    assert '<h2 id="backends">RTL vs HLS</h2>' in doc and "g++ C-sim" in doc
+
+
+def test_no_hls_run_no_backends_table(tmp_path: Path) -> None:
+    """RTL-only results (also those written before the HLS backend: no ``backends``)."""
+    result = build_report(study()[:2], tmp_path)
+    assert "backends" not in [t.key for t in result.tables]
+    run = Run("r", study()[0])
+    assert run.backend_verification("rtl") == study()[0]["verification"]
+    assert run.backend_verification("hls") is None and not run.hls_ran

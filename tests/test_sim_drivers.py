@@ -16,7 +16,8 @@ from codesign.backends.rtl import RtlProject, load_rtl_project
 from codesign.config import parse_config
 from codesign.errors import VerificationError
 from codesign.flow import run_flow
-from codesign.sim import simulate_accelerator
+from codesign.sim import VERIFY_TEST, simulate_accelerator
+from codesign.simulators import SimResult
 
 SMALL = {
     "name": "drivers_small",
@@ -58,6 +59,10 @@ def test_drivers_and_simulators_give_one_record(
                 driver=driver, seed=7, in_pause=0.5, out_pause=0.5, ii_frames=8,
             )
             assert report.driver == driver and report.mismatches == 0
+            # frames/s of the verification run: its frames over cocotb's wall time of it
+            rec = report.to_json()
+            assert report.seconds > 0 and rec["frames_per_second"] == pytest.approx(
+                report.frames / report.seconds, rel=0.01)
             records[(simulator, driver)] = _record(report)
     reference = records[("verilator", "hdl")]
     assert reference["words_compared"] == 24 * json.loads(
@@ -68,6 +73,18 @@ def test_drivers_and_simulators_give_one_record(
     other = simulate_accelerator(project, vectors, tmp_path / "verilator-hdl", seed=8,
                                  in_pause=0.5, out_pause=0.5, ii_frames=8)
     assert _record(other)["timing_hash"] != reference["timing_hash"]
+
+
+def test_case_seconds_reads_the_results_file(tmp_path: Path) -> None:
+    xml = tmp_path / "results.xml"
+    xml.write_text(
+        '<testsuites><testsuite name="all"><testcase name="throughput" time="0.5"/>'
+        f'<testcase name="{VERIFY_TEST}" time="2.25"/></testsuite></testsuites>'
+    )
+    result = SimResult("icarus", 2, 0, xml, tmp_path, True)
+    assert result.case_seconds(VERIFY_TEST) == 2.25
+    with pytest.raises(VerificationError, match=r"records no cocotb test 'gone'"):
+        result.case_seconds("gone")
 
 
 FAULTS = """// accel_top with an injected fault, around the real design renamed accel_core.

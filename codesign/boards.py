@@ -73,15 +73,15 @@ UNITS: dict[str, dict[str, str]] = {
         for fam in ("xcup", "xcu", "xc7")
     },
     "ice40": {
-        "LUT": "SB_LUT4", "FF": "SB_DFF*", "DSP": "SB_MAC16", "EBR": "SB_RAM40_4K (4 Kbit)",
+        "LUT": "SB_LUT4", "FF": "FF", "DSP": "SB_MAC16", "EBR": "SB_RAM40_4K (4 Kbit)",
         "SPRAM": "SB_SPRAM256KA (256 Kbit)", "CARRY": "SB_CARRY",
     },
     "ecp5": {
-        "LUT": "LUT4", "FF": "TRELLIS_FF", "DSP": "MULT18X18D", "EBR": "DP16KD (18 Kbit)",
+        "LUT": "LUT4", "FF": "FF", "DSP": "MULT18X18D", "EBR": "DP16KD (18 Kbit)",
         "LUTRAM": "TRELLIS_DPR16X4", "CARRY": "CCU2C",
     },
     "gowin": {
-        "LUT": "LUT4", "FF": "DFF*", "DSP": "MULT18X18 (MULT9X9 = 0.5)",
+        "LUT": "LUT4", "FF": "FF", "DSP": "MULT18X18 (MULT9X9 = 0.5)",
         "BSRAM": "BSRAM (18 Kbit)", "LUTRAM": "RAM16 (SSRAM, 16x4 per 4 LUTs)",
         "CARRY": "ALU",
     },

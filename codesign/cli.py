@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from codesign.config import FlowConfig, load_config, parse_config
-from codesign.errors import CodesignError, ConfigError
+from codesign.errors import CodesignError
 
 app = typer.Typer(add_completion=False, help="FPGA accelerator co-design: A2Q → QONNX → FINN → HW")
 console = Console()
@@ -46,8 +46,10 @@ def _run(
     backend: str = "rtl",
 ) -> dict[str, Any]:
     from codesign.flow import run_flow
+    from codesign.fold_fit import resolve_fit
 
     cfg = config if isinstance(config, FlowConfig) else load_config(config)
+    cfg = resolve_fit(cfg, out)
     if sim:
         data = cfg.model_dump(mode="json")
         data["sim"].update(sim)
@@ -209,7 +211,8 @@ def kernels() -> None:
 
 @app.command()
 def train(config: ConfigArg, out: OutOpt = Path("out/build")) -> None:
-    """Train the float reference and the quantized model."""
+    """Train the float reference and the quantized model (a Brevitas factory without
+    checkpoint: its module, on data.train)."""
     print_summary(_guard(lambda: _run("train", config, out)))
 
 
@@ -322,11 +325,10 @@ def flow(
         print_summary(_guard(lambda: _run(None, c, out, backend=backend)))
 
 
-def _bitstream_vivado(config: Path, board: str, out: Path) -> None:
+def _bitstream_vivado(cfg: FlowConfig, board: str, out: Path) -> None:
     """The Vivado side of ``codesign bitstream``: project, build where Vivado is, deploy."""
     from codesign.flow import vivado_bitstream
 
-    cfg = load_config(config)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         build = vivado_bitstream(cfg, out, board, progress=_RichProgress(bar))
@@ -337,28 +339,6 @@ def _bitstream_vivado(config: Path, board: str, out: Path) -> None:
         console.print(f"[green]✓[/] {build.message}", soft_wrap=True)
     else:
         err_console.print(f"[yellow]{build.message}[/]", soft_wrap=True)
-
-
-BoardOpt = Annotated[str, typer.Option("--board", help="board name (codesign boards lists them)")]
-
-
-@app.command()
-def bitstream(config: ConfigArg, board: BoardOpt, out: OutOpt = Path("out/build")) -> None:
-    """Bitstream for a board. Vivado boards (ZCU104, KV260, Ultra96-V2, PYNQ-Z2): the flow
-    up to the RTL, a complete Vivado project in <out>/vivado (built where vivado is on PATH)
-    and the PYNQ deployment folder <out>/deploy."""
-    from codesign.boards import get_board
-
-    def go() -> None:
-        target = get_board(board)
-        if target.flow != "vivado":
-            raise ConfigError(
-                f"board {target.name} uses the {target.flow} flow; this command builds the "
-                "Vivado flow's boards (flow: vivado)"
-            )
-        _bitstream_vivado(config, target.name, out)
-
-    _guard(go)
 
 
 @app.command()
@@ -442,3 +422,98 @@ def report(
         console.print(f"report: {res.html}")
 
     _guard(go)
+
+
+@app.command()
+def boards() -> None:
+    """List the board registry: part, family, flow, clock and resources (family units)."""
+    from codesign.boards import get_board, list_boards
+
+    table = Table(title="codesign boards (resources in the family's units)")
+    for col in ("board", "part", "flow", "MHz", "LUT", "FF", "DSP", "memory"):
+        table.add_column(col, justify="right" if col == "MHz" else "left")
+    for name in list_boards():
+        b = _guard(lambda n=name: get_board(n))
+        unit = {k: v.split(" (")[0] for k, v in b.units().items()}
+        res = b.resources
+
+        def cell(key: str, r: dict[str, int] = res, u: dict[str, str] = unit) -> str:
+            return f"{r[key]:,} {u[key]}" if key in r else "-"
+
+        memory = ", ".join(cell(k) for k in res if k not in ("LUT", "FF", "DSP"))
+        table.add_row(b.name, b.part, b.flow, f"{b.clock_mhz:g}", cell("LUT"), cell("FF"),
+                      cell("DSP"), memory)
+    console.print(table)
+
+
+def _print_bitstream(bs: dict[str, Any]) -> None:
+    table = Table(title=f"{bs['board']} ({bs['part']}): placed and routed")
+    for col in ("BEL", "used", "available", "%"):
+        table.add_column(col, justify="right")
+    for bel, u in bs["utilisation"].items():
+        table.add_row(bel, str(u["used"]), str(u["available"]),
+                      f"{100.0 * u['used'] / max(1, u['available']):.1f}")
+    console.print(table)
+    secs = ", ".join(f"{k} {v:.1f} s" for k, v in bs["seconds"].items())
+    console.print(
+        f"fmax {_fmt(bs['fmax_mhz'], 1)} MHz vs board clock {bs['clock_mhz']:g} MHz "
+        f"({'met' if bs['timing_met'] else 'MISSED'}); {secs}"
+    )
+    console.print(f"bitstream: {bs['dir']}/{bs['bitstream']} (UART {bs['shell']['baud']} "
+                  f"baud, framing {bs['framing']})")
+
+
+@app.command()
+def bitstream(
+    config: ConfigArg,
+    board: Annotated[
+        str | None, typer.Option("--board", help="board name (default: the config's)")
+    ] = None,
+    out: OutOpt = Path("out/build"),
+) -> None:
+    """Build the board's bitstream: the flow up to rtl, then the open flow (UART shell,
+    Yosys, fit check, nextpnr, packing) or, for the Vivado boards, the Vivado flow."""
+    from codesign.bitstream import for_board, run_bitstream
+    from codesign.boards import get_board
+
+    def go() -> dict[str, Any] | None:
+        cfg = for_board(load_config(config), board)
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        if get_board(cfg.board).flow == "vivado":
+            _bitstream_vivado(cfg, cfg.board, out)
+            return None
+        with Progress(*columns, console=console, transient=True) as bar:
+            res = run_bitstream(cfg, out, progress=_RichProgress(bar))
+        console.print(f"results: {res.results_path}")
+        return res.results
+
+    results = _guard(go)
+    if results is not None:
+        print_summary(results)
+        _print_bitstream(results["bitstream"])
+
+
+@app.command()
+def run(
+    board: Annotated[str, typer.Option("--board", help="the board the bitstream runs on")],
+    port: Annotated[str, typer.Option("--port", help="serial port, e.g. /dev/ttyUSB1")],
+    out: OutOpt = Path("out/build"),
+    frames: Annotated[int, typer.Option(help="test images to send")] = 20,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for an answer")] = 2.0,
+) -> None:
+    """Send test images of the build in --out to the board over its UART and compare the
+    answers with the reference (the build's test vectors)."""
+    from codesign.uart_client import run_on_board
+
+    def go() -> Any:
+        return run_on_board(out, board, port, frames=frames, timeout_s=timeout)
+
+    rep = _guard(go)
+    verdict = "[green]PASS[/]" if rep.mismatches == 0 else "[red]FAIL[/]"
+    console.print(
+        f"{verdict} {rep.frames} frames over {port} at {rep.baud} baud: "
+        f"{rep.mismatches} frames differ from the reference; {rep.seconds:.2f} s "
+        f"({rep.frames / max(rep.seconds, 1e-9):.1f} frames/s)"
+    )
+    if rep.mismatches:
+        raise typer.Exit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -163,8 +164,10 @@ BASE_DIR_CONTEXT = "base_dir"
 file's directory; the working directory when absent)."""
 
 
-def _existing_file(value: Path, info: ValidationInfo) -> Path:
+def _existing_file(value: Path | None, info: ValidationInfo) -> Path | None:
     """``value`` resolved against the config's base directory; it must be a file."""
+    if value is None:
+        return None  # an optional file the user left out
     base = Path((info.context or {}).get(BASE_DIR_CONTEXT) or Path.cwd())
     path = (value if value.is_absolute() else base / value).resolve()
     if not path.is_file():
@@ -187,6 +190,72 @@ class OnnxModelConfig(_Strict):
     _resolve = field_validator("path")(_existing_file)
 
 
+FACTORY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+"""``module.path:callable``: a dotted module name, a colon, a function name."""
+
+
+def _search_dir(value: Path | None, info: ValidationInfo) -> Path:
+    """``value`` (default: the config's base directory) resolved; it must be a directory."""
+    base = Path((info.context or {}).get(BASE_DIR_CONTEXT) or Path.cwd())
+    path = base if value is None else value if value.is_absolute() else base / value
+    path = path.resolve()
+    if not path.is_dir():
+        raise ValueError(f"directory not found: {path}")
+    return path
+
+
+class BrevitasModelConfig(_Strict):
+    """``model.kind: brevitas``: a Brevitas module built by a factory in the user's code.
+
+    The flow imports ``factory`` (see :mod:`codesign.models.user`), builds the module,
+    loads ``checkpoint`` (or, without one, trains it on ``data.train``), and exports it
+    with its own checks as for the built-in models. Importing the factory runs the
+    user's Python code: a config naming a factory is trusted code, unlike an ONNX file.
+    The module carries its own quantization, so the ``quant`` section does not apply.
+    """
+
+    kind: Literal["brevitas"]
+    factory: str
+    """``pkg.module:make_net``: a callable taking no arguments that returns the
+    ``torch.nn.Module``."""
+    checkpoint: Path | None = None
+    """Its state dict (``torch.save(net.state_dict(), path)``), relative to the config
+    file; None: ``codesign train`` trains the module on ``data.train``."""
+    input_shape: list[int] = Field(min_length=1)
+    """One input sample's shape without the batch dimension, e.g. ``[1, 8, 8]``."""
+    source_dir: Path | None = Field(default=None, validate_default=True)
+    """Where the factory's module is looked up first (then ``sys.path``); default: the
+    config file's directory."""
+
+    _checkpoint = field_validator("checkpoint")(_existing_file)
+    _source = field_validator("source_dir")(_search_dir)
+
+    @field_validator("factory")
+    @classmethod
+    def _factory_form(cls, value: str) -> str:
+        if not re.fullmatch(FACTORY_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not 'module.path:function' (a dotted module name, a colon, "
+                "the name of a callable in it; e.g. 'mynet:make_net')"
+            )
+        return value
+
+    @field_validator("input_shape")
+    @classmethod
+    def _positive_dims(cls, value: list[int]) -> list[int]:
+        if any(d < 1 for d in value):
+            raise ValueError(f"every dimension must be >= 1, got {value}")
+        return value
+
+    @property
+    def module_name(self) -> str:
+        return self.factory.partition(":")[0]
+
+    @property
+    def callable_name(self) -> str:
+        return self.factory.partition(":")[2]
+
+
 AnyModelConfig = ModelConfig | CNNConfig
 """The config of any built-in model kind (trained and exported by the flow)."""
 
@@ -201,10 +270,13 @@ def _model_kind(value: Any) -> str:
 ModelField = Annotated[
     Annotated[ModelConfig, Tag("mlp")]
     | Annotated[CNNConfig, Tag("cnn")]
-    | Annotated[OnnxModelConfig, Tag("onnx")],
+    | Annotated[OnnxModelConfig, Tag("onnx")]
+    | Annotated[BrevitasModelConfig, Tag("brevitas")],
     Discriminator(_model_kind),
 ]
-_MODEL_KINDS = ("mlp", "cnn", "onnx")
+_MODEL_KINDS = ("mlp", "cnn", "onnx", "brevitas")
+UserModelConfig = OnnxModelConfig | BrevitasModelConfig
+"""A user's model: it carries its own quantization and comes with an npz test set."""
 
 
 class DigitsData(_Strict):
@@ -215,18 +287,21 @@ class DigitsData(_Strict):
 
 
 class NpzData(_Strict):
-    """``data.kind: npz``: the test set of an imported model, a NumPy ``.npz`` file with
-    ``x`` (N, *graph input shape without its batch dimension) and optionally ``y`` (N,)
+    """``data.kind: npz``: the test set of a user's model, a NumPy ``.npz`` file with
+    ``x`` (N, *model input shape without its batch dimension) and optionally ``y`` (N,)
     integer labels; checked by :func:`codesign.data.load_npz`."""
 
     kind: Literal["npz"]
     path: Path
     """The .npz file; a relative path is relative to the config file."""
     input_type: str | None = None
-    """qonnx DataType name of ``x`` (e.g. ``UINT8``), only where the graph does not
-    annotate its input."""
+    """qonnx DataType name of ``x`` (e.g. ``UINT8``): where an ONNX graph does not
+    annotate its input, and always for a Brevitas factory."""
+    train: Path | None = None
+    """Training set of a Brevitas factory without checkpoint (``x`` and ``y``), for
+    ``codesign train``."""
 
-    _resolve = field_validator("path")(_existing_file)
+    _resolve = field_validator("path", "train")(_existing_file)
 
     @field_validator("input_type")
     @classmethod
@@ -304,16 +379,31 @@ class LayerFold(_Strict):
 
 
 class FoldConfig(_Strict):
-    """Folding: explicit PE/SIMD per MVAU layer, or a target cycles-per-frame."""
+    """Folding: explicit PE/SIMD per MVAU layer, a target cycles-per-frame, or ``fit``: the
+    largest-throughput target whose design fits a board (codesign.fold_fit resolves it
+    into ``target_cycles`` before the flow runs)."""
 
     target_cycles: int | None = Field(default=None, ge=1)
     layers: list[LayerFold] | None = None
+    fit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
 
     @model_validator(mode="after")
     def _one_of(self) -> FoldConfig:
-        if (self.target_cycles is None) == (self.layers is None):
-            raise ValueError("fold needs exactly one of fold.target_cycles or fold.layers")
+        given = [k for k in ("target_cycles", "layers", "fit") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "fold needs exactly one of fold.target_cycles, fold.layers or fold.fit "
+                f"(a board name), got {', '.join(given) or 'none'}"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_fit(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # configs without fold.fit dump (and digest) as before it existed
+        out: dict[str, Any] = handler(self)
+        if self.fit is None:
+            out.pop("fit", None)
+        return out
 
 
 class SimConfig(_Strict):
@@ -360,37 +450,72 @@ class FlowConfig(_Strict):
         """True for a user's model file (no train and export steps)."""
         return isinstance(self.model, OnnxModelConfig)
 
+    @property
+    def user_model(self) -> bool:
+        """True for a user's model (an ONNX file or a Brevitas factory): it carries its
+        own quantization (no ``quant`` section) and comes with an npz test set."""
+        return isinstance(self.model, UserModelConfig)
+
     @model_validator(mode="after")
     def _front_end(self) -> FlowConfig:
-        if self.imported:
+        kind = self.model.kind
+        if self.user_model:
             if not isinstance(self.data, NpzData):
                 raise ValueError(
-                    "model.kind onnx needs its test set: data: {kind: npz, path: ...} with "
-                    "arrays x and, optionally, y"
+                    f"model.kind {kind} needs its test set: data: {{kind: npz, path: ...}} "
+                    "with arrays x and, optionally, y"
                 )
-            unused = sorted({"quant", "train"} & self.model_fields_set)
+            # an imported graph is not trained; a factory's module may be (train settings)
+            not_applying = {"quant", "train"} if self.imported else {"quant"}
+            unused = sorted(not_applying & self.model_fields_set)
             if unused:
+                why = "is not trained" if self.imported else "is trained with the train section"
                 raise ValueError(
                     f"{' and '.join(unused)} {'do' if len(unused) > 1 else 'does'} not apply "
-                    "to model.kind onnx (the imported graph carries its own quantization "
-                    "and is not trained); remove the section"
+                    f"to model.kind {kind} (the model carries its own quantization and {why}); "
+                    "remove the section"
                 )
         elif not isinstance(self.data, DigitsData):
             raise ValueError(
-                f"data.kind {self.data.kind} is the test set of an imported model "
-                f"(model.kind onnx); model.kind {self.model.kind} trains and tests on digits"
+                f"data.kind {self.data.kind} is the test set of a user's model "
+                f"(model.kind onnx or brevitas); model.kind {kind} trains and tests on digits"
             )
+        if isinstance(self.data, NpzData):
+            self._check_npz_keys(self.data)
         return self
+
+    def _check_npz_keys(self, data: NpzData) -> None:
+        model = self.model
+        if not isinstance(model, BrevitasModelConfig):
+            if data.train is not None:
+                raise ValueError(
+                    "data.train is the training set of a Brevitas factory without "
+                    "checkpoint (model.kind brevitas); an ONNX model is not trained"
+                )
+            return
+        if data.input_type is None:
+            raise ValueError(
+                "model.kind brevitas needs data.input_type, the qonnx DataType of the codes "
+                "in x (e.g. UINT8): it becomes the exported graph's input annotation"
+            )
+        if model.checkpoint is None and data.train is None:
+            raise ValueError(
+                "model.kind brevitas without model.checkpoint is trained by codesign: give "
+                "data.train (an npz with x and y), or a checkpoint"
+            )
 
     @model_serializer(mode="wrap")
     def _omit_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # the default data section is left out, so built-in configs dump (and digest) as
-        # before it existed; an imported model has no quant or train section
+        # before it existed; a user's model has no quant section, an imported one no train
         out: dict[str, Any] = handler(self)
         if isinstance(self.data, DigitsData):
             out.pop("data", None)
-        if self.imported:
+        elif self.data.train is None and isinstance(out.get("data"), dict):
+            out["data"].pop("train", None)  # an ONNX model's config dumps as before
+        if self.user_model:
             out.pop("quant", None)
+        if self.imported:
             out.pop("train", None)
         return out
 
@@ -399,14 +524,25 @@ class FlowConfig(_Strict):
         same files give the same digest wherever they are, and another file content
         another digest."""
         if isinstance(self.model, OnnxModelConfig):
-            dumped["model"]["path"] = _file_digest(self.model.path, "model.path")
+            dumped["model"]["path"] = file_digest(self.model.path, "model.path")
+        if isinstance(self.model, BrevitasModelConfig):
+            # where the code is does not define the design: the step keys digest what
+            # the factory's source and the checkpoint hold (codesign.flow)
+            dumped["model"]["source_dir"] = None
+            if self.model.checkpoint is not None:
+                dumped["model"]["checkpoint"] = True
         if isinstance(self.data, NpzData):
-            dumped["data"]["path"] = _file_digest(self.data.path, "data.path")
+            dumped["data"]["path"] = file_digest(self.data.path, "data.path")
+            if self.data.train is not None:
+                dumped["data"]["train"] = file_digest(self.data.train, "data.train")
         return dumped
 
     def digest(self) -> str:
         """Content digest of the whole config: same config (and seed) -> same digest."""
-        return _digest(self._identity(self.model_dump(mode="json")))
+        dumped = self._identity(self.model_dump(mode="json"))
+        if isinstance(self.model, BrevitasModelConfig) and self.model.checkpoint is not None:
+            dumped["model"]["checkpoint"] = file_digest(self.model.checkpoint, "model.checkpoint")
+        return _digest(dumped)
 
     def design_digest(self) -> str:
         """Digest of what defines the design (model, quantization, training, folding,
@@ -429,7 +565,8 @@ def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _file_digest(path: Path, key: str) -> str:
+def file_digest(path: Path, key: str) -> str:
+    """``sha256:<hex>`` of a user's file; unreadable: a ConfigError naming ``key``."""
     h = hashlib.sha256()
     try:
         with Path(path).open("rb") as f:

@@ -96,6 +96,17 @@ def load_digits_split(
     return DigitsSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
 
 
+@dataclass(frozen=True)
+class UserSplit:
+    """A user's training set (``data.train``) and test set (``data.path``), as
+    :func:`codesign.quant.train.train_model` reads a split; the test labels are optional."""
+
+    x_train: npt.NDArray[np.float32]
+    y_train: npt.NDArray[np.int64]
+    x_test: npt.NDArray[np.float32]
+    y_test: npt.NDArray[np.int64] | None
+
+
 NPZ_ARRAYS = ("x", "y")
 """Arrays of a test-set ``.npz``: ``x`` the inputs, ``y`` (optional) the labels."""
 MAX_NPZ_BYTES = 1 << 30

@@ -54,7 +54,10 @@ PACKAGES: tuple[tuple[str, str], ...] = (
 #: Open tools the flow needs; a missing one makes ``codesign doctor`` fail.
 REQUIRED_TOOLS: tuple[str, ...] = ("verilator", "iverilog", "vvp", "yosys", "g++")
 #: Tools reported when found, never required.
-OPTIONAL_TOOLS: tuple[str, ...] = ("nextpnr-ice40", "nextpnr-ecp5", "vivado", "vitis_hls")
+OPTIONAL_TOOLS: tuple[str, ...] = (
+    "nextpnr-ice40", "icepack", "nextpnr-ecp5", "ecppack", "nextpnr-gowin", "gowin_pack", "vivado",
+    "vitis_hls",
+)
 
 #: Oldest version that works with the rest of the flow, by tool.
 MIN_VERSIONS: dict[str, tuple[int, ...]] = {"verilator": (5, 36)}

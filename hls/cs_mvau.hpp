@@ -27,17 +27,22 @@
 namespace cs {
 namespace detail {
 
+// XNOR: FINN's binaryXnorMode -- inputs and weights are 1-bit codes of bipolar values
+// (IN_BITS = W_BITS = 1, unsigned) and each product is XNOR(x, w), so the unsigned
+// accumulator counts the matches (the XNOR-popcount), as rtl/cs_mvau.sv with XNOR = 1.
 template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
-          int ACT_BIAS>
+          int ACT_BIAS, bool XNOR>
 void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
-               const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+               const typename rom<W_BITS, !XNOR>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
                const typename rom<THR_BITS, ACC_SIGNED>::type (
                    *thresholds)[PE][N_THRES > 0 ? N_THRES : 1]) {
   static_assert(MW % SIMD == 0, "SIMD must divide MW");
   static_assert(MH % PE == 0, "PE must divide MH");
   static_assert(N_THRES > 0 || OUT_BITS >= ACC_BITS, "no activation: OUT_BITS >= ACC_BITS");
+  static_assert(!XNOR || (IN_BITS == 1 && W_BITS == 1 && !IN_SIGNED && !ACC_SIGNED),
+                "XNOR: 1-bit unsigned inputs and weights, unsigned accumulator");
   constexpr int SF = MW / SIMD;
   constexpr int NF = MH / PE;
   typedef ap_uint<tdata_bits(SIMD * IN_BITS)> in_word;
@@ -65,7 +70,10 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
           acc_t sum = (sf == 0) ? acc_t(0) : acc[p];
           for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            sum += get<IN_BITS, IN_SIGNED>(x, s) * ap_int<W_BITS>(weights[wa][p][s]);  // wraps at ACC_BITS
+            if (XNOR)  // a match counts 1
+              sum += (get<1, false>(x, s) == ap_uint<1>(weights[wa][p][s])) ? 1 : 0;
+            else  // wraps at ACC_BITS
+              sum += get<IN_BITS, IN_SIGNED>(x, s) * ap_int<W_BITS>(weights[wa][p][s]);
           }
           acc[p] = sum;
         }
@@ -103,8 +111,8 @@ void mvau(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
           const typename rom<THR_BITS, ACC_SIGNED>::type thresholds[MH / PE][PE][N_THRES]) {
   static_assert(N_THRES >= 1, "cs::mvau takes thresholds; use cs::mvau_noact without");
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS>(in, out, weights,
-                                                                       thresholds);
+                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS, false>(in, out, weights,
+                                                                              thresholds);
 }
 
 // MVAU without activation: the wrapped accumulators are the outputs.
@@ -114,7 +122,28 @@ void mvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                 hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
                 const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, 0, 2, 0>(in, out, weights, nullptr);
+                    ACC_SIGNED, OUT_BITS, 0, 2, 0, false>(in, out, weights, nullptr);
+}
+
+// binaryXnorMode MVAU with a MultiThreshold activation (thresholds in popcount terms).
+template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int ACC_BITS, int OUT_BITS,
+          int N_THRES, int THR_BITS, int ACT_BIAS>
+void mvau_xnor(hls::stream<ap_uint<tdata_bits(SIMD)>>& in,
+               hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
+               const typename rom<1, false>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
+               const typename rom<THR_BITS, false>::type thresholds[MH / PE][PE][N_THRES]) {
+  static_assert(N_THRES >= 1, "cs::mvau_xnor takes thresholds; use cs::mvau_xnor_noact");
+  detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, 1, false, 1, ACC_BITS, false, OUT_BITS,
+                    N_THRES, THR_BITS, ACT_BIAS, true>(in, out, weights, thresholds);
+}
+
+// binaryXnorMode MVAU without activation: the popcounts are the outputs.
+template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int ACC_BITS, int OUT_BITS>
+void mvau_xnor_noact(hls::stream<ap_uint<tdata_bits(SIMD)>>& in,
+                     hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
+                     const typename rom<1, false>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
+  detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, 1, false, 1, ACC_BITS, false, OUT_BITS, 0, 2,
+                    0, true>(in, out, weights, nullptr);
 }
 
 }  // namespace cs

@@ -8,6 +8,7 @@ FINN's tests build them), read through the kernel registry like the other kernel
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +363,36 @@ def test_bipolar_graph_input_is_refused(tmp_path: Path) -> None:
                         "data": {"kind": "npz", "path": str(tmp_path / "t.npz")}})
     with pytest.raises(LoweringError, match=r"graph input x is BIPOLAR .* 2x - 1 pre-processing"):
         step_qonnx_to_finn(model, cfg)
+
+
+def test_xnor_and_bipolar_mvaus_in_hls_csim(tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
+    """hls/cs_mvau.hpp's XNOR kernels (cs::mvau_xnor, with and without thresholds) and the
+    MVAU on bipolar / ternary weights, C-simulated against the goldens (checked against
+    FINN above) in one binary, each on random inputs and its overflow probe."""
+    from codesign.csim import run_kernels
+
+    rng = np.random.default_rng(3)
+    ks = []
+    for mw, mh, pe, simd, n_thres in ((16, 8, 4, 8, 1), (12, 6, 2, 12, 0), (20, 5, 1, 4, 3)):
+        w = rng.integers(0, 2, size=(mw, mh))
+        thr = np.sort(rng.integers(0, mw + 2, size=(mh, n_thres)), axis=1) if n_thres else None
+        odt = "BINARY" if n_thres == 1 else ("UINT2" if n_thres else "UINT32")
+        model = _mvau_model(w, thr, "BINARY", "BINARY", odt, pe, simd, xnor=True)
+        kernel_for(model.graph.node[0]).correct_datatypes(model, model.graph.node[0])
+        ks.append(_read(model))
+    for idt, wdt, vals in (("UINT4", "BIPOLAR", [-1, 1]), ("INT3", "TERNARY", [-1, 0, 1])):
+        w = rng.choice(vals, size=(12, 6))
+        thr = np.sort(rng.integers(-12, 13, size=(6, 3)), axis=1)
+        ks.append(_read(_mvau_model(w, thr, idt, wdt, "UINT2", 2, 4, xnor=False)))
+    ks = [dataclasses.replace(k, node=f"{k.node}_{i}") for i, k in enumerate(ks)]
+    inputs = []
+    for k in ks:
+        mw = int(k.params["MW"])
+        lo, hi = (0, 1) if k.params["XNOR"] else (-4, 3) if k.params["IN_SIGNED"] else (0, 15)
+        probe = k.kernel.overflow_probe(k).reshape(-1, mw)[:10]
+        x = np.concatenate([probe, rng.integers(lo, hi + 1, size=(24 - len(probe), mw))])
+        inputs.append([x])  # the same number of frames for every kernel of the binary
+    got = run_kernels(ks, inputs, tmp_path, Path(request.config.cache.mkdir("csim")))
+    for k, x, (y,) in zip(ks, inputs, got, strict=True):
+        np.testing.assert_array_equal(y, k.kernel.golden(k, x)[0], err_msg=k.node)

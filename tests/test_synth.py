@@ -372,3 +372,32 @@ def test_entry_lock_serializes_workers_and_tolerates_a_read_only_cache(tmp_path:
     blocked.write_text("not a folder")
     with entry_lock(blocked, "k"):  # no lock where no entry could be stored either
         pass
+
+
+@pytest.mark.synth
+def test_a_design_over_the_budget_is_refused(tmp_path: Path) -> None:
+    """over_budget refuses: the flow's accelerator (summed per kernel) and a whole design
+    (require_fit) over a board's budget raise FitError naming the resource; a comparison
+    twin may exceed it."""
+    from codesign.boards import load_board
+    from codesign.synth.fit import FitError
+
+    acc = _stream_chain()
+    small = tmp_path / "tiny.yaml"
+    small.write_text(
+        "name: tiny\nvendor: xilinx\npart: xc7z020clg400-1\nfamily: xcup\nclock_mhz: 100\n"
+        "flow: vivado\nresources: {LUT: 100000, FF: 4}\nlimits: {FF: 0.5}\n"
+    )
+    board = load_board(small)
+    cache = tmp_path / "cache"
+    with pytest.raises(FitError, match=r"design 'accelerator' .* does not fit tiny: FF \(FF\) "
+                       r"needs \d+, budget 2 \(50% of 4 available\); fold more"):
+        synthesize_accelerators({"accelerator": acc}, board, tmp_path / "r1", cache_dir=cache)
+    twin = synthesize_accelerators({"acc32": acc}, board, tmp_path / "r2", cache_dir=cache)
+    assert twin["acc32"].total["FF"] > 2
+    project = emit_rtl(acc, tmp_path / "whole" / "rtl", monitor_overflow=False)
+    whole = synthesize(list(project.sources), project.top, board, tmp_path / "whole")
+    assert whole.over_budget() == {"FF": whole.totals["FF"]}
+    with pytest.raises(FitError, match="accel_top does not fit tiny: FF"):
+        whole.require_fit(board)
+    whole.require_fit(get_board("zcu104"))  # fits: no error

@@ -71,15 +71,20 @@ def test_baselines_differing_in_p_train_once_and_a_hit_equals_a_rerun(
         assert cached.keys() == retrained.keys()
         assert all(torch.equal(cached[k], retrained[k]) for k in cached)
     # the uncached run stored nothing new: two entries (float, baseline) from the first
-    assert len([p for p in (tmp_path / "cache" / "train").iterdir()]) == 2
+    assert len(_entries(tmp_path / "cache" / "train")) == 2
 
 
 def test_a_broken_entry_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path / "cache"))
     cfg = _cfg()
     run_flow(cfg, tmp_path / "a", until="train")
-    for entry in (tmp_path / "cache" / "train").iterdir():
+    for entry in _entries(tmp_path / "cache" / "train"):
         (entry / "model.pt").unlink()
     bd = run_flow(cfg, tmp_path / "b", until="train").build_dir
     runs = json.loads((bd / "manifest.json").read_text())["steps"]["train"]["result"]["runs"]
     assert {r["source"] for r in runs.values()} == {"trained"}
+
+
+def _entries(cache: Path) -> list[Path]:
+    """The cache's entries (its .locks folder aside)."""
+    return [p for p in cache.iterdir() if not p.name.startswith(".")]

@@ -192,30 +192,34 @@ class Mvau(Kernel):
         return (np.asarray(y, dtype=np.int64).reshape(len(x), -1),)
 
     def hls_call(self, k: KernelInstance) -> HlsCall:
-        """``cs::mvau`` (thresholds) or ``cs::mvau_noact`` of hls/cs_mvau.hpp."""
-        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_mvau.hpp")
-        p = {n: int(v) for n, v in k.params.items() if n in _HLS_PARAMS}
+        """``cs::mvau`` (thresholds) or ``cs::mvau_noact`` of hls/cs_mvau.hpp, and their
+        binaryXnorMode twins ``cs::mvau_xnor`` / ``cs::mvau_xnor_noact``."""
+        refuse_unknown_params(k, (*_HLS_PARAMS, "XNOR"), "hls/cs_mvau.hpp")
+        p = {n: int(v) for n, v in k.params.items() if n in (*_HLS_PARAMS, "XNOR")}
         pe, simd = p["PE"], p["SIMD"]
         w = k.memories["WEIGHT_FILE"]
         # tiles[nf*SF + sf, p, s] = w[sf*SIMD + s, nf*PE + p]: PE x SIMD weights per step
         mw, mh = w.values.shape
         tiles = w.values.reshape(mw // simd, simd, mh // pe, pe).transpose(2, 0, 3, 1)
-        arrays = [HlsArray("weights", w.bits, True,
-                           tiles.reshape(-1, pe, simd),
+        arrays = [HlsArray("weights", w.bits, w.signed, tiles.reshape(-1, pe, simd),
                            partition=((2, "complete"), (3, "complete")))]
-        args = [p[n] for n in _HLS_PARAMS[:11]]
-        if p["N_THRES"]:
-            thr = k.memories["THRESH_FILE"]
-            if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
-                raise LoweringError(
-                    f"node {k.node}: thresholds are {thr.bits}-bit "
-                    f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
-                    f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
-                )
-            arrays.append(hls_thresholds(thr))
-            return HlsCall("cs_mvau.hpp", "cs::mvau", (*args, *(p[n] for n in _HLS_PARAMS[11:])),
-                           tuple(arrays))
-        return HlsCall("cs_mvau.hpp", "cs::mvau_noact", tuple(args), tuple(arrays))
+        xnor = bool(p.get("XNOR", 0))
+        # the XNOR kernels fix the operand types (1-bit unsigned codes, unsigned popcount)
+        names = _HLS_XNOR_PARAMS if xnor else _HLS_PARAMS
+        function = "cs::mvau_xnor" if xnor else "cs::mvau"
+        args = [p[n] for n in names[:-3]]
+        if not p["N_THRES"]:
+            return HlsCall("cs_mvau.hpp", f"{function}_noact", tuple(args), tuple(arrays))
+        thr = k.memories["THRESH_FILE"]
+        if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
+            raise LoweringError(
+                f"node {k.node}: thresholds are {thr.bits}-bit "
+                f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
+                f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
+            )
+        arrays.append(hls_thresholds(thr))
+        return HlsCall("cs_mvau.hpp", function, (*args, *(p[n] for n in names[-3:])),
+                       tuple(arrays))
 
     def accumulator(self, k: KernelInstance) -> Accumulator:
         p = k.params
@@ -303,10 +307,15 @@ def operand_types(inst: Any) -> tuple[tuple[int, bool], tuple[int, bool]]:
     w_bits, w_signed = int_dtype(inst, "weightDataType")
     return inp, (w_bits + int(not w_signed), True)
 
-#: cs::mvau's template parameters in declaration order (cs::mvau_noact: the first 11).
+#: cs::mvau's template parameters in declaration order (cs::mvau_noact: all but the last 3).
 _HLS_PARAMS = (
     "MW", "MH", "PE", "SIMD", "N_VECTORS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
     "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
+)
+#: cs::mvau_xnor's (cs::mvau_xnor_noact: all but the last 3).
+_HLS_XNOR_PARAMS = (
+    "MW", "MH", "PE", "SIMD", "N_VECTORS", "ACC_BITS", "OUT_BITS", "N_THRES", "THR_BITS",
+    "ACT_BIAS",
 )
 
 

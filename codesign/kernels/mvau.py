@@ -35,7 +35,7 @@ from codesign.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
-from codesign.kernels.thresholding import hls_thresholds, multithreshold, threshold_memory
+from codesign.kernels.thresholding import accumulator_thresholds, multithreshold, threshold_memory
 from codesign.quant import bounds
 
 
@@ -210,14 +210,7 @@ class Mvau(Kernel):
         args = [p[n] for n in names[:-3]]
         if not p["N_THRES"]:
             return HlsCall("cs_mvau.hpp", f"{function}_noact", tuple(args), tuple(arrays))
-        thr = k.memories["THRESH_FILE"]
-        if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
-            raise LoweringError(
-                f"node {k.node}: thresholds are {thr.bits}-bit "
-                f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
-                f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
-            )
-        arrays.append(hls_thresholds(thr))
+        arrays.append(accumulator_thresholds(k))
         return HlsCall("cs_mvau.hpp", function, (*args, *(p[n] for n in names[-3:])),
                        tuple(arrays))
 

@@ -110,6 +110,21 @@ def hls_thresholds(mem: Memory, name: str = "thresholds") -> HlsArray:
                     partition=((2, "complete"), (3, "complete")))
 
 
+def accumulator_thresholds(k: KernelInstance) -> HlsArray:
+    """:func:`hls_thresholds` of an accumulating kernel's THRESH_FILE (MVAU, VVAU), whose
+    C++ kernel compares them as THR_BITS-bit values of the accumulator's signedness: a ROM
+    of another type is a named error rather than a silent reinterpretation."""
+    p = k.params
+    thr = k.memories["THRESH_FILE"]
+    if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != int(p["THR_BITS"]):
+        raise LoweringError(
+            f"node {k.node}: thresholds are {thr.bits}-bit "
+            f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
+            f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
+        )
+    return hls_thresholds(thr)
+
+
 #: cs::thresholding's template parameters but WORDS (the third), in declaration order.
 _HLS_PARAMS = ("C", "PE", "IN_BITS", "IN_SIGNED", "N_THRES", "THR_BITS", "ACT_BIAS", "OUT_BITS")
 

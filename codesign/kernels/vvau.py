@@ -40,7 +40,7 @@ from codesign.kernels._base import (
 )
 from codesign.kernels._folding import check_divides
 from codesign.kernels.mvau import Mvau, whole_frames
-from codesign.kernels.thresholding import hls_thresholds, multithreshold, threshold_memory
+from codesign.kernels.thresholding import accumulator_thresholds, multithreshold, threshold_memory
 from codesign.quant import bounds
 
 
@@ -239,14 +239,7 @@ class Vvau(Mvau):
         if not p["N_THRES"]:
             return HlsCall("cs_vvau.hpp", "cs::vvau_noact",
                            tuple(p[n] for n in _HLS_PARAMS[:11]), tuple(arrays))
-        thr = k.memories["THRESH_FILE"]
-        if thr.signed != bool(p["ACC_SIGNED"]) or thr.bits != p["THR_BITS"]:
-            raise LoweringError(
-                f"node {k.node}: thresholds are {thr.bits}-bit "
-                f"{'signed' if thr.signed else 'unsigned'}, the accumulator compares "
-                f"{p['THR_BITS']}-bit {'signed' if p['ACC_SIGNED'] else 'unsigned'}"
-            )
-        arrays.append(hls_thresholds(thr))
+        arrays.append(accumulator_thresholds(k))
         return HlsCall("cs_vvau.hpp", "cs::vvau", tuple(p[n] for n in _HLS_PARAMS),
                        tuple(arrays))
 

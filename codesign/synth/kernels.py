@@ -110,7 +110,7 @@ def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
     feed("kernel-v1", tool, recipe_digest(board), k.module)
     streams = [asdict(f) for f in (*k.inputs, *k.outputs)]
     feed(json.dumps(params, sort_keys=True), json.dumps(streams))
-    feed(library_digest())
+    feed(library_digest([k.module]))
     for name in sorted(k.memories):
         mem = k.memories[name]
         feed(name, mem.kind, mem.pe, mem.simd, mem.bits, mem.signed, mem.values.shape)

@@ -14,9 +14,15 @@
 // Parameters
 //   PE, NF                  lanes per word and channel folds (NF*PE channels)
 //   DATA_BITS, DATA_SIGNED  the compared values (two's complement when signed)
-//   THR_BITS                threshold width; thresholds have the signedness of the data.
-//                           Must hold data max + 1 (THR_BITS >= DATA_BITS + 1, the
-//                           callers' default), the value of the padding
+//   THR_BITS                threshold width; thresholds have the signedness of the data
+//                           and lie strictly inside the THR_BITS type (above its minimum
+//                           when signed, below its maximum, the padding). The search runs
+//                           at THR_BITS: x is saturated into [min, max - 1] of the type,
+//                           which keeps x >= t for every such threshold and never fires
+//                           the padding. DATA_BITS + 1 (the callers' default) holds every
+//                           clipped threshold and saturates nothing; FINN-style narrow
+//                           thresholds (codesign.backends.words.threshold_bits) make a
+//                           wide accumulator's search as narrow as its thresholds
 //   N_THRES                 thresholds per channel, 1 .. 65535 (B <= 16)
 //   ACT_BIAS                added to the count (FINN's ActVal; may be negative)
 //   OUT_BITS                width of each y; the sum is truncated to it (two's complement)
@@ -27,7 +33,8 @@
 //                           thresholds_sa_p000f.mem. Stage s, lane p: NF*2^s lines of
 //                           THR_BITS bits; line nf*2^s + j holds threshold index
 //                           j*2^(k+1) + 2^k - 1 (k = B-1-s) of channel nf*PE + p, or the
-//                           padding (data max + 1) where that index is >= N_THRES.
+//                           padding (the THR_BITS type's max) where that index is
+//                           >= N_THRES.
 //                           Written by codesign.backends.words.write_thresh_mem.
 // Ports
 //   ap_clk, ap_rst_n        clock, synchronous active-low reset (valid bits only)
@@ -66,6 +73,12 @@ module cs_thresh_search #(
 );
   localparam int B = $clog2(N_THRES + 1);  // stages = bits of the count
   localparam int NFB = (NF > 1) ? $clog2(NF) : 1;
+  // saturation bounds of x in the threshold type, in a signed width that holds x and both
+  localparam int SW = ((THR_BITS > DATA_BITS) ? THR_BITS : DATA_BITS) + 1;
+  localparam longint SAT_HI = (DATA_SIGNED ? (64'sd1 <<< (THR_BITS - 1)) : (64'sd1 <<< THR_BITS)) - 2;
+  localparam longint SAT_LO = DATA_SIGNED ? -(64'sd1 <<< (THR_BITS - 1)) : 64'sd0;
+  localparam logic signed [SW-1:0] HI = SW'(SAT_HI);
+  localparam logic signed [SW-1:0] LO = SW'(SAT_LO);
 
   // lower-case hex digit of d = 0..15, for the ROM file names (a ternary in a return
   // statement does not parse in Yosys; assigning the function name does)
@@ -113,17 +126,24 @@ module cs_thresh_search #(
       (* rom_style = "distributed" *) logic [THR_BITS-1:0] rom[0:DEPTH-1];
       initial $readmemh({THRESH_FILE, "_s", HEX, "_p", LANE, ".mem"}, rom);
       logic [THR_BITS-1:0] thr;  // candidate threshold, read one cycle ahead
-      logic [DATA_BITS-1:0] xd;  // the compared value
+      logic [THR_BITS-1:0] xd;  // the compared value, saturated to the threshold type
       logic [B-1:0] r, nr;  // count bits settled before / after this stage
 
       if (s == 0) begin : g_rd0
-        assign xd = x[p*DATA_BITS+:DATA_BITS];
+        logic signed [SW-1:0] xs;  // x extended by its signedness
+        if (DATA_SIGNED) begin : g_sx
+          assign xs = SW'($signed(x[p*DATA_BITS+:DATA_BITS]));
+        end else begin : g_ux
+          assign xs = SW'(x[p*DATA_BITS+:DATA_BITS]);
+        end
+        assign xd = (xs > HI) ? HI[THR_BITS-1:0] : (xs < LO) ? LO[THR_BITS-1:0]
+                  : xs[THR_BITS-1:0];
         assign r = '0;
         always_ff @(posedge ap_clk) begin
           if (en) thr <= rom[nf_next];
         end
       end else begin : g_rd
-        logic [DATA_BITS-1:0] x_q;
+        logic [THR_BITS-1:0] x_q;
         logic [B-1:0] r_q;
         // address nf*2^s + j, j = the count bits settled by stages 0..s-1
         logic [NFB+s-1:0] addr;

@@ -129,6 +129,28 @@ def test_thresh_search_model() -> None:
             np.testing.assert_array_equal(got, multithreshold(x, thr, -2))
 
 
+def test_narrow_thresholds_saturate_the_data() -> None:
+    """Thresholds of a narrow range beside wide data (a 32-bit accumulator's, say) are
+    stored in threshold_bits() bits; the search saturates x into that type and still
+    counts exactly, for x far beyond the thresholds on both sides."""
+    rng = np.random.default_rng(9)
+    for signed, data_bits, t_lo, t_hi in ((True, 16, -40, 37), (False, 12, 0, 100),
+                                          (True, 8, -1, 1), (True, 32, -9000, 70000)):
+        for n in (1, 3, 7, 15, 20):
+            thr = np.sort(rng.integers(t_lo, t_hi + 1, size=(4, n)), axis=1)
+            bits = words.threshold_bits(thr, data_bits, signed)
+            assert bits < data_bits + 1
+            lo, hi = words.value_range(data_bits, signed)
+            near = np.clip(rng.integers(t_lo - 3, t_hi + 4, size=(60, 4)), lo, hi)
+            x = np.concatenate([rng.integers(lo, hi + 1, size=(60, 4)), near,
+                                np.full((1, 4), lo), np.full((1, 4), hi)])
+            roms = words.thresh_mem_words(thr, 2, bits, signed)
+            got = thresh_search(x, roms, bits, signed)
+            np.testing.assert_array_equal(got, multithreshold(x, thr, 0))
+    with pytest.raises(ValueError, match="inside"):  # the type's max is the padding
+        words.thresh_mem_words(np.array([[7]]), 1, 4, True)
+
+
 # --------------------------------------------------------------------------- cs_mvau
 MVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_mvau.sv")
 
@@ -268,18 +290,23 @@ THR_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_thresholding.sv")
 
 def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
               in_signed: bool, act_bias: int = 0, edges: bool = False,
-              verilator: bool = False) -> Case:
+              verilator: bool = False, narrow: tuple[int, int] | None = None) -> Case:
+    """``narrow``: thresholds drawn from this range only, stored (and searched) in
+    ``threshold_bits`` bits, so most inputs are saturated."""
     rng = np.random.default_rng(seed)
     lo, hi = words.value_range(in_bits, in_signed)
     # a little beyond the input range on both sides, then clipped (never / always true)
-    thr = np.sort(rng.integers(lo - 2, hi + 3, size=(c, n_thres)), axis=1)
+    t_lo, t_hi = narrow or (lo - 2, hi + 3)
+    thr = np.sort(rng.integers(t_lo, t_hi, size=(c, n_thres)), axis=1)
     thr = words.clip_thresholds(thr, in_bits, in_signed)
     if edges:
         thr = _edge_thresholds(thr, lo, hi)
+    thr_bits = words.threshold_bits(thr, in_bits, in_signed)
+    assert narrow is None or thr_bits < in_bits
     top = act_bias + n_thres
     out_bits = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
     params = {"C": c, "PE": pe, "N_THRES": n_thres, "IN_BITS": in_bits,
-              "IN_SIGNED": int(in_signed), "THR_BITS": in_bits + 1, "ACT_BIAS": act_bias,
+              "IN_SIGNED": int(in_signed), "THR_BITS": thr_bits, "ACT_BIAS": act_bias,
               "OUT_BITS": out_bits}
     tb = {"seed": seed, "n_pixels": 24, "thr": thr.tolist(), **PAUSES}
     return Case("thresholding", name, "cs_thresholding", THR_FILES, params, tb, verilator)
@@ -306,6 +333,9 @@ THR_CASES = [
     _thr_case("c8-pe4-u8-t255", 25, 8, 4, 255, 8, False, edges=True),
     _thr_case("c24-pe8-s8-t255-bias-128", 26, 24, 8, 255, 8, True, act_bias=-128, edges=True,
               verilator=True),
+    # a wide input beside narrow thresholds: a 6-bit search saturates 14-bit data
+    _thr_case("c6-pe2-s14-t9-narrow", 27, 6, 2, 9, 14, True, narrow=(-20, 25)),
+    _thr_case("c4-pe4-u12-t5-narrow", 28, 4, 4, 5, 12, False, narrow=(0, 40)),
 ]
 
 

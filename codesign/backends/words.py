@@ -175,6 +175,37 @@ def clip_thresholds(thr: np.ndarray, data_bits: int, data_signed: bool) -> np.nd
     return np.clip(np.asarray(thr, dtype=np.int64), lo, hi + 1)
 
 
+def threshold_bits(thr: np.ndarray, data_bits: int, data_signed: bool) -> int:
+    """Width of the threshold ROM words (THR_BITS): the narrowest type of the data's
+    signedness that holds every threshold strictly inside its range (above its minimum
+    when signed, below its maximum), at most ``data_bits + 1``.
+
+    FINN stores thresholds in the smallest type that holds them, too. The kernels compare
+    at this width: they saturate the data into ``[min, max - 1]`` of the type, which keeps
+    ``x >= t`` for every such threshold and keeps the padding (the type's maximum) from
+    firing; at ``data_bits + 1`` (clipped thresholds always fit) that is no change at all.
+    A 32-bit accumulator compared with thresholds of 16-bit range then searches at 17
+    bits, not 33.
+
+    >>> threshold_bits(np.array([[0, 3, 9]]), 16, False)  # 0..15 holds 9 below its max
+    4
+    >>> threshold_bits(np.array([[-3, 2]]), 16, True)  # -4..3
+    3
+    >>> threshold_bits(np.array([[-128, 128]]), 8, True)  # clipped to the data range: 9 bits
+    9
+    """
+    thr = np.asarray(thr, dtype=np.int64)
+    cap = data_bits + 1
+    if thr.size == 0:
+        return cap
+    lo, hi = int(thr.min()), int(thr.max())
+    for bits in range(1 if not data_signed else 2, cap):
+        t_lo, t_hi = value_range(bits, data_signed)
+        if (not data_signed or t_lo < lo) and hi < t_hi:
+            return bits
+    return cap
+
+
 def thresh_stages(n_thres: int) -> int:
     """Binary-search stages of the threshold kernels for ``n_thres`` thresholds per channel:
     the bits of the count, ``$clog2(N_THRES + 1)``.
@@ -209,8 +240,8 @@ def thresh_mem_words(
     does not depend on their order).
 
     With ``B = thresh_stages(N_THRES)`` the thresholds are padded to ``2**B - 1`` with the
-    largest value of a ``thr_bits - 1``-bit type plus one (the data max + 1 for the
-    kernels' ``THR_BITS = DATA_BITS + 1``; no value of the data reaches it). Stage ``s``
+    largest value of the ``thr_bits`` type, which the kernel's saturated data never reaches
+    (every threshold lies strictly inside the type, see :func:`threshold_bits`). Stage ``s``
     (``k = B-1-s``) has ``NF*2**s`` words of ``thr_bits`` per lane: word ``nf*2**s + j``
     of lane ``p`` holds threshold ``j*2**(k+1) + 2**k - 1`` of channel ``nf*PE + p``
     (two's complement bits when ``signed``). ``signed`` must match the compared data (the
@@ -227,16 +258,17 @@ def thresh_mem_words(
     if ch % pe:
         raise ValueError(f"{ch} channels not divisible by PE={pe}")
     lo, hi = value_range(thr_bits, signed)
+    lo, hi = (lo + 1 if signed else lo), hi - 1  # strictly inside (see threshold_bits)
     if thr.size and (int(thr.min()) < lo or int(thr.max()) > hi):
         raise ValueError(
-            f"thresholds outside the {'signed' if signed else 'unsigned'} {thr_bits}-bit "
-            f"range [{lo}, {hi}]; "
-            "clip them with clip_thresholds() or widen THR_BITS"
+            f"thresholds outside [{lo}, {hi}], the inside of the "
+            f"{'signed' if signed else 'unsigned'} {thr_bits}-bit type; "
+            "clip them with clip_thresholds() and size THR_BITS with threshold_bits()"
         )
     # the search needs ascending thresholds; count(x >= t) does not depend on their order
     thr = np.sort(thr, axis=1)
     b = thresh_stages(n_thres)
-    pad = value_range(thr_bits - 1, signed)[1] + 1
+    pad = value_range(thr_bits, signed)[1]
     full = np.full((ch, (1 << b) - 1), pad, dtype=np.int64)
     full[:, :n_thres] = thr
     stages = []
@@ -263,11 +295,11 @@ def write_thresh_mem(
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
-    >>> thr = np.array([[-1, 1], [0, 2]])  # 2 channels, padded with 8 to [t0, t1, 8]
+    >>> thr = np.array([[-1, 1], [0, 2]])  # 2 channels, padded with 15 (5-bit max) to [t0, t1, 15]
     >>> files = write_thresh_mem(thr, 2, 5, os.path.join(d, "t"))
     >>> [(f.name, f.read_text().split()) for f in files]  # doctest: +NORMALIZE_WHITESPACE
     [('t_s0_p0000.mem', ['01']), ('t_s0_p0001.mem', ['02']),
-     ('t_s1_p0000.mem', ['1f', '08']), ('t_s1_p0001.mem', ['00', '08'])]
+     ('t_s1_p0000.mem', ['1f', '0f']), ('t_s1_p0001.mem', ['00', '0f'])]
     """
     base = Path(base)
     out = []

@@ -18,7 +18,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from codesign.backends.words import clip_thresholds, value_range, wrap
+from codesign.backends.words import value_range, wrap
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
@@ -35,7 +35,12 @@ from codesign.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
-from codesign.kernels.thresholding import accumulator_thresholds, multithreshold, threshold_memory
+from codesign.kernels.thresholding import (
+    accumulator_thresholds,
+    multithreshold,
+    threshold_memory,
+    threshold_rom,
+)
 from codesign.quant import bounds
 
 
@@ -156,11 +161,11 @@ class Mvau(Kernel):
         out_bits, out_signed = int_dtype(inst, "outputDataType")
         weights = int_initializer(model, node.input[1], node.name)
         memories = {"WEIGHT_FILE": Memory("weights", weights, pe, simd, w_bits, w_signed)}
-        n_thres = 0
+        n_thres, thr_bits = 0, acc_bits + 1
         if not inst.get_nodeattr("noActivation"):
             thr = threshold_memory(model, node, 2, mh, pe, acc_bits, acc_signed)
             memories["THRESH_FILE"] = thr
-            n_thres = thr.values.shape[1]
+            n_thres, thr_bits = thr.values.shape[1], thr.bits
         return self.instance(
             node,
             params={
@@ -168,7 +173,7 @@ class Mvau(Kernel):
                 "N_VECTORS": int(np.prod(inst.get_nodeattr("numInputVectors"))),
                 "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
                 "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "OUT_BITS": out_bits,
-                "N_THRES": n_thres, "THR_BITS": acc_bits + 1,
+                "N_THRES": n_thres, "THR_BITS": thr_bits,
                 "ACT_BIAS": inst.get_nodeattr("ActVal"), "XNOR": int(xnor),
             },
             inputs=(StreamFormat(in_bits, simd, in_signed),),
@@ -234,11 +239,10 @@ class Mvau(Kernel):
             outputs = (StreamFormat(bits, k.out.elems, signed),)
         memories = dict(k.memories)
         if "THRESH_FILE" in memories:
-            thr = memories["THRESH_FILE"]
-            memories["THRESH_FILE"] = dataclasses.replace(
-                thr, values=clip_thresholds(thr.values, bits, signed), bits=bits + 1,
-                signed=signed,
-            )
+            thr = threshold_rom(memories["THRESH_FILE"].values, k.memories["THRESH_FILE"].pe,
+                                bits, signed)
+            memories["THRESH_FILE"] = thr
+            params["THR_BITS"] = thr.bits
         return dataclasses.replace(k, params=params, memories=memories, outputs=outputs)
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:

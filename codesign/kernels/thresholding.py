@@ -14,7 +14,12 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from codesign.backends.words import clip_thresholds, unpack_words
+from codesign.backends.words import (
+    clip_thresholds,
+    threshold_bits,
+    unpack_words,
+    value_range,
+)
 from codesign.errors import LoweringError
 from codesign.kernels import register
 from codesign.kernels._base import (
@@ -55,9 +60,10 @@ def thresh_search(
     per-lane ROM words of :func:`~codesign.backends.words.thresh_mem_words`
     (``rom_words[s][p]``; PE is the number of lanes), for ``x`` of shape (..., channels).
 
-    Stage ``s`` (``k = B-1-s``) reads word ``nf*2**s + (r >> (k+1))`` of lane ``p``'s ROM
-    and sets count bit ``k`` when ``x >= threshold``. Must equal :func:`multithreshold`
-    (the padding never fires).
+    ``x`` is first saturated into ``[min, max - 1]`` of the ``thr_bits`` type, as the
+    kernel does; stage ``s`` (``k = B-1-s``) reads word ``nf*2**s + (r >> (k+1))`` of lane
+    ``p``'s ROM and sets count bit ``k`` when ``x >= threshold``. Must equal
+    :func:`multithreshold` (the padding never fires).
 
     >>> from codesign.backends.words import thresh_mem_words
     >>> thr = np.array([[-3, 0, 0, 5, 7], [1, 2, 3, 4, 8]])  # 4-bit signed data
@@ -68,7 +74,8 @@ def thresh_search(
     >>> (multithreshold(x, thr, -1) == thresh_search(x, words, 5, True, -1)).all()
     np.True_
     """
-    x = np.asarray(x, dtype=np.int64)
+    lo, hi = value_range(thr_bits, signed)
+    x = np.clip(np.asarray(x, dtype=np.int64), lo, hi - 1)
     b = len(rom_words)
     pe = len(rom_words[0])
     ch = x.shape[-1]
@@ -90,13 +97,21 @@ def threshold_memory(
     model: ModelWrapper, node: Any, index: int, channels: int, pe: int, data_bits: int,
     data_signed: bool,
 ) -> Memory:
-    """The threshold ROM of ``node`` (initializer ``index``), one row per channel, clipped
-    to the data range: thresholds outside it never or always fire, and clipping them to
-    [min, max + 1] keeps every comparison and fits ``data_bits + 1`` bits."""
+    """The threshold ROM of ``node`` (initializer ``index``), one row per channel (see
+    :func:`threshold_rom`)."""
     thr = int_initializer(model, node.input[index], node.name)
     thr = np.broadcast_to(thr, (channels, thr.shape[-1])).copy()
+    return threshold_rom(thr, pe, data_bits, data_signed)
+
+
+def threshold_rom(thr: IntArray, pe: int, data_bits: int, data_signed: bool) -> Memory:
+    """Thresholds (channels x N_THRES) compared with ``data_bits`` data, as a ROM: clipped
+    to the data range (thresholds outside it never or always fire, and clipping them to
+    [min, max + 1] keeps every comparison), in the narrowest word that holds them
+    (:func:`~codesign.backends.words.threshold_bits`, the kernels' THR_BITS)."""
     thr = clip_thresholds(thr, data_bits, data_signed)
-    return Memory("thresholds", thr, pe, 1, data_bits + 1, data_signed)
+    return Memory("thresholds", thr, pe, 1, threshold_bits(thr, data_bits, data_signed),
+                  data_signed)
 
 
 def hls_thresholds(mem: Memory, name: str = "thresholds") -> HlsArray:
@@ -146,7 +161,7 @@ class Thresholding(Kernel):
             node,
             params={
                 "C": c, "PE": pe, "N_THRES": mem.values.shape[1], "IN_BITS": in_bits,
-                "IN_SIGNED": int(in_signed), "THR_BITS": in_bits + 1,
+                "IN_SIGNED": int(in_signed), "THR_BITS": mem.bits,
                 "ACT_BIAS": inst.get_nodeattr("ActVal"), "OUT_BITS": out_bits,
             },
             inputs=(StreamFormat(in_bits, pe, in_signed),),

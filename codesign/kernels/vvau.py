@@ -200,18 +200,18 @@ class Vvau(Mvau):
             )
         weights = raw.reshape(c, k2).T  # (fan_in, channels), as the accumulator sees them
         memories = {"WEIGHT_FILE": Memory("weights", weights, pe, simd, w_bits, True)}
-        n_thres = 0
+        n_thres, thr_bits = 0, acc_bits + 1
         if not inst.get_nodeattr("noActivation"):
             thr = threshold_memory(model, node, 2, c, pe, acc_bits, acc_signed)
             memories["THRESH_FILE"] = thr
-            n_thres = thr.values.shape[1]
+            n_thres, thr_bits = thr.values.shape[1], thr.bits
         return self.instance(
             node,
             params={
                 "K2": k2, "C": c, "PE": pe, "SIMD": simd, "N_PIXELS": dim_h * dim_w,
                 "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
                 "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "OUT_BITS": out_bits,
-                "N_THRES": n_thres, "THR_BITS": acc_bits + 1,
+                "N_THRES": n_thres, "THR_BITS": thr_bits,
                 "ACT_BIAS": inst.get_nodeattr("ActVal"),
             },
             inputs=(StreamFormat(in_bits, simd * pe, in_signed),),

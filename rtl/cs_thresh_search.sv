@@ -75,7 +75,8 @@ module cs_thresh_search #(
   localparam int NFB = (NF > 1) ? $clog2(NF) : 1;
   // saturation bounds of x in the threshold type, in a signed width that holds x and both
   localparam int SW = ((THR_BITS > DATA_BITS) ? THR_BITS : DATA_BITS) + 1;
-  localparam longint SAT_HI = (DATA_SIGNED ? (64'sd1 <<< (THR_BITS - 1)) : (64'sd1 <<< THR_BITS)) - 2;
+  localparam longint SAT_HI =
+      (DATA_SIGNED ? (64'sd1 <<< (THR_BITS - 1)) : (64'sd1 <<< THR_BITS)) - 2;
   localparam longint SAT_LO = DATA_SIGNED ? -(64'sd1 <<< (THR_BITS - 1)) : 64'sd0;
   localparam logic signed [SW-1:0] HI = SW'(SAT_HI);
   localparam logic signed [SW-1:0] LO = SW'(SAT_LO);

@@ -64,8 +64,8 @@ _INSTANCE = re.compile(r"\b(cs_\w+)\s*(?:#\s*\(|\w+\s*\()")
 def module_sources(modules: Iterable[str]) -> tuple[Path, ...]:
     """The rtl/ files of ``modules`` and of every library module they instantiate.
 
-    A tool reads only these: parsing the whole library cost each small kernel's Yosys
-    run ~3 s of its ~5 s, and a kernel's cache key changes only with its own sources.
+    Projects list only these, so a kernel's synth cache key (and a tool's parse) covers
+    only its own sources: an edit to one kernel leaves the others' cache entries valid.
 
     >>> [p.name for p in module_sources(["cs_mvau"])]
     ['cs_fifo.sv', 'cs_mvau.sv', 'cs_thresh_search.sv']

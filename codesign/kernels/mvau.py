@@ -239,9 +239,8 @@ class Mvau(Kernel):
             outputs = (StreamFormat(bits, k.out.elems, signed),)
         memories = dict(k.memories)
         if "THRESH_FILE" in memories:
-            thr = threshold_rom(memories["THRESH_FILE"].values, k.memories["THRESH_FILE"].pe,
-                                bits, signed)
-            memories["THRESH_FILE"] = thr
+            old = memories["THRESH_FILE"]
+            memories["THRESH_FILE"] = thr = threshold_rom(old.values, old.pe, bits, signed)
             params["THR_BITS"] = thr.bits
         return dataclasses.replace(k, params=params, memories=memories, outputs=outputs)
 

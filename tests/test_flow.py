@@ -45,8 +45,10 @@ def check_accumulator_bounds(layers: list[dict[str, Any]], acc_bits: int) -> Non
 
 
 def check_resources(resources: dict[str, Any], rtl_kernels: list[dict[str, Any]]) -> None:
-    """One out-of-context synthesis per kernel of the generated top, in the twin too; a
-    thresholded MVAU costs more flip-flops with 32-bit accumulators than at FINN's width."""
+    """One out-of-context synthesis per kernel of the generated top, in the twin too; the
+    twin's thresholded MVAUs are netlists of their own (another ACC_BITS, another key), not
+    ours read back from the cache. Which of the two costs more is what the report measures,
+    not a rule: with thresholds at their own width the twin measured no larger."""
     acc, wide = resources["accelerator"], resources["acc32"]
     for design in (acc, wide):
         assert [k["instance"] for k in design["kernels"]] == [f"u_{k['node']}" for k in rtl_kernels]
@@ -56,7 +58,7 @@ def check_resources(resources: dict[str, Any], rtl_kernels: list[dict[str, Any]]
     assert thresholded
     for i in thresholded:
         ours, theirs = acc["kernels"][i], wide["kernels"][i]
-        assert theirs["total"]["FF"] > ours["total"]["FF"], ours["instance"]
+        assert theirs["key"] != ours["key"], ours["instance"]
 
 
 @pytest.mark.sim

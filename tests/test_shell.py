@@ -158,7 +158,8 @@ def test_place_route_and_pack_commands_per_family() -> None:
     assert ice[1:4] == ["--up5k", "--package", "sg48"] and "--pcf" in ice and "--asc" in ice
     assert ice[ice.index("--freq") + 1] == "12" and "--timing-allow-fail" in ice
     ecp = nextpnr_command(get_board("ulx3s"), exe, "board.lpf", 1)
-    assert ecp[1:7] == ["--85k", "--package", "CABGA381", "--speed", "6", "--json"]
+    assert ecp[1:9] == [
+        "--85k", "--package", "CABGA381", "--speed", "6", "--router", "router2", "--json"]
     gw = nextpnr_command(get_board("tangnano9k"), exe, "board.cst", 1)
     assert "cst=board.cst" in gw and gw[gw.index("--write") + 1] == "pnr.json"
     for cmd in (ice, ecp, gw):  # the WebAssembly tools see only their folder

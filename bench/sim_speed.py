@@ -33,6 +33,7 @@ from codesign.flow import run_flow
 from codesign.paths import data_dir
 from codesign.sim import harness_source, run_limits, simulate_accelerator, stage_harness
 from codesign.simulators import VERILATOR_FLAGS, simulator_path
+from codesign.tools import default_jobs
 from rtl_sim.accel.stalls import seeds, threshold
 from rtl_sim.kernels.common import CLOCK_NS
 
@@ -99,7 +100,7 @@ def native(build: Path, cycles: int, backpressure: float, cxx_opt: str) -> dict[
     exe = simulator_path("verilator")
     env = {**os.environ, "VERILATOR_ROOT": str(exe.parent.parent)}
     cmd = [
-        str(exe), "--cc", "--exe", "--build", "-j", "2", *VERILATOR_FLAGS,
+        str(exe), "--cc", "--exe", "--build", "-j", str(default_jobs()), *VERILATOR_FLAGS,
         "--top-module", "cs_axis_harness", "--prefix", "Vharness", "-o", "Vharness",
         "-Mdir", str(work / "obj"),
         "-MAKEFLAGS", f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={cxx_opt} OPT_GLOBAL={cxx_opt}",

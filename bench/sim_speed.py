@@ -5,9 +5,11 @@ Every configuration streams the design's test vectors (repeated) for at least
 ``codesign.sim.simulate_accelerator``; the rate is the simulated cycles of that run over
 its wall time in cocotb's results (build time is reported apart). The same harness is
 also built as a native Verilator C++ program without cocotb (rtl_sim/accel/native_main.cpp)
-and every Verilator run is given as a ratio to it. Build directories come from
-``codesign flow`` (default: out/demo, from `make demo`); a missing one is built up to the
-rtl step first. ``--build`` may be given once per design (the demo and a larger one).
+and every Verilator run is given as a ratio to it. The HDL harness runs its own SV clock
+(``clock``: harness); ``--gpi-clock`` also measures it clocked by cocotb's GPI clock.
+Build directories come from ``codesign flow`` (default: out/demo, from `make demo`); a
+missing one is built up to the rtl step first. ``--build`` may be given once per design
+(the demo and a larger one).
 
     python bench/sim_speed.py --build out/demo --out bench/results/sim_speed.json
 """
@@ -33,6 +35,7 @@ from codesign.flow import run_flow
 from codesign.paths import data_dir
 from codesign.sim import harness_source, run_limits, simulate_accelerator, stage_harness
 from codesign.simulators import VERILATOR_FLAGS, simulator_path
+from codesign.tools import default_jobs
 from rtl_sim.accel.stalls import seeds, threshold
 from rtl_sim.kernels.common import CLOCK_NS
 
@@ -61,25 +64,28 @@ def frames_for(meta: dict[str, Any], cycles: int) -> int:
 
 
 def measure(build: Path, simulator: str, driver: str, cycles: int, backpressure: float,
-            cxx_opt: str) -> dict[str, Any]:
+            cxx_opt: str, gpi_clock: bool = False) -> dict[str, Any]:
     project = load_rtl_project(build / "rtl" / "accel")
     vectors = build / "vectors"
     meta = json.loads((vectors / "meta.json").read_text())
     opt = cxx_opt if simulator == "verilator" else None
-    work = build / "bench" / f"{simulator}-{driver}{opt or ''}"
+    clock = None if driver != "hdl" else "gpi" if gpi_clock else "harness"
+    work = build / "bench" / f"{simulator}-{driver}{opt or ''}{'-gpi' if gpi_clock else ''}"
     shutil.rmtree(work, ignore_errors=True)  # build time counts: no cached model
     frames = frames_for(meta, cycles)
     t0 = time.monotonic()
     report = simulate_accelerator(
         project, vectors, work, simulator=simulator, driver=driver, frames=frames,
         in_pause=backpressure, out_pause=backpressure, seed=1, cxx_opt=opt,
+        internal_clock=not gpi_clock,
     )
     total = time.monotonic() - t0
     sim_cycles, seconds = _test_case(work / "results.xml", "frames_under_backpressure")
     _, ii_seconds = _test_case(work / "results.xml", "throughput")
     return {
         "design": str(build), "simulator": simulator, "driver": driver,
-        "cxx_opt": opt, "frames": report.frames, "words_compared": report.words_compared,
+        "cxx_opt": opt, "clock": clock, "frames": report.frames,
+        "words_compared": report.words_compared,
         "mismatches": report.mismatches, "simulated_cycles": sim_cycles,
         "wall_seconds": round(seconds, 3), "cycles_per_second": round(sim_cycles / seconds, 1),
         "build_and_start_seconds": round(total - seconds - ii_seconds, 1),
@@ -99,7 +105,7 @@ def native(build: Path, cycles: int, backpressure: float, cxx_opt: str) -> dict[
     exe = simulator_path("verilator")
     env = {**os.environ, "VERILATOR_ROOT": str(exe.parent.parent)}
     cmd = [
-        str(exe), "--cc", "--exe", "--build", "-j", "2", *VERILATOR_FLAGS,
+        str(exe), "--cc", "--exe", "--build", "-j", str(default_jobs()), *VERILATOR_FLAGS,
         "--top-module", "cs_axis_harness", "--prefix", "Vharness", "-o", "Vharness",
         "-Mdir", str(work / "obj"),
         "-MAKEFLAGS", f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={cxx_opt} OPT_GLOBAL={cxx_opt}",
@@ -140,6 +146,9 @@ def main() -> None:
     ap.add_argument("--backpressure", type=float, default=0.3)
     ap.add_argument("--flow-opt", action="store_true",
                     help="also measure the Verilator HDL driver at the flow's -O0 build")
+    ap.add_argument("--gpi-clock", action="store_true",
+                    help="also measure the Verilator HDL driver clocked by cocotb's GPI clock "
+                         "(the harness's own SV clock is the default)")
     ap.add_argument("--out", type=Path, default=Path("bench/results/sim_speed.json"))
     args = ap.parse_args()
     builds = [b.resolve() for b in args.build or [Path("out/demo")]]  # tools run elsewhere
@@ -168,12 +177,15 @@ def main() -> None:
         ref = native(build, args.cycles, args.backpressure, BENCH_CXX_OPT)
         runs.append(ref)
         print(json.dumps(ref), flush=True)
-        configs = [("verilator", "hdl", BENCH_CXX_OPT), ("verilator", "python", BENCH_CXX_OPT),
-                   ("icarus", "hdl", ""), ("icarus", "python", "")]
+        configs = [("verilator", "hdl", BENCH_CXX_OPT, False),
+                   ("verilator", "python", BENCH_CXX_OPT, False),
+                   ("icarus", "hdl", "", False), ("icarus", "python", "", False)]
+        if args.gpi_clock:
+            configs.insert(1, ("verilator", "hdl", BENCH_CXX_OPT, True))
         if args.flow_opt:
-            configs.insert(1, ("verilator", "hdl", "-O0"))
-        for simulator, driver, opt in configs:
-            run = measure(build, simulator, driver, args.cycles, args.backpressure, opt)
+            configs.insert(1, ("verilator", "hdl", "-O0", False))
+        for simulator, driver, opt, gpi in configs:
+            run = measure(build, simulator, driver, args.cycles, args.backpressure, opt, gpi)
             if simulator == "verilator":
                 run["ratio_to_native"] = round(run["cycles_per_second"]
                                                / ref["cycles_per_second"], 3)

@@ -29,6 +29,9 @@ HARNESS_TOP = "cs_axis_harness"
 HARNESS_FILES = {"input": "harness_input.hex", "expected": "harness_expected.hex"}
 VERIFY_TEST = "frames_under_backpressure"
 """The cocotb test of both drivers that streams every frame and checks every word."""
+HARNESS_CLOCK_HALF = 5
+"""Half period of the harness's own clock in TIMESCALE units (1 ns): the testbenches'
+10 ns clock (rtl_sim.kernels.common.CLOCK_NS)."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +135,15 @@ def simulate_accelerator(
     driver: str = "hdl",
     frames: int | None = None,
     cxx_opt: str | None = None,
+    internal_clock: bool = True,
 ) -> AccelSimReport:
     """Stream every frame of ``vectors_dir`` through the accelerator under seeded stalls
     (``frames`` > the vectors' frames repeats them), then measure II and latency without
     stalls. ``cxx_opt`` overrides the C++ optimisation of a Verilator build (default:
-    codesign.simulators.VERILATOR_CXX_OPT, tuned for short runs).
+    codesign.simulators.VERILATOR_CXX_OPT, tuned for short runs). ``internal_clock``
+    (hdl driver) clocks the harness from an SV clock inside the simulator (Verilator
+    builds with --timing) instead of cocotb's GPI clock, whose VPI callback and write on
+    every edge cost the Verilator run about as much as the design itself.
 
     Raises :class:`VerificationError` naming frame, word, expected and got on a mismatch,
     or the stalled stream on a deadlock (the build directory keeps the waveform when
@@ -164,9 +171,14 @@ def simulate_accelerator(
         "frames": n_frames,
         "limits": run_limits(meta, n_frames, in_pause, out_pause),
     }
+    build_args: list[str] = []
     if driver == "hdl":
         top, sources = HARNESS_TOP, [*project.sources, harness_source()]
         parameters = stage_harness(vectors, build, meta)
+        if internal_clock:
+            parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
+            tb_cfg["internal_clock"] = True
+            build_args.append("--timing")
     else:
         top, sources, parameters = project.top, list(project.sources), {}
     result = run_cocotb(
@@ -182,6 +194,7 @@ def simulate_accelerator(
         check=False,
         public=driver == "python",
         cxx_opt=cxx_opt or VERILATOR_CXX_OPT,
+        build_args=build_args,
     )
     data = json.loads(report.read_text()) if report.is_file() else {}
     failed = data.get("failures") or []

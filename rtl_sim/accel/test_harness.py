@@ -1,8 +1,10 @@
 """cocotb orchestration of the HDL-side streaming harness (``cs_axis_harness``).
 
 The stimulus, the stalls and the check of every output word run inside the simulator;
-Python only starts the clock (cocotb's GPI clock, no Python per cycle), sets the run's
-configuration during reset, waits for ``done`` and reads the counters.
+Python sets the run's configuration during reset, waits for ``done`` and reads the
+counters. The clock is the harness's own (``internal_clock``: an SV clock, so the
+simulator calls into cocotb on no clock edge) or cocotb's GPI clock on ``ap_clk`` (C++,
+no Python per cycle, but a VPI callback and write per edge).
 
 ``frames_under_backpressure``: every frame through the design with seeded stalls on
 both ports. ``throughput``: frames back to back without stalls, for the II and the
@@ -27,7 +29,11 @@ RESET_CYCLES = 4
 async def _run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: int,
                limits: dict[str, int]) -> dict[str, Any]:
     """One run of ``frames`` frames; returns the harness's counters."""
-    Clock(dut.ap_clk, CLOCK_NS, unit="ns", impl="gpi").start()
+    if config().get("internal_clock"):
+        clk = dut.clk  # the harness's own clock (CLOCK_HALF > 0): nothing runs per edge
+    else:
+        clk = dut.ap_clk
+        Clock(clk, CLOCK_NS, unit="ns", impl="gpi").start()
     s_in, s_out = seeds(seed)
     dut.ap_rst_n.value = 0
     dut.cfg_frames.value = frames
@@ -37,7 +43,7 @@ async def _run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: i
     dut.cfg_out_seed.value = s_out
     dut.cfg_watchdog.value = limits["watchdog"]
     dut.cfg_drain.value = limits["drain"]
-    await ClockCycles(dut.ap_clk, RESET_CYCLES)
+    await ClockCycles(clk, RESET_CYCLES)
     dut.ap_rst_n.value = 1
     if not int(dut.done.value):
         await First(RisingEdge(dut.done), Timer(limits["max_cycles"] * CLOCK_NS, "ns"))

@@ -1,4 +1,4 @@
-"""Compile time of an accelerator's C-simulation: the whole g++ call codesign.csim makes,
+"""Compile time of an accelerator's C-simulation: the whole g++ call codesign.verify.csim makes,
 then each translation unit alone (the top with the params headers it includes, the params
 headers alone, the C-sim main), and the binary's frames/s on the build's test vectors.
 
@@ -7,7 +7,7 @@ The build directory comes from ``codesign csim`` / ``codesign flow --backend hls
 from scratch into a temporary folder. Results are added to ``--out`` under ``--label``
 (the runs of a label measured again are appended), so two checkouts can be measured into
 one file in turn: run this script with each one's ``PYTHONPATH``; it uses only what both
-have (``codesign.csim.CXXFLAGS``, ``ap_types_dir``, ``codesign.backends.hls``).
+have (``codesign.verify.csim.CXXFLAGS``, ``ap_types_dir``, ``codesign.backends.hls``).
 
     python bench/csim_compile.py --build out/demo --out bench/results/csim_compile.json
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.backends.hls import HlsProject, library_dir, load_hls_project
-from codesign.csim import CXXFLAGS, ap_types_dir
+from codesign.verify.csim import CXXFLAGS, ap_types_dir
 
 
 def _timed(cmd: list[str]) -> dict[str, float]:

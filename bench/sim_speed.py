@@ -2,7 +2,7 @@
 
 Every configuration streams the design's test vectors (repeated) for at least
 ``--cycles`` simulated cycles under ``--backpressure`` random stalls on both ports, through
-``codesign.sim.simulate_accelerator``; the rate is the simulated cycles of that run over
+``codesign.verify.sim.simulate_accelerator``; the rate is the simulated cycles of that run over
 its wall time in cocotb's results (build time is reported apart). The same harness is
 also built as a native Verilator C++ program without cocotb (rtl_sim/accel/native_main.cpp)
 and every Verilator run is given as a ratio to it. The HDL harness runs its own SV clock
@@ -31,11 +31,11 @@ from typing import Any
 
 from codesign.backends.rtl import load_rtl_project
 from codesign.config import load_config
-from codesign.flow import run_flow
+from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
-from codesign.sim import harness_source, run_limits, simulate_accelerator, stage_harness
-from codesign.simulators import VERILATOR_FLAGS, simulator_path
 from codesign.tools import default_jobs
+from codesign.verify.sim import harness_source, run_limits, simulate_accelerator, stage_harness
+from codesign.verify.simulators import VERILATOR_FLAGS, simulator_path
 from rtl_sim.accel.stalls import seeds, threshold
 from rtl_sim.kernels.common import CLOCK_NS
 

@@ -24,15 +24,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codesign.build import write_json_atomic
 from codesign.config import FlowConfig
-from codesign.sweep import (
+from codesign.dse.sweep import (
     SweepSpec,
     expand_points,
     load_sweep_spec,
     parse_sweep_spec,
     run_sweep,
 )
+from codesign.flow.build import write_json_atomic
 
 
 def burn_flow(cfg: FlowConfig, out: Path, until: str | None = None) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     flow_fn: Any
     if args.flow == "real":
-        from codesign.flow import run_flow
+        from codesign.flow.runner import run_flow
 
         flow_fn, until = run_flow, args.until
         base = {"model": {"hidden": [16]}, "train": {"epochs": args.epochs}}

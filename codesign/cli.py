@@ -45,8 +45,8 @@ def _run(
     until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None,
     backend: str = "rtl",
 ) -> dict[str, Any]:
-    from codesign.flow import run_flow
-    from codesign.fold_fit import resolve_fit
+    from codesign.dse.fold_fit import resolve_fit
+    from codesign.flow.runner import run_flow
 
     cfg = config if isinstance(config, FlowConfig) else load_config(config)
     cfg = resolve_fit(cfg, out)
@@ -194,7 +194,7 @@ def doctor() -> None:
 def kernels() -> None:
     """List the kernel registry: FINN op types, RTL module, parameters, folding, backends."""
     from codesign.backends.rtl import module_parameters
-    from codesign.kernels import kernels as registered
+    from codesign.dataflow.kernels import kernels as registered
 
     table = Table(title="codesign kernels")
     for col in ("kernel", "FINN op types", "RTL module", "parameters", "folding", "backends"):
@@ -327,7 +327,7 @@ def flow(
 
 def _bitstream_vivado(cfg: FlowConfig, board: str, out: Path) -> None:
     """The Vivado side of ``codesign bitstream``: project, build where Vivado is, deploy."""
-    from codesign.flow import vivado_bitstream
+    from codesign.flow.runner import vivado_bitstream
 
     columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
@@ -357,9 +357,9 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(help="run failed points again")] = False,
 ) -> None:
     """Run a design-space sweep; finished points are kept in SQLite and never repeated."""
+    from codesign.dse.store import SweepStore
+    from codesign.dse.sweep import load_sweep_spec, run_sweep
     from codesign.report.data import folding_text
-    from codesign.sweep import load_sweep_spec, run_sweep
-    from codesign.sweep_store import SweepStore
 
     def go() -> None:
         sp = load_sweep_spec(spec)
@@ -427,7 +427,7 @@ def report(
 @app.command()
 def boards() -> None:
     """List the board registry: part, family, flow, clock and resources (family units)."""
-    from codesign.boards import get_board, list_boards
+    from codesign.board.registry import get_board, list_boards
 
     table = Table(title="codesign boards (resources in the family's units)")
     for col in ("board", "part", "flow", "MHz", "LUT", "FF", "DSP", "memory"):
@@ -473,8 +473,8 @@ def bitstream(
 ) -> None:
     """Build the board's bitstream: the flow up to rtl, then the open flow (UART shell,
     Yosys, fit check, nextpnr, packing) or, for the Vivado boards, the Vivado flow."""
-    from codesign.bitstream import for_board, run_bitstream
-    from codesign.boards import get_board
+    from codesign.board.bitstream import for_board, run_bitstream
+    from codesign.board.registry import get_board
 
     def go() -> dict[str, Any] | None:
         cfg = for_board(load_config(config), board)
@@ -503,7 +503,7 @@ def run(
 ) -> None:
     """Send test images of the build in --out to the board over its UART and compare the
     answers with the reference (the build's test vectors)."""
-    from codesign.uart_client import run_on_board
+    from codesign.board.uart_client import run_on_board
 
     def go() -> Any:
         return run_on_board(out, board, port, frames=frames, timeout_s=timeout)

@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from codesign.bounds import smallest_useful_acc_bits
 from codesign.errors import ConfigError
-from codesign.quant.bounds import smallest_useful_acc_bits
 
 QuantMethod = Literal["float", "baseline", "a2q", "a2q_plus"]
 
@@ -179,7 +179,7 @@ class OnnxModelConfig(_Strict):
     """``model.kind: onnx``: a user's QONNX or FINN-ONNX file as the model.
 
     The flow neither trains nor exports: its ``import`` step checks the file (see
-    :mod:`codesign.onnx_import`) and the lowering starts from it. The graph carries its
+    :mod:`codesign.frontend.onnx_import`) and the lowering starts from it. The graph carries its
     own quantization, so the ``quant`` and ``train`` sections do not apply.
     """
 
@@ -207,7 +207,7 @@ def _search_dir(value: Path | None, info: ValidationInfo) -> Path:
 class BrevitasModelConfig(_Strict):
     """``model.kind: brevitas``: a Brevitas module built by a factory in the user's code.
 
-    The flow imports ``factory`` (see :mod:`codesign.models.user`), builds the module,
+    The flow imports ``factory`` (see :mod:`codesign.frontend.models.user`), builds the module,
     loads ``checkpoint`` (or, without one, trains it on ``data.train``), and exports it
     with its own checks as for the built-in models. Importing the factory runs the
     user's Python code: a config naming a factory is trusted code, unlike an ONNX file.
@@ -281,7 +281,7 @@ UserModelConfig = OnnxModelConfig | BrevitasModelConfig
 
 class DigitsData(_Strict):
     """``data.kind: digits`` (the default): scikit-learn's digits, the built-in models'
-    training and test set (see :mod:`codesign.data`)."""
+    training and test set (see :mod:`codesign.frontend.data`)."""
 
     kind: Literal["digits"] = "digits"
 
@@ -289,7 +289,7 @@ class DigitsData(_Strict):
 class NpzData(_Strict):
     """``data.kind: npz``: the test set of a user's model, a NumPy ``.npz`` file with
     ``x`` (N, *model input shape without its batch dimension) and optionally ``y`` (N,)
-    integer labels; checked by :func:`codesign.data.load_npz`."""
+    integer labels; checked by :func:`codesign.frontend.data.load_npz`."""
 
     kind: Literal["npz"]
     path: Path
@@ -370,7 +370,7 @@ class TrainConfig(_Strict):
     lr: float = Field(default=0.02, gt=0)
     cache: bool = True
     """Take the checkpoint of an identical earlier training run (see
-    codesign.quant.train_cache); False trains afresh (and stores nothing)."""
+    codesign.frontend.quant.train_cache); False trains afresh (and stores nothing)."""
 
 
 class LayerFold(_Strict):
@@ -380,7 +380,7 @@ class LayerFold(_Strict):
 
 class FoldConfig(_Strict):
     """Folding: explicit PE/SIMD per MVAU layer, a target cycles-per-frame, or ``fit``: the
-    largest-throughput target whose design fits a board (codesign.fold_fit resolves it
+    largest-throughput target whose design fits a board (codesign.dse.fold_fit resolves it
     into ``target_cycles`` before the flow runs)."""
 
     target_cycles: int | None = Field(default=None, ge=1)
@@ -527,7 +527,7 @@ class FlowConfig(_Strict):
             dumped["model"]["path"] = file_digest(self.model.path, "model.path")
         if isinstance(self.model, BrevitasModelConfig):
             # where the code is does not define the design: the step keys digest what
-            # the factory's source and the checkpoint hold (codesign.flow)
+            # the factory's source and the checkpoint hold (codesign.flow.runner)
             dumped["model"]["source_dir"] = None
             if self.model.checkpoint is not None:
                 dumped["model"]["checkpoint"] = True

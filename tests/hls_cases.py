@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.backends import words
-from codesign.kernels import KernelInstance, Memory, StreamFormat, kernel_named
+from codesign.dataflow.kernels import KernelInstance, Memory, StreamFormat, kernel_named
 
 
 def finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:

@@ -1,7 +1,8 @@
 """Small Brevitas MLPs exported to QONNX, for the lowering tests only.
 
-The real model zoo and export live in ``codesign.models`` / ``codesign.export``; these
-fixtures only reproduce their contract: the graph input holds integer pixel codes
+The real model zoo and export live in ``codesign.frontend.models`` /
+``codesign.frontend.export``; these fixtures only reproduce their contract: the graph
+input holds integer pixel codes
 annotated as ``UINT8``, the output holds float logits (per-channel ``Mul``/``Add`` after
 the last ``MatMul``).
 """

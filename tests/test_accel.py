@@ -15,12 +15,12 @@ from qonnx.core.modelwrapper import ModelWrapper
 from codesign.backends.rtl import RtlProject, emit_rtl
 from codesign.backends.vectors import read_hex, write_vectors
 from codesign.config import parse_config
-from codesign.data import load_digits_split
+from codesign.dataflow.graph import StreamGraph, read_graph, with_acc_bits
+from codesign.dataflow.lower import execute_dataflow, load_lowered
 from codesign.errors import LoweringError, VerificationError
-from codesign.flow import run_flow
-from codesign.graph import StreamGraph, read_graph, with_acc_bits
-from codesign.lower import execute_dataflow, load_lowered
-from codesign.sim import simulate_accelerator
+from codesign.flow.runner import run_flow
+from codesign.frontend.data import load_digits_split
+from codesign.verify.sim import simulate_accelerator
 
 SMALL = {
     "name": "accel_small",

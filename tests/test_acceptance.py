@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from codesign.config import load_config
-from codesign.flow import run_flow
+from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
 
 

@@ -19,9 +19,9 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.util.basic import qonnx_make_model
 
+from codesign import bounds
+from codesign.dataflow.kernels import KernelInstance, kernel_for
 from codesign.errors import LoweringError
-from codesign.kernels import KernelInstance, kernel_for
-from codesign.quant import bounds
 
 FINN = "finn.custom_op.fpgadataflow"
 
@@ -220,7 +220,7 @@ def test_finn_onnx_bipolar_graph_with_preprocessing_end_to_end(tmp_path: Path) -
     Thresholding on the UINT8 input), makes both MatMuls XNOR-popcount MVAUs and the
     TopK a LabelSelect; without labels the results report agreement, every output word
     of the accelerator equal to the reference."""
-    from codesign.flow import run_flow
+    from codesign.flow.runner import run_flow
 
     rng = np.random.default_rng(3)
     model = _finn_onnx_bnn(tmp_path / "bnn.onnx", rng)
@@ -285,7 +285,7 @@ def _qonnx_2bit(path: Path) -> Path:
 
 @pytest.mark.sim
 def test_qonnx_graph_with_2bit_weights_end_to_end(tmp_path: Path) -> None:
-    from codesign.flow import run_flow
+    from codesign.flow.runner import run_flow
 
     rng = np.random.default_rng(4)
     model = _qonnx_2bit(tmp_path / "w2a2.onnx")
@@ -312,7 +312,7 @@ def test_shipped_tfc_example_verifies_on_every_test_image(tmp_path: Path) -> Non
     """The acceptance: the shipped TFC W1A1 config (synthesis aside) passes verification,
     the accelerator's labels equal the ONNX graph's on all 360 test images."""
     from codesign.config import load_config
-    from codesign.flow import run_flow
+    from codesign.flow.runner import run_flow
 
     cfg = load_config(TFC / "tfc_w1a1.yaml")
     cfg = cfg.model_copy(update={
@@ -337,7 +337,7 @@ def test_tfc_script_trains_and_exports(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from codesign.onnx_import import import_model
+    from codesign.frontend.onnx_import import import_model
 
     out = tmp_path / "tfc"
     subprocess.run([sys.executable, str(TFC / "make_model.py"), "--out", str(out),
@@ -353,7 +353,7 @@ def test_tfc_script_trains_and_exports(tmp_path: Path) -> None:
 
 def test_bipolar_graph_input_is_refused(tmp_path: Path) -> None:
     from codesign.config import parse_config
-    from codesign.lower.steps import step_qonnx_to_finn
+    from codesign.dataflow.lower.steps import step_qonnx_to_finn
 
     rng = np.random.default_rng(5)
     model = ModelWrapper(str(_finn_onnx_bnn(tmp_path / "bnn.onnx", rng)))
@@ -370,7 +370,7 @@ def test_xnor_and_bipolar_mvaus_in_hls_csim(tmp_path: Path,
     """hls/cs_mvau.hpp's XNOR kernels (cs::mvau_xnor, with and without thresholds) and the
     MVAU on bipolar / ternary weights, C-simulated against the goldens (checked against
     FINN above) in one binary, each on random inputs and its overflow probe."""
-    from codesign.csim import run_kernels
+    from codesign.verify.csim import run_kernels
 
     rng = np.random.default_rng(3)
     ks = []

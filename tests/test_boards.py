@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from codesign.boards import Board, UnknownBoardError, get_board, list_boards, load_board
+from codesign.board.registry import Board, UnknownBoardError, get_board, list_boards, load_board
 from codesign.errors import ConfigError
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from codesign.build import BuildDir, BuildDirError
 from codesign.config import FlowConfig, parse_config
+from codesign.flow.build import BuildDir, BuildDirError
 
 
 def _manifest(root: Path) -> dict:

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from codesign.cli import app
 from codesign.config import load_config, parse_config
 from codesign.errors import ConfigError, DataFileError, LoweringError, ModelFileError
-from codesign.flow import run_flow
-from codesign.onnx_import import MAX_TENSOR_ELEMENTS, import_model
+from codesign.flow.runner import run_flow
+from codesign.frontend.onnx_import import MAX_TENSOR_ELEMENTS, import_model
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "byom"
 NET, TEST = EXAMPLE / "net.onnx", EXAMPLE / "test.npz"
@@ -312,7 +312,7 @@ def test_unlowerable_graph_names_the_first_node_outside(tmp_path: Path) -> None:
 
 
 def test_host_op_between_hw_layers_is_named(tmp_path: Path) -> None:
-    from codesign.lower.steps import _check_region
+    from codesign.dataflow.lower.steps import _check_region
 
     hw = "finn.custom_op.fpgadataflow"
     nodes = [

@@ -11,16 +11,16 @@ import torch
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from codesign.bounds import a2q_l1_limit
 from codesign.config import CNNConfig, FlowConfig, QuantConfig, TrainConfig, parse_config
-from codesign.data import DigitsSplit, load_digits_split
+from codesign.dataflow.lower import execute_dataflow, execute_parent, load_lowered, run_lower
 from codesign.errors import ConfigError, ExportMismatchError
-from codesign.export import check_equivalence, export_qonnx
-from codesign.flow import check_hw_graph
-from codesign.lower import execute_dataflow, execute_parent, load_lowered, run_lower
-from codesign.models import build_model
-from codesign.quant.bounds import a2q_l1_limit
-from codesign.quant.presets import collect_quant_weights
-from codesign.quant.train import train_model
+from codesign.flow.runner import check_hw_graph
+from codesign.frontend.data import DigitsSplit, load_digits_split
+from codesign.frontend.export import check_equivalence, export_qonnx
+from codesign.frontend.models import build_model
+from codesign.frontend.quant.presets import collect_quant_weights
+from codesign.frontend.quant.train import train_model
 
 VARIANTS = {
     "standard": {"kind": "cnn", "conv": [4, 8]},

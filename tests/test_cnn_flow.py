@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from codesign.config import load_config, parse_config
-from codesign.flow import run_flow
+from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
 
 

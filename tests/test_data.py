@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from codesign.data import DIGITS_TEST_SIZE, load_digits_split, pixel_codes
+from codesign.frontend.data import DIGITS_TEST_SIZE, load_digits_split, pixel_codes
 
 
 def test_split_is_deterministic_for_a_seed() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from codesign.config import parse_config
 from codesign.errors import LoweringError
-from codesign.flow import run_flow
+from codesign.flow.runner import run_flow
 
 BASE: dict[str, Any] = {
     "model": {"hidden": [16]},
@@ -121,10 +121,10 @@ def test_failed_step_marks_build_failed(tmp_path: Path) -> None:
 def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
     """A step's key digests every source of the subpackages it runs: an edit, or a new
     file, re-runs that step (and what follows it), not the steps before."""
-    from codesign import flow
+    from codesign.flow import runner as flow
 
     package = tmp_path / "codesign"
-    shutil.copytree(Path(flow.__file__).parent, package,
+    shutil.copytree(Path(flow.__file__).parent.parent, package,
                     ignore=shutil.ignore_patterns("__pycache__", "_data"))
     digest = flow._code_digest.__wrapped__  # uncached: the copy changes under it
 
@@ -136,17 +136,17 @@ def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
     def append(rel: str) -> Callable[[], None]:
         return lambda: (package / rel).write_text((package / rel).read_text() + "# edit\n")
 
-    assert changed_by(append("lower/folding.py")) == {"lower", "fifos", "rtl", "overflow"}
-    assert changed_by(lambda: (package / "lower" / "new_pass.py").write_text("X = 1\n")) == {
+    assert changed_by(append("dataflow/lower/folding.py")) == {"lower", "fifos", "rtl", "overflow"}
+    assert changed_by(lambda: (package / "dataflow" / "lower" / "new_pass.py").write_text("X = 1\n")) == {
         "lower", "fifos", "rtl", "overflow"}
-    assert changed_by(append("models/mlp.py")) == {"train", "export"}
-    assert changed_by(append("export.py")) == {"export"}
+    assert changed_by(append("frontend/models/mlp.py")) == {"train", "export"}
+    assert changed_by(append("frontend/export.py")) == {"export"}
     assert changed_by(append("synth/yosys.py")) == {"synth"}
     assert changed_by(append("backends/rtl.py")) == {
         "fifos", "rtl", "sim", "overflow", "synth", "csim"}
-    assert changed_by(append("csim.py")) == {"csim"}
+    assert changed_by(append("verify/csim.py")) == {"sim", "overflow", "csim"}
     assert changed_by(append("synth/vitis_hls.py")) == {"synth", "csim"}
-    assert changed_by(append("flow.py")) == set(flow.STEPS)
+    assert changed_by(append("flow/runner.py")) == set(flow.STEPS)
     assert changed_by(append("report/tables.py")) == set()
     # the key carries the code digest and the versions of what the step calls
     cfg = parse_config(BASE)

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from codesign import flow, fold_fit, lower
-from codesign.boards import get_board
+from codesign.board.registry import get_board
 from codesign.config import ConfigError, load_config, parse_config
+from codesign.dataflow import lower
+from codesign.dse import fold_fit
 from codesign.errors import LoweringError
+from codesign.flow import runner as flow
 from codesign.paths import data_dir
 from codesign.synth.fit import FitError, over_budget
 

@@ -1,6 +1,6 @@
 """The hls/ kernels in C-simulation (g++) against their golden functions: random shapes,
 folding, bit widths and modes; each test compiles one binary that holds all its cases side
-by side (codesign.csim.run_kernels), cached by the digest of its sources."""
+by side (codesign.verify.csim.run_kernels), cached by the digest of its sources."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from codesign.backends.hls import emit_hls, library_dir, params_header
-from codesign.csim import CXXFLAGS, ap_types_dir, run_kernels
+from codesign.dataflow.graph import chain, side_by_side
+from codesign.dataflow.kernels import Kernel, KernelInstance, hls_ops, kernel_named
+from codesign.dataflow.kernels._base import replace_params
 from codesign.errors import LoweringError
-from codesign.graph import chain, side_by_side
-from codesign.kernels import Kernel, KernelInstance, hls_ops, kernel_named
-from codesign.kernels._base import replace_params
+from codesign.verify.csim import CXXFLAGS, ap_types_dir, run_kernels
 
 
 @pytest.fixture(scope="session")
@@ -183,8 +183,8 @@ def test_label_select(tmp_path: Path, csim_cache: Path) -> None:
 def test_missing_gxx_gives_the_doctors_message(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from codesign import tools
-    from codesign.csim import compile_project
     from codesign.errors import ToolNotFoundError
+    from codesign.verify.csim import compile_project
 
     project = emit_hls(chain("one", [hc.fifo(1, 8, 1, 5, 2)]), tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))

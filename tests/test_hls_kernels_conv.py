@@ -3,7 +3,7 @@ cs::swg, cs::fmpadding, cs::maxpool (one binary), cs::vvau (another), cs::duplic
 and cs::elementwise_add (a third). Every instance is read from a FINN node through the
 registry (the RTL kernel tests' single-node graphs): the shapes and folding of the RTL
 cases, plus random ones; all of a test's instances side by side in one cached compile
-(codesign.csim.run_kernels)."""
+(codesign.verify.csim.run_kernels)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 import test_rtl_kernels_conv as conv
 import test_rtl_kernels_dws as dws
 
-from codesign.csim import run_kernels
-from codesign.kernels import KernelInstance, hls_ops, kernel_named
-from codesign.kernels.swg import Window
+from codesign.dataflow.kernels import KernelInstance, hls_ops, kernel_named
+from codesign.dataflow.kernels.swg import Window
+from codesign.verify.csim import run_kernels
 
 FRAMES = 3
 

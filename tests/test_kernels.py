@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import codesign
 from codesign.backends.rtl import module_parameters
 from codesign.cli import app
+from codesign.dataflow.kernels import kernel_for, kernel_named, kernels
 from codesign.errors import LoweringError
-from codesign.kernels import kernel_for, kernel_named, kernels
 
 PACKAGE = Path(codesign.__file__).parent
 

@@ -16,8 +16,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import calculate_matvec_accumulator_range
 
 from codesign.config import parse_config
-from codesign.errors import LoweringError
-from codesign.lower import (
+from codesign.dataflow.lower import (
     LOWER_STEPS,
     dataflow_child,
     execute_dataflow,
@@ -26,6 +25,7 @@ from codesign.lower import (
     load_lowered,
     run_lower,
 )
+from codesign.errors import LoweringError
 
 CFG = parse_config({"quant": {"method": "baseline"}, "fold": {"target_cycles": 64}})
 
@@ -146,7 +146,7 @@ def test_layer_table_and_accumulators(lowered) -> None:  # type: ignore[no-untyp
             assert row.output_dtype == row.acc_dtype
     full = layer_table(child, include_infrastructure=True)
     assert any(r.op_type == "StreamingFIFO" for r in full)
-    assert child.get_metadata_prop("codesign.lower.fpgapart") == "xczu7ev-ffvc1156-2-e"
+    assert child.get_metadata_prop("codesign.dataflow.lower.fpgapart") == "xczu7ev-ffvc1156-2-e"
 
 
 def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

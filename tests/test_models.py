@@ -2,13 +2,13 @@ import brevitas.nn as qnn
 import pytest
 import torch
 
+from codesign.bounds import a2q_l1_limit, a2q_plus_l1_limit
 from codesign.config import ModelConfig, QuantConfig, TrainConfig
-from codesign.data import load_digits_split
 from codesign.errors import ConfigError
-from codesign.models import build_model
-from codesign.quant.bounds import a2q_l1_limit, a2q_plus_l1_limit
-from codesign.quant.presets import PRESETS, collect_quant_weights, get_preset
-from codesign.quant.train import train_model
+from codesign.frontend.data import load_digits_split
+from codesign.frontend.models import build_model
+from codesign.frontend.quant.presets import PRESETS, collect_quant_weights, get_preset
+from codesign.frontend.quant.train import train_model
 
 METHODS = ["float", "baseline", "a2q", "a2q_plus"]
 

@@ -41,7 +41,7 @@ def test_a2q_study_notebook(kernel_env: Path) -> None:
     import nbclient
     import nbformat
 
-    from codesign.sweep_store import SweepStore
+    from codesign.dse.store import SweepStore
 
     nb = nbformat.read(NOTEBOOKS / "a2q_study.ipynb", as_version=4)
     client = nbclient.NotebookClient(

@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 
 from codesign.backends.rtl import load_rtl_project
-from codesign.bitstream import run_bitstream
-from codesign.boards import get_board
+from codesign.board.bitstream import run_bitstream
+from codesign.board.registry import get_board
+from codesign.board.shell import emit_shell
+from codesign.board.uart_framing import framing_of_vectors
 from codesign.config import load_config, parse_config
-from codesign.flow import run_flow
+from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
-from codesign.shell import emit_shell
-from codesign.simulators import run_cocotb
 from codesign.synth.fit import FitError
 from codesign.synth.nextpnr import PNR_LOG, run_open_flow
-from codesign.uart_framing import framing_of_vectors
+from codesign.verify.simulators import run_cocotb
 
 CONFIG = data_dir("configs") / "mlp_icebreaker.yaml"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from codesign.dse.store import SweepStore
 from codesign.report import (
     ReportError,
     build_report,
@@ -25,7 +26,6 @@ from codesign.report import (
 )
 from codesign.report.data import Run
 from codesign.report.tables import paper_table
-from codesign.sweep_store import SweepStore
 
 FIGURE_NAMES = {"accuracy_vs_p", "resources_vs_p", "pareto_lut", "pareto_cycles", "sparsity_vs_p"}
 

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from codesign import bounds
 from codesign.backends import words
-from codesign.kernels.thresholding import multithreshold, thresh_search
-from codesign.quant import bounds
-from codesign.simulators import rtl_dir, run_cocotb, sv_string
+from codesign.dataflow.kernels.thresholding import multithreshold, thresh_search
 from codesign.synth.yosys import run_yosys, script_path
+from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
 
 
 @dataclass(frozen=True)

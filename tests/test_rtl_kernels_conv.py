@@ -26,16 +26,16 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
-from codesign.errors import LoweringError
-from codesign.kernels import KernelInstance, kernel_for
-from codesign.kernels.swg import (
+from codesign.dataflow.kernels import KernelInstance, kernel_for
+from codesign.dataflow.kernels.swg import (
     Window,
     depthwise_order,
     finn_rtl_cycles,
     swg_cycles,
     window_of,
 )
-from codesign.simulators import rtl_dir, run_cocotb
+from codesign.errors import LoweringError
+from codesign.verify.simulators import rtl_dir, run_cocotb
 
 FINN = "finn.custom_op.fpgadataflow"
 

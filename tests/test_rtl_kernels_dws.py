@@ -26,11 +26,11 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
+from codesign import bounds
+from codesign.dataflow.kernels import KernelInstance, kernel_for
+from codesign.dataflow.kernels.vvau import from_im2col, vvau_overflows
 from codesign.errors import LoweringError
-from codesign.kernels import KernelInstance, kernel_for
-from codesign.kernels.vvau import from_im2col, vvau_overflows
-from codesign.quant import bounds
-from codesign.simulators import rtl_dir, run_cocotb, sv_string
+from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
@@ -251,8 +251,8 @@ def test_golden_matches_finn(case: Case, monkeypatch: pytest.MonkeyPatch) -> Non
     execution of the generic node (with FINN's data types nothing wraps).
 
     A lone VVAU reads the hardware's PE-interleaved stream order: FINN's own execution,
-    not codesign.lower's compatibility wrapper (which reads the Python Im2Col order for
-    graphs executed in Python), whichever test imported codesign.lower first."""
+    not codesign.dataflow.lower's compatibility wrapper (which reads the Python Im2Col order for
+    graphs executed in Python), whichever test imported codesign.dataflow.lower first."""
     from finn.custom_op.fpgadataflow.vectorvectoractivation import VVAU
 
     native = getattr(VVAU.execute_node, "__wrapped__", VVAU.execute_node)

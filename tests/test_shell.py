@@ -13,11 +13,11 @@ import pytest
 import serial
 
 from codesign.backends.rtl import RtlProject
-from codesign.boards import get_board
+from codesign.board.registry import get_board
+from codesign.board.shell import constraint_text, emit_shell, shell_params, top_source
+from codesign.board.uart_client import BoardTimeoutError, exchange, run_on_board
+from codesign.board.uart_framing import Framing, clocks_per_bit
 from codesign.errors import ConfigError
-from codesign.shell import constraint_text, emit_shell, shell_params, top_source
-from codesign.uart_client import BoardTimeoutError, exchange, run_on_board
-from codesign.uart_framing import Framing, clocks_per_bit
 
 FRAMING = Framing(in_bits=32, out_bits=80, words_in=16, words_out=2)
 

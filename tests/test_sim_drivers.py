@@ -15,9 +15,9 @@ import pytest
 from codesign.backends.rtl import RtlProject, load_rtl_project
 from codesign.config import parse_config
 from codesign.errors import VerificationError
-from codesign.flow import run_flow
-from codesign.sim import VERIFY_TEST, simulate_accelerator
-from codesign.simulators import SimResult
+from codesign.flow.runner import run_flow
+from codesign.verify.sim import VERIFY_TEST, simulate_accelerator
+from codesign.verify.simulators import SimResult
 
 SMALL = {
     "name": "drivers_small",

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from codesign.config import FlowConfig
-from codesign.errors import ConfigError
-from codesign.paths import data_dir
-from codesign.sweep import (
+from codesign.dse.store import SweepStore
+from codesign.dse.sweep import (
     SweepError,
     expand_points,
     fold_layers,
@@ -29,7 +28,8 @@ from codesign.sweep import (
     reference_point,
     run_sweep,
 )
-from codesign.sweep_store import SweepStore
+from codesign.errors import ConfigError
+from codesign.paths import data_dir
 
 TESTS_DIR = Path(__file__).resolve().parent
 SLEEP_ENV = "CODESIGN_TEST_FAKE_FLOW_SLEEP"
@@ -233,7 +233,7 @@ def test_pinned_folding_on_the_real_flow(tmp_path: Path) -> None:
     """CI-sized points (the shipped CI spec's 32-wide MLP, 3 epochs) up to 'lower': FINN
     folds A2Q at P = 15 (4-bit weights: SIMD 8) unlike P = 16 (5-bit: SIMD 4); pinned on
     P = 16, both are built with P = 16's PE/SIMD."""
-    from codesign.flow import run_flow
+    from codesign.flow.runner import run_flow
 
     ci = load_sweep_spec(data_dir("configs") / "sweep_ci.yaml")
     spec = ci.model_copy(update={
@@ -345,7 +345,7 @@ _DRIVER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from test_sweep import fake_flow
-from codesign.sweep import parse_sweep_spec, run_sweep
+from codesign.dse.sweep import parse_sweep_spec, run_sweep
 run_sweep(parse_sweep_spec(json.loads(sys.argv[2])), sys.argv[3], sys.argv[4],
           workers=1, flow_fn=fake_flow)
 """
@@ -482,7 +482,7 @@ def test_shipped_ci_sweep_killed_and_resumed_on_the_real_flow(tmp_path: Path) ->
 def test_cpu_share_gives_the_last_points_the_idle_cpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codesign.sweep import _CpuShare
+    from codesign.dse.sweep import _CpuShare
     from codesign.tools import default_jobs
 
     path = tmp_path / ".cpu_share"

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from codesign.backends.rtl import emit_rtl
-from codesign.boards import get_board
+from codesign.board.registry import get_board
 from codesign.cache import entry_lock
+from codesign.dataflow.graph import StreamGraph, chain
+from codesign.dataflow.kernels import KernelInstance, StreamFormat
 from codesign.errors import ToolNotFoundError
-from codesign.graph import StreamGraph, chain
-from codesign.kernels import KernelInstance, StreamFormat
 from codesign.synth import SynthesisError, synthesize
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
 from codesign.synth.yosys import (
@@ -379,7 +379,7 @@ def test_a_design_over_the_budget_is_refused(tmp_path: Path) -> None:
     """over_budget refuses: the flow's accelerator (summed per kernel) and a whole design
     (require_fit) over a board's budget raise FitError naming the resource; a comparison
     twin may exceed it."""
-    from codesign.boards import load_board
+    from codesign.board.registry import load_board
     from codesign.synth.fit import FitError
 
     acc = _stream_chain()

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from codesign.config import ModelConfig, QuantConfig, TrainConfig
-from codesign.data import load_digits_split
-from codesign.models import build_model
-from codesign.quant.train import (
+from codesign.frontend.data import load_digits_split
+from codesign.frontend.models import build_model
+from codesign.frontend.quant.train import (
     evaluate,
     load_checkpoint,
     predict_logits,

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from codesign.config import parse_config
-from codesign.flow import run_flow
-from codesign.quant.train_cache import training_key
+from codesign.flow.runner import run_flow
+from codesign.frontend.quant.train_cache import training_key
 
 BASE: dict[str, Any] = {
     "model": {"hidden": [8]},

@@ -14,9 +14,9 @@ import pytest
 
 from codesign.backends.hls import HlsProject, emit_hls
 from codesign.backends.vectors import write_vectors
-from codesign.boards import get_board
+from codesign.board.registry import get_board
+from codesign.dataflow.graph import run_reference, single_kernel
 from codesign.errors import ToolNotFoundError
-from codesign.graph import run_reference, single_kernel
 from codesign.synth import vitis_hls
 
 # Stubs: each Vitis command appends its words to ::calls; add_files checks its source and
@@ -147,7 +147,7 @@ def test_vitis_hls_ip_passes_the_rtl_harness(tmp_path: Path) -> None:
     if not (shutil.which("vitis_hls") or shutil.which("vitis-run")):
         pytest.skip("Vitis HLS (vitis_hls / vitis-run) is not on PATH")
     from codesign.backends.rtl import RtlProject
-    from codesign.sim import simulate_accelerator
+    from codesign.verify.sim import simulate_accelerator
 
     project, vectors = _project(tmp_path)
     script = vitis_hls.write_script(project, get_board("zcu104"), vectors, tmp_path / "v")

@@ -16,12 +16,12 @@ import pytest
 from vivado_report_samples import TIMING_FAILED, TIMING_MET, UTIL_HIER, UTIL_Z7, UTIL_ZU
 
 from codesign.backends.words import pack_words, unpack_words
-from codesign.boards import get_board
-from codesign.deploy import write_deployment
-from codesign.deploy.driver import Accelerator, Stream, pack, unpack
+from codesign.board.deploy import write_deployment
+from codesign.board.deploy.driver import Accelerator, Stream, pack, unpack
+from codesign.board.registry import get_board
+from codesign.dataflow.graph import StreamGraph, chain, run_reference
+from codesign.dataflow.kernels import KernelInstance, StreamFormat
 from codesign.errors import ConfigError
-from codesign.graph import StreamGraph, chain, run_reference
-from codesign.kernels import KernelInstance, StreamFormat
 from codesign.synth.vivado import (
     VivadoError,
     VivadoProject,
@@ -484,10 +484,10 @@ def real_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[VivadoProject,
     and deployment folder, and the test vectors the cocotb testbench streams."""
     from codesign.backends.vectors import write_vectors
     from codesign.config import parse_config
-    from codesign.data import load_digits_split
-    from codesign.flow import run_flow
-    from codesign.graph import read_graph
-    from codesign.lower import execute_dataflow, load_lowered
+    from codesign.dataflow.graph import read_graph
+    from codesign.dataflow.lower import execute_dataflow, load_lowered
+    from codesign.flow.runner import run_flow
+    from codesign.frontend.data import load_digits_split
 
     out = tmp_path_factory.mktemp("flow")
     run_flow(parse_config(SMALL), out, until="lower")
@@ -561,7 +561,7 @@ def test_driver_against_the_testbench_vectors(real_build: tuple[VivadoProject, P
 
 
 def load_digits_x(frames: int) -> np.ndarray:
-    from codesign.data import load_digits_split
+    from codesign.frontend.data import load_digits_split
 
     return np.asarray(load_digits_split(8, seed=0).x_test[:frames]).reshape(frames, -1)
 

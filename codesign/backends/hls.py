@@ -25,9 +25,9 @@ import numpy as np
 
 from codesign.backends.words import value_range
 from codesign.cache import files_digest
+from codesign.dataflow.graph import StreamGraph, stream_names, top_ports
+from codesign.dataflow.kernels import HlsArray, HlsCall, KernelInstance
 from codesign.errors import LoweringError
-from codesign.graph import StreamGraph, stream_names, top_ports
-from codesign.kernels import HlsArray, HlsCall, KernelInstance
 from codesign.paths import data_dir
 
 TOP = "accel_top"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codesign.cache import files_digest
-from codesign.graph import StreamGraph, stream_names, top_ports
-from codesign.kernels import KernelInstance
+from codesign.dataflow.graph import StreamGraph, stream_names, top_ports
+from codesign.dataflow.kernels import KernelInstance
 from codesign.paths import data_dir
 
 TOP = "accel_top"

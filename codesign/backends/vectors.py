@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from codesign.backends.words import pack_words
-from codesign.graph import StreamGraph
+from codesign.dataflow.graph import StreamGraph
 
 
 def _hex_lines(words: list[int], bits: int) -> str:

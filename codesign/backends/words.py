@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 # one definition of an integer type's range, shared with the accumulator bounds
-from codesign.quant.bounds import int_range as value_range
+from codesign.bounds import int_range as value_range
 
 
 def tdata_bits(bits: int) -> int:

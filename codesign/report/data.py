@@ -23,9 +23,9 @@ JSON = dict[str, Any]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ACCEPTED = (
-    "a flow results.json (a JSON object with 'config' and 'layers', as codesign.flow "
+    "a flow results.json (a JSON object with 'config' and 'layers', as codesign.flow.runner "
     "writes it), a build directory holding one, or a sweep store (.sqlite, as "
-    "codesign.sweep writes it)"
+    "codesign.dse.sweep writes it)"
 )
 
 
@@ -254,7 +254,7 @@ def _load_json(path: Path) -> list[Run]:
 
 
 def _load_store(path: Path) -> list[Run]:
-    from codesign.sweep_store import StoreError, SweepStore
+    from codesign.dse.store import StoreError, SweepStore
 
     try:
         with SweepStore(path) as store:

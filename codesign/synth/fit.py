@@ -1,7 +1,7 @@
 """Fit first: a design's synthesized resources against the board's budget, refused with
 the resource, what it needs, what the board has and the change that would help.
 
->>> from codesign.boards import get_board
+>>> from codesign.board.registry import get_board
 >>> check_fit({"LUT": 9000, "FF": 100, "EBR": 2}, get_board("icebreaker"), "accel")
 Traceback (most recent call last):
 ...
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from codesign.boards import Board
+from codesign.board.registry import Board
 from codesign.errors import CodesignError
 
 _FOLD = (

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codesign.backends.rtl import emit_rtl, library_digest
-from codesign.boards import Board
+from codesign.board.registry import Board
 from codesign.cache import entry_lock, store_entry
-from codesign.graph import StreamGraph, single_kernel
-from codesign.kernels import KernelInstance
+from codesign.dataflow.graph import StreamGraph, single_kernel
+from codesign.dataflow.kernels import KernelInstance
 from codesign.synth.fit import check_fit
 from codesign.synth.yosys import (
     RESULT_JSON,

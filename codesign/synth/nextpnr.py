@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from codesign.backends.rtl import RtlProject
-from codesign.boards import Board
+from codesign.board.registry import Board
+from codesign.board.shell import ShellProject
 from codesign.errors import CodesignError, ToolNotFoundError
-from codesign.shell import ShellProject
 from codesign.synth.fit import check_fit
 from codesign.synth.yosys import SynthesisError, SynthResult, synthesize
 from codesign.tools import find_tool, install_hint, is_yowasp, tool_version

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.backends.hls import HlsProject, library_dir
-from codesign.boards import Board
+from codesign.board.registry import Board
 from codesign.errors import ToolNotFoundError, VerificationError
 from codesign.tools import find_tool, install_hint
 

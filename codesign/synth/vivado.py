@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from codesign.backends.rtl import emit_rtl
-from codesign.boards import Board
+from codesign.board.registry import Board
+from codesign.dataflow.graph import StreamGraph
 from codesign.errors import CodesignError, ConfigError
-from codesign.graph import StreamGraph
 from codesign.synth import vivado_tcl
 from codesign.synth.vivado_reports import parse_timing_summary, parse_utilization
 from codesign.tools import default_jobs, find_tool

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from codesign.backends.rtl import TOP
-from codesign.graph import StreamGraph
+from codesign.dataflow.graph import StreamGraph
 
 if TYPE_CHECKING:
     from codesign.synth.vivado import DmaStream, VivadoTarget

@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from codesign.boards import Board
+from codesign.board.registry import Board
 from codesign.errors import CodesignError, ToolNotFoundError
 from codesign.synth.fit import check_fit
 from codesign.tools import find_tool, install_hint, tool_version
@@ -351,7 +351,7 @@ def _define_arg(name: str, value: DefineValue) -> str:
 def synth_command(board: Board, top: str, flags: Sequence[str] = ()) -> str:
     """The Yosys synthesis command for the board's family.
 
-    >>> from codesign.boards import get_board
+    >>> from codesign.board.registry import get_board
     >>> synth_command(get_board("zcu104"), "accel")
     'synth_xilinx -family xcup -top accel -noiopad -noclkbuf'
     >>> synth_command(get_board("icebreaker"), "accel")

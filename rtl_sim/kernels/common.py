@@ -29,7 +29,7 @@ def config() -> dict[str, Any]:
     raw = os.environ.get(CONFIG_ENV)
     if raw is None:
         raise RuntimeError(
-            f"{CONFIG_ENV} is not set: run this testbench through codesign.simulators"
+            f"{CONFIG_ENV} is not set: run this testbench through codesign.verify.simulators"
         )
     cfg: dict[str, Any] = json.loads(raw)
     return cfg

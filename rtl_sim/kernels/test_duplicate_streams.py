@@ -1,7 +1,7 @@
 """cocotb testbench for cs_duplicate_streams: every output carries the input's words, each
 output stalled on its own.
 
-Stimulus, expected frames (from codesign.kernels.duplicate_streams) and stall probabilities
+Stimulus, expected frames (from codesign.dataflow.kernels.duplicate_streams) and stall probabilities
 come from the pytest side (tests/test_rtl_kernels_dws.py); rtl_sim.kernels.streams streams
 them under random valid/ready stalls on every port, then stall-free for the cycles per
 frame.

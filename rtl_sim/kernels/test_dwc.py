@@ -10,7 +10,7 @@ from typing import Any
 import cocotb
 from cocotb.utils import get_sim_steps
 
-from codesign.kernels.dwc import dwc
+from codesign.dataflow.kernels.dwc import dwc
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -1,8 +1,9 @@
 """cocotb testbench for cs_elementwise_add: the two input streams (lhs, rhs) stalled
 independently, the sums against the ElementwiseAdd golden function.
 
-Stimulus, expected frames (from codesign.kernels.elementwise_add) and stall probabilities come from
-the pytest side (tests/test_rtl_kernels_dws.py); rtl_sim.kernels.streams streams them
+Stimulus, expected frames (from codesign.dataflow.kernels.elementwise_add) and stall
+probabilities come from the pytest side (tests/test_rtl_kernels_dws.py);
+rtl_sim.kernels.streams streams them
 under random valid/ready stalls on every port, then stall-free for the cycles per frame.
 """
 

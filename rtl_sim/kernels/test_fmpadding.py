@@ -1,5 +1,5 @@
 """cocotb testbench for cs_fmpadding: random frames under random stalls against
-codesign.kernels.fmpadding.fm_padding; then one output word per cycle without stalls
+codesign.dataflow.kernels.fmpadding.fm_padding; then one output word per cycle without stalls
 (FINN's estimate)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from cocotb.utils import get_sim_steps
 
 from codesign.backends.words import pack_words, value_range
-from codesign.kernels.fmpadding import fm_padding
+from codesign.dataflow.kernels.fmpadding import fm_padding
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -1,5 +1,5 @@
 """cocotb testbench for cs_maxpool: random windows (plus the value extremes) under random
-stalls against codesign.kernels.pool.max_pool_stream; then one input word per cycle
+stalls against codesign.dataflow.kernels.pool.max_pool_stream; then one input word per cycle
 without stalls (FINN's estimate)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from cocotb.utils import get_sim_steps
 
 from codesign.backends.words import pack_words, value_range
-from codesign.kernels.pool import max_pool_stream
+from codesign.dataflow.kernels.pool import max_pool_stream
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -19,7 +19,7 @@ from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_steps
 
 from codesign.backends import words
-from codesign.kernels.mvau import mvau, mvau_overflows, mvau_xnor
+from codesign.dataflow.kernels.mvau import mvau, mvau_overflows, mvau_xnor
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -1,5 +1,5 @@
 """cocotb testbench for cs_swg: random frames (plus the value extremes) under random
-stalls against codesign.kernels.swg.sliding_window; then frames back to back without
+stalls against codesign.dataflow.kernels.swg.sliding_window; then frames back to back without
 stalls, whose cycles per frame must equal swg_cycles (the kernel's exact cycle model),
 logged beside FINN's estimate for ConvolutionInputGenerator_rtl."""
 
@@ -14,7 +14,7 @@ import numpy as np
 from cocotb.utils import get_sim_steps
 
 from codesign.backends.words import pack_words, value_range
-from codesign.kernels.swg import sliding_window, swg_cycles, window_params
+from codesign.dataflow.kernels.swg import sliding_window, swg_cycles, window_params
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -12,7 +12,7 @@ import numpy as np
 from cocotb.utils import get_sim_steps
 
 from codesign.backends import words
-from codesign.kernels.thresholding import multithreshold
+from codesign.dataflow.kernels.thresholding import multithreshold
 from rtl_sim.kernels.common import (
     CLOCK_NS,
     check,

@@ -2,7 +2,7 @@
 accumulator driven to its largest and smallest value) against the VVAU golden function;
 the sticky ovf flag against vvau_overflows.
 
-Stimulus, expected frames (from codesign.kernels.vvau) and stall probabilities come from
+Stimulus, expected frames (from codesign.dataflow.kernels.vvau) and stall probabilities come from
 the pytest side (tests/test_rtl_kernels_dws.py); rtl_sim.kernels.streams streams them
 under random valid/ready stalls on every port, then stall-free for the cycles per frame.
 """

@@ -1,7 +1,7 @@
 """cocotb testbench of the UART shell around the accelerator (``board_top``).
 
 Bytes go in on ``uart_rx`` as a host would send them (8N1 at the shell's bit period,
-framing from codesign.uart_framing), bytes come back on ``uart_tx``, decoded the same
+framing from codesign.board.uart_framing), bytes come back on ``uart_tx``, decoded the same
 way; every answer must equal the reference words of its frame (the vectors folder).
 The configuration (``CS_TB_CONFIG``): vectors folder, frames, clocks per bit, whether the
 board has a reset button and its polarity.
@@ -17,7 +17,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from codesign.backends.vectors import read_hex
-from codesign.uart_framing import framing_of_vectors
+from codesign.board.uart_framing import framing_of_vectors
 from rtl_sim.kernels.common import CLOCK_NS, config
 
 

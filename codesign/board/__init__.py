@@ -1,0 +1,1 @@
+"""Boards: the registry, the UART shell and its host side, bitstreams, deployment."""

@@ -1,0 +1,1 @@
+"""The dataflow graph: FINN lowering, the kernel registry, the stream graph, FIFO sizing."""

@@ -1,0 +1,103 @@
+"""The kernel registry: one module per kernel kind, registered by the FINN op types it
+implements (FINN's own pattern of one HW op with per-backend variants).
+
+Every module of this package whose name does not start with ``_`` is a kernel module; it
+defines a :class:`~codesign.dataflow.kernels._base.Kernel` subclass decorated with
+:func:`register`. A new op is a new module here plus its rtl/ (and hls/) sources.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from codesign.dataflow.kernels._base import (
+    Accumulator,
+    HlsArray,
+    HlsCall,
+    IntArray,
+    Kernel,
+    KernelInstance,
+    Memory,
+    Param,
+    StreamFormat,
+)
+from codesign.errors import LoweringError
+
+__all__ = [
+    "Accumulator",
+    "HlsArray",
+    "HlsCall",
+    "IntArray",
+    "Kernel",
+    "KernelInstance",
+    "Memory",
+    "Param",
+    "StreamFormat",
+    "hls_ops",
+    "kernel_for",
+    "kernel_named",
+    "kernels",
+    "register",
+]
+
+_BY_NAME: dict[str, Kernel] = {}
+_BY_OP: dict[str, Kernel] = {}
+
+
+def register(cls: type[Kernel]) -> type[Kernel]:
+    """Class decorator: add a kernel kind to the registry under its name and op types."""
+    kernel = cls()
+    if cls.name in _BY_NAME:
+        raise RuntimeError(f"kernel {cls.name!r} is registered twice")
+    _BY_NAME[cls.name] = kernel
+    for op in cls.op_types:
+        if op in _BY_OP:
+            raise RuntimeError(f"op type {op} has two kernels: {_BY_OP[op].name}, {cls.name}")
+        _BY_OP[op] = kernel
+    return cls
+
+
+def _load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def kernels() -> list[Kernel]:
+    """Every registered kernel kind, by name."""
+    return [_BY_NAME[n] for n in sorted(_BY_NAME)]
+
+
+def supported_ops() -> list[str]:
+    return sorted(_BY_OP)
+
+
+def hls_ops() -> list[str]:
+    """The op types whose kernel has an HLS implementation (hls/)."""
+    return sorted(op for op, k in _BY_OP.items() if k.has_hls)
+
+
+def kernel_named(name: str) -> Kernel:
+    """The kernel kind called ``name``."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        known = ", ".join(sorted(_BY_NAME))
+        raise LoweringError(f"no kernel named {name!r}; known kernels: {known}") from None
+
+
+def kernel_for(node: Any) -> Kernel:
+    """The kernel that implements ``node`` (an ONNX NodeProto); raise LoweringError naming
+    the node, its op type and the supported ops."""
+    try:
+        return _BY_OP[node.op_type]
+    except KeyError:
+        raise LoweringError(
+            f"node {node.name} ({node.op_type}) has no kernel in the registry; supported "
+            f"ops: {', '.join(supported_ops())}"
+        ) from None
+
+
+_load_all()

@@ -1,0 +1,193 @@
+"""FINN's cycle and resource estimates on the generic graph, and the per-layer table.
+
+FINN's analyses ``exp_cycles_per_layer`` and ``res_estimation`` only visit specialized
+nodes (``*_hls``/``*_rtl``); on a generic node the LUT/DSP models are not defined
+(the generic ``MVAU`` reports 0 LUT). So the estimates are computed by FINN's own
+analyses on a specialized *copy* of the child (``SpecializeLayers`` for the board's
+part, which picks ``MVAU_hls`` or ``MVAU_rtl`` exactly as the vendor flow would) and
+written back onto the generic nodes as FINN's own annotation attributes
+``cycles_estimate`` (int) and ``res_estimate`` (``str(dict)``, as ``AnnotateResources``
+writes it). The part and the specialized op type each estimate refers to are recorded
+in the model metadata.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+from dataclasses import asdict, dataclass, field, fields
+from functools import partial
+from typing import Any, cast
+
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from codesign.dataflow.kernels import kernel_for
+from codesign.dataflow.lower._graph import FPGAPART_PROP, is_hw_node
+from codesign.errors import LoweringError
+
+IMPL_PROP = "codesign.dataflow.lower.estimate_impl"
+"""Model metadata key: JSON {node name: specialized op type the estimate refers to}."""
+
+
+def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
+    """Annotate each generic HW node with FINN's estimated cycles and resources."""
+    from finn.analysis.fpgadataflow.exp_cycles_per_layer import exp_cycles_per_layer
+    from finn.analysis.fpgadataflow.res_estimation import res_estimation
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+
+    spec = copy.deepcopy(child).transform(SpecializeLayers(part))
+    cycles = cast(dict[str, int], spec.analysis(exp_cycles_per_layer))
+    resources = cast(
+        dict[str, dict[str, Any]], spec.analysis(partial(res_estimation, fpgapart=part))
+    )
+    spec_by_output = {n.output[0]: n for n in spec.graph.node}
+    impl: dict[str, str] = {}
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        snode = spec_by_output[node.output[0]]
+        inst = getCustomOp(node)
+        inst.set_nodeattr("cycles_estimate", int(cycles[snode.name]))
+        inst.set_nodeattr("res_estimate", str(resources[snode.name]))
+        impl[node.name] = snode.op_type
+    child.set_metadata_prop(FPGAPART_PROP, part)
+    child.set_metadata_prop(IMPL_PROP, json.dumps(impl, sort_keys=True))
+    return child
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One HW node of the dataflow graph, as its attributes describe it.
+
+    The common fields are read the same way for every node; the op-specific ones come
+    from the node's kernel (:meth:`codesign.dataflow.kernels.Kernel.layer_facts`) and stay None
+    where they do not apply.
+    """
+
+    name: str
+    op_type: str
+    kernel: str
+    """Name of the registered kernel that implements the node."""
+    pe: int | None
+    simd: int | None
+    input_dtype: str | None
+    output_dtype: str | None
+    cycles: int
+    """FINN's estimated cycles per frame (``get_exp_cycles``) for the current folding."""
+    lut: float | None
+    bram18: float | None
+    uram: float | None
+    dsp: float | None
+    estimate_impl: str | None
+    """Specialized op type (e.g. MVAU_hls) FINN's resource estimate refers to."""
+    mw: int | None = None
+    """Matrix kernels: input features (rows of the weight matrix, MW x MH)."""
+    mh: int | None = None
+    channels: int | None = None
+    """Output channels (MVAU: MH; Thresholding: NumChannels; LabelSelect: Labels)."""
+    weight_dtype: str | None = None
+    acc_dtype: str | None = None
+    """Accumulating kernels: accDataType as left by FINN's MinimizeAccumulatorWidth."""
+    weight_count: int | None = None
+    """Accumulating kernels: integer weights stored."""
+    no_activation: bool | None = None
+    """True if the node outputs its accumulator (no thresholds)."""
+    n_thresholds: int | None = None
+    """Threshold steps per channel."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Kernel-specific facts (a window's kernel and stride, a padding, ...)."""
+
+    @property
+    def input_bits(self) -> int | None:
+        return _bits(self.input_dtype)
+
+    @property
+    def weight_bits(self) -> int | None:
+        return _bits(self.weight_dtype)
+
+    @property
+    def output_bits(self) -> int | None:
+        return _bits(self.output_dtype)
+
+    @property
+    def acc_bits(self) -> int | None:
+        return _bits(self.acc_dtype)
+
+    def as_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.update(row.pop("extra"))
+        for key in ("input_bits", "weight_bits", "output_bits", "acc_bits"):
+            row[key] = getattr(self, key)
+        return row
+
+
+_FACT_FIELDS = frozenset(
+    {"mw", "mh", "channels", "weight_dtype", "acc_dtype", "weight_count", "no_activation",
+     "n_thresholds"}
+)
+"""The facts a kernel reports that are LayerInfo fields; the others go to ``extra``."""
+
+
+def _get(inst: Any, name: str) -> Any:
+    try:
+        return inst.get_nodeattr(name)
+    except (AttributeError, KeyError):
+        return None
+
+
+def _bits(dtype: str | None) -> int | None:
+    return None if not dtype else int(DataType[dtype].bitwidth())
+
+
+def _num(res: dict[str, Any], key: str) -> float | None:
+    value = res.get(key)
+    return None if value is None else float(value)
+
+
+def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> list[LayerInfo]:
+    """Per-node facts of a dataflow child, read from node attributes.
+
+    Kernels that only move words (FIFOs, width converters) are left out unless
+    ``include_infrastructure``. Resource fields are None until the ``estimates`` step has
+    annotated the graph.
+    """
+    impl_prop = child.get_metadata_prop(IMPL_PROP)
+    impl = json.loads(impl_prop) if impl_prop else {}
+    rows: list[LayerInfo] = []
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        kernel = kernel_for(node)
+        if kernel.moves_words and not include_infrastructure:
+            continue
+        inst = getCustomOp(node)
+        res_str = _get(inst, "res_estimate")
+        res: dict[str, Any] = ast.literal_eval(res_str) if res_str else {}
+        facts = kernel.layer_facts(child, node)
+        clash = facts.keys() & {f.name for f in fields(LayerInfo)} - _FACT_FIELDS
+        if clash:  # a kernel's fact would overwrite a common field in the row
+            raise LoweringError(f"kernel {kernel.name} reports reserved facts {sorted(clash)}")
+        common = {k: facts.pop(k) for k in _FACT_FIELDS & facts.keys()}
+        rows.append(
+            LayerInfo(
+                name=node.name,
+                op_type=node.op_type,
+                kernel=kernel.name,
+                pe=_get(inst, "PE"),
+                simd=_get(inst, "SIMD"),
+                input_dtype=inst.get_input_datatype(0).name,
+                output_dtype=inst.get_output_datatype(0).name,
+                cycles=int(inst.get_exp_cycles()),
+                lut=_num(res, "LUT"),
+                bram18=_num(res, "BRAM_18K"),
+                uram=_num(res, "URAM"),
+                dsp=_num(res, "DSP"),
+                estimate_impl=impl.get(node.name),
+                extra=facts,
+                **common,
+            )
+        )
+    return rows

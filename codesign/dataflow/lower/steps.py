@@ -1,0 +1,610 @@
+"""The lowering steps: QONNX -> FINN-ONNX -> streamlined -> HW layers -> folded dataflow.
+
+Each step is ``step(model, cfg) -> model`` and uses FINN's own transformations. Up to
+``convert_to_hw`` the model is one graph; ``create_dataflow_partition`` returns FINN's
+parent graph, and the later steps transform its dataflow child (see
+:mod:`codesign.dataflow.lower._graph`) and return the parent pointing at the new child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from onnx import NodeProto
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.fold_constants import FoldConstants
+from qonnx.transformation.general import (
+    GiveReadableTensorNames,
+    GiveUniqueNodeNames,
+    RemoveStaticGraphInputs,
+    RemoveUnusedTensors,
+)
+from qonnx.transformation.infer_data_layouts import InferDataLayouts
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.cleanup import cleanup_model
+
+from codesign.config import FlowConfig
+from codesign.dataflow.kernels import kernel_for
+from codesign.dataflow.lower._graph import (
+    WORKDIR_PROP,
+    dataflow_child,
+    fpga_part,
+    is_hw_node,
+    sdp_node,
+    store_child,
+    workdir,
+)
+from codesign.dataflow.lower.estimates import annotate_estimates
+from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
+from codesign.errors import LoweringError
+
+Step = Callable[[ModelWrapper, FlowConfig], ModelWrapper]
+
+# What convert_to_hw turns into HW layers, and what may stay on the host after the
+# dataflow region (the float de-quantization of the logits, layout ops, the argmax).
+LOWERABLE_OPS = {
+    "MatMul": "MVAU (integer input and weights; a following MultiThreshold is absorbed)",
+    "Conv": "FMPadding + ConvolutionInputGenerator + MVAU, or VVAU if depthwise",
+    "MaxPool": "ConvolutionInputGenerator + Pool (integer input)",
+    "Add": "ElementwiseAdd (two integer streams, e.g. a residual join)",
+    "MultiThreshold": "Thresholding (integer input), or absorbed into the preceding MVAU/VVAU",
+    "TopK": "LabelSelect (integer input)",
+}
+HOST_OPS = frozenset(
+    {
+        "Mul",
+        "Add",
+        "Sub",
+        "Div",
+        "Reshape",
+        "Flatten",
+        "Identity",
+        "TopK",
+        "ArgMax",
+        "Softmax",
+        "Transpose",
+        "Squeeze",
+        "Unsqueeze",
+    }
+)
+
+
+def _supported_ops_text() -> str:
+    lowered = "; ".join(f"{op} -> {hw}" for op, hw in LOWERABLE_OPS.items())
+    host = ", ".join(sorted(HOST_OPS))
+    return (
+        f"supported in the dataflow region: {lowered}. Allowed on the host after the region: {host}"
+    )
+
+
+def _hw_child(model: ModelWrapper) -> ModelWrapper:
+    if sdp_node(model) is None:
+        raise LoweringError(
+            "this step works on the dataflow partition; run create_dataflow_partition first"
+        )
+    return dataflow_child(model)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+QUANTIZER_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
+"""QONNX's quantizer ops; a graph without them is FINN-ONNX already."""
+
+
+def _act_quant_bits(model: ModelWrapper) -> int:
+    """The widest activation quantizer of a QONNX graph (a Quant whose input is not an
+    initializer), 0 if it has none."""
+    widths = [0]
+    for node in model.get_nodes_by_op_type("Quant") + model.get_nodes_by_op_type("IntQuant"):
+        bits = model.get_initializer(node.input[3])
+        if model.get_initializer(node.input[0]) is None and bits is not None:
+            widths.append(int(bits))
+    return max(widths)
+
+
+def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """QONNX cleanup, then FINN's ConvertQONNXtoFINN (Quant -> MultiThreshold / weights);
+    a FINN-ONNX graph (no QONNX quantizers: an imported file FINN converted already) is
+    only cleaned up."""
+    from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+    from finn.transformation.qonnx.quant_act_to_multithreshold import (
+        default_filter_function_generator,
+    )
+
+    inp = model.graph.input[0].name
+    idt = model.get_tensor_datatype(inp)
+    if not idt.is_integer():
+        hint = "data.input_type" if cfg.user_model else f"UINT{cfg.quant.input_bits}"
+        raise LoweringError(
+            f"graph input {inp} has data type {idt.name}; the flow expects integer input "
+            f"codes annotated with their qonnx DataType (e.g. {hint})"
+        )
+    if idt.name == "BIPOLAR":
+        # FINN's XNOR conversion would re-annotate it BINARY (0/1 codes), and the
+        # accelerator would then read the test set's -1 as 0
+        raise LoweringError(
+            f"graph input {inp} is BIPOLAR (-1, +1); the flow takes integer codes: give "
+            "0/1 or pixel codes (e.g. UINT8) and put the 2x - 1 pre-processing in the graph"
+        )
+    model = cleanup_model(model)
+    if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
+        return model
+    # every activation quantizer becomes a MultiThreshold (2^bits - 1 thresholds)
+    max_bits = max(8, _act_quant_bits(model) if cfg.user_model else cfg.quant.act_bits)
+    model = model.transform(
+        ConvertQONNXtoFINN(
+            filter_function=default_filter_function_generator(max_multithreshold_bit_width=max_bits)
+        )
+    )
+    return model
+
+
+def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """Shapes, constant folding, unique names, data types (FINN's tidy-up)."""
+    model = model.transform(InferShapes())
+    model = model.transform(FoldConstants())
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(GiveReadableTensorNames())
+    model = model.transform(InferDataTypes())
+    model = model.transform(RemoveStaticGraphInputs())
+    return model
+
+
+def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN streamlining, chosen by ``model.kind``: :func:`streamline_mlp` (FINN's
+    TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
+    or a user's Brevitas module takes the CNN recipe if it has convolutions or pooling
+    (:func:`streamline_imported`): the recipe follows the graph, not the model kind."""
+    streamline = STREAMLINERS.get(cfg.model.kind)
+    if streamline is None:
+        raise LoweringError(
+            f"no streamlining recipe for model.kind {cfg.model.kind!r}; "
+            f"known: {', '.join(sorted(STREAMLINERS))}"
+        )
+    return streamline(model)
+
+
+def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
+    """The end every streamliner shares: the remaining scalar/per-channel Mul and Add are
+    absorbed into the MultiThresholds (and the TopK), thresholds rounded and clipped to
+    integers, data types and layouts inferred again.
+
+    As FINN's builder, a MatMul of bipolar inputs and weights becomes an
+    XnorPopcountMatMul (binary 0/1 operands, a popcount) followed by the ``2p - K``
+    Mul/Add that Streamline then absorbs into the next thresholds (or the TopK); the
+    bipolar MultiThreshold feeding it then emits binary 0/1.
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.reorder import MoveAddPastMul
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+    from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
+
+    model = model.transform(Streamline())
+    model = model.transform(MoveAddPastMul())
+    model = model.transform(absorb.AbsorbAddIntoMultiThreshold())
+    model = model.transform(absorb.AbsorbMulIntoMultiThreshold())
+    model = model.transform(ConvertBipolarMatMulToXnorPopcount())
+    model = model.transform(Streamline())
+    model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
+    model = model.transform(RoundAndClipThresholds())
+    model = model.transform(InferDataTypes())
+    model = model.transform(InferDataLayouts())
+    model = model.transform(RemoveUnusedTensors())
+    return model
+
+
+def streamline_mlp(model: ModelWrapper) -> ModelWrapper:
+    """FINN streamlining as in its TFC/MLP examples and builder.
+
+    Scalar and per-channel scales/biases are moved past MatMuls and absorbed into the
+    MultiThresholds (BatchNorm becomes Mul/Add first); thresholds are then rounded and
+    clipped to integers. What cannot move (the last layer's per-channel Mul/Add) stays.
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline.reorder import (
+        MoveScalarLinearPastInvariants,
+    )
+
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
+    return _absorb_into_thresholds(model)
+
+
+def _make_maxpool_nhwc(model: ModelWrapper) -> ModelWrapper:
+    """FINN's MakeMaxPoolNHWC, safe on a MaxPool whose output forks (a residual input).
+
+    Its (MaxPool -> NHWC Transpose) pattern rewires only the Transpose consumer and hands
+    the other consumers the un-pooled tensor (finn-plus 1.6.1). A forked MaxPool's
+    consumers are therefore moved behind an Identity for the call, so only its correct
+    (NCHW Transpose -> MaxPool) pattern matches; qonnx's RemoveIdentityOps then drops it.
+    """
+    from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
+    from onnx import helper
+    from qonnx.transformation.remove import RemoveIdentityOps
+
+    for node in list(model.graph.node):
+        consumers = model.find_consumers(node.output[0]) if node.op_type == "MaxPool" else []
+        if len(consumers) < 2:
+            continue
+        fork = model.make_new_valueinfo_name()
+        for consumer in consumers:
+            for i, name in enumerate(consumer.input):
+                if name == node.output[0]:
+                    consumer.input[i] = fork
+        index = list(model.graph.node).index(node)
+        model.graph.node.insert(index + 1, helper.make_node("Identity", [node.output[0]], [fork]))
+    model = model.transform(MakeMaxPoolNHWC())
+    return model.transform(RemoveIdentityOps())
+
+
+def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
+    """FINN streamlining as its builder does for CNV / ResNet-style networks.
+
+    In NCHW first: scales and biases move past MatMuls/Convs into the MultiThresholds
+    (as for the MLP), a residual input's scale moves past its fork (MoveLinearPastFork)
+    and the two equal scales of a residual join past the Add (MoveLinearPastEltwiseAdd),
+    which then adds integers. LowerConvsToMatMul makes every conv an Im2Col + MatMul in
+    NHWC between Transposes; the Transposes are moved past MultiThresholds, MaxPools,
+    forks and joins until they cancel, leaving one NCHW->NHWC Transpose at the input and
+    the NHWC->NCHW one before the Flatten (absorbed into the first FC layer later).
+    """
+    import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.reorder import (
+        MoveLinearPastEltwiseAdd,
+        MoveLinearPastFork,
+        MoveScalarLinearPastInvariants,
+        MoveTransposePastFork,
+        MoveTransposePastJoinAdd,
+    )
+    from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
+
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(MoveLinearPastFork())
+    model = model.transform(Streamline())
+    model = model.transform(MoveLinearPastEltwiseAdd())
+    model = model.transform(Streamline())
+    model = model.transform(LowerConvsToMatMul())
+    model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
+    # each round moves Transposes one op further; stop when no more cancel
+    transposes = len(model.get_nodes_by_op_type("Transpose")) + 1
+    while len(model.get_nodes_by_op_type("Transpose")) < transposes:
+        transposes = len(model.get_nodes_by_op_type("Transpose"))
+        model = _make_maxpool_nhwc(model)
+        model = model.transform(MoveTransposePastFork())
+        model = model.transform(absorb.AbsorbConsecutiveTransposes())
+        model = model.transform(MoveTransposePastJoinAdd())
+        model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
+        model = model.transform(absorb.AbsorbConsecutiveTransposes())
+    return _absorb_into_thresholds(model)
+
+
+SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", "MaxPoolNHWC")
+
+
+def streamline_imported(model: ModelWrapper) -> ModelWrapper:
+    """A user's graph (an ONNX file or a Brevitas factory's export): FINN's CNV recipe if it
+    has spatial ops, else its TFC recipe."""
+    if any(model.get_nodes_by_op_type(op) for op in SPATIAL_OPS):
+        return streamline_cnn(model)
+    return streamline_mlp(model)
+
+
+STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
+    "mlp": streamline_mlp,
+    "cnn": streamline_cnn,
+    "onnx": streamline_imported,
+    "brevitas": streamline_imported,
+}
+"""Streamlining recipe per ``model.kind``."""
+
+
+HEAD_OPS = frozenset({"Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze"})
+"""What may stay on the host before the dataflow region: layout ops only, so the
+accelerator takes the graph's integer input codes."""
+
+
+def _why_not_lowered(model: ModelWrapper, node: NodeProto, where: str) -> str:
+    """Why ``node`` cannot stay where FINN left it (``where`` it is: "inside", "after" or
+    "before" the dataflow region), for the lowering error."""
+    floats = [
+        f"{name} is {model.get_tensor_datatype(name).name}"
+        for name in node.input
+        if name and model.get_initializer(name) is None
+        and not model.get_tensor_datatype(name).is_integer()
+    ]
+    if node.op_type not in LOWERABLE_OPS and node.op_type not in HOST_OPS:
+        why = f"FINN has no HW layer for {node.op_type}"
+    elif node.op_type in LOWERABLE_OPS and floats:
+        why = f"FINN lowers {node.op_type} only on integer inputs, but {', '.join(floats)}"
+    elif node.op_type in LOWERABLE_OPS:
+        why = f"FINN did not lower it (to {LOWERABLE_OPS[node.op_type]})"
+    else:
+        why = f"{node.op_type} runs on the host" + (f" ({', '.join(floats)})" if floats else "")
+    if where == "inside":
+        return (
+            f"{why}; FINN supports one dataflow partition, so no host op may sit between HW "
+            "layers"
+        )
+    if where == "before":
+        return (
+            f"{why}; before the dataflow region only layout ops "
+            f"({', '.join(sorted(HEAD_OPS))}) may stay on the host: the accelerator takes the "
+            "graph's integer input"
+        )
+    return f"{why}; after the dataflow region only the host ops listed below may run"
+
+
+def _check_region(model: ModelWrapper) -> None:
+    """Raise if a non-HW node sits inside the dataflow region (between HW layers), after
+    it without being a host op, or before it without being a layout op."""
+    nodes = list(model.graph.node)
+    hw = [n for n in nodes if is_hw_node(n)]
+    if not hw:
+        found = ", ".join(f"{n.name} ({n.op_type})" for n in nodes)
+        raise LoweringError(
+            f"no node could be lowered to a HW layer; the graph has: {found}. "
+            + _supported_ops_text()
+        )
+
+    def reach(start: list, forward: bool) -> set[str]:
+        seen: set[str] = set()
+        todo = list(start)
+        while todo:
+            n = todo.pop()
+            nxt = model.find_direct_successors(n) if forward else model.find_direct_predecessors(n)
+            for m in nxt or []:
+                if m.name not in seen:
+                    seen.add(m.name)
+                    todo.append(m)
+        return seen
+
+    after_hw = reach(hw, forward=True)
+    before_hw = reach(hw, forward=False)
+    inside = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n.name in before_hw]
+    tail = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n not in inside]
+    bad_tail = [n for n in tail if n.op_type not in HOST_OPS]
+    head = [n for n in nodes if not is_hw_node(n) and n.name in before_hw and n not in inside]
+    bad_head = [n for n in head if n.op_type not in HEAD_OPS]
+    for where, bad in (("inside", inside), ("after", bad_tail), ("before", bad_head)):
+        if not bad:
+            continue
+        # lead with the ops FINN has no HW layer for at all (the cause, e.g. a Sin);
+        # the Mul/MatMul it strands around it follow
+        culprits = sorted(
+            bad, key=lambda n: n.op_type in LOWERABLE_OPS or n.op_type in HOST_OPS
+        )
+        listed = ", ".join(f"{n.name} ({n.op_type})" for n in culprits)
+        first = culprits[0]
+        raise LoweringError(
+            f"cannot lower node {first.name} (op type {first.op_type}): "
+            f"{_why_not_lowered(model, first, where)}. Non-HW node(s) {where} the dataflow "
+            f"region: {listed}. " + _supported_ops_text()
+        )
+
+
+def _integer_join(model: ModelWrapper, node: NodeProto) -> bool:
+    """Filter of InferElementwiseBinaryOperation: FINN's own (the graph's final
+    de-quantizing Mul stays on the host) and integer inputs only, so the float bias Add
+    of the last layer stays there too."""
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+
+    return bool(InferElementwiseBinaryOperation.reject_output_dequant(model, node)) and all(
+        model.get_tensor_datatype(name).is_integer() for name in node.input
+    )
+
+
+def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's generic HW layers, in the order of its builder's convert_to_hw step.
+
+    MVAU (XNOR-popcount MatMuls in binaryXnorMode, then dense MatMuls; thresholds
+    absorbed), VVAU (depthwise convs), LabelSelect,
+    Thresholding, Pool (MaxPool as Im2Col + Pool), ConvolutionInputGenerator (Im2Col;
+    padding as an FMPadding before it), the CNV-to-FC flatten absorbed into the first FC
+    MVAU, ElementwiseAdd (residual joins) and DuplicateStreams (forks). A transformation
+    runs only if its op type is in the graph, so an MLP sees only the first four.
+    """
+    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
+        InferBinaryMatrixVectorActivation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
+    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
+        InferDuplicateStreamsLayer,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.label_select import (
+        InferLabelSelectLayer,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
+    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
+        InferQuantizedMatrixVectorActivation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import (
+        InferThresholdingLayer,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import (
+        InferVectorVectorActivation,
+    )
+    from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
+
+    def has(*op_types: str) -> bool:
+        return any(model.get_nodes_by_op_type(op) for op in op_types)
+
+    if has("XnorPopcountMatMul"):
+        model = model.transform(InferBinaryMatrixVectorActivation())
+    model = model.transform(InferQuantizedMatrixVectorActivation())
+    if has("MatMul"):
+        model = model.transform(InferVectorVectorActivation())
+    if has("TopK"):
+        model = model.transform(InferLabelSelectLayer())
+    if has("MultiThreshold"):
+        model = model.transform(InferThresholdingLayer())
+    if has("MaxPool", "MaxPoolNHWC"):
+        model = model.transform(InferPool())
+    if has("Im2Col"):
+        model = model.transform(InferConvInpGen())
+        model = model.transform(RemoveCNVtoFCFlatten())
+    if has("Add"):
+        model = model.transform(InferElementwiseBinaryOperation(_integer_join))
+    model = model.transform(InferDuplicateStreamsLayer())
+    if has("Transpose"):
+        model = model.transform(AbsorbConsecutiveTransposes())
+        model = model.transform(RemoveCNVtoFCFlatten())
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(InferShapes())
+    model = model.transform(InferDataTypes())
+    _check_region(model)
+    return model
+
+
+def step_create_dataflow_partition(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's CreateDataflowPartition: returns the parent graph; the HW nodes move into
+    the dataflow child that the parent's StreamingDataflowPartition node refers to."""
+    from finn.transformation.fpgadataflow.create_dataflow_partition import (
+        CreateDataflowPartition,
+    )
+
+    _check_region(model)
+    part_dir = workdir(model) / "dataflow_partition"
+    part_dir.mkdir(parents=True, exist_ok=True)
+    parent = model.transform(CreateDataflowPartition(partition_model_dir=str(part_dir)))
+    if sdp_node(parent) is None:
+        raise LoweringError("CreateDataflowPartition found no HW nodes to partition")
+    parent.set_metadata_prop(WORKDIR_PROP, str(workdir(model)))
+    child = dataflow_child(parent)
+    return store_child(parent, child, "partition")
+
+
+def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
+    """A layer whose weights all quantized to zero computes a constant; FINN cannot size
+    its (zero-bit) accumulator. Say so, naming the layer, instead of FINN's assertion."""
+    for node in child.graph.node:
+        if is_hw_node(node) and kernel_for(node).has_accumulator:
+            w = child.get_initializer(node.input[1])
+            if w is not None and not w.any():
+                hint = (
+                    f"; the A2Q bound at quant.acc_bits={cfg.quant.acc_bits} leaves no room "
+                    "for any weight: raise quant.acc_bits"
+                    if not cfg.user_model and cfg.quant.method in ("a2q", "a2q_plus")
+                    else ""
+                )
+                raise LoweringError(
+                    f"{node.name}: every weight quantized to zero, so the layer outputs a "
+                    f"constant and has no accumulator to size{hint}"
+                )
+
+
+def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's MinimizeWeightBitWidth + MinimizeAccumulatorWidth, then thresholds are
+    rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step).
+
+    For an MVAU that ends the graph without activation FINN rounds the accumulator (and
+    output) width up to a multiple of 8. Each kernel then corrects the types where its
+    accumulator differs from FINN's sizing (:meth:`Kernel.correct_datatypes`: an
+    XNOR-popcount MVAU counts 0..MW, unsigned).
+    """
+    from finn.transformation.fpgadataflow.minimize_accumulator_width import (
+        MinimizeAccumulatorWidth,
+    )
+    from finn.transformation.fpgadataflow.minimize_weight_bit_width import (
+        MinimizeWeightBitWidth,
+    )
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+
+    child = _hw_child(model)
+    _refuse_all_zero_weights(child, cfg)
+    child = child.transform(MinimizeWeightBitWidth())
+    child = child.transform(MinimizeAccumulatorWidth())
+    for node in child.graph.node:
+        if is_hw_node(node):
+            kernel_for(node).correct_datatypes(child, node)
+    child = child.transform(InferDataTypes())
+    child = child.transform(RoundAndClipThresholds())
+    child = child.transform(MinimizeWeightBitWidth())
+    child = child.transform(InferDataTypes())
+    return store_child(model, child, "minimized")
+
+
+def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """PE/SIMD from ``fold.layers`` (per MVAU, in order) or solved for ``fold.target_cycles``;
+    illegal values raise LoweringError naming the node and the allowed values."""
+    if cfg.fold.fit is not None:
+        raise LoweringError(
+            f"fold.fit: {cfg.fold.fit} is resolved into fold.target_cycles before the flow "
+            "runs (codesign flow / bitstream do it: codesign.dse.fold_fit.resolve_fit)"
+        )
+    child = _hw_child(model)
+    part = fpga_part(cfg.board)
+    if cfg.fold.layers is not None:
+        child = fold_explicit(child, cfg.fold.layers, part)
+    else:
+        assert cfg.fold.target_cycles is not None
+        child = fold_to_target(child, cfg.fold.target_cycles, part)
+    return store_child(model, child, "folded")
+
+
+def _set_fifo_depths(child: ModelWrapper) -> None:
+    """One frame of stream words on every HW node's input and output FIFO.
+
+    FINN sizes FIFOs by RTL simulation (InsertAndSetFIFODepths), which needs its
+    Vivado-based simulator; here each FIFO holds one frame of the stream it carries,
+    which decouples consecutive layers completely for a feed-forward chain.
+    """
+    import numpy as np
+
+    for node in child.graph.node:
+        if not is_hw_node(node):
+            continue
+        inst = getCustomOp(node)
+        in_words = [int(np.prod(inst.get_folded_input_shape(0)[:-1]))]
+        out_words = [int(np.prod(inst.get_folded_output_shape(0)[:-1]))]
+        inst.set_nodeattr("inFIFODepths", [max(2, w) for w in in_words])
+        inst.set_nodeattr("outFIFODepths", [max(2, w) for w in out_words])
+
+
+def step_insert_dwc_and_fifos(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's InsertDWC (where producer/consumer stream widths differ) and InsertFIFO
+    (one StreamingFIFO on every stream, depth from the nodes' in/outFIFODepths)."""
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+    from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
+
+    child = _hw_child(model)
+    _set_fifo_depths(child)
+    child = child.transform(InsertDWC())
+    child = child.transform(InsertFIFO(create_shallow_fifos=True))
+    child = child.transform(GiveUniqueNodeNames())
+    child = child.transform(InferShapes())
+    child = child.transform(InferDataTypes())
+    return store_child(model, child, "fifos")
+
+
+def step_estimates(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """FINN's exp_cycles_per_layer and res_estimation for the board's part, annotated on
+    the generic nodes (cycles_estimate, res_estimate)."""
+    child = _hw_child(model)
+    child = annotate_estimates(child, fpga_part(cfg.board))
+    return store_child(model, child, "estimates")
+
+
+LOWER_STEPS: list[tuple[str, Step]] = [
+    ("qonnx_to_finn", step_qonnx_to_finn),
+    ("tidy_up", step_tidy_up),
+    ("streamline", step_streamline),
+    ("convert_to_hw", step_convert_to_hw),
+    ("create_dataflow_partition", step_create_dataflow_partition),
+    ("minimize_accumulator_width", step_minimize_accumulator_width),
+    ("fold", step_fold),
+    ("insert_dwc_and_fifos", step_insert_dwc_and_fifos),
+    ("estimates", step_estimates),
+]

@@ -1,6 +1,0 @@
-"""Deployment folders: the bitstream, its hardware handoff, the runtime driver and the
-packing metadata the driver reads (``codesign.deploy.driver`` is the file copied)."""
-
-from codesign.deploy.package import write_deployment
-
-__all__ = ["write_deployment"]

@@ -1,0 +1,1 @@
+"""Design-space exploration: sweeps, their store, fitting a folding to a board."""

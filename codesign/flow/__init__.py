@@ -1,0 +1,1 @@
+"""The flow: the step table, build directories, step keys."""

@@ -1,0 +1,1 @@
+"""Front ends: data, model families, A2Q quantization, export, ONNX import."""

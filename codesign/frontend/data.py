@@ -1,0 +1,199 @@
+"""Datasets shipped with installed packages (nothing is downloaded at run time), and a
+user's test set read from an ``.npz`` file.
+
+The digits images (scikit-learn, 8x8, pixel values 0..16) are mapped to the integer
+codes the accelerator receives: ``round(v * (2**N - 1) / 16)`` for N input bits. The
+models consume these codes directly, so the exported graph input is UINT{N}.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from codesign.errors import DataFileError
+
+DIGITS_MAX = 16
+"""Largest pixel value in scikit-learn's digits."""
+DIGITS_TEST_SIZE = 360
+"""Held-out images: 20% of the 1797."""
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """A fixed train/test split; arrays are read-only so the split cannot drift."""
+
+    x_train: npt.NDArray[np.float32]
+    y_train: npt.NDArray[np.int64]
+    x_test: npt.NDArray[np.float32]
+    y_test: npt.NDArray[np.int64]
+    input_bits: int
+
+    @property
+    def n_features(self) -> int:
+        """Input values per image (64 in any shape)."""
+        return int(np.prod(self.x_train.shape[1:]))
+
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    @property
+    def input_dtype_name(self) -> str:
+        """qonnx DataType name of the pixel codes, e.g. ``UINT8``."""
+        return f"UINT{self.input_bits}"
+
+
+def pixel_codes(values: npt.ArrayLike, input_bits: int) -> npt.NDArray[np.float32]:
+    """Map digits pixel values 0..16 to unsigned ``input_bits`` codes (round half up).
+
+    >>> pixel_codes([0, 1, 8, 16], 8).tolist()
+    [0.0, 16.0, 128.0, 255.0]
+    >>> pixel_codes([0, 8, 16], 2).tolist()
+    [0.0, 2.0, 3.0]
+    """
+    if input_bits < 1:
+        raise ValueError(f"input_bits must be >= 1, got {input_bits}")
+    v = np.asarray(values, dtype=np.float64)
+    # floor(x + 0.5): explicit half-up rounding (np.round would round half to even)
+    codes = np.floor(v * (2**input_bits - 1) / DIGITS_MAX + 0.5)
+    return codes.astype(np.float32)
+
+
+def load_digits_split(
+    input_bits: int, seed: int = 0, shape: tuple[int, ...] = (64,)
+) -> DigitsSplit:
+    """Stratified, seeded split of digits: 1437 training and 360 test images.
+
+    ``shape`` is one image's shape as the model takes it: the flat row-major pixels
+    (default) or e.g. ``(1, 8, 8)`` for a CNN (NCHW); the split is the same.
+
+    >>> s = load_digits_split(8)
+    >>> s.x_train.shape, s.x_test.shape, s.input_dtype_name
+    ((1437, 64), (360, 64), 'UINT8')
+    >>> img = load_digits_split(8, shape=(1, 8, 8))
+    >>> img.x_test.shape, bool((img.x_test.reshape(360, 64) == s.x_test).all())
+    ((360, 1, 8, 8), True)
+    """
+    digits = load_digits()
+    n_pixels = digits.data.shape[1]
+    if int(np.prod(shape)) != n_pixels:
+        raise ValueError(f"an image has {n_pixels} pixels; shape {shape} holds {np.prod(shape)}")
+    x = pixel_codes(digits.data, input_bits).reshape(-1, *shape)
+    y = np.asarray(digits.target, dtype=np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=DIGITS_TEST_SIZE, stratify=y, random_state=seed, shuffle=True
+    )
+    arrays = [np.ascontiguousarray(a) for a in (x_tr, y_tr, x_te, y_te)]
+    for a in arrays:
+        a.setflags(write=False)
+    return DigitsSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
+
+
+@dataclass(frozen=True)
+class UserSplit:
+    """A user's training set (``data.train``) and test set (``data.path``), as
+    :func:`codesign.frontend.quant.train.train_model` reads a split; the test labels are
+    optional."""
+
+    x_train: npt.NDArray[np.float32]
+    y_train: npt.NDArray[np.int64]
+    x_test: npt.NDArray[np.float32]
+    y_test: npt.NDArray[np.int64] | None
+
+
+NPZ_ARRAYS = ("x", "y")
+"""Arrays of a test-set ``.npz``: ``x`` the inputs, ``y`` (optional) the labels."""
+MAX_NPZ_BYTES = 1 << 30
+"""Largest array (uncompressed) read from a test-set ``.npz``."""
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A model's test inputs (float32 codes, one sample per row) and, if known, labels."""
+
+    x: npt.NDArray[np.float32]
+    y: npt.NDArray[np.int64] | None
+
+
+def load_npz(
+    path: Path, sample_shape: tuple[int, ...] | None = None, input_name: str = "input"
+) -> EvalSet:
+    """Read a test set from ``path`` (``x``: (N, *sample_shape), optional ``y``: (N,)).
+
+    The file is untrusted: nothing is unpickled, only the arrays ``x`` and ``y`` are
+    accepted, each at most :data:`MAX_NPZ_BYTES`, ``x`` real and finite, ``y``
+    non-negative integers. Any violation raises :class:`DataFileError` naming the array.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     f = Path(tmp) / "t.npz"
+    ...     np.savez(f, x=np.zeros((3, 4), np.uint8), y=np.array([0, 1, 2]))
+    ...     t = load_npz(f, (4,))
+    ...     load_npz(f, (2, 2), input_name="inp")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    codesign.errors.DataFileError: .../t.npz: x has shape (3, 4); the graph input 'inp' ...
+    >>> t.x.dtype, t.y.tolist()
+    (dtype('float32'), [0, 1, 2])
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info.file_size for info in zf.infolist()}
+    except (OSError, zipfile.BadZipFile) as err:
+        raise DataFileError(f"{path} is not an .npz archive: {err}") from None
+    extra = sorted(set(members) - {f"{k}.npy" for k in NPZ_ARRAYS})
+    if extra or "x.npy" not in members:
+        raise DataFileError(
+            f"{path}: holds {', '.join(sorted(members)) or 'nothing'}; a test set holds the "
+            "arrays x and, optionally, y (np.savez(path, x=..., y=...))"
+        )
+    for name, size in members.items():
+        if size > MAX_NPZ_BYTES:
+            raise DataFileError(f"{path}: {name} has {size} bytes; at most {MAX_NPZ_BYTES}")
+    arrays = {}
+    with np.load(path, allow_pickle=False) as npz:
+        for key in npz.files:
+            try:
+                arrays[key] = np.asarray(npz[key])
+            except ValueError as err:  # object arrays need pickle: refused
+                raise DataFileError(f"{path}: array {key} cannot be read safely: {err}") from None
+    x = arrays["x"]
+    if x.dtype.kind not in "uif":
+        raise DataFileError(f"{path}: x has dtype {x.dtype}; integer or float codes expected")
+    want = None if sample_shape is None else (len(x), *sample_shape)
+    if x.ndim < 2 or len(x) == 0 or (want is not None and x.shape != want):
+        shape = "(N, ...)" if sample_shape is None else f"(N, {', '.join(map(str, sample_shape))})"
+        raise DataFileError(
+            f"{path}: x has shape {x.shape}; the graph input {input_name!r} takes one sample "
+            f"of shape {tuple(sample_shape or ())}, so x must be {shape} with N >= 1"
+        )
+    if not np.isfinite(x).all():
+        raise DataFileError(f"{path}: x holds NaN or infinite values")
+    xf = x.astype(np.float32)
+    if not np.array_equal(xf.astype(np.float64), x.astype(np.float64)):
+        raise DataFileError(f"{path}: x holds values float32 cannot represent exactly")
+    y = arrays.get("y")
+    if y is not None:
+        if y.shape != (len(x),) or y.dtype.kind not in "uif":
+            raise DataFileError(
+                f"{path}: y has shape {y.shape} and dtype {y.dtype}; labels are ({len(x)},) "
+                "integers, one per row of x"
+            )
+        if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
+            raise DataFileError(f"{path}: y holds values that are not non-negative integers")
+        y = y.astype(np.int64)
+    return EvalSet(x=xf, y=y)
+
+
+def save_npz(path: Path, test: EvalSet) -> None:
+    """Write ``test`` as :func:`load_npz` reads it (``y`` only where there are labels)."""
+    arrays = {"x": test.x} if test.y is None else {"x": test.x, "y": test.y}
+    np.savez(path, **arrays)

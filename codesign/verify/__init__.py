@@ -1,0 +1,2 @@
+"""Verification: simulators (the cocotb runner), accelerator simulation, HLS
+C-simulation, JUnit records."""

@@ -25,13 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from codesign.config import FlowConfig
-from codesign.dse.sweep import (
-    SweepSpec,
-    expand_points,
-    load_sweep_spec,
-    parse_sweep_spec,
-    run_sweep,
-)
+from codesign.dse.points import expand_points
+from codesign.dse.spec import SweepSpec, load_sweep_spec, parse_sweep_spec
+from codesign.dse.sweep import run_sweep
 from codesign.flow.build import write_json_atomic
 
 

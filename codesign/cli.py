@@ -357,8 +357,9 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(help="run failed points again")] = False,
 ) -> None:
     """Run a design-space sweep; finished points are kept in SQLite and never repeated."""
+    from codesign.dse.spec import load_sweep_spec
     from codesign.dse.store import SweepStore
-    from codesign.dse.sweep import load_sweep_spec, run_sweep
+    from codesign.dse.sweep import run_sweep
     from codesign.report.data import folding_text
 
     def go() -> None:

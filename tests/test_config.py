@@ -89,7 +89,7 @@ def test_malformed_yaml_is_a_one_line_config_error(tmp_path: Path, text: str, pr
 
 
 def test_malformed_sweep_spec_and_base_config(tmp_path: Path) -> None:
-    from codesign.dse.sweep import load_sweep_spec
+    from codesign.dse.spec import load_sweep_spec
 
     spec = tmp_path / "spec.yaml"
     spec.write_text("grid: {quant.acc_bits: [12, 16]\n")

@@ -21,7 +21,8 @@ import pytest
 from codesign import bounds
 from codesign.backends import words
 from codesign.dataflow.kernels.thresholding import multithreshold, thresh_search
-from codesign.synth.yosys import run_yosys, script_path
+from codesign.synth.yosys import run_yosys
+from codesign.synth.yosys_script import script_path
 from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
 
 

@@ -17,17 +17,10 @@ from typing import Any
 import pytest
 
 from codesign.config import FlowConfig
+from codesign.dse.points import expand_points, fold_layers, reference_point
+from codesign.dse.spec import SweepError, load_sweep_spec, parse_sweep_spec
 from codesign.dse.store import SweepStore
-from codesign.dse.sweep import (
-    SweepError,
-    expand_points,
-    fold_layers,
-    load_sweep_spec,
-    parse_sweep_spec,
-    plan_sweep,
-    reference_point,
-    run_sweep,
-)
+from codesign.dse.sweep import plan_sweep, run_sweep
 from codesign.errors import ConfigError
 from codesign.paths import data_dir
 
@@ -345,7 +338,8 @@ _DRIVER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from test_sweep import fake_flow
-from codesign.dse.sweep import parse_sweep_spec, run_sweep
+from codesign.dse.spec import parse_sweep_spec
+from codesign.dse.sweep import run_sweep
 run_sweep(parse_sweep_spec(json.loads(sys.argv[2])), sys.argv[3], sys.argv[4],
           workers=1, flow_fn=fake_flow)
 """
@@ -482,7 +476,7 @@ def test_shipped_ci_sweep_killed_and_resumed_on_the_real_flow(tmp_path: Path) ->
 def test_cpu_share_gives_the_last_points_the_idle_cpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codesign.dse.sweep import _CpuShare
+    from codesign.dse.executors import _CpuShare
     from codesign.tools import default_jobs
 
     path = tmp_path / ".cpu_share"

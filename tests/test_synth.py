@@ -20,13 +20,9 @@ from codesign.dataflow.kernels import KernelInstance, StreamFormat
 from codesign.errors import ToolNotFoundError
 from codesign.synth import SynthesisError, synthesize
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
-from codesign.synth.yosys import (
-    _parse,
-    display_name,
-    run_yosys,
-    synth_steps,
-    write_script,
-)
+from codesign.synth.yosys import run_yosys
+from codesign.synth.yosys_script import synth_steps, write_script
+from codesign.synth.yosys_stats import display_name, parse_stats
 
 # A small parameterised design of our own (independent of rtl/): a registered adder,
 # a ROM initialised in an initial block, and a registered multiply for a DSP.
@@ -168,7 +164,7 @@ def test_hierarchy_parsing_nested_instances() -> None:
             "$paramod\\leaf\\N=s32'11": {"cells": {}},
         }
     }
-    modules, instances, cells = _parse(stat, hierarchy, "xcup", "top")
+    modules, instances, cells = parse_stats(stat, hierarchy, "xcup", "top")
     leaf = "$paramod\\leaf\\N=s32'11"
     assert modules[leaf].display_name == "leaf(N=3)"
     assert modules[leaf].own == {"BRAM36": 0.5, "LUT": 2, "LUTRAM": 2}

@@ -68,8 +68,8 @@ def _probe(cfg: FlowConfig, board: Board, target: int, base: Path, onnx_in: Path
     from codesign.cache import cache_dir
     from codesign.dataflow.graph import read_graph
     from codesign.dataflow.lower import load_lowered, run_lower
+    from codesign.synth.cells import add_counts, tidy_counts
     from codesign.synth.kernels import synthesize_accelerators
-    from codesign.synth.yosys import add_counts, tidy_counts
 
     probe_cfg = with_target(cfg, target)
     res = run_lower(onnx_in, probe_cfg, base, start="fold")

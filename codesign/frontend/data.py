@@ -144,6 +144,14 @@ def load_npz(
     (dtype('float32'), [0, 1, 2])
     """
     path = Path(path)
+    arrays = _read_npz_arrays(path)
+    x = _check_x(path, arrays["x"], sample_shape, input_name)
+    y = arrays.get("y")
+    return EvalSet(x=x, y=None if y is None else _check_y(path, y, len(x)))
+
+
+def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an untrusted .npz: x (and y) only, sizes bounded, nothing unpickled."""
     try:
         with zipfile.ZipFile(path) as zf:
             members = {info.filename: info.file_size for info in zf.infolist()}
@@ -165,7 +173,12 @@ def load_npz(
                 arrays[key] = np.asarray(npz[key])
             except ValueError as err:  # object arrays need pickle: refused
                 raise DataFileError(f"{path}: array {key} cannot be read safely: {err}") from None
-    x = arrays["x"]
+    return arrays
+
+
+def _check_x(path: Path, x: np.ndarray, sample_shape: tuple[int, ...] | None,
+             input_name: str) -> np.ndarray:
+    """``x`` as float32: finite codes of the graph input's sample shape, exactly."""
     if x.dtype.kind not in "uif":
         raise DataFileError(f"{path}: x has dtype {x.dtype}; integer or float codes expected")
     want = None if sample_shape is None else (len(x), *sample_shape)
@@ -180,17 +193,19 @@ def load_npz(
     xf = x.astype(np.float32)
     if not np.array_equal(xf.astype(np.float64), x.astype(np.float64)):
         raise DataFileError(f"{path}: x holds values float32 cannot represent exactly")
-    y = arrays.get("y")
-    if y is not None:
-        if y.shape != (len(x),) or y.dtype.kind not in "uif":
-            raise DataFileError(
-                f"{path}: y has shape {y.shape} and dtype {y.dtype}; labels are ({len(x)},) "
-                "integers, one per row of x"
-            )
-        if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
-            raise DataFileError(f"{path}: y holds values that are not non-negative integers")
-        y = y.astype(np.int64)
-    return EvalSet(x=xf, y=y)
+    return xf
+
+
+def _check_y(path: Path, y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` as int64: one non-negative integer label per row of x."""
+    if y.shape != (n,) or y.dtype.kind not in "uif":
+        raise DataFileError(
+            f"{path}: y has shape {y.shape} and dtype {y.dtype}; labels are ({n},) "
+            "integers, one per row of x"
+        )
+    if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
+        raise DataFileError(f"{path}: y holds values that are not non-negative integers")
+    return y.astype(np.int64)
 
 
 def save_npz(path: Path, test: EvalSet) -> None:

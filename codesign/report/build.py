@@ -93,6 +93,55 @@ def _paper_section(table: Table, findings: Sequence[str]) -> str:
     )
 
 
+def _draw_figures(
+    done: Sequence[Run], out: Path
+) -> tuple[dict[str, Path], dict[str, str], list[tuple[Path, str]]]:
+    """Draw every figure the finished runs allow; a figure they cannot fill is skipped
+    (with what it needs) and its stale PNG from an earlier report removed."""
+    figures: dict[str, Path] = {}
+    skipped: dict[str, str] = {}
+    captions: list[tuple[Path, str]] = []
+    for name, (caption, plot) in FIGURES.items():
+        path = plot(done, out / f"{name}.png")
+        if path is None:
+            (out / f"{name}.png").unlink(missing_ok=True)
+            skipped[name] = _NEEDS[name]
+        else:
+            figures[name] = path
+            captions.append((path, caption))
+    return figures, skipped, captions
+
+
+def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
+    """The run summary, per-layer, overflow, verification and backend tables (the last
+    two and overflow only where some run has their data)."""
+    tables = [summary_table(runs), layer_table(done)]
+    ov = overflow_table(done)
+    if ov is not None:
+        tables.append(ov)
+    tables.append(verification_table(done))
+    side = backends_table(done)
+    if side is not None:
+        tables.append(side)
+    return tables
+
+
+def _notes(done: Sequence[Run], skipped: dict[str, str]) -> list[str]:
+    notes = [f"figure '{k}' not drawn: {v}" for k, v in skipped.items()]
+    notes += [
+        f"{r.label}: a squeezed baseline without the flow's 'rtl' step; its accuracy is the "
+        "quantized model's and does not include accumulator wrap-around."
+        for r in done
+        if r.squeezed and r.accuracy_source != "accelerator"
+    ]
+    notes.append(
+        "Accuracy in figures and in '% of float' is the design as deployed: the "
+        "bit-accurate accelerator model where the flow ran its 'rtl' step, else the "
+        "quantized torch model."
+    )
+    return notes
+
+
 def build_report(
     sources: Sequence[Path | str | JSON],
     out_dir: Path | str,
@@ -117,51 +166,18 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     done = [r for r in runs if r.status == "done"]
 
-    figures: dict[str, Path] = {}
-    skipped: dict[str, str] = {}
-    captions: list[tuple[Path, str]] = []
-    for name, (caption, plot) in FIGURES.items():
-        path = plot(done, out / f"{name}.png")
-        if path is None:
-            stale = out / f"{name}.png"
-            if stale.exists():
-                stale.unlink()
-            skipped[name] = _NEEDS[name]
-        else:
-            figures[name] = path
-            captions.append((path, caption))
-
+    figures, skipped, captions = _draw_figures(done, out)
     comparisons = [compare_run(r, done) for r in done]
     ptable = paper_table(comparisons)
-    tables = [summary_table(runs), layer_table(done)]
-    ov = overflow_table(done)
-    if ov is not None:
-        tables.append(ov)
-    tables.append(verification_table(done))
-    side = backends_table(done)
-    if side is not None:
-        tables.append(side)
-
+    tables = _tables(runs, done)
     failed = len(runs) - len(done)
-    n_sources = len(sources)
     intro = [
-        f"{len(runs)} design point(s) from {n_sources} source(s): {len(done)} finished"
+        f"{len(runs)} design point(s) from {len(sources)} source(s): {len(done)} finished"
         + (f", {failed} failed" if failed else "")
         + ". Accuracies are on the held-out test split of the digits data set.",
     ]
     src_names = [str(s) if not isinstance(s, dict) else "<results mapping>" for s in sources]
-    notes = [f"figure '{k}' not drawn: {v}" for k, v in skipped.items()]
-    notes += [
-        f"{r.label}: a squeezed baseline without the flow's 'rtl' step; its accuracy is the "
-        "quantized model's and does not include accumulator wrap-around."
-        for r in done
-        if r.squeezed and r.accuracy_source != "accelerator"
-    ]
-    notes.append(
-        "Accuracy in figures and in '% of float' is the design as deployed: the "
-        "bit-accurate accelerator model where the flow ran its 'rtl' step, else the "
-        "quantized torch model."
-    )
+    notes = _notes(done, skipped)
     document = html.render(
         title=title,
         intro=intro,

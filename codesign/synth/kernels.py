@@ -30,14 +30,10 @@ from codesign.board.registry import Board
 from codesign.cache import entry_lock, store_entry
 from codesign.dataflow.graph import StreamGraph, single_kernel
 from codesign.dataflow.kernels import KernelInstance
+from codesign.synth.cells import add_counts, tidy_counts
 from codesign.synth.fit import check_fit
-from codesign.synth.yosys import (
-    RESULT_JSON,
-    add_counts,
-    recipe_digest,
-    synthesize,
-    tidy_counts,
-)
+from codesign.synth.yosys import synthesize
+from codesign.synth.yosys_script import RESULT_JSON, recipe_digest
 from codesign.tools import default_jobs, find_tool, tool_version
 
 #: What a kernel's cache entry (a folder named by its key) holds.
@@ -168,6 +164,62 @@ def _cost(k: KernelInstance) -> int:
     return rom_bits + int(k.params.get("PE", 1)) * int(k.params.get("SIMD", 1)) * 1000
 
 
+_Known = dict[str, tuple[dict[str, float], float, str]]
+"""Kernel key -> (resource totals, Yosys seconds, source: ``yosys`` or ``cache``)."""
+_Todo = dict[str, tuple[KernelInstance, Path]]
+"""Kernel key -> the first kernel with that key and its work folder."""
+
+
+def _plan(designs: Mapping[str, StreamGraph], keys: Mapping[tuple[str, str], str],
+          out_dir: Path, cache_dir: Path | None) -> tuple[_Known, _Todo]:
+    """The kernels the cache holds, and those to synthesize (each key once)."""
+    known: _Known = {}
+    todo: _Todo = {}
+    for name, acc in designs.items():
+        for k in acc.nodes:
+            key = keys[(name, k.instance_name)]
+            if key in known or key in todo:
+                continue
+            if (cached := _cached(cache_dir, key)) is not None:
+                known[key] = (cached, 0.0, "cache")
+            else:
+                todo[key] = (k, out_dir / name / k.instance_name)
+    return known, todo
+
+
+def _kernels(acc: StreamGraph, name: str, keys: Mapping[tuple[str, str], str],
+             known: _Known, todo: _Todo, out_dir: Path) -> list[KernelResources]:
+    """Design ``name``'s kernels; one synthesized for another instance with the same key
+    says so (and costs no seconds of its own)."""
+    kernels = []
+    for k in acc.nodes:
+        key = keys[(name, k.instance_name)]
+        total, seconds, source = known[key]
+        first = todo.get(key, (None, out_dir / name / k.instance_name))[1]
+        if source == "yosys" and first != out_dir / name / k.instance_name:
+            seconds, source = 0.0, f"same as {first.relative_to(out_dir)}"
+        kernels.append(
+            KernelResources(
+                instance=k.instance_name, module=k.module, key=key,
+                total=dict(total), seconds=round(seconds, 1), source=source,
+            )
+        )
+    return kernels
+
+
+def _accelerator(board: Board, kernels: list[KernelResources], wall: float
+                 ) -> AcceleratorResources:
+    total = _sum([kr.total for kr in kernels])
+    percent = {
+        cls: round(100.0 * float(total.get(cls, 0)) / avail, 3)
+        for cls, avail in board.resources.items()
+    }
+    return AcceleratorResources(
+        board=board.name, part=board.part, total=total, percent=percent,
+        kernels=kernels, seconds=wall,
+    )
+
+
 def synthesize_accelerators(
     designs: Mapping[str, StreamGraph],
     board: Board,
@@ -195,18 +247,7 @@ def synthesize_accelerators(
         for name, acc in designs.items()
         for k in acc.nodes
     }
-    known: dict[str, tuple[dict[str, float], float, str]] = {}  # key -> total, s, source
-    todo: dict[str, tuple[KernelInstance, Path]] = {}  # key -> the first kernel with it
-    for name, acc in designs.items():
-        for k in acc.nodes:
-            key = keys[(name, k.instance_name)]
-            if key in known or key in todo:
-                continue
-            if (cached := _cached(cache_dir, key)) is not None:
-                known[key] = (cached, 0.0, "cache")
-            else:
-                todo[key] = (k, out_dir / name / k.instance_name)
-
+    known, todo = _plan(designs, keys, out_dir, cache_dir)
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, jobs or default_jobs())) as pool:
         futures = {
@@ -216,31 +257,10 @@ def synthesize_accelerators(
         for key, future in futures.items():
             known[key] = future.result()
     wall = time.monotonic() - start
-
-    results: dict[str, AcceleratorResources] = {}
-    for name, acc in designs.items():
-        kernels = []
-        for k in acc.nodes:
-            key = keys[(name, k.instance_name)]
-            total, seconds, source = known[key]
-            first = todo.get(key, (None, out_dir / name / k.instance_name))[1]
-            if source == "yosys" and first != out_dir / name / k.instance_name:
-                seconds, source = 0.0, f"same as {first.relative_to(out_dir)}"
-            kernels.append(
-                KernelResources(
-                    instance=k.instance_name, module=k.module, key=key,
-                    total=dict(total), seconds=round(seconds, 1), source=source,
-                )
-            )
-        total = _sum([kr.total for kr in kernels])
-        percent = {
-            cls: round(100.0 * float(total.get(cls, 0)) / avail, 3)
-            for cls, avail in board.resources.items()
-        }
-        results[name] = AcceleratorResources(
-            board=board.name, part=board.part, total=total, percent=percent,
-            kernels=kernels, seconds=wall,
-        )
+    results = {
+        name: _accelerator(board, _kernels(acc, name, keys, known, todo, out_dir), wall)
+        for name, acc in designs.items()
+    }
     if must_fit is not None and must_fit in results:
         check_fit(results[must_fit].total, board, f"design {must_fit!r} (kernels summed)")
     return results

@@ -31,7 +31,9 @@ from codesign.board.registry import Board
 from codesign.board.shell import ShellProject
 from codesign.errors import CodesignError, ToolNotFoundError
 from codesign.synth.fit import check_fit
-from codesign.synth.yosys import SynthesisError, SynthResult, synthesize
+from codesign.synth.yosys import synthesize
+from codesign.synth.yosys_script import SynthesisError
+from codesign.synth.yosys_stats import SynthResult
 from codesign.tools import find_tool, install_hint, is_yowasp, tool_version
 
 NETLIST = "netlist.json"

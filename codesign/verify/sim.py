@@ -162,38 +162,19 @@ def simulate_accelerator(
     project.stage_memories(build)
     n_frames = frames or int(meta["frames"])
     tb_cfg = {
-        "vectors": str(vectors),
-        "report": str(report),
-        "seed": seed,
-        "in_pause": in_pause,
-        "out_pause": out_pause,
-        "ii_frames": ii_frames,
-        "frames": n_frames,
+        "vectors": str(vectors), "report": str(report), "seed": seed, "in_pause": in_pause,
+        "out_pause": out_pause, "ii_frames": ii_frames, "frames": n_frames,
         "limits": run_limits(meta, n_frames, in_pause, out_pause),
     }
-    build_args: list[str] = []
-    if driver == "hdl":
-        top, sources = HARNESS_TOP, [*project.sources, harness_source()]
-        parameters = stage_harness(vectors, build, meta)
-        if internal_clock:
-            parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
-            tb_cfg["internal_clock"] = True
-            build_args.append("--timing")
-    else:
-        top, sources, parameters = project.top, list(project.sources), {}
+    top, sources, parameters, build_args = _testbench(
+        project, driver, vectors, build, meta, internal_clock)
+    if build_args:  # the harness clocks itself: the testbench only waits for done
+        tb_cfg["internal_clock"] = True
     result = run_cocotb(
-        toplevel=top,
-        sources=sources,
-        parameters=parameters,
-        test_module=TESTBENCHES[driver],
-        simulator=simulator,
-        build_dir=build,
-        waves=waves,
-        seed=seed,
-        extra_env={"CS_TB_CONFIG": json.dumps(tb_cfg)},
-        check=False,
-        public=driver == "python",
-        cxx_opt=cxx_opt or VERILATOR_CXX_OPT,
+        toplevel=top, sources=sources, parameters=parameters,
+        test_module=TESTBENCHES[driver], simulator=simulator, build_dir=build, waves=waves,
+        seed=seed, extra_env={"CS_TB_CONFIG": json.dumps(tb_cfg)}, check=False,
+        public=driver == "python", cxx_opt=cxx_opt or VERILATOR_CXX_OPT,
         build_args=build_args,
     )
     data = json.loads(report.read_text()) if report.is_file() else {}
@@ -204,6 +185,28 @@ def simulate_accelerator(
         raise VerificationError(
             f"{top} on {simulator} with the {driver} driver failed {where}:\n{detail}"
         )
+    return _report(data, simulator, driver, result.case_seconds(VERIFY_TEST), report,
+                   build if waves else None)
+
+
+def _testbench(
+    project: RtlProject, driver: str, vectors: Path, build: Path, meta: dict[str, Any],
+    internal_clock: bool,
+) -> tuple[str, list[Path], dict[str, object], list[str]]:
+    """Top module, sources, parameters and extra build arguments of the simulation: the
+    HDL harness around the accelerator (``hdl``, clocked inside the simulator with
+    ``internal_clock``) or the accelerator alone (``python``, cocotbext-axi drives it)."""
+    if driver != "hdl":
+        return project.top, list(project.sources), {}, []
+    parameters = stage_harness(vectors, build, meta)
+    if not internal_clock:
+        return HARNESS_TOP, [*project.sources, harness_source()], parameters, []
+    parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
+    return HARNESS_TOP, [*project.sources, harness_source()], parameters, ["--timing"]
+
+
+def _report(data: dict[str, Any], simulator: str, driver: str, seconds: float,
+            report: Path, waves_dir: Path | None) -> AccelSimReport:
     return AccelSimReport(
         simulator=simulator,
         driver=driver,
@@ -215,7 +218,7 @@ def simulate_accelerator(
         latency_cycles=data["latency_cycles"],
         est_ii_cycles=data["est_ii_cycles"],
         cycles=data["cycles"],
-        seconds=result.case_seconds(VERIFY_TEST),
+        seconds=seconds,
         report_path=report,
-        waves_dir=build if waves else None,
+        waves_dir=waves_dir,
     )

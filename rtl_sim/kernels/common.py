@@ -14,8 +14,10 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.utils import get_sim_steps
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from codesign.backends.words import tdata_bits
@@ -118,3 +120,27 @@ def check(errors: list[str], limit: int = 20) -> None:
         shown = "\n".join(errors[:limit])
         more = f"\n... {len(errors) - limit} more" if len(errors) > limit else ""
         raise AssertionError(f"{len(errors)} mismatches:\n{shown}{more}")
+
+
+async def stream_and_check(
+    src: AxiStreamSource, snk: AxiStreamSink, words_in: list[int], expected: list[int],
+    words_per_frame: int, what: str = "output",
+) -> list[tuple[int, int]]:
+    """Send ``words_in``, receive as many words as ``expected`` holds and fail the test
+    on any mismatch; returns the received (word, sim time) pairs for cycle counts."""
+    cocotb.start_soon(send_words(src, words_in))
+    got = await recv_words(snk, len(expected))
+    check(compare([g for g, _ in got], expected, words_per_frame, what))
+    return got
+
+
+def stop_stalls(src: AxiStreamSource, snk: AxiStreamSink) -> None:
+    """Both stream ends at full rate from now on (for the cycle measurement)."""
+    for end in (src, snk):
+        end.clear_pause_generator()
+        end.pause = False
+
+
+def cycles(sim_steps: float) -> float:
+    """Clock cycles in a span of simulation time steps."""
+    return sim_steps / get_sim_steps(CLOCK_NS, "ns")

@@ -9,19 +9,16 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from cocotb.utils import get_sim_steps
 
 from codesign.backends import words
 from codesign.dataflow.kernels.label_select import label_select
 from rtl_sim.kernels.common import (
-    CLOCK_NS,
-    check,
-    compare,
     config,
+    cycles,
     junk_pad,
-    recv_words,
-    send_words,
     start,
+    stop_stalls,
+    stream_and_check,
     stream_ends,
 )
 
@@ -50,22 +47,12 @@ async def label_select_stream(dut: Any) -> None:
 
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    exp = expected(x)
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, k))
-
-    src.clear_pause_generator()
-    snk.clear_pause_generator()
-    src.pause = False
-    snk.pause = False
+    await stream_and_check(src, snk, stream_in(x), expected(x), k)
+    stop_stalls(src, snk)
     x2 = nrng.integers(lo, hi + 1, size=(6, n))
-    cocotb.start_soon(send_words(src, stream_in(x2)))
-    exp2 = expected(x2)
-    got2 = await recv_words(snk, len(exp2))
-    check(compare([g for g, _ in got2], exp2, k, "stall-free output"))
+    got2 = await stream_and_check(src, snk, stream_in(x2), expected(x2), k, "stall-free output")
     firsts = [t for i, (_, t) in enumerate(got2) if i % k == 0]
-    ii = (firsts[-1] - firsts[1]) / (len(firsts) - 2) / get_sim_steps(CLOCK_NS, "ns")
+    ii = cycles(firsts[-1] - firsts[1]) / (len(firsts) - 2)
     bound = max(n // pe, k + 1)
     dut._log.info("frame interval %.2f cycles (N_LABELS/PE = %d, K = %d)", ii, n // pe, k)
     assert ii <= bound * 1.05, f"frame interval {ii} cycles, expected <= {bound}"

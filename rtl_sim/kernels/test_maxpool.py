@@ -9,19 +9,16 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from cocotb.utils import get_sim_steps
 
 from codesign.backends.words import pack_words, value_range
 from codesign.dataflow.kernels.pool import max_pool_stream
 from rtl_sim.kernels.common import (
-    CLOCK_NS,
-    check,
-    compare,
     config,
+    cycles,
     junk_pad,
-    recv_words,
-    send_words,
     start,
+    stop_stalls,
+    stream_and_check,
     stream_ends,
 )
 
@@ -51,21 +48,12 @@ async def maxpool_stream(dut: Any) -> None:
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
     x = frames(cfg["n_frames"])
-    exp = expected(x)
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, n_out))
-
-    src.clear_pause_generator()
-    snk.clear_pause_generator()
-    src.pause = False
-    snk.pause = False
+    await stream_and_check(src, snk, stream_in(x), expected(x), n_out)
+    stop_stalls(src, snk)
     x = frames(3)
-    exp = expected(x)
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, n_out, "stall-free output"))
-    span = (got[-1][1] - got[n_out - 1][1]) / get_sim_steps(CLOCK_NS, "ns")
+    got = await stream_and_check(src, snk, stream_in(x), expected(x), n_out,
+                                 "stall-free output")
+    span = cycles(got[-1][1] - got[n_out - 1][1])
     dut._log.info("cycles per frame: measured %.1f, FINN estimate %d", span / 2,
                   cfg["est_cycles"])
     assert span == 2 * cfg["est_cycles"], f"2 frames took {span} cycles"

@@ -11,19 +11,16 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from cocotb.utils import get_sim_steps
 
 from codesign.backends.words import pack_words, value_range
 from codesign.dataflow.kernels.swg import sliding_window, swg_cycles, window_params
 from rtl_sim.kernels.common import (
-    CLOCK_NS,
-    check,
-    compare,
     config,
+    cycles,
     junk_pad,
-    recv_words,
-    send_words,
     start,
+    stop_stalls,
+    stream_and_check,
     stream_ends,
 )
 
@@ -53,22 +50,12 @@ async def swg_stream(dut: Any) -> None:
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
     x = frames(cfg["n_frames"])
-    exp = expected(x)
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, words_out))
-
-    src.clear_pause_generator()
-    snk.clear_pause_generator()
-    src.pause = False
-    snk.pause = False
+    await stream_and_check(src, snk, stream_in(x), expected(x), words_out)
+    stop_stalls(src, snk)
     x = frames(4)
-    exp = expected(x)
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, words_out, "stall-free output"))
-    step = get_sim_steps(CLOCK_NS, "ns")
-    ends = [got[(f + 1) * words_out - 1][1] / step for f in range(4)]
+    got = await stream_and_check(src, snk, stream_in(x), expected(x), words_out,
+                                 "stall-free output")
+    ends = [cycles(got[(f + 1) * words_out - 1][1]) for f in range(4)]
     measured = [b - a for a, b in itertools.pairwise(ends[1:])]  # after the first
     model = swg_cycles(w)
     dut._log.info("cycles per frame: measured %s, swg_cycles %d, estimate %d "

@@ -9,19 +9,16 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from cocotb.utils import get_sim_steps
 
 from codesign.backends import words
 from codesign.dataflow.kernels.thresholding import multithreshold
 from rtl_sim.kernels.common import (
-    CLOCK_NS,
-    check,
-    compare,
     config,
+    cycles,
     junk_pad,
-    recv_words,
-    send_words,
     start,
+    stop_stalls,
+    stream_and_check,
     stream_ends,
 )
 
@@ -46,19 +43,10 @@ async def thresholding_stream(dut: Any) -> None:
     x = np.concatenate([x, np.full((1, c), lo), np.full((1, c), hi)])
     await start(dut)
     src, snk = stream_ends(dut, rng, cfg["in_pause"], cfg["out_pause"])
-    cocotb.start_soon(send_words(src, stream_in(x)))
-    exp = expected(x)
-    got = await recv_words(snk, len(exp))
-    check(compare([g for g, _ in got], exp, c // pe))
-
-    src.clear_pause_generator()
-    snk.clear_pause_generator()
-    src.pause = False
-    snk.pause = False
+    await stream_and_check(src, snk, stream_in(x), expected(x), c // pe)
+    stop_stalls(src, snk)
     x2 = nrng.integers(lo, hi + 1, size=(8, c))
-    cocotb.start_soon(send_words(src, stream_in(x2)))
-    exp2 = expected(x2)
-    got2 = await recv_words(snk, len(exp2))
-    check(compare([g for g, _ in got2], exp2, c // pe, "stall-free output"))
-    span = (got2[-1][1] - got2[0][1]) / get_sim_steps(CLOCK_NS, "ns")
-    assert span == len(exp2) - 1, f"{len(exp2)} words took {span} cycles, expected 1/cycle"
+    got2 = await stream_and_check(src, snk, stream_in(x2), expected(x2), c // pe,
+                                  "stall-free output")
+    span = cycles(got2[-1][1] - got2[0][1])
+    assert span == len(got2) - 1, f"{len(got2)} words took {span} cycles, expected 1/cycle"

@@ -258,6 +258,7 @@ class BrevitasModelConfig(_Strict):
 
 AnyModelConfig = ModelConfig | CNNConfig
 """The config of any built-in model kind (trained and exported by the flow)."""
+BuiltinModelConfig = (ModelConfig, CNNConfig)
 
 
 def _model_kind(value: Any) -> str:

@@ -15,7 +15,7 @@ from codesign.bounds import a2q_l1_limit
 from codesign.config import CNNConfig, FlowConfig, QuantConfig, TrainConfig, parse_config
 from codesign.dataflow.lower import execute_dataflow, execute_parent, load_lowered, run_lower
 from codesign.errors import ConfigError, ExportMismatchError
-from codesign.flow.runner import check_hw_graph
+from codesign.flow.steps.checks import check_hw_graph
 from codesign.frontend.data import DigitsSplit, load_digits_split
 from codesign.frontend.export import check_equivalence, export_qonnx
 from codesign.frontend.models import build_model

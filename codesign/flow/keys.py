@@ -146,9 +146,9 @@ def _refs(root: Path, module: str, path: Path) -> _Refs:
                 modules.add(name)
         elif name in visitor.names and top and top not in sys.stdlib_module_names:
             third.add(top)
-    if visitor.loads_submodules:
-        for sub in sorted(path.parent.glob("*.py")):
-            if sub.name != "__init__.py":
+    if visitor.loads_submodules:  # every module and subpackage beside it
+        for sub in sorted(path.parent.iterdir()):
+            if sub.suffix == ".py" and sub.name != "__init__.py" or (sub / "__init__.py").is_file():
                 modules.add(f"{visitor.package}.{sub.stem}")
     return _Refs(modules, visitor.data, third)
 
@@ -214,8 +214,8 @@ def code_digest(entries: tuple[str, ...], root: Path = PACKAGE_ROOT) -> dict[str
     """``code``: the digest of the closure of ``entries`` (sources and data files read);
     then the version of each distribution it imports.
 
-    >>> key = code_digest(("codesign.dataflow.lower",))
-    >>> "code" in key and "finn-plus" in key and "torch" not in key
+    >>> key = code_digest(("codesign.verify.sim",))
+    >>> "code" in key and "cocotb" in key and "torch" not in key
     True
     """
     refs = import_closure(entries, root)

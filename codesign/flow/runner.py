@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codesign.config import BrevitasModelConfig, FlowConfig
+from codesign.config import FlowConfig
 from codesign.errors import ConfigError
 from codesign.flow.build import JSON, BuildDir
 from codesign.flow.keys import step_key
@@ -19,6 +19,7 @@ from codesign.flow.products import Products
 from codesign.flow.results import assemble_results
 from codesign.flow.steps import Progress, StepRun
 from codesign.flow.table import STEP_NAMES, Step, flow_steps
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
     from codesign.synth.vivado import VivadoBuild

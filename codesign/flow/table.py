@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codesign.config import BrevitasModelConfig, FlowConfig
+from codesign.config import FlowConfig
 from codesign.errors import ConfigError
 from codesign.flow.steps import (
     JSON,
@@ -32,6 +32,7 @@ from codesign.flow.steps import (
     synth,
     train,
 )
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 BACKENDS = ("rtl", "hls", "both")
 
@@ -67,7 +68,7 @@ def _user_code(cfg: FlowConfig) -> JSON:
     if not isinstance(cfg.model, BrevitasModelConfig):
         return {}
     from codesign.config import file_digest
-    from codesign.frontend.models.user import source_digest
+    from codesign.frontend.models.brevitas.factory import source_digest
 
     key: JSON = {"factory_source": source_digest(cfg.model)}
     if cfg.model.checkpoint is not None:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codesign.config import BrevitasModelConfig, NpzData, OnnxModelConfig
-from codesign.errors import ConfigError
+from codesign.config import BuiltinModelSection, NpzData
 from codesign.flow.steps import StepRun
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
     from codesign.frontend.data import DigitsSplit, EvalSet, UserSplit
@@ -38,12 +38,7 @@ def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | UserSplit:
     from codesign.frontend.data import UserSplit, load_digits_split
 
     model = run.cfg.model
-    if isinstance(model, OnnxModelConfig):
-        raise ConfigError(
-            "model.kind onnx is imported, not trained or exported; its flow starts at the "
-            "import step"
-        )
-    if not isinstance(model, BrevitasModelConfig):
+    if isinstance(model, BuiltinModelSection):
         quant, seed = run.cfg.quant, run.cfg.train.seed
         return load_digits_split(quant.input_bits, seed=seed, shape=model.input_shape)
     data = run.cfg.data

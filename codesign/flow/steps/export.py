@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codesign.config import BrevitasModelConfig, BuiltinModelConfig, NpzData
+from codesign.config import BuiltinModelSection, NpzData
 from codesign.errors import ConfigError
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.data import EXPORT_DIR, GRAPH_FILE, TEST_FILE
 from codesign.flow.steps.train import USER_CHECKPOINT
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,7 +33,7 @@ def export(run: StepRun, *, test_data: EvalSet) -> JSON:
         raise ConfigError(
             "quant.method=float has no integer hardware path; use baseline, a2q or a2q_plus"
         )
-    assert isinstance(cfg.model, BuiltinModelConfig)  # an ONNX file is imported, not exported
+    assert isinstance(cfg.model, BuiltinModelSection)  # an ONNX file is imported, not exported
     model = build_model(cfg.model, cfg.quant, seed=cfg.train.seed)
     load_checkpoint(model, bd.path("train", "quant.pt"))
     onnx_path = bd.path(EXPORT_DIR, GRAPH_FILE)
@@ -58,7 +59,11 @@ def _export_user(run: StepRun, model_cfg: BrevitasModelConfig, test: EvalSet) ->
     """Build the factory's module, load its checkpoint (the user's, or the train step's),
     export it with the flow's own checks and store the checked test set beside it."""
     from codesign.frontend.export import check_equivalence, export_graph
-    from codesign.frontend.models.user import build_user_model, load_user_checkpoint, locate_module
+    from codesign.frontend.models.brevitas.factory import (
+        build_user_model,
+        load_user_checkpoint,
+        locate_module,
+    )
 
     cfg, bd = run.cfg, run.bd
     assert isinstance(cfg.data, NpzData) and cfg.data.input_type is not None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from codesign.config import NpzData, OnnxModelConfig
+from codesign.config import NpzData
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.data import IMPORT_DIR
+from codesign.frontend.models.onnx_file import OnnxModelConfig
 
 
 def import_graph(run: StepRun) -> JSON:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from codesign.config import BrevitasModelConfig, BuiltinModelConfig, QuantConfig
+from codesign.config import BuiltinModelSection, QuantConfig
 from codesign.flow.steps import JSON, StepRun
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
     from codesign.frontend.data import DigitsSplit, UserSplit
@@ -43,7 +44,7 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
     from codesign.frontend.quant.train import save_checkpoint, train_model
 
     cfg, bd = run.cfg, run.bd
-    assert isinstance(cfg.model, BuiltinModelConfig)  # a factory trains in _train_user
+    assert isinstance(cfg.model, BuiltinModelSection)  # a factory trains in _train_user
     cache = cache_dir("train") if cfg.train.cache else None
     ckpt = bd.path("train", f"{name}.pt")
     key = train_cache.training_key(cfg.model, quant, cfg.train)
@@ -76,7 +77,7 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
 def _train_user(run: StepRun, split: DigitsSplit | UserSplit) -> JSON:
     """Train the factory's module on data.train with codesign's training loop (seeded,
     deterministic) and save its state dict in the build directory."""
-    from codesign.frontend.models.user import build_user_model
+    from codesign.frontend.models.brevitas.factory import build_user_model
     from codesign.frontend.quant.train import save_checkpoint, train_model
 
     cfg = run.cfg

@@ -148,7 +148,8 @@ def _refs(root: Path, module: str, path: Path) -> _Refs:
             third.add(top)
     if visitor.loads_submodules:  # every module and subpackage beside it
         for sub in sorted(path.parent.iterdir()):
-            if sub.suffix == ".py" and sub.name != "__init__.py" or (sub / "__init__.py").is_file():
+            module_file = sub.suffix == ".py" and sub.name != "__init__.py"
+            if module_file or (sub / "__init__.py").is_file():
                 modules.add(f"{visitor.package}.{sub.stem}")
     return _Refs(modules, visitor.data, third)
 

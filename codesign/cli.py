@@ -70,6 +70,26 @@ def _fmt(v: Any, digits: int = 4) -> str:
 
 
 def print_summary(results: dict[str, Any]) -> None:
+    """The build's outcome: accuracy and agreement, then (once lowered) the layers,
+    the verification verdicts, the overflow proof, the cycles and the resources."""
+    _print_accuracy(results)
+    if not results.get("layers"):
+        return
+    _print_layers(results["layers"])
+    _print_verification(results.get("verification"))
+    if results.get("overflow"):
+        _print_overflow(results["overflow"])
+    if results.get("cycles"):
+        cyc = results["cycles"]
+        console.print(
+            f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs FINN estimate "
+            f"{cyc['ii_estimated']} ({cyc['ii_error']:.1%}); latency {cyc['latency_measured']:.0f}"
+        )
+    if results.get("resources"):
+        _print_resources(results["resources"])
+
+
+def _print_accuracy(results: dict[str, Any]) -> None:
     acc = results["accuracy"]
     console.print(
         f"[bold]{results['name']}[/]  accuracy: float {_fmt(acc.get('float'))}, "
@@ -85,12 +105,13 @@ def print_summary(results: dict[str, Any]) -> None:
             + ("" if exact is None else
                f"; accelerator outputs {'bit-exact' if exact else 'differ from the reference'}")
         )
-    if not results.get("layers"):
-        return
+
+
+def _print_layers(layers: list[dict[str, Any]]) -> None:
     table = Table(title="layers (accumulator bits: data-type bound / A2Q bound / FINN)")
     for col in ("layer", "MWxMH", "in/w bits", "acc bits", "PE/SIMD", "cycles", "LUT est"):
         table.add_column(col, justify="right")
-    for row in results["layers"]:
+    for row in layers:
         acc = "/".join(
             _fmt(row.get(k))
             for k in ("acc_bits_dtype_bound", "acc_bits_a2q_bound", "acc_bits_finn")
@@ -105,7 +126,10 @@ def print_summary(results: dict[str, Any]) -> None:
             _fmt(row.get("lut"), 0),
         )
     console.print(table)
-    ver, cyc, res = results.get("verification"), results.get("cycles"), results.get("resources")
+
+
+def _print_verification(ver: dict[str, Any] | None) -> None:
+    """The verdict of each backend that verified the accelerator (RTL, HLS C-sim)."""
     rtl_ver = (ver or {}).get("backends", {"rtl": ver} if ver else {}).get("rtl")
     hls_ver = (ver or {}).get("backends", {}).get("hls")
     if rtl_ver:
@@ -127,33 +151,31 @@ def print_summary(results: dict[str, Any]) -> None:
             f"{hls_ver['words_compared']} words, {hls_ver['mismatches']} mismatches "
             f"(g++, {hls_ver['frames_per_second']:,.0f} frames/s)"
         )
-    ovf = results.get("overflow")
-    if ovf:
-        parts = [
-            f"{layer['name']} {layer['overflowing_channels']}/{layer['channels']} channels "
-            f"at {layer['acc_bits']} bits "
-            f"(RTL flag {'set' if layer['rtl_overflow_flag'] else 'low'})"
-            for layer in ovf["layers"]
-        ]
-        console.print("overflow proof (extreme inputs, RTL): " + "; ".join(parts))
-    if cyc:
-        console.print(
-            f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs FINN estimate "
-            f"{cyc['ii_estimated']} ({cyc['ii_error']:.1%}); latency {cyc['latency_measured']:.0f}"
+
+
+def _print_overflow(ovf: dict[str, Any]) -> None:
+    parts = [
+        f"{layer['name']} {layer['overflowing_channels']}/{layer['channels']} channels "
+        f"at {layer['acc_bits']} bits "
+        f"(RTL flag {'set' if layer['rtl_overflow_flag'] else 'low'})"
+        for layer in ovf["layers"]
+    ]
+    console.print("overflow proof (extreme inputs, RTL): " + "; ".join(parts))
+
+
+def _print_resources(res: dict[str, Any]) -> None:
+    rt = Table(title=f"Yosys synth_xilinx resources on {res['board']}")
+    for col in ("design", "LUT", "FF", "CARRY", "DSP", "BRAM36", "LUT %"):
+        rt.add_column(col, justify="right")
+    for name, r in res.items():
+        if not isinstance(r, dict) or "total" not in r:
+            continue
+        t = r["total"]
+        rt.add_row(
+            name, *(_fmt(t.get(k, 0), 0) for k in ("LUT", "FF", "CARRY", "DSP", "BRAM36")),
+            _fmt(r["percent"].get("LUT"), 2),
         )
-    if res:
-        rt = Table(title=f"Yosys synth_xilinx resources on {res['board']}")
-        for col in ("design", "LUT", "FF", "CARRY", "DSP", "BRAM36", "LUT %"):
-            rt.add_column(col, justify="right")
-        for name, r in res.items():
-            if not isinstance(r, dict) or "total" not in r:
-                continue
-            t = r["total"]
-            rt.add_row(
-                name, *(_fmt(t.get(k, 0), 0) for k in ("LUT", "FF", "CARRY", "DSP", "BRAM36")),
-                _fmt(r["percent"].get("LUT"), 2),
-            )
-        console.print(rt)
+    console.print(rt)
 
 
 def _first(record: dict[str, Any], *keys: str) -> Any:

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from codesign.cli import app
 from codesign.config import load_config, parse_config
 from codesign.errors import ConfigError
-from codesign.flow.runner import _step_key, run_flow
-from codesign.frontend.models.user import build_user_model, load_user_checkpoint
+from codesign.flow.keys import step_key as _step_key
+from codesign.flow.runner import run_flow
+from codesign.frontend.models.brevitas.factory import build_user_model, load_user_checkpoint
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "brevitas_cnv"
 

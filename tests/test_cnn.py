@@ -12,13 +12,14 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from codesign.bounds import a2q_l1_limit
-from codesign.config import CNNConfig, FlowConfig, QuantConfig, TrainConfig, parse_config
+from codesign.config import FlowConfig, QuantConfig, TrainConfig, parse_config
 from codesign.dataflow.lower import execute_dataflow, execute_parent, load_lowered, run_lower
 from codesign.errors import ConfigError, ExportMismatchError
-from codesign.flow.runner import check_hw_graph
+from codesign.flow.steps.checks import check_hw_graph
 from codesign.frontend.data import DigitsSplit, load_digits_split
 from codesign.frontend.export import check_equivalence, export_qonnx
 from codesign.frontend.models import build_model
+from codesign.frontend.models.cnn import CNNConfig
 from codesign.frontend.quant.presets import collect_quant_weights
 from codesign.frontend.quant.train import train_model
 
@@ -78,7 +79,8 @@ def test_bad_cnn_configs_are_named_errors(model: dict, hint: str) -> None:
 
 
 def test_unknown_kind_and_cnn_keys_on_an_mlp() -> None:
-    with pytest.raises(ConfigError, match=r"model\.kind: unknown model kind; known: mlp, cnn"):
+    known = "brevitas, cnn, mlp, onnx"
+    with pytest.raises(ConfigError, match=rf"model\.kind: unknown model kind; known: {known}"):
         parse_config({"model": {"kind": "vit"}})
     with pytest.raises(ConfigError, match=r"model\.conv: unknown key"):
         parse_config({"model": {"conv": [8]}})

@@ -100,3 +100,21 @@ def test_malformed_sweep_spec_and_base_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^base config .*base\.yaml is not valid YAML: line 1, "
                        r"column 8: tag '!!python/name:os.system' is not allowed"):
         load_sweep_spec(spec)
+
+
+def test_model_families_register_section_builder_and_recipe() -> None:
+    """Each family registers in one place; config parsing dispatches on the registry, and
+    an unknown kind lists the known ones."""
+    from codesign.dataflow.lower.steps import STREAMLINERS
+    from codesign.frontend.models import families, family
+
+    assert {f.kind for f in families()} == {"mlp", "cnn", "onnx", "brevitas"}
+    assert all(f.streamline in STREAMLINERS for f in families())
+    assert {f.kind for f in families() if f.build is not None} == {"mlp", "cnn"}
+    assert {f.kind: f.source for f in families()}["onnx"] == "file"
+    assert type(parse_config({"model": {"kind": "cnn"}}).model) is family("cnn").section
+    with pytest.raises(ConfigError, match=r"unknown model.kind 'vit'; known: brevitas, cnn, "
+                       r"mlp, onnx"):
+        family("vit")
+    with pytest.raises(ConfigError, match=r"model.kind: unknown model kind; known: brevitas"):
+        parse_config({"model": {"kind": "vit"}})

@@ -8,11 +8,12 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 
 import codesign.frontend.export as export_mod
-from codesign.config import ModelConfig, QuantConfig, TrainConfig
+from codesign.config import QuantConfig, TrainConfig
 from codesign.errors import ExportMismatchError
 from codesign.frontend.data import DigitsSplit, load_digits_split
 from codesign.frontend.export import check_equivalence, export_qonnx
 from codesign.frontend.models import build_model
+from codesign.frontend.models.mlp import MLPConfig as ModelConfig
 from codesign.frontend.quant.train import train_model
 
 METHODS = ["float", "baseline", "a2q", "a2q_plus"]

@@ -119,37 +119,70 @@ def test_failed_step_marks_build_failed(tmp_path: Path) -> None:
 
 
 def test_step_keys_follow_the_code_each_step_runs(tmp_path: Path) -> None:
-    """A step's key digests every source of the subpackages it runs: an edit, or a new
-    file, re-runs that step (and what follows it), not the steps before."""
-    from codesign.flow import runner as flow
+    """A step's key digests the import closure of its modules (and the HDL/C++ they read):
+    an edit re-runs the steps that run the edited code (and, through the build directory,
+    every step after a re-run one), never a step that does not run it."""
+    from codesign.flow import keys
+    from codesign.flow.table import STEPS, step_named
 
-    package = tmp_path / "codesign"
-    shutil.copytree(Path(flow.__file__).parent.parent, package,
-                    ignore=shutil.ignore_patterns("__pycache__", "_data"))
-    digest = flow._code_digest.__wrapped__  # uncached: the copy changes under it
+    for name in ("codesign", "rtl_sim", "rtl", "hls", "boards"):
+        shutil.copytree(keys.PACKAGE_ROOT / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    digest = keys.code_digest.__wrapped__  # uncached: the copy changes under it
+
+    def now() -> dict[str, dict[str, str]]:
+        return {step.name: digest(keys.step_entries(step), tmp_path) for step in STEPS}
 
     def changed_by(edit: Callable[[], None]) -> set[str]:
-        before = {step: digest(step, package) for step in flow.STEPS}
+        before = now()
         edit()
-        return {step for step in flow.STEPS if digest(step, package) != before[step]}
+        return {name for name, key in now().items() if key != before[name]}
 
-    def append(rel: str) -> Callable[[], None]:
-        return lambda: (package / rel).write_text((package / rel).read_text() + "# edit\n")
+    def append(rel: str, text: str = "# edit\n") -> Callable[[], None]:
+        path = tmp_path / rel
+        return lambda: path.write_text((path.read_text() if path.exists() else "") + text)
 
-    assert changed_by(append("dataflow/lower/folding.py")) == {"lower", "fifos", "rtl", "overflow"}
-    new_pass = package / "dataflow" / "lower" / "new_pass.py"
-    assert changed_by(lambda: new_pass.write_text("X = 1\n")) == {
-        "lower", "fifos", "rtl", "overflow"}
-    assert changed_by(append("frontend/models/mlp.py")) == {"train", "export"}
-    assert changed_by(append("frontend/export.py")) == {"export"}
-    assert changed_by(append("synth/yosys.py")) == {"synth"}
-    assert changed_by(append("backends/rtl.py")) == {
-        "fifos", "rtl", "sim", "overflow", "synth", "csim"}
-    assert changed_by(append("verify/csim.py")) == {"sim", "overflow", "csim"}
-    assert changed_by(append("synth/vitis_hls.py")) == {"synth", "csim"}
-    assert changed_by(append("flow/runner.py")) == set(flow.STEPS)
-    assert changed_by(append("report/tables.py")) == set()
-    # the key carries the code digest and the versions of what the step calls
+    after_lower = {"fifos", "rtl", "overflow", "synth", "csim"}
+    # the issue's case: the simulator runner (Verilator flags) re-runs what simulates, and
+    # (through dataflow/fifos.py, which imports it in a function) what reads the FIFO depths
+    assert changed_by(append("codesign/verify/simulators.py")) == {"sim"} | after_lower
+    assert changed_by(append("codesign/dataflow/lower/folding.py")) == {"lower"} | after_lower
+    # a module nothing imports runs nowhere; a kernel module is loaded by its registry
+    assert changed_by(append("codesign/dataflow/lower/unused.py", "X = 1\n")) == set()
+    assert changed_by(append("codesign/dataflow/kernels/new_op.py", "X = 1\n")) == {
+        "lower", "sim"} | after_lower
+    # config parsing dispatches on the model families, and each family's registration
+    # names its builder: a family's code is in the closure of every step that reads the
+    # config (sim reads only the rtl step's files). Nothing re-runs that would not anyway:
+    # the train step re-runs, and with it every step after it
+    every = {step.name for step in STEPS}
+    assert changed_by(append("codesign/frontend/models/mlp/net.py")) == every - {"sim"}
+    assert changed_by(append("codesign/frontend/export.py")) == {"export"}
+    # codesign/synth/__init__.py imports yosys.py, so the csim step (vitis_hls) runs it too
+    assert changed_by(append("codesign/synth/yosys.py")) == {"synth", "csim"}
+    assert changed_by(append("codesign/verify/csim.py")) == {"csim"}
+    assert changed_by(append("codesign/flow/steps/sim.py")) == {"sim"}
+    assert changed_by(append("rtl_sim/accel/test_harness.py")) == {"sim", "overflow"}
+    assert changed_by(append("rtl/cs_fifo.sv", "// edit\n")) == {"sim"} | after_lower
+    assert changed_by(append("hls/cs_mvau.hpp", "// edit\n")) == {"csim"}
+    # the machinery that schedules steps and stores results runs no step's computation
+    assert changed_by(append("codesign/flow/runner.py")) == set()
+    assert changed_by(append("codesign/flow/table.py")) == set()
+    assert changed_by(append("codesign/report/tables.py")) == set()
+    # the key carries the code digest, the versions of what the step imports, its settings
     cfg = parse_config(BASE)
-    assert flow._step_key(cfg, "lower") == flow._code_digest("lower")
-    assert flow._step_key(cfg, "synth")["code"] == flow._code_digest("synth")["code"]
+    lower = keys.step_key(cfg, "lower")
+    assert lower == keys.code_digest(keys.step_entries(step_named("lower")))
+    assert "finn-plus" in lower and "torch" not in keys.step_key(cfg, "sim")
+    assert keys.step_key(cfg, "synth")["synth"] == cfg.synth.model_dump(mode="json")
+
+
+def test_step_inputs_are_products_of_earlier_steps() -> None:
+    """Every input a step declares has a loader, and none is the config's data past the
+    front end: from lower on, the test set is the one the front end stored."""
+    from codesign.flow.products import PRODUCTS
+    from codesign.flow.table import STEPS
+
+    assert all(i in PRODUCTS for step in STEPS for i in step.inputs)
+    after_front = [step for step in STEPS if step.name not in ("train", "export", "import")]
+    assert not any({"split", "test_data"} & set(step.inputs) for step in after_front)

@@ -3,10 +3,11 @@ import pytest
 import torch
 
 from codesign.bounds import a2q_l1_limit, a2q_plus_l1_limit
-from codesign.config import ModelConfig, QuantConfig, TrainConfig
+from codesign.config import QuantConfig, TrainConfig
 from codesign.errors import ConfigError
 from codesign.frontend.data import load_digits_split
 from codesign.frontend.models import build_model
+from codesign.frontend.models.mlp import MLPConfig as ModelConfig
 from codesign.frontend.quant.presets import PRESETS, collect_quant_weights, get_preset
 from codesign.frontend.quant.train import train_model
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.config import ModelConfig, QuantConfig, TrainConfig
+from codesign.config import QuantConfig, TrainConfig
 from codesign.frontend.data import load_digits_split
 from codesign.frontend.models import build_model
+from codesign.frontend.models.mlp import MLPConfig as ModelConfig
 from codesign.frontend.quant.train import (
     evaluate,
     load_checkpoint,

@@ -21,7 +21,8 @@ from codesign.cache import files_digest
 from codesign.config import FlowConfig, parse_config
 from codesign.errors import ConfigError
 from codesign.flow.build import JSON, BuildDir, write_json_atomic
-from codesign.flow.runner import FlowResult, Progress, run_flow
+from codesign.flow.runner import FlowResult, run_flow
+from codesign.flow.steps import Progress
 from codesign.paths import data_dir
 
 STEP = "bitstream"

@@ -99,7 +99,8 @@ def resolve_fit(cfg: FlowConfig, out: Path) -> FlowConfig:
     folded design exceeds the board."""
     from codesign.dataflow.lower import run_lower
     from codesign.flow.build import captured_output
-    from codesign.flow.runner import IMPORT_DIR, run_flow
+    from codesign.flow.runner import run_flow
+    from codesign.flow.steps.data import IMPORT_DIR
 
     if cfg.fold.fit is None:
         return cfg

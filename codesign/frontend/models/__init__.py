@@ -1,58 +1,52 @@
-"""Model zoo, looked up by ``model.kind``; an unknown kind lists the known ones."""
+"""Model families, one subpackage (or module) each, registered by ``model.kind`` (see
+:mod:`codesign.frontend.models.registry`); every family in this folder is loaded here, so
+that a new family is its own module and nothing else.
+
+Importing this package imports no torch: a family's network is imported when it is built.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from codesign.config import AnyModelConfig, CNNConfig, ModelConfig, QuantConfig
 from codesign.errors import ConfigError
-from codesign.frontend.models.cnn import CNN
-from codesign.frontend.models.mlp import MLP
+from codesign.frontend.models.registry import Family, families, family, kinds
 
-ModelBuilder = Callable[[AnyModelConfig, QuantConfig, int, int], nn.Module]
+if TYPE_CHECKING:
+    from torch import nn
 
-
-def _build_mlp(
-    model_cfg: AnyModelConfig, quant_cfg: QuantConfig, in_features: int, n_classes: int
-) -> nn.Module:
-    assert isinstance(model_cfg, ModelConfig)
-    return MLP(in_features, list(model_cfg.hidden), n_classes, quant_cfg)
+    from codesign.config import QuantConfig
+    from codesign.schema import ModelSection
 
 
-def _build_cnn(
-    model_cfg: AnyModelConfig, quant_cfg: QuantConfig, in_features: int, n_classes: int
-) -> nn.Module:
-    assert isinstance(model_cfg, CNNConfig)
-    return CNN(model_cfg, n_classes, quant_cfg)  # the image shape comes from the config
+def _load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name != "registry":
+            importlib.import_module(f"{__name__}.{mod.name}")
 
 
-MODELS: dict[str, ModelBuilder] = {"mlp": _build_mlp, "cnn": _build_cnn}
+_load_all()
 
 
-def build_model(
-    model_cfg: AnyModelConfig,
-    quant_cfg: QuantConfig,
-    in_features: int = 64,
-    n_classes: int = 10,
-    *,
-    seed: int = 0,
-) -> nn.Module:
-    """Build ``model_cfg.kind`` with the ``quant_cfg.method`` preset.
+def build_model(model_cfg: ModelSection, quant_cfg: QuantConfig, *, seed: int = 0) -> nn.Module:
+    """Build ``model_cfg.kind``'s network with the ``quant_cfg.method`` preset.
 
     Parameters are initialised from ``seed`` without touching the global torch RNG, so the
     same configs and seed give the same initial model.
     """
-    builder = MODELS.get(model_cfg.kind)
-    if builder is None:
+    import torch
+
+    builders = {f.kind: f.build for f in families() if f.build is not None}
+    build = builders.get(model_cfg.kind)
+    if build is None:
         raise ConfigError(
-            f"unknown model.kind {model_cfg.kind!r}; known: {', '.join(sorted(MODELS))}"
+            f"unknown model.kind {model_cfg.kind!r}; known: {', '.join(sorted(builders))}"
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return builder(model_cfg, quant_cfg, in_features, n_classes)
+        return build(model_cfg, quant_cfg, seed)
 
 
-__all__ = ["CNN", "MLP", "MODELS", "build_model"]
+__all__ = ["Family", "build_model", "families", "family", "kinds"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.cache import files_digest, store_entry
-from codesign.config import AnyModelConfig, QuantConfig, TrainConfig
+from codesign.config import ModelSection, QuantConfig, TrainConfig
 from codesign.frontend.quant.presets import get_preset
 
 CHECKPOINT = "model.pt"
@@ -40,7 +40,7 @@ def _code_digest() -> str:
     return files_digest(files)
 
 
-def training_key(model: AnyModelConfig, quant: QuantConfig, train: TrainConfig) -> str:
+def training_key(model: ModelSection, quant: QuantConfig, train: TrainConfig) -> str:
     """Digest of everything a training run's checkpoint depends on."""
     q = quant.model_dump(mode="json")
     if not get_preset(quant.method).accumulator_aware:

@@ -1,6 +1,6 @@
 """Small CNN on the 1x8x8 digits: conv stages, then FC layers and a classifier.
 
-Stage kinds (see :class:`codesign.config.CNNConfig`):
+Stage kinds (see :class:`codesign.frontend.models.cnn.CNNConfig`):
 
 * standard: Conv kxk -> BatchNorm2d -> act;
 * depthwise-separable: depthwise Conv kxk -> BatchNorm2d -> ReLU -> pointwise Conv 1x1
@@ -21,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from codesign.config import CNNConfig, QuantConfig
+from codesign.config import QuantConfig
+from codesign.frontend.models.cnn import CNNConfig
 from codesign.frontend.quant import presets
 
 

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from codesign.config import BrevitasModelConfig
 from codesign.errors import ConfigError
+from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 _IMPORTED: dict[str, str] = {}
 """Factory modules this module imported, by name, and their source digest then."""

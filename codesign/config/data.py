@@ -1,0 +1,65 @@
+"""The ``data`` section: digits for the built-in families, an npz set for a user's model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Tag, field_validator
+
+from codesign.schema import Strict, existing_file
+
+
+class DigitsData(Strict):
+    """``data.kind: digits`` (the default): scikit-learn's digits, the built-in models'
+    training and test set (see :mod:`codesign.frontend.data`)."""
+
+    kind: Literal["digits"] = "digits"
+
+
+class NpzData(Strict):
+    """``data.kind: npz``: the test set of a user's model, a NumPy ``.npz`` file with
+    ``x`` (N, *model input shape without its batch dimension) and optionally ``y`` (N,)
+    integer labels; checked by :func:`codesign.frontend.data.load_npz`."""
+
+    kind: Literal["npz"]
+    path: Path
+    """The .npz file; a relative path is relative to the config file."""
+    input_type: str | None = None
+    """qonnx DataType name of ``x`` (e.g. ``UINT8``): where an ONNX graph does not
+    annotate its input, and always for a Brevitas factory."""
+    train: Path | None = None
+    """Training set of a Brevitas factory without checkpoint (``x`` and ``y``), for
+    ``codesign train``."""
+
+    _resolve = field_validator("path", "train")(existing_file)
+
+    @field_validator("input_type")
+    @classmethod
+    def _integer_type(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from qonnx.core.datatype import DataType
+
+        try:
+            dtype = DataType[value]
+        except KeyError:
+            raise ValueError(
+                f"{value!r} is not a qonnx DataType name (e.g. UINT8, INT4, BIPOLAR)"
+            ) from None
+        if not dtype.is_integer():
+            raise ValueError(f"{value} is not an integer type; the accelerator takes integers")
+        return value
+
+
+def _data_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "digits"))
+    return str(getattr(value, "kind", "digits"))
+
+
+DataField = Annotated[
+    Annotated[DigitsData, Tag("digits")] | Annotated[NpzData, Tag("npz")],
+    Discriminator(_data_kind),
+]
+DATA_KINDS = ("digits", "npz")

@@ -1,0 +1,62 @@
+"""``results.json``: assembled from the summaries of the steps that ran."""
+
+from __future__ import annotations
+
+from codesign.config import FlowConfig
+from codesign.flow.build import JSON
+
+
+def verification_of(s: JSON) -> JSON | None:
+    """The stream verification of every backend that ran, under ``backends`` (rtl: the
+    cocotb simulation, hls: the g++ C-simulation); the RTL record's keys also stay at the
+    top level, and ``passed`` holds for every backend."""
+    backends = {name: s[step]["verification"] for name, step in (("rtl", "sim"), ("hls", "csim"))
+                if step in s}
+    if not backends:
+        return None
+    top = dict(backends.get("rtl", {}))
+    top["backends"] = backends
+    top["passed"] = all(v["passed"] for v in backends.values())
+    return top
+
+
+def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
+    runs = s.get("train", {}).get("runs", {})
+    lower = s.get("lower", {})
+    verification = verification_of(s)
+    vitis = s.get("csim", {}).get("vitis_hls")
+    accuracy = {
+        "float": runs.get("float", {}).get("test_accuracy"),
+        # torch's accuracy: the trained model's, or a user checkpoint's (export step)
+        "quantized": runs.get("quant", {}).get(
+            "test_accuracy", (s.get("export", {}).get("equivalence") or {}).get("torch_accuracy")
+        ),
+        "hw_graph": lower.get("hw_graph_accuracy"),
+        "accelerator": s.get("rtl", {}).get("accelerator_accuracy"),
+    }
+    if accuracy["float"] and accuracy["quantized"] is not None:
+        accuracy["quantized_vs_float"] = accuracy["quantized"] / accuracy["float"]
+    return {
+        "name": cfg.name,
+        "digest": cfg.digest(),
+        "design_digest": cfg.design_digest(),
+        "config": cfg.model_dump(mode="json"),
+        "steps_run": list(s),
+        "accuracy": accuracy,
+        # predictions equal to the graph's (QONNX / the imported file), and every output
+        # word of the simulated accelerator equal to the reference: no labels needed
+        "agreement": {
+            "hw_graph": lower.get("hw_graph_agreement"),
+            "accelerator": s.get("rtl", {}).get("accelerator_agreement"),
+            "accelerator_outputs_bit_exact": verification and verification["passed"],
+        },
+        "import": {k: v for k, v in s.get("import", {}).items() if k != "artefacts"} or None,
+        "export": s.get("export", {}).get("equivalence"),
+        "layers": lower.get("layers", []),
+        "verification": verification,
+        "cycles": s.get("sim", {}).get("cycles"),
+        "overflow": s.get("overflow"),
+        "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
+        "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
+        "hls_synthesis": vitis,
+    }

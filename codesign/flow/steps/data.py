@@ -1,0 +1,91 @@
+"""Loaders of the front end's data: the training split and test set the config names, and
+the graph and test set a front-end step (export or import) stored in the build directory.
+
+The training split is loaded once per run and shared by train and export; from lower on,
+every step reads the test set the front end stored, never the config's data again.
+A loader takes the run and ``get``, which gives the other products it builds on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from codesign.config import BuiltinModelSection, NpzData
+from codesign.flow.steps import StepRun
+from codesign.frontend.models.brevitas import BrevitasModelConfig
+
+if TYPE_CHECKING:
+    from codesign.frontend.data import DigitsSplit, EvalSet, UserSplit
+
+IMPORT_DIR = "import"
+EXPORT_DIR = "export"
+GRAPH_FILE = "model.onnx"
+TEST_FILE = "test.npz"
+
+
+def front_dir(run: StepRun) -> str:
+    """The build subfolder of the front end's graph and test set: the import's or the
+    export's."""
+    return IMPORT_DIR if run.cfg.imported else EXPORT_DIR
+
+
+def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | UserSplit:
+    """The training and test data: digits for a built-in model, the npz sets of a
+    Brevitas factory (``data.train``: labels required)."""
+    from codesign.errors import DataFileError
+    from codesign.frontend.data import UserSplit, load_digits_split
+
+    model = run.cfg.model
+    if isinstance(model, BuiltinModelSection):
+        quant, seed = run.cfg.quant, run.cfg.train.seed
+        return load_digits_split(quant.input_bits, seed=seed, shape=model.input_shape)
+    data = run.cfg.data
+    assert isinstance(data, NpzData) and data.train is not None
+    train = user_npz(run, data.train)
+    if train.y is None:
+        raise DataFileError(f"{data.train}: data.train has no labels y; training needs x and y")
+    test = user_npz(run, data.path)
+    return UserSplit(train.x, train.y, test.x, test.y)
+
+
+def test_data(run: StepRun, get: Callable[[str], Any]) -> EvalSet:
+    """The test set the export checks the model on: digits' test part, or the factory's
+    npz test set (``data.path``, checked against the model's input)."""
+    from codesign.frontend.data import EvalSet
+
+    data = run.cfg.data
+    if isinstance(data, NpzData):
+        return user_npz(run, data.path)
+    digits = get("split")
+    return EvalSet(digits.x_test, digits.y_test)
+
+
+def user_npz(run: StepRun, path: Path) -> EvalSet:
+    """An npz set of a factory's module, checked against model.input_shape and the
+    values of data.input_type."""
+    from qonnx.core.datatype import DataType
+
+    from codesign.frontend.data import load_npz
+    from codesign.frontend.onnx_import import check_input_values
+
+    model, data = run.cfg.model, run.cfg.data
+    assert isinstance(model, BrevitasModelConfig)
+    assert isinstance(data, NpzData) and data.input_type is not None
+    loaded = load_npz(path, tuple(model.input_shape), input_name="model.input_shape")
+    check_input_values(loaded, DataType[data.input_type], path)
+    return loaded
+
+
+def graph_file(run: StepRun, get: Callable[[str], Any]) -> Path:
+    """The QONNX / FINN-ONNX graph the lowering starts from: the export or the import."""
+    return run.bd.path(front_dir(run), GRAPH_FILE)
+
+
+def test_set(run: StepRun, get: Callable[[str], Any]) -> EvalSet:
+    """The test inputs of the graph and their labels (None where the user gave none), as
+    the front end checked and stored them."""
+    from codesign.frontend.data import load_npz
+
+    return load_npz(run.bd.path(front_dir(run), TEST_FILE))

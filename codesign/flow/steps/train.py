@@ -1,0 +1,102 @@
+"""The train step: the float reference and the quantized model of a built-in family
+(shared through the training cache), or a Brevitas factory's module on its npz set."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from codesign.config import BuiltinModelSection, QuantConfig
+from codesign.flow.steps import JSON, StepRun
+from codesign.frontend.models.brevitas import BrevitasModelConfig
+
+if TYPE_CHECKING:
+    from codesign.frontend.data import DigitsSplit, UserSplit
+
+USER_CHECKPOINT = "model.pt"
+"""Where the train step of a Brevitas factory saves its checkpoint (under train/)."""
+
+
+def float_twin(quant: QuantConfig) -> QuantConfig:
+    return quant.model_copy(update={"method": "float", "acc_bits": None})
+
+
+def train(run: StepRun, *, split: DigitsSplit | UserSplit) -> JSON:
+    if isinstance(run.cfg.model, BrevitasModelConfig):
+        return _train_user(run, split)
+    runs: JSON = {}
+    artefacts = []
+    for name, quant in (("float", float_twin(run.cfg.quant)), ("quant", run.cfg.quant)):
+        if name == "quant" and run.cfg.quant.method == "float":
+            runs["quant"] = runs["float"]
+            continue
+        runs[name] = _train_run(run, name, quant, split)
+        artefacts.append(runs[name]["checkpoint"])
+    return {"runs": runs, "artefacts": artefacts}
+
+
+def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit | UserSplit) -> JSON:
+    """One training run (``float`` or ``quant``) of a built-in model: from the training
+    cache where an identical run is stored, else trained (and stored)."""
+    from codesign.cache import cache_dir, entry_lock
+    from codesign.frontend.models import build_model
+    from codesign.frontend.quant import train_cache
+    from codesign.frontend.quant.train import save_checkpoint, train_model
+
+    cfg, bd = run.cfg, run.bd
+    assert isinstance(cfg.model, BuiltinModelSection)  # a factory trains in _train_user
+    cache = cache_dir("train") if cfg.train.cache else None
+    ckpt = bd.path("train", f"{name}.pt")
+    key = train_cache.training_key(cfg.model, quant, cfg.train)
+    # sweep points that train the same model at once: the others wait for the first
+    # one's cache entry instead of training it beside it
+    with entry_lock(cache, key) if cache is not None else contextlib.nullcontext():
+        if cache is not None and (hit := train_cache.fetch(cache, key, ckpt)) is not None:
+            result: JSON = {**hit, "source": "cache"}
+        else:
+            model = build_model(cfg.model, quant, seed=cfg.train.seed)
+
+            def report(epoch: int, loss: float) -> None:
+                run.progress.epoch(name, epoch, cfg.train.epochs, loss)
+
+            res = train_model(model, split, cfg.train, progress=report)
+            save_checkpoint(model, ckpt)
+            result = {
+                "method": quant.method,
+                "test_accuracy": res.test_accuracy,
+                "train_accuracy": res.train_accuracy,
+                "seconds": round(res.seconds, 2),
+            }
+            if cache is not None:
+                train_cache.store(cache, key, ckpt, result)
+            result["source"] = "trained"
+    result["checkpoint"] = str(ckpt.relative_to(bd.root))
+    return result
+
+
+def _train_user(run: StepRun, split: DigitsSplit | UserSplit) -> JSON:
+    """Train the factory's module on data.train with codesign's training loop (seeded,
+    deterministic) and save its state dict in the build directory."""
+    from codesign.frontend.models.brevitas.factory import build_user_model
+    from codesign.frontend.quant.train import save_checkpoint, train_model
+
+    cfg = run.cfg
+    assert isinstance(cfg.model, BrevitasModelConfig)
+    model = build_user_model(cfg.model, seed=cfg.train.seed)
+
+    def report(epoch: int, loss: float) -> None:
+        run.progress.epoch("quant", epoch, cfg.train.epochs, loss)
+
+    res = train_model(model, split, cfg.train, progress=report)
+    ckpt = run.bd.path("train", USER_CHECKPOINT)
+    save_checkpoint(model, ckpt)
+    rel = str(ckpt.relative_to(run.bd.root))
+    result = {
+        "method": "user",
+        "test_accuracy": res.test_accuracy,
+        "train_accuracy": res.train_accuracy,
+        "seconds": round(res.seconds, 2),
+        "source": "trained",
+        "checkpoint": rel,
+    }
+    return {"runs": {"quant": result}, "artefacts": [rel]}

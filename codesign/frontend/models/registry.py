@@ -1,0 +1,79 @@
+"""Model families, looked up by ``model.kind``; an unknown kind lists the known ones.
+
+A family registers, in its own module, everything the toolkit needs to know about it:
+
+- ``section``: its ``model`` config section (a pydantic model; ``kind`` is its tag), which
+  config parsing dispatches to (:mod:`codesign.config.flow`);
+- ``build``: how codesign builds its torch module from the section, the quantization and
+  the seed (None: the user's code or file gives the model);
+- ``streamline``: the name of its FINN streamlining recipe (a key of
+  ``codesign.dataflow.lower.STREAMLINERS``);
+- ``source``: where the model comes from, which decides the flow's front end and which
+  config sections apply: ``builtin`` (built, trained and tested on digits), ``file`` (a
+  user's ONNX file with an npz test set, imported), ``factory`` (a user's Brevitas module
+  with npz sets, trained unless a checkpoint is given, exported);
+- optional hooks: ``check`` (consistency with the other sections) and ``identity`` (what
+  of the dumped section defines the design: e.g. a file's content instead of its path).
+
+This module imports no torch and no family: families import it to register.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from codesign.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from codesign.config import FlowConfig, ModelSection, QuantConfig
+
+IMAGE_SIZE = 8
+"""Height and width of the digits images the built-in families train on."""
+N_CLASSES = 10
+"""Classes of digits."""
+Source = Literal["builtin", "file", "factory"]
+
+
+@dataclass(frozen=True)
+class Family:
+    kind: str
+    section: type[ModelSection]
+    streamline: str
+    source: Source = "builtin"
+    build: Callable[[Any, QuantConfig, int], nn.Module] | None = None
+    check: Callable[[FlowConfig], None] | None = None
+    """Raises ValueError when the section does not fit the config's other sections."""
+    identity: Callable[[Any, dict[str, Any]], None] | None = None
+    """Edits the dumped section in place into what defines the design."""
+    content: Callable[[Any, dict[str, Any]], None] | None = None
+    """Edits the design's dumped section in place into what defines the whole config
+    (e.g. a checkpoint's content, which re-runs steps but keeps the build directory)."""
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    if family.kind in _FAMILIES:
+        raise RuntimeError(f"model.kind {family.kind!r} is registered twice")
+    _FAMILIES[family.kind] = family
+    return family
+
+
+def kinds() -> tuple[str, ...]:
+    """The registered kinds."""
+    return tuple(_FAMILIES)
+
+
+def families() -> tuple[Family, ...]:
+    return tuple(_FAMILIES.values())
+
+
+def family(kind: str) -> Family:
+    if kind not in _FAMILIES:
+        raise ConfigError(f"unknown model.kind {kind!r}; known: {', '.join(sorted(_FAMILIES))}")
+    return _FAMILIES[kind]

@@ -18,10 +18,9 @@ from codesign.cache import entry_lock
 from codesign.dataflow.graph import StreamGraph, chain
 from codesign.dataflow.kernels import KernelInstance, StreamFormat
 from codesign.errors import ToolNotFoundError
-from codesign.synth import SynthesisError, synthesize
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
-from codesign.synth.yosys import run_yosys
-from codesign.synth.yosys_script import synth_steps, write_script
+from codesign.synth.yosys import run_yosys, synthesize
+from codesign.synth.yosys_script import SynthesisError, synth_steps, write_script
 from codesign.synth.yosys_stats import display_name, parse_stats
 
 # A small parameterised design of our own (independent of rtl/): a registered adder,

@@ -1,13 +1,4 @@
-"""Synthesis drivers: Yosys resource estimates (and, later, nextpnr / Vivado flows)."""
-
-from codesign.synth.yosys import synthesize
-from codesign.synth.yosys_script import SynthesisError
-from codesign.synth.yosys_stats import InstanceResources, ModuleResources, SynthResult
-
-__all__ = [
-    "InstanceResources",
-    "ModuleResources",
-    "SynthResult",
-    "SynthesisError",
-    "synthesize",
-]
+"""Synthesis: Yosys resource estimates (yosys, per kernel in kernels), the open
+place-and-route flow (nextpnr), Vivado projects and reports, Vitis HLS scripts, and the
+fit check against a board's budget. The package imports nothing itself, so that a flow
+step's code key (codesign.closure) holds only the synthesis modules the step runs."""

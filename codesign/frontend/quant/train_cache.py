@@ -4,40 +4,30 @@ Sweep points that differ only in what training never sees (a baseline's accumula
 width P, folding, board, verification and synthesis settings) train the same model:
 the first trains it, the others take its checkpoint. The key digests the model, the
 quantization as the layers are built from it (P only for accumulator-aware methods),
-the training settings (seed included, so the data split too), the training code and the
-torch, brevitas, numpy and scikit-learn versions. Training is deterministic for a seed
-(see :mod:`codesign.frontend.quant.train`), so a hit equals a re-run.
+the training settings (seed included, so the data split too), the training code (the
+import closure of the training, model and data modules) and the versions of what it
+imports. Training is deterministic for a seed (see :mod:`codesign.frontend.quant.train`),
+so a hit equals a re-run.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import shutil
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from codesign.cache import files_digest, store_entry
+from codesign.cache import store_entry
+from codesign.closure import code_digest
 from codesign.config import ModelSection, QuantConfig, TrainConfig
 from codesign.frontend.quant.presets import get_preset
 
 CHECKPOINT = "model.pt"
 RECORD = "train.json"
-_PACKAGE = Path(__file__).resolve().parents[1]
-#: The code that decides what a training run produces.
-_CODE = ("data.py", "quant", "models")
-
-
-@functools.cache
-def _code_digest() -> str:
-    files = {}
-    for name in _CODE:
-        path = _PACKAGE / name
-        for src in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            files[src.relative_to(_PACKAGE).as_posix()] = src
-    return files_digest(files)
+_TRAINING = ("codesign.frontend.data", "codesign.frontend.models", "codesign.frontend.quant.train")
+"""The modules whose import closure decides what a training run produces (the data
+module makes the split the flow hands to training)."""
 
 
 def training_key(model: ModelSection, quant: QuantConfig, train: TrainConfig) -> str:
@@ -49,8 +39,7 @@ def training_key(model: ModelSection, quant: QuantConfig, train: TrainConfig) ->
         "model": model.model_dump(mode="json"),
         "quant": q,
         "train": train.model_dump(mode="json", exclude={"cache"}),
-        "code": _code_digest(),
-        "versions": {p: version(p) for p in ("torch", "brevitas", "numpy", "scikit-learn")},
+        "code": code_digest(_TRAINING),  # the code digest and the versions it imports
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 

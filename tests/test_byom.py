@@ -136,7 +136,7 @@ def test_crafted_domain_is_refused_before_any_import(
     [
         ("", "Sin", "op type not supported; accepted: ONNX standard ops"),
         ("qonnx.custom_op.general", "GenericPartition", "op type not supported"),
-        ("finn.custom_op.fpgadataflow", "MVAU", "is a FINN HW layer"),
+        ("finn.custom_op.fpgadataflow", "MVAU", "is a HW layer"),
     ],
 )
 def test_ops_outside_the_allowlist_are_refused(

@@ -63,15 +63,16 @@ def allowed_ops() -> dict[str, frozenset[str]]:
     return {**canonical, **{alias: canonical[d] for alias, d in DOMAIN_ALIASES.items()}}
 
 
-def _accepted_text() -> str:
-    allowed = allowed_ops()
+def _accepted_text(allowed: dict[str, frozenset[str]]) -> str:
     return (
         f"accepted: ONNX standard ops {', '.join(sorted(allowed['']))}; "
         f"qonnx ops (domain {QONNX_DOMAIN}) {', '.join(sorted(allowed[QONNX_DOMAIN]))}"
     )
 
 
-def _check_node(node: NodeProto, where: str) -> None:
+def _check_node(node: NodeProto, where: str, allowed: dict[str, frozenset[str]]) -> None:
+    """Refuse a HW layer, a domain or op type outside ``allowed`` (:func:`allowed_ops`),
+    and subgraph or sparse-tensor attributes."""
     from codesign.dataflow.kernels import is_hw_domain
 
     label = f"{where}: node {node.name or '(unnamed)'} (op type {node.op_type!r}, domain " \
@@ -81,14 +82,14 @@ def _check_node(node: NodeProto, where: str) -> None:
             f"{label} is a HW layer; codesign lowers the graph itself: give the graph "
             "before FINN's HW conversion (QONNX, or FINN-ONNX after streamlining)"
         )
-    ops = allowed_ops().get(node.domain)
+    ops = allowed.get(node.domain)
     if ops is None:
         raise ModelFileError(
             f"{label}: unknown domain (qonnx would import it as a Python module); accepted "
-            f"domains: {', '.join(repr(d) for d in allowed_ops())}"
+            f"domains: {', '.join(repr(d) for d in allowed)}"
         )
     if node.op_type not in ops:
-        raise ModelFileError(f"{label}: op type not supported; " + _accepted_text())
+        raise ModelFileError(f"{label}: op type not supported; " + _accepted_text(allowed))
     for attr in node.attribute:
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             raise ModelFileError(f"{label}: attribute {attr.name} holds a subgraph")
@@ -176,8 +177,9 @@ def check_onnx(path: Path) -> ModelProto:
         raise ModelFileError(f"{path}: holds local functions ({model.functions[0].name})")
     if g.sparse_initializer:
         raise ModelFileError(f"{path}: holds sparse initializers")
+    allowed = allowed_ops()
     for node in g.node:
-        _check_node(node, str(path))
+        _check_node(node, str(path), allowed)
     total = sum(_tensor_elements(t, f"{path}: initializer {t.name!r}") for t in g.initializer)
     for node in g.node:
         for attr in node.attribute:

@@ -48,6 +48,9 @@ class Lowering:
     after: tuple[str, ...] = ()
     """Lowerings that must run first (FINN's builder order, e.g. thresholds absorbed into
     the MVAU before standalone Thresholding layers are made of the rest)."""
+    before: tuple[str, ...] = ()
+    """Lowerings that must run later (e.g. the MVAU's, which lowers a MatMul only once
+    the op feeding it is a HW layer with an integer output)."""
     last: bool = False
     """Runs after every other lowering (it acts on the HW layers they made)."""
     lowers: tuple[LoweredOp, ...] = ()
@@ -63,7 +66,7 @@ class Lowering:
 
 def order_lowerings(lowerings: Iterable[tuple[str, Lowering]]) -> list[Lowering]:
     """The lowerings (each with the name of the kernel declaring it) in an order that
-    honours every ``after`` and ``last``; among lowerings free to run, by name, so the
+    honours every ``after``, ``before`` and ``last``; among lowerings free to run, by name, so the
     sequence never depends on the order kernels were loaded. Raise LoweringError naming
     the kernel for a duplicate name, an unknown ``after`` or a cycle."""
     owner: dict[str, str] = {}
@@ -78,15 +81,17 @@ def order_lowerings(lowerings: Iterable[tuple[str, Lowering]]) -> list[Lowering]
     last = sorted(n for n, lw in by_name.items() if lw.last)
     need: dict[str, set[str]] = {}
     for name, lowering in by_name.items():
-        unknown = sorted(set(lowering.after) - set(by_name))
+        unknown = sorted(set(lowering.after + lowering.before) - set(by_name))
         if unknown:
             raise LoweringError(
-                f"kernel {owner[name]}: lowering {name} runs after unknown lowering(s) "
-                f"{', '.join(unknown)}; known: {', '.join(sorted(by_name))}"
+                f"kernel {owner[name]}: lowering {name} is ordered against unknown "
+                f"lowering(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}"
             )
-        need[name] = set(lowering.after) | (
-            set(by_name) - set(last) if lowering.last else set()
-        )
+        need.setdefault(name, set()).update(lowering.after)
+        if lowering.last:
+            need[name].update(set(by_name) - set(last))
+        for later in lowering.before:
+            need.setdefault(later, set()).add(name)
     order: list[Lowering] = []
     while need:
         ready = sorted(n for n, deps in need.items() if not deps)

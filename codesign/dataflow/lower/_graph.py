@@ -23,7 +23,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 
-from codesign.dataflow.kernels import FINN_HW_DOMAIN, is_hw_domain
+from codesign.dataflow.kernels import DOMAIN, is_hw_domain
 from codesign.errors import LoweringError
 
 WORKDIR_PROP = "codesign.dataflow.lower.workdir"
@@ -40,10 +40,11 @@ def is_hw_node(node: NodeProto) -> bool:
     return is_hw_domain(node.domain) and node.op_type != SDP_OP
 
 
-def finn_specializes(node: NodeProto) -> bool:
-    """True for FINN's generic HW layers, the nodes FINN's SpecializeLayers turns into an
-    ``_hls``/``_rtl`` variant (it leaves every other domain alone, ours included)."""
-    return node.domain == FINN_HW_DOMAIN
+def is_own_node(node: NodeProto) -> bool:
+    """True for the HW layers of codesign's own ops. FINN's SpecializeLayers leaves them
+    generic (it turns only FINN's generic HW layers into ``_hls``/``_rtl`` variants), so
+    their kernels estimate and fold them."""
+    return node.domain == DOMAIN
 
 
 def specialized_copy(child: ModelWrapper, part: str) -> ModelWrapper:

@@ -27,8 +27,8 @@ from qonnx.custom_op.registry import getCustomOp
 from codesign.dataflow.kernels import kernel_for
 from codesign.dataflow.lower._graph import (
     FPGAPART_PROP,
-    finn_specializes,
     is_hw_node,
+    is_own_node,
     specialized_copy,
 )
 from codesign.errors import LoweringError
@@ -64,10 +64,10 @@ def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
     for node in child.graph.node:
         if not is_hw_node(node):
             continue
-        if finn_specializes(node):
-            cycles, res, impl[node.name] = finn[node.output[0]]
-        else:
+        if is_own_node(node):
             (cycles, res), impl[node.name] = kernel_for(node).estimate(node, part), node.op_type
+        else:
+            cycles, res, impl[node.name] = finn[node.output[0]]
         inst = getCustomOp(node)
         inst.set_nodeattr("cycles_estimate", cycles)
         inst.set_nodeattr("res_estimate", str(res))

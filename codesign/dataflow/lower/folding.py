@@ -5,8 +5,9 @@ FINN's ``SetFolding`` only visits *specialized* nodes (``MVAU_hls``/``MVAU_rtl``
 backends consume the generic graph, so the target-cycles solver runs FINN's own
 ``SetFolding`` on a specialized *copy* of the child and copies the chosen PE/SIMD back
 onto the generic nodes (matched by output tensor). The generic graph is never
-specialized itself. Nodes FINN does not specialize (codesign's own ops) are folded by
-their kernel's own cycle model (:meth:`~codesign.dataflow.kernels.Kernel.fold_to_target`).
+specialized itself. Codesign's own ops, which FINN does not specialize (nor SetFolding
+visit), are folded in the same copy by their kernel's own cycle model
+(:meth:`~codesign.dataflow.kernels.Kernel.fold_to_target`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.config import LayerFold
 from codesign.dataflow.kernels import kernel_for
-from codesign.dataflow.lower._graph import finn_specializes, is_hw_node, specialized_copy
+from codesign.dataflow.lower._graph import is_hw_node, is_own_node, specialized_copy
 from codesign.errors import LoweringError
 
 MVAU_WWIDTH_MAX = 36
@@ -34,11 +35,11 @@ def validate_folding(child: ModelWrapper) -> None:
 
 
 def _copy_folding(src: ModelWrapper, dst: ModelWrapper, skip: Sequence[str] = ()) -> None:
-    """Copy the folding attributes from (specialized) ``src`` to the generic FINN nodes
-    of ``dst`` (matched by output tensor), except for the nodes named in ``skip``."""
+    """Copy the folding attributes from (specialized) ``src`` to the generic nodes of
+    ``dst`` (matched by output tensor), except for the nodes named in ``skip``."""
     src_insts = {n.output[0]: getCustomOp(n) for n in src.graph.node if is_hw_node(n)}
     for node in dst.graph.node:
-        if not finn_specializes(node) or node.name in skip:
+        if not is_hw_node(node) or node.name in skip:
             continue
         src_inst = src_insts.get(node.output[0])
         if src_inst is None:
@@ -48,36 +49,43 @@ def _copy_folding(src: ModelWrapper, dst: ModelWrapper, skip: Sequence[str] = ()
             inst.set_nodeattr(attr, src_inst.get_nodeattr(attr))
 
 
-def _fold_own(child: ModelWrapper, target_cycles: int, skip: Sequence[str] = ()) -> int:
-    """Fold the HW nodes FINN does not specialize (but those in ``skip``) by their
-    kernel's own model; return the cycles of the slowest of them (0 if there are none)."""
-    slowest = 0
-    for node in child.graph.node:
-        if is_hw_node(node) and not finn_specializes(node) and node.name not in skip:
+def _fold_pass(spec: ModelWrapper, target_cycles: int, skip: Sequence[str] = ()) -> ModelWrapper:
+    """One folding pass over a specialized copy: codesign's own ops by their kernels,
+    FINN's by its SetFolding without its relaxation pass; the nodes named in ``skip``
+    keep their folding (SetFolding folds every node it knows)."""
+    from finn.transformation.fpgadataflow.set_folding import SetFolding
+
+    for node in spec.graph.node:
+        if is_own_node(node) and node.name not in skip:
             kernel_for(node).fold_to_target(node, target_cycles)
-            slowest = max(slowest, int(getCustomOp(node).get_exp_cycles()))
-    return slowest
+    return spec.transform(
+        SetFolding(
+            target_cycles_per_frame=target_cycles,
+            mvau_wwidth_max=MVAU_WWIDTH_MAX,
+            two_pass_relaxation=False,
+        )
+    )
 
 
 def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelWrapper:
-    """Choose the folding of every foldable HW node with FINN's ``SetFolding``.
+    """Choose the folding of every foldable HW node with FINN's ``SetFolding`` (and, for
+    codesign's own ops, their kernels).
 
     SetFolding grows an MVAU's SIMD (divisors of MW) while the weight stream per PE
     stays within :data:`MVAU_WWIDTH_MAX` bits, then its PE (divisors of MH), until the
     estimated cycles per frame meet ``target_cycles``; other nodes grow their own
     parallelism likewise. If a node cannot meet the target, a second pass balances the
-    pipeline to the slowest node (FINN's two-pass relaxation). Nodes of our own ops are
-    folded first, by their kernels; FINN's then need not be faster than the slowest.
+    pipeline to the slowest node: FINN's two-pass relaxation, run here rather than inside
+    SetFolding because FINN's pipeline analysis knows only specialized nodes, and the
+    slowest node may be one of ours.
     """
-    from finn.transformation.fpgadataflow.set_folding import SetFolding
-
-    own_slowest = _fold_own(child, target_cycles)
-    spec = specialized_copy(child, part).transform(
-        SetFolding(
-            target_cycles_per_frame=max(target_cycles, own_slowest),
-            mvau_wwidth_max=MVAU_WWIDTH_MAX,
-        )
+    spec = _fold_pass(specialized_copy(child, part), target_cycles)
+    slowest = max(
+        (int(getCustomOp(n).get_exp_cycles()) for n in spec.graph.node if is_hw_node(n)),
+        default=0,
     )
+    if slowest > target_cycles:
+        spec = _fold_pass(spec, slowest)
     _copy_folding(spec, child)
     validate_folding(child)
     return child
@@ -109,13 +117,8 @@ def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -
         inst.set_nodeattr("SIMD", fold.simd)
     validate_folding(child)
     slowest = max((int(getCustomOp(n).get_exp_cycles()) for n in weighted), default=1)
-    from finn.transformation.fpgadataflow.set_folding import SetFolding
-
     skip = [n.name for n in weighted]  # type: ignore[attr-defined]
-    _fold_own(child, max(slowest, 1), skip)
-    spec = specialized_copy(child, part).transform(
-        SetFolding(target_cycles_per_frame=max(slowest, 1), two_pass_relaxation=False)
-    )
+    spec = _fold_pass(specialized_copy(child, part), max(slowest, 1), skip)
     _copy_folding(spec, child, skip=skip)
     validate_folding(child)
     return child

@@ -10,8 +10,6 @@ file (:mod:`codesign.frontend.onnx_import`).
 
 from __future__ import annotations
 
-from functools import cache
-
 from qonnx.custom_op.registry import is_custom_op
 
 from codesign.dataflow.kernels import lowerings
@@ -56,7 +54,6 @@ def host_ops() -> frozenset[str]:
     return HOST_ONLY_OPS | kept
 
 
-@cache
 def import_allowlist() -> dict[str, frozenset[str]]:
     """The ops a user's ONNX file may hold, by canonical domain (``""`` for ONNX's,
     :data:`QONNX_DOMAIN`): what streamlining consumes, what the kernels lower (the ops

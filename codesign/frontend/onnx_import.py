@@ -156,6 +156,18 @@ def _canonical_domains(model: ModelProto) -> None:
         model.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
 
 
+def _graph_elements(g: onnx.GraphProto, path: Path) -> int:
+    """Values in all tensors of the graph (initializers, tensor attributes), each checked
+    by :func:`_tensor_elements`."""
+    total = sum(_tensor_elements(t, f"{path}: initializer {t.name!r}") for t in g.initializer)
+    for node in g.node:
+        for attr in node.attribute:
+            tensors = [attr.t] if attr.type == AttributeProto.TENSOR else list(attr.tensors)
+            for t in tensors:
+                total += _tensor_elements(t, f"{path}: node {node.name} attribute {attr.name}")
+    return total
+
+
 def check_onnx(path: Path) -> ModelProto:
     """Read the ONNX file at ``path`` and run every check of the module doc; the first
     failing one raises :class:`ModelFileError` naming the file and the node, tensor or
@@ -180,12 +192,7 @@ def check_onnx(path: Path) -> ModelProto:
     allowed = allowed_ops()
     for node in g.node:
         _check_node(node, str(path), allowed)
-    total = sum(_tensor_elements(t, f"{path}: initializer {t.name!r}") for t in g.initializer)
-    for node in g.node:
-        for attr in node.attribute:
-            tensors = [attr.t] if attr.type == AttributeProto.TENSOR else list(attr.tensors)
-            for t in tensors:
-                total += _tensor_elements(t, f"{path}: node {node.name} attribute {attr.name}")
+    total = _graph_elements(g, path)
     if total > MAX_TOTAL_ELEMENTS:
         raise ModelFileError(
             f"{path}: its tensors hold {total} values; at most {MAX_TOTAL_ELEMENTS} accepted"

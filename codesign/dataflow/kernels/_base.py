@@ -303,7 +303,6 @@ class Kernel:
             if int(inst.get_exp_cycles()) <= target_cycles:
                 return
 
-
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:
         """Every legal value of each folding attribute of a node (FINN custom op)."""
         return {a: divisors(int(inst.get_nodeattr(size))) for a, size in self.fold}

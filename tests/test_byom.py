@@ -136,7 +136,7 @@ def test_crafted_domain_is_refused_before_any_import(
     [
         ("", "Sin", "op type not supported; accepted: ONNX standard ops"),
         ("qonnx.custom_op.general", "GenericPartition", "op type not supported"),
-        ("finn.custom_op.fpgadataflow", "MVAU", "is a FINN HW layer"),
+        ("finn.custom_op.fpgadataflow", "MVAU", "is a HW layer"),
     ],
 )
 def test_ops_outside_the_allowlist_are_refused(
@@ -312,7 +312,7 @@ def test_unlowerable_graph_names_the_first_node_outside(tmp_path: Path) -> None:
 
 
 def test_host_op_between_hw_layers_is_named(tmp_path: Path) -> None:
-    from codesign.dataflow.lower.steps import _check_region
+    from codesign.dataflow.lower.region import check_region
 
     hw = "finn.custom_op.fpgadataflow"
     nodes = [
@@ -325,7 +325,7 @@ def test_host_op_between_hw_layers_is_named(tmp_path: Path) -> None:
     with pytest.raises(LoweringError, match=r"cannot lower node soft_0 \(op type Softmax\): "
                        r"Softmax runs on the host \(a is FLOAT32\); FINN supports one "
                        "dataflow partition"):
-        _check_region(ModelWrapper(helper.make_model(graph)))
+        check_region(ModelWrapper(helper.make_model(graph)))
 
 
 @pytest.mark.sim

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from lower_fixtures import digits_codes, make_qonnx
 from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
-from qonnx.util.basic import calculate_matvec_accumulator_range
+from qonnx.transformation.base import Transformation
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.basic import calculate_matvec_accumulator_range, qonnx_make_model
 
 from codesign.config import parse_config
+from codesign.dataflow.kernels import Kernel, LoweredOp, Lowering
 from codesign.dataflow.lower import (
     LOWER_STEPS,
     dataflow_child,
@@ -25,6 +32,7 @@ from codesign.dataflow.lower import (
     load_lowered,
     run_lower,
 )
+from codesign.dataflow.lower._graph import WORKDIR_PROP
 from codesign.errors import LoweringError
 
 CFG = parse_config({"quant": {"method": "baseline"}, "fold": {"target_cycles": 64}})
@@ -264,3 +272,159 @@ def test_bad_start(tmp_path: Path) -> None:
         run_lower(tmp_path / "x.onnx", CFG, tmp_path, start="nope")
     with pytest.raises(LoweringError, match="previous step's model"):
         run_lower(tmp_path / "x.onnx", CFG, tmp_path, start="fold")
+
+
+# --------------------------------------------------------------------------- our own ops
+# A test kernel, not shipped: ONNX Neg on an integer stream becomes the HW op CsNegate in
+# codesign's custom-op domain, by a transformation of ours that the kernel declares.
+
+
+class CsNegate(HWCustomOp):
+    """``-x`` on a stream of NumChannels integers, PE per cycle."""
+
+    def get_nodeattr_types(self):  # type: ignore[no-untyped-def]
+        return {
+            "NumChannels": ("i", True, 0),
+            "PE": ("i", True, 1),
+            "inputDataType": ("s", True, ""),
+            "numInputVectors": ("ints", False, [1]),
+            **super().get_nodeattr_types(),
+        }
+
+    def get_normal_input_shape(self, ind: int = 0) -> tuple[int, ...]:
+        return (*self.get_nodeattr("numInputVectors"), self.get_nodeattr("NumChannels"))
+
+    def get_folded_input_shape(self, ind: int = 0) -> tuple[int, ...]:
+        ch, pe = self.get_nodeattr("NumChannels"), self.get_nodeattr("PE")
+        return (*self.get_nodeattr("numInputVectors"), ch // pe, pe)
+
+    get_normal_output_shape = get_normal_input_shape
+    get_folded_output_shape = get_folded_input_shape
+
+    def get_input_datatype(self, ind: int = 0) -> DataType:
+        return DataType[self.get_nodeattr("inputDataType")]
+
+    def get_output_datatype(self, ind: int = 0) -> DataType:
+        return DataType[f"INT{self.get_input_datatype().bitwidth() + 1}"]
+
+    def get_instream_width(self, ind: int = 0) -> int:
+        return int(self.get_nodeattr("PE") * self.get_input_datatype().bitwidth())
+
+    def get_outstream_width(self, ind: int = 0) -> int:
+        return int(self.get_nodeattr("PE") * self.get_output_datatype().bitwidth())
+
+    def infer_node_datatype(self, model: ModelWrapper) -> None:
+        self.set_nodeattr("inputDataType", model.get_tensor_datatype(self.onnx_node.input[0]).name)
+        model.set_tensor_datatype(self.onnx_node.output[0], self.get_output_datatype())
+
+    def get_exp_cycles(self) -> int:
+        return int(np.prod(self.get_folded_output_shape()[:-1]))
+
+    def lut_estimation(self, fpgapart: str) -> int:
+        return int(self.get_nodeattr("PE") * self.get_output_datatype().bitwidth())
+
+    def execute_node(self, context, graph) -> None:  # type: ignore[no-untyped-def]
+        x = context[self.onnx_node.input[0]]
+        context[self.onnx_node.output[0]] = (-x).astype(np.float32)
+
+
+class InferCsNegate(Transformation):
+    """ONNX Neg of an integer tensor -> CsNegate (our domain)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        from codesign.dataflow.kernels import DOMAIN
+
+        changed = False
+        for i, node in enumerate(list(model.graph.node)):
+            dt = model.get_tensor_datatype(node.input[0]) if node.op_type == "Neg" else None
+            if dt is None or not dt.is_integer():
+                continue
+            shape = model.get_tensor_shape(node.input[0])
+            model.graph.node.remove(node)
+            model.graph.node.insert(i, helper.make_node(
+                "CsNegate", [node.input[0]], [node.output[0]], name=node.name, domain=DOMAIN,
+                backend="fpgadataflow", NumChannels=shape[-1], PE=1, inputDataType=dt.name,
+                numInputVectors=list(shape[:-1]),
+            ))
+            changed = True
+        return model, changed
+
+
+class NegateKernel(Kernel):
+    name = "negate_test"
+    op_types = ("CsNegate",)
+    custom_ops = (CsNegate,)
+    fold = (("PE", "NumChannels"),)
+    lowerings = (
+        # before the MVAU's: it lowers the MatMul once its input is an integer stream
+        Lowering("InferCsNegate", lambda: [InferCsNegate(), InferDataTypes()], guard=("Neg",),
+                 before=("InferQuantizedMatrixVectorActivation",),
+                 lowers=(LoweredOp("Neg", "CsNegate (integer input)"),)),
+    )
+
+
+@pytest.fixture
+def negate_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the test kernel for one test; the registry and qonnx's op cache are
+    restored afterwards."""
+    import qonnx.custom_op.registry as qonnx_registry
+
+    import codesign.dataflow.kernels as registry
+
+    for table in ("_BY_NAME", "_BY_OP", "custom_op"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    monkeypatch.setattr(qonnx_registry, "_OP_REGISTRY", copy.deepcopy(qonnx_registry._OP_REGISTRY))
+    registry.register(NegateKernel)
+
+
+def _neg_matmul(tmp_path: Path) -> ModelWrapper:
+    """UINT4 (1, 16) -> Neg -> MatMul with INT4 weights (16 x 8)."""
+    rng = np.random.default_rng(0)
+    graph = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["n"], name="Neg_0"),
+         helper.make_node("MatMul", ["n", "w"], ["y"], name="MatMul_0")],
+        "neg_matmul",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 8])],
+    )
+    model = ModelWrapper(qonnx_make_model(graph))
+    model.set_initializer("w", rng.integers(-8, 8, (16, 8)).astype(np.float32))
+    model.set_tensor_datatype("x", DataType["UINT4"])
+    model.set_tensor_datatype("w", DataType["INT4"])
+    model = model.transform(InferShapes()).transform(InferDataTypes())
+    model.set_metadata_prop(WORKDIR_PROP, str(tmp_path / "work"))
+    return model
+
+
+def test_own_domain_op_lowers_executes_folds_and_estimates(
+    negate_kernel: None, tmp_path: Path
+) -> None:
+    """An op of codesign's domain is created by its kernel's lowering, counts as HW,
+    executes in Python through execute_onnx, and is folded and estimated by its kernel
+    where FINN has no specialization for it (no patch of FINN)."""
+    from codesign.dataflow.lower import steps
+    from codesign.dataflow.lower._graph import is_hw_node
+    from codesign.dataflow.lower.ops import import_allowlist, lowered_ops
+
+    model = _neg_matmul(tmp_path)
+    x = np.random.default_rng(1).integers(0, 16, (1, 16)).astype(np.float32)
+    want = -x @ model.get_initializer("w")
+    assert "Neg" in lowered_ops() and "Neg" in import_allowlist()[""]
+    model = steps.step_convert_to_hw(model, CFG)
+    assert [(n.op_type, is_hw_node(n)) for n in model.graph.node] == [
+        ("CsNegate", True), ("MVAU", True)]
+    assert np.array_equal(execute_onnx(model, {"x": x})["y"], want)
+    for step in (steps.step_create_dataflow_partition, steps.step_minimize_accumulator_width,
+                 steps.step_fold, steps.step_insert_dwc_and_fifos, steps.step_estimates):
+        model = step(model, CFG)
+    child = dataflow_child(model)
+    assert np.array_equal(execute_dataflow(child, x), want)
+    rows = {row.op_type: row for row in layer_table(child)}
+    neg = rows["CsNegate"]
+    # folded by its own cycle model: the least PE that meets 64 cycles for 16 channels
+    assert neg.pe == 1 and neg.cycles == 16 and neg.estimate_impl == "CsNegate"
+    assert neg.lut == 5.0  # its own lut_estimation: PE x 5 output bits
+    assert rows["MVAU"].estimate_impl in ("MVAU_hls", "MVAU_rtl")
+    model = steps.step_fold(model, parse_config({"fold": {"target_cycles": 4}}))
+    (neg_node,) = dataflow_child(model).get_nodes_by_op_type("CsNegate")
+    assert getCustomOp(neg_node).get_nodeattr("PE") == 4  # 16 channels in 4 cycles

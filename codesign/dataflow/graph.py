@@ -249,7 +249,7 @@ def read_graph(child: ModelWrapper, name: str = "accel") -> StreamGraph:
                 other = consumers[tensor].node
                 raise LoweringError(
                     f"stream {tensor} feeds both {other} and {node.name}; a stream has one "
-                    "consumer (FINN's InferDuplicateStreamsLayer inserts the fan-out)"
+                    "consumer (convert_to_hw puts a duplicating HW layer at every fork)"
                 )
             consumers[tensor] = Port(node.name, i)
     graph_in = {t.name for t in child.graph.input}

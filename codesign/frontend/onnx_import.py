@@ -7,9 +7,10 @@ sees it (:func:`check_onnx`):
 - its size and every tensor it holds (initializers, constants) are bounded, and a
   tensor's stored data must match its shape; no external data (a file path the model
   names), sparse tensors, local functions or subgraphs;
-- every node's domain and op type is in :data:`ALLOWED_OPS`. qonnx looks a custom node
-  up by importing its domain as a Python module (``qonnx.custom_op.registry``), so a
-  domain outside the allowlist would import whatever module it names;
+- every node's domain and op type is one the lowering takes (:func:`allowed_ops`, built
+  from the kernel registry). qonnx looks a custom node up by importing its domain as a
+  Python module (``qonnx.custom_op.registry``), so a domain outside the allowlist would
+  import whatever module it names; HW layers (FINN's or codesign's) are refused too;
 - the onnx checker passes;
 - the graph has one input, of a static shape with batch 1, and one output.
 
@@ -43,67 +44,52 @@ MAX_TOTAL_ELEMENTS = 1 << 26
 """Largest number of values in all tensors of the graph together."""
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
-STANDARD_OPS = frozenset(
-    {
-        # layers and activations FINN lowers to HW layers or absorbs when streamlining
-        "MatMul", "Gemm", "Conv", "Add", "Sub", "Mul", "Div", "BatchNormalization", "Relu",
-        "Clip", "Sign", "MaxPool", "AveragePool", "GlobalAveragePool", "Pad",
-        # layout and shape arithmetic (folded away by the cleanup, or run on the host)
-        "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Constant",
-        "Shape", "Gather", "Concat", "Slice", "Cast",
-        # classification heads
-        "TopK", "ArgMax", "Softmax",
-    }
-)  # fmt: skip
-"""ONNX standard ops codesign accepts: what qonnx executes and FINN lowers or leaves on
-the host; everything else is refused before the lowering would fail on it."""
-QONNX_OPS = frozenset(
-    {
-        "Quant", "IntQuant", "BipolarQuant", "Trunc", "MultiThreshold", "Im2Col",
-        "MaxPoolNHWC", "QuantAvgPool2d", "XnorPopcountMatMul",
-    }
-)  # fmt: skip
-"""qonnx's own ops (``qonnx.custom_op.general``) that FINN's lowering takes."""
-ALLOWED_OPS: dict[str, frozenset[str]] = {
-    "": STANDARD_OPS,
-    "ai.onnx": STANDARD_OPS,
-    QONNX_DOMAIN: QONNX_OPS,
-    # the same ops under the names Brevitas and older FINN versions wrote
-    "onnx.brevitas": QONNX_OPS,
-    "finn": QONNX_OPS,
-    "finn.custom_op.general": QONNX_OPS,
-}
-"""The accepted op types of each accepted node domain."""
-_CANONICAL_DOMAIN = {"ai.onnx": "", "onnx.brevitas": QONNX_DOMAIN, "finn": QONNX_DOMAIN,
-                     "finn.custom_op.general": QONNX_DOMAIN}
+DOMAIN_ALIASES = {"ai.onnx": "", "onnx.brevitas": QONNX_DOMAIN, "finn": QONNX_DOMAIN,
+                  "finn.custom_op.general": QONNX_DOMAIN}
+"""Other names of the accepted domains: ONNX's own, and the names Brevitas and older FINN
+versions wrote for qonnx's."""
 QUANTIZER_OPS = frozenset({"Quant", "IntQuant", "BipolarQuant", "Trunc"})
 """Ops that make a graph QONNX (FINN-ONNX graphs carry MultiThresholds and integer
 weights instead, and skip FINN's QONNX-to-FINN conversion)."""
 
 
-def _accepted_text() -> str:
+def allowed_ops() -> dict[str, frozenset[str]]:
+    """The accepted op types of each accepted node domain: what the lowering takes
+    (:func:`codesign.dataflow.lower.ops.import_allowlist`, built from the kernel registry),
+    under qonnx's domain names and their aliases."""
+    from codesign.dataflow.lower.ops import import_allowlist
+
+    canonical = import_allowlist()
+    return {**canonical, **{alias: canonical[d] for alias, d in DOMAIN_ALIASES.items()}}
+
+
+def _accepted_text(allowed: dict[str, frozenset[str]]) -> str:
     return (
-        f"accepted: ONNX standard ops {', '.join(sorted(STANDARD_OPS))}; "
-        f"qonnx ops (domain {QONNX_DOMAIN}) {', '.join(sorted(QONNX_OPS))}"
+        f"accepted: ONNX standard ops {', '.join(sorted(allowed['']))}; "
+        f"qonnx ops (domain {QONNX_DOMAIN}) {', '.join(sorted(allowed[QONNX_DOMAIN]))}"
     )
 
 
-def _check_node(node: NodeProto, where: str) -> None:
+def _check_node(node: NodeProto, where: str, allowed: dict[str, frozenset[str]]) -> None:
+    """Refuse a HW layer, a domain or op type outside ``allowed`` (:func:`allowed_ops`),
+    and subgraph or sparse-tensor attributes."""
+    from codesign.dataflow.kernels import is_hw_domain
+
     label = f"{where}: node {node.name or '(unnamed)'} (op type {node.op_type!r}, domain " \
             f"{node.domain!r})"
-    if node.domain.startswith("finn.custom_op.fpgadataflow"):
+    if is_hw_domain(node.domain):
         raise ModelFileError(
-            f"{label} is a FINN HW layer; codesign lowers the graph itself: give the graph "
+            f"{label} is a HW layer; codesign lowers the graph itself: give the graph "
             "before FINN's HW conversion (QONNX, or FINN-ONNX after streamlining)"
         )
-    ops = ALLOWED_OPS.get(node.domain)
+    ops = allowed.get(node.domain)
     if ops is None:
         raise ModelFileError(
             f"{label}: unknown domain (qonnx would import it as a Python module); accepted "
-            f"domains: {', '.join(repr(d) for d in ALLOWED_OPS)}"
+            f"domains: {', '.join(repr(d) for d in allowed)}"
         )
     if node.op_type not in ops:
-        raise ModelFileError(f"{label}: op type not supported; " + _accepted_text())
+        raise ModelFileError(f"{label}: op type not supported; " + _accepted_text(allowed))
     for attr in node.attribute:
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             raise ModelFileError(f"{label}: attribute {attr.name} holds a subgraph")
@@ -163,11 +149,23 @@ def _canonical_domains(model: ModelProto) -> None:
     """Rename the aliases of accepted domains (Brevitas's and old FINN's) to qonnx's, with
     its opset import (which old FINN-ONNX files lack)."""
     for node in model.graph.node:
-        node.domain = _CANONICAL_DOMAIN.get(node.domain, node.domain)
+        node.domain = DOMAIN_ALIASES.get(node.domain, node.domain)
     if any(n.domain == QONNX_DOMAIN for n in model.graph.node) and not any(
         o.domain == QONNX_DOMAIN for o in model.opset_import
     ):
         model.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
+
+
+def _graph_elements(g: onnx.GraphProto, path: Path) -> int:
+    """Values in all tensors of the graph (initializers, tensor attributes), each checked
+    by :func:`_tensor_elements`."""
+    total = sum(_tensor_elements(t, f"{path}: initializer {t.name!r}") for t in g.initializer)
+    for node in g.node:
+        for attr in node.attribute:
+            tensors = [attr.t] if attr.type == AttributeProto.TENSOR else list(attr.tensors)
+            for t in tensors:
+                total += _tensor_elements(t, f"{path}: node {node.name} attribute {attr.name}")
+    return total
 
 
 def check_onnx(path: Path) -> ModelProto:
@@ -191,14 +189,10 @@ def check_onnx(path: Path) -> ModelProto:
         raise ModelFileError(f"{path}: holds local functions ({model.functions[0].name})")
     if g.sparse_initializer:
         raise ModelFileError(f"{path}: holds sparse initializers")
+    allowed = allowed_ops()
     for node in g.node:
-        _check_node(node, str(path))
-    total = sum(_tensor_elements(t, f"{path}: initializer {t.name!r}") for t in g.initializer)
-    for node in g.node:
-        for attr in node.attribute:
-            tensors = [attr.t] if attr.type == AttributeProto.TENSOR else list(attr.tensors)
-            for t in tensors:
-                total += _tensor_elements(t, f"{path}: node {node.name} attribute {attr.name}")
+        _check_node(node, str(path), allowed)
+    total = _graph_elements(g, path)
     if total > MAX_TOTAL_ELEMENTS:
         raise ModelFileError(
             f"{path}: its tensors hold {total} values; at most {MAX_TOTAL_ELEMENTS} accepted"

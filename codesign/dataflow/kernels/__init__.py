@@ -1,9 +1,17 @@
-"""The kernel registry: one module per kernel kind, registered by the FINN op types it
+"""The kernel registry: one module per kernel kind, registered by the op types it
 implements (FINN's own pattern of one HW op with per-backend variants).
 
 Every module of this package whose name does not start with ``_`` is a kernel module; it
 defines a :class:`~codesign.dataflow.kernels._base.Kernel` subclass decorated with
 :func:`register`. A new op is a new module here plus its rtl/ (and hls/) sources.
+
+An op of FINN's lives in FINN's HW domain (:data:`FINN_HW_DOMAIN`); an op of our own
+lives in codesign's custom-op domain, :data:`DOMAIN`, which is this package: qonnx
+resolves a node's domain by importing the module of that name and reading its
+``custom_op`` dict (as for ``finn.custom_op.fpgadataflow``), and :func:`register` puts
+each kernel's :attr:`~codesign.dataflow.kernels._base.Kernel.custom_ops` there. Our ops
+therefore execute in Python (``execute_onnx``) and FINN's graph transformations see them
+as HW layers (their ``backend`` attribute is ``fpgadataflow``), with no change to FINN.
 """
 
 from __future__ import annotations
@@ -23,27 +31,47 @@ from codesign.dataflow.kernels._base import (
     Param,
     StreamFormat,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering, order_lowerings
 from codesign.errors import LoweringError
 
 __all__ = [
+    "DOMAIN",
+    "FINN_HW_DOMAIN",
     "Accumulator",
     "HlsArray",
     "HlsCall",
     "IntArray",
     "Kernel",
     "KernelInstance",
+    "LoweredOp",
+    "Lowering",
     "Memory",
     "Param",
     "StreamFormat",
     "hls_ops",
+    "is_hw_domain",
     "kernel_for",
     "kernel_named",
     "kernels",
+    "lowerings",
     "register",
 ]
 
+DOMAIN = __name__
+"""codesign's custom-op domain: the ONNX domain of the HW nodes of our own ops."""
+FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
+"""FINN's HW layers: generic nodes in this domain, specialized ones in its ``.hls`` and
+``.rtl`` subdomains."""
+
+custom_op: dict[str, type[Any]] = {}
+"""qonnx's custom-op table of :data:`DOMAIN`: op type -> CustomOp class."""
 _BY_NAME: dict[str, Kernel] = {}
 _BY_OP: dict[str, Kernel] = {}
+
+
+def is_hw_domain(domain: str) -> bool:
+    """True for the domains of HW layers: FINN's (generic or specialized) and ours."""
+    return domain.startswith(FINN_HW_DOMAIN) or domain == DOMAIN
 
 
 def register(cls: type[Kernel]) -> type[Kernel]:
@@ -56,6 +84,13 @@ def register(cls: type[Kernel]) -> type[Kernel]:
         if op in _BY_OP:
             raise RuntimeError(f"op type {op} has two kernels: {_BY_OP[op].name}, {cls.name}")
         _BY_OP[op] = kernel
+    for op_class in cls.custom_ops:
+        if op_class.__name__ not in cls.op_types:
+            raise RuntimeError(
+                f"kernel {cls.name!r}: custom op {op_class.__name__} is not one of its op types "
+                f"{', '.join(cls.op_types)}"
+            )
+        custom_op[op_class.__name__] = op_class
     return cls
 
 
@@ -68,6 +103,11 @@ def _load_all() -> None:
 def kernels() -> list[Kernel]:
     """Every registered kernel kind, by name."""
     return [_BY_NAME[n] for n in sorted(_BY_NAME)]
+
+
+def lowerings() -> list[Lowering]:
+    """Every kernel's lowering, in the order ``convert_to_hw`` applies them."""
+    return order_lowerings((k.name, lw) for k in kernels() for lw in k.lowerings)
 
 
 def supported_ops() -> list[str]:

@@ -1,15 +1,19 @@
 """What every kernel kind provides, and the typed, backend-neutral values it reads.
 
 A :class:`Kernel` is one kind of hardware block (MVAU, Thresholding, FIFO, ...). It is
-registered by the FINN op types it implements and knows everything op-specific: how to
-read its node (attributes and initializers) into a :class:`KernelInstance`, its golden
-numpy function, its cycles, its accumulator (where it accumulates), its legal folding and
-its emission per backend. Nothing outside :mod:`codesign.dataflow.kernels` switches on op type.
+registered by the op types it implements (FINN's, or ours in codesign's domain) and knows
+everything op-specific: how its node comes to exist (its lowerings), how to read its node
+(attributes and initializers) into a :class:`KernelInstance`, its golden numpy function,
+its cycles and resources, its accumulator (where it accumulates), its legal folding and
+its emission per backend. Nothing outside :mod:`codesign.dataflow.kernels` switches on op
+type.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign import bounds
 from codesign.backends.words import tdata_bits, write_thresh_mem, write_weight_mem
+from codesign.dataflow.kernels._lowering import Lowering
 from codesign.errors import LoweringError
 
 Param = int | str
@@ -190,7 +195,15 @@ class Kernel:
     name: ClassVar[str]
     """Registry name (also :attr:`KernelInstance.kind`)."""
     op_types: ClassVar[tuple[str, ...]]
-    """The generic FINN op types this kernel implements."""
+    """The generic op types this kernel implements (FINN's, or ours in :attr:`custom_ops`)."""
+    lowerings: ClassVar[tuple[Lowering, ...]] = ()
+    """The transformations of ``convert_to_hw`` that create this kernel's nodes."""
+    created_by: ClassVar[str] = ""
+    """For a kernel without lowerings: what inserts its nodes (a later lowering step, or
+    another kernel's lowering)."""
+    custom_ops: ClassVar[tuple[type[Any], ...]] = ()
+    """Our own ops: their qonnx CustomOp classes (FINN ``HWCustomOp`` subclasses, named as
+    their op type), registered in codesign's domain. Empty for FINN's ops."""
     rtl_module: ClassVar[str]
     """Module of the rtl/ library."""
     fold: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -265,7 +278,30 @@ class Kernel:
         """The buffer ``k`` holding ``depth`` words."""
         raise LoweringError(f"node {k.node} ({k.op_type}) is not a buffer with a depth")
 
+    # ----------------------------------------------------------------- estimates
+
+    def estimate(self, node: Any, part: str) -> tuple[int, dict[str, float]]:
+        """Cycles per frame and resources (FINN's keys: ``LUT``, ``BRAM_18K``, ``URAM``,
+        ``DSP``...) of a node FINN does not specialize (an op of codesign's domain), from
+        its custom op's own models; FINN's nodes are estimated by FINN's analyses on
+        their ``_hls``/``_rtl`` variant instead."""
+        inst = getCustomOp(node)
+        res = inst.node_res_estimation(part)
+        return int(inst.get_exp_cycles()), {key: float(value) for key, value in res.items()}
+
     # ----------------------------------------------------------------- folding
+
+    def fold_to_target(self, node: Any, target_cycles: int) -> None:
+        """Fold a node FINN does not specialize (FINN's SetFolding skips it): the least
+        parallel legal folding whose cycles (its custom op's ``get_exp_cycles``) meet
+        ``target_cycles``, else the most parallel one."""
+        inst = getCustomOp(node)
+        legal = self.legal_folding(inst)
+        for values in sorted(itertools.product(*legal.values()), key=lambda v: (math.prod(v), v)):
+            for attr, value in zip(legal, values, strict=True):
+                inst.set_nodeattr(attr, value)
+            if int(inst.get_exp_cycles()) <= target_cycles:
+                return
 
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:
         """Every legal value of each folding attribute of a node (FINN custom op)."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.dataflow.kernels import register
 from codesign.dataflow.kernels._base import (
@@ -26,6 +27,7 @@ from codesign.dataflow.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import Lowering
 from codesign.errors import LoweringError
 
 MAX_OUTPUTS = 4
@@ -41,10 +43,21 @@ def duplicate_streams(x: np.ndarray, n: int) -> tuple[IntArray, ...]:
     return tuple(np.array(x, dtype=np.int64) for _ in range(n))
 
 
+def _infer_duplicate_streams() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
+        InferDuplicateStreamsLayer,
+    )
+
+    return [InferDuplicateStreamsLayer()]
+
+
 @register
 class DuplicateStreams(Kernel):
     name = "duplicate_streams"
     op_types = ("DuplicateStreams",)
+    # every fork of a HW layer's output (e.g. a residual input); last, once the other
+    # lowerings made the layers on both sides
+    lowerings = (Lowering("InferDuplicateStreamsLayer", _infer_duplicate_streams, last=True),)
     rtl_module = "cs_duplicate_streams"
     fold = (("PE", "NumChannels"),)
     moves_words = True

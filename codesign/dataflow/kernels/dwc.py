@@ -39,6 +39,10 @@ def dwc(words: list[int], elem_bits: int, in_elems: int, out_elems: int) -> list
 class Dwc(Kernel):
     name = "dwc"
     op_types = ("StreamingDataWidthConverter",)
+    created_by = (
+        "FINN's InsertDWC (lowering step insert_dwc_and_fifos), where producer and consumer "
+        "stream widths differ"
+    )
     rtl_module = "cs_dwc"
     moves_words = True
 

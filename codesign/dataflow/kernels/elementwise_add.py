@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.backends.words import wrap
 from codesign.dataflow.kernels import register
@@ -30,6 +31,7 @@ from codesign.dataflow.kernels._base import (
     stream_words,
 )
 from codesign.dataflow.kernels._folding import check_divides
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 from codesign.errors import LoweringError
 
 
@@ -51,10 +53,39 @@ _HLS_PARAMS = ("PE", "LHS_BITS", "LHS_SIGNED", "RHS_BITS", "RHS_SIGNED", "OUT_BI
                "OUT_SIGNED")
 
 
+def _integer_join(model: ModelWrapper, node: Any) -> bool:
+    """Filter of InferElementwiseBinaryOperation: FINN's own (the graph's final
+    de-quantizing Mul stays on the host) and integer inputs only, so the float bias Add
+    of the last layer stays there too."""
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+
+    return bool(InferElementwiseBinaryOperation.reject_output_dequant(model, node)) and all(
+        model.get_tensor_datatype(name).is_integer() for name in node.input
+    )
+
+
+def _infer_elementwise_add() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+
+    return [InferElementwiseBinaryOperation(_integer_join)]
+
+
 @register
 class ElementwiseAdd(Kernel):
     name = "elementwise_add"
     op_types = ("ElementwiseAdd",)
+    lowerings = (
+        Lowering(
+            "InferElementwiseBinaryOperation", _infer_elementwise_add, guard=("Add",),
+            after=("InferConvInpGen",),  # FINN's builder order
+            lowers=(LoweredOp("Add", "ElementwiseAdd (two integer streams, e.g. a residual "
+                              "join)", on_host=True),),
+        ),
+    )
     rtl_module = "cs_elementwise_add"
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:

@@ -26,6 +26,7 @@ from codesign.dataflow.kernels._base import (
 class Fifo(Kernel):
     name = "fifo"
     op_types = ("StreamingFIFO",)
+    created_by = "FINN's InsertFIFO (lowering step insert_dwc_and_fifos), on every stream"
     rtl_module = "cs_fifo"
     moves_words = True
     sized_by_simulation = True

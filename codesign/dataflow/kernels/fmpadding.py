@@ -49,6 +49,7 @@ _HLS_PARAMS = ("IMG_H", "IMG_W", "C", "SIMD", "PAD_T", "PAD_L", "PAD_B", "PAD_R"
 class FmPadding(Kernel):
     name = "fmpadding"
     op_types = ("FMPadding",)
+    created_by = "InferConvInpGen (the swg kernel's lowering), before a padded window"
     rtl_module = "cs_fmpadding"
     fold = (("SIMD", "NumChannels"),)
 

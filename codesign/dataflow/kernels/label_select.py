@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.dataflow.kernels import register
 from codesign.dataflow.kernels._base import (
@@ -20,6 +21,7 @@ from codesign.dataflow.kernels._base import (
     int_dtype,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 
 
 def label_select(x: np.ndarray, k: int) -> IntArray:
@@ -35,9 +37,22 @@ def label_select(x: np.ndarray, k: int) -> IntArray:
     return np.argsort(-x, axis=-1, kind="stable")[..., :k].astype(np.int64)
 
 
+def _infer_label_select() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.label_select import InferLabelSelectLayer
+
+    return [InferLabelSelectLayer()]
+
+
 @register
 class LabelSelect(Kernel):
     name = "label_select"
+    lowerings = (
+        Lowering(
+            "InferLabelSelectLayer", _infer_label_select, guard=("TopK",),
+            after=("InferVectorVectorActivation",),  # FINN's builder order
+            lowers=(LoweredOp("TopK", "LabelSelect (integer input)", on_host=True),),
+        ),
+    )
     op_types = ("LabelSelect",)
     rtl_module = "cs_label_select"
     fold = (("PE", "Labels"),)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign import bounds
 from codesign.backends.words import value_range, wrap
@@ -35,6 +36,7 @@ from codesign.dataflow.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 from codesign.dataflow.kernels.thresholding import (
     accumulator_thresholds,
     multithreshold,
@@ -143,10 +145,42 @@ def mvau_overflows(x: np.ndarray, w: np.ndarray, simd: int, acc_bits: int,
     return False
 
 
+def _infer_binary_mvau() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
+        InferBinaryMatrixVectorActivation,
+    )
+
+    return [InferBinaryMatrixVectorActivation()]
+
+
+def _infer_mvau() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
+        InferQuantizedMatrixVectorActivation,
+    )
+
+    return [InferQuantizedMatrixVectorActivation()]
+
+
 @register
 class Mvau(Kernel):
     name = "mvau"
     op_types = ("MVAU",)
+    # FINN's builder order: XNOR-popcount MatMuls (binaryXnorMode) before the dense ones;
+    # each absorbs a following MultiThreshold
+    lowerings: ClassVar[tuple[Lowering, ...]] = (
+        Lowering(
+            "InferBinaryMatrixVectorActivation", _infer_binary_mvau,
+            guard=("XnorPopcountMatMul",),
+            lowers=(LoweredOp("XnorPopcountMatMul", "MVAU in binaryXnorMode (binary inputs "
+                              "and weights; a following MultiThreshold is absorbed)"),),
+        ),
+        Lowering(
+            "InferQuantizedMatrixVectorActivation", _infer_mvau, guard=("MatMul",),
+            after=("InferBinaryMatrixVectorActivation",),
+            lowers=(LoweredOp("MatMul", "MVAU (integer input and weights; a following "
+                              "MultiThreshold is absorbed)"),),
+        ),
+    )
     rtl_module = "cs_mvau"
     fold = (("PE", "MH"), ("SIMD", "MW"))
     has_accumulator = True

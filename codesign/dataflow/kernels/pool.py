@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.dataflow.kernels import register
 from codesign.dataflow.kernels._base import (
@@ -28,6 +29,7 @@ from codesign.dataflow.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 from codesign.errors import LoweringError
 
 
@@ -46,10 +48,24 @@ def max_pool_stream(x: np.ndarray, k2: int, pe: int) -> IntArray:
 _HLS_PARAMS = ("PE", "K2", "ELEM_BITS", "SIGNED")
 
 
+def _infer_pool() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
+
+    return [InferPool()]
+
+
 @register
 class MaxPool(Kernel):
     name = "maxpool"
     op_types = ("Pool",)
+    # a MaxPool becomes an Im2Col (the window, lowered by the swg kernel) + Pool
+    lowerings = (
+        Lowering(
+            "InferPool", _infer_pool, guard=("MaxPool", "MaxPoolNHWC"),
+            after=("InferThresholdingLayer",),  # FINN's builder order
+            lowers=(LoweredOp("MaxPool", "ConvolutionInputGenerator + Pool (integer input)"),),
+        ),
+    )
     rtl_module = "cs_maxpool"
     fold = (("PE", "Channels"),)
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.dataflow.kernels import register
 from codesign.dataflow.kernels._base import (
@@ -35,6 +36,7 @@ from codesign.dataflow.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 from codesign.errors import LoweringError
 
 
@@ -192,10 +194,27 @@ def finn_rtl_cycles(node: Any) -> int:
     return int(getCustomOp(spec).get_exp_cycles())
 
 
+def _infer_conv_inp_gen() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
+    from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
+
+    # then the CNV-to-FC flatten (Transpose + Reshape) is absorbed into the first FC MVAU
+    return [InferConvInpGen(), RemoveCNVtoFCFlatten()]
+
+
 @register
 class Swg(Kernel):
     name = "swg"
     op_types = ("ConvolutionInputGenerator",)
+    # every Im2Col (a lowered Conv's, or the MaxPool lowering's) becomes a sliding window,
+    # with an FMPadding before it where the window is padded
+    lowerings = (
+        Lowering(
+            "InferConvInpGen", _infer_conv_inp_gen, guard=("Im2Col",), after=("InferPool",),
+            lowers=(LoweredOp("Conv", "FMPadding + ConvolutionInputGenerator + MVAU, or VVAU "
+                              "if depthwise"),),
+        ),
+    )
     rtl_module = "cs_swg"
     fold = (("SIMD", "IFMChannels"),)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign.backends.words import (
     clip_thresholds,
@@ -34,6 +35,7 @@ from codesign.dataflow.kernels._base import (
     refuse_unknown_params,
     stream_words,
 )
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
 from codesign.errors import LoweringError
 
 
@@ -144,10 +146,29 @@ def accumulator_thresholds(k: KernelInstance) -> HlsArray:
 _HLS_PARAMS = ("C", "PE", "IN_BITS", "IN_SIGNED", "N_THRES", "THR_BITS", "ACT_BIAS", "OUT_BITS")
 
 
+def _infer_thresholding() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import (
+        InferThresholdingLayer,
+    )
+
+    return [InferThresholdingLayer()]
+
+
 @register
 class Thresholding(Kernel):
     name = "thresholding"
     op_types = ("Thresholding",)
+    # after the MVAU/VVAU lowerings absorbed the thresholds that follow them: the rest
+    # become standalone layers (and after LabelSelect, as in FINN's builder)
+    lowerings = (
+        Lowering(
+            "InferThresholdingLayer", _infer_thresholding, guard=("MultiThreshold",),
+            after=("InferQuantizedMatrixVectorActivation", "InferVectorVectorActivation",
+                   "InferLabelSelectLayer"),
+            lowers=(LoweredOp("MultiThreshold", "Thresholding (integer input), or absorbed "
+                              "into the preceding MVAU/VVAU"),),
+        ),
+    )
     rtl_module = "cs_thresholding"
     fold = (("PE", "NumChannels"),)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 
 from codesign import bounds
 from codesign.backends.words import value_range, wrap
@@ -39,6 +40,7 @@ from codesign.dataflow.kernels._base import (
     stream_words,
 )
 from codesign.dataflow.kernels._folding import check_divides
+from codesign.dataflow.kernels._lowering import Lowering
 from codesign.dataflow.kernels.mvau import Mvau, whole_frames
 from codesign.dataflow.kernels.thresholding import (
     accumulator_thresholds,
@@ -169,6 +171,14 @@ _HLS_PARAMS = (
 )
 
 
+def _infer_vvau() -> list[Transformation]:
+    from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import (
+        InferVectorVectorActivation,
+    )
+
+    return [InferVectorVectorActivation()]
+
+
 @register
 class Vvau(Mvau):
     """The VVAU shares the MVAU's accumulator and activation parameters (IN_BITS,
@@ -177,6 +187,13 @@ class Vvau(Mvau):
 
     name = "vvau"
     op_types = ("VVAU",)
+    # the depthwise MatMuls (sparse, from a depthwise Conv) the MVAU lowering left
+    lowerings = (
+        Lowering(
+            "InferVectorVectorActivation", _infer_vvau, guard=("MatMul",),
+            after=("InferQuantizedMatrixVectorActivation",),
+        ),
+    )
     rtl_module = "cs_vvau"
     # SIMD divides the product of the list attribute Kernel: see legal_folding
     fold = (("PE", "Channels"), ("SIMD", "Kernel"))

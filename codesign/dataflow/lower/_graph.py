@@ -23,6 +23,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 
+from codesign.dataflow.kernels import DOMAIN, is_hw_domain
 from codesign.errors import LoweringError
 
 WORKDIR_PROP = "codesign.dataflow.lower.workdir"
@@ -31,12 +32,28 @@ FPGAPART_PROP = "codesign.dataflow.lower.fpgapart"
 """Model metadata key: FPGA part the estimates of the child were made for."""
 
 SDP_OP = "StreamingDataflowPartition"
-HW_DOMAIN = "finn.custom_op.fpgadataflow"
 
 
 def is_hw_node(node: NodeProto) -> bool:
-    """True for FINN HW layers (generic or specialized), False for host-side ONNX nodes."""
-    return node.domain.startswith(HW_DOMAIN) and node.op_type != SDP_OP
+    """True for HW layers: FINN's (generic or specialized) and codesign's own ops; False
+    for host-side ONNX nodes and FINN's partition node."""
+    return is_hw_domain(node.domain) and node.op_type != SDP_OP
+
+
+def is_own_node(node: NodeProto) -> bool:
+    """True for the HW layers of codesign's own ops. FINN's SpecializeLayers leaves them
+    generic (it turns only FINN's generic HW layers into ``_hls``/``_rtl`` variants), so
+    their kernels estimate and fold them."""
+    return node.domain == DOMAIN
+
+
+def specialized_copy(child: ModelWrapper, part: str) -> ModelWrapper:
+    """A copy of a dataflow child with FINN's generic HW layers specialized for ``part``
+    (FINN's estimates and SetFolding only visit ``_hls``/``_rtl`` nodes); codesign's own
+    ops stay generic in it, estimated and folded by their kernels."""
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+
+    return copy.deepcopy(child).transform(SpecializeLayers(part))
 
 
 def sdp_node(parent: ModelWrapper) -> NodeProto | None:
@@ -164,7 +181,7 @@ def _batchable(model: ModelWrapper) -> bool:
     Reshape keeps the batch first (-1, 0 or 1 there, the last rewritten by
     :func:`_batched`)."""
     for node in model.graph.node:
-        if node.domain.startswith(HW_DOMAIN) or node.op_type in BATCH1_OPS:
+        if is_hw_domain(node.domain) or node.op_type in BATCH1_OPS:
             return False
         if node.op_type == "Reshape" and _reshape_batch(model, node) not in (None, -1, 0, 1):
             return False

@@ -7,14 +7,14 @@ analyses on a specialized *copy* of the child (``SpecializeLayers`` for the boar
 part, which picks ``MVAU_hls`` or ``MVAU_rtl`` exactly as the vendor flow would) and
 written back onto the generic nodes as FINN's own annotation attributes
 ``cycles_estimate`` (int) and ``res_estimate`` (``str(dict)``, as ``AnnotateResources``
-writes it). The part and the specialized op type each estimate refers to are recorded
-in the model metadata.
+writes it). Nodes FINN does not specialize (codesign's own ops) are estimated by their
+kernel (:meth:`~codesign.dataflow.kernels.Kernel.estimate`). The part and the op type
+each estimate refers to are recorded in the model metadata.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
@@ -25,34 +25,52 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from codesign.dataflow.kernels import kernel_for
-from codesign.dataflow.lower._graph import FPGAPART_PROP, is_hw_node
+from codesign.dataflow.lower._graph import (
+    FPGAPART_PROP,
+    is_hw_node,
+    is_own_node,
+    specialized_copy,
+)
 from codesign.errors import LoweringError
 
 IMPL_PROP = "codesign.dataflow.lower.estimate_impl"
-"""Model metadata key: JSON {node name: specialized op type the estimate refers to}."""
+"""Model metadata key: JSON {node name: op type (FINN's specialized one, or our own) the
+estimate refers to}."""
 
 
-def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
-    """Annotate each generic HW node with FINN's estimated cycles and resources."""
+def _finn_estimates(child: ModelWrapper, part: str) -> dict[str, tuple[int, Any, str]]:
+    """FINN's estimates of its generic HW nodes, by output tensor: (cycles, resources,
+    specialized op type), from its analyses on the specialized copy."""
     from finn.analysis.fpgadataflow.exp_cycles_per_layer import exp_cycles_per_layer
     from finn.analysis.fpgadataflow.res_estimation import res_estimation
-    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
-    spec = copy.deepcopy(child).transform(SpecializeLayers(part))
+    spec = specialized_copy(child, part)
     cycles = cast(dict[str, int], spec.analysis(exp_cycles_per_layer))
     resources = cast(
         dict[str, dict[str, Any]], spec.analysis(partial(res_estimation, fpgapart=part))
     )
-    spec_by_output = {n.output[0]: n for n in spec.graph.node}
+    return {
+        n.output[0]: (int(cycles[n.name]), resources[n.name], n.op_type)
+        for n in spec.graph.node
+        if n.name in cycles
+    }
+
+
+def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
+    """Annotate each generic HW node with its estimated cycles and resources: FINN's for
+    FINN's nodes, the kernel's own for ours."""
+    finn = _finn_estimates(child, part)
     impl: dict[str, str] = {}
     for node in child.graph.node:
         if not is_hw_node(node):
             continue
-        snode = spec_by_output[node.output[0]]
+        if is_own_node(node):
+            (cycles, res), impl[node.name] = kernel_for(node).estimate(node, part), node.op_type
+        else:
+            cycles, res, impl[node.name] = finn[node.output[0]]
         inst = getCustomOp(node)
-        inst.set_nodeattr("cycles_estimate", int(cycles[snode.name]))
-        inst.set_nodeattr("res_estimate", str(resources[snode.name]))
-        impl[node.name] = snode.op_type
+        inst.set_nodeattr("cycles_estimate", cycles)
+        inst.set_nodeattr("res_estimate", str(res))
     child.set_metadata_prop(FPGAPART_PROP, part)
     child.set_metadata_prop(IMPL_PROP, json.dumps(impl, sort_keys=True))
     return child

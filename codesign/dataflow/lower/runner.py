@@ -100,6 +100,68 @@ def _save_step(model: ModelWrapper, out: Path) -> tuple[Path, Path | None]:
     return out, child_out
 
 
+class _StepsIndex:
+    """``build_dir/lower/steps.json``: each step's status, saved models, digests and
+    seconds, rewritten after every change so an interrupted run shows where it stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, object]] = (
+            json.loads(path.read_text()) if path.is_file() else {}
+        )
+
+    def set(self, name: str, entry: dict[str, object]) -> None:
+        self.entries[name] = entry
+        if entry.get("status") == "done":
+            for later, _ in LOWER_STEPS[_index(name, 0) + 1 :]:
+                self.entries.pop(later, None)  # a step run afresh invalidates the later ones
+        self.path.write_text(json.dumps(self.entries, indent=2) + "\n")
+
+
+def _start_model(onnx_in: Path, build_dir: Path, first: int) -> ModelWrapper:
+    """The input of step ``first``: ``onnx_in`` for the first step, else the saved result
+    of the step before it."""
+    if first == 0:
+        return _load_checked(Path(onnx_in))
+    prev = step_file(build_dir, first - 1)
+    if not prev.is_file():
+        raise LoweringError(
+            f"cannot start at {LOWER_STEPS[first][0]!r}: the previous step's model "
+            f"{prev} does not exist; run from an earlier step"
+        )
+    return load_lowered(prev)
+
+
+def _run_step(
+    index: _StepsIndex, i: int, model: ModelWrapper, cfg: FlowConfig, build_dir: Path
+) -> tuple[ModelWrapper, Path, Path | None]:
+    """Run step ``i``, save its model (and dataflow child) and record it in ``index``;
+    a failure is recorded and raised as LoweringError naming the step."""
+    name, step = LOWER_STEPS[i]
+    t0 = time.perf_counter()
+    index.set(name, {"status": "running"})
+    try:
+        model = step(model, cfg)
+    except LoweringError:
+        index.set(name, {"status": "failed"})
+        raise
+    except Exception as err:
+        index.set(name, {"status": "failed"})
+        raise LoweringError(f"lowering step {name!r} failed: {err}") from err
+    parent_out, child_out = _save_step(model, step_file(build_dir, i))
+    entry: dict[str, object] = {
+        "status": "done",
+        "model": parent_out.name,
+        "digest": _digest(parent_out),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if child_out is not None:
+        entry["dataflow"] = child_out.name
+        entry["dataflow_digest"] = _digest(child_out)
+    index.set(name, entry)
+    return model, parent_out, child_out
+
+
 def run_lower(
     onnx_in: Path,
     cfg: FlowConfig,
@@ -122,58 +184,14 @@ def run_lower(
     last = _index(stop, len(LOWER_STEPS) - 1)
     if last < first:
         raise LoweringError(f"stop step {stop!r} comes before start step {start!r}")
-
-    if first == 0:
-        model = _load_checked(Path(onnx_in))
-    else:
-        prev = step_file(build_dir, first - 1)
-        if not prev.is_file():
-            raise LoweringError(
-                f"cannot start at {LOWER_STEPS[first][0]!r}: the previous step's model "
-                f"{prev} does not exist; run from an earlier step"
-            )
-        model = load_lowered(prev)
+    model = _start_model(Path(onnx_in), build_dir, first)
     work = lower_dir / "work"  # scratch files of the steps; saved models never refer to it
     shutil.rmtree(work, ignore_errors=True)
     model.set_metadata_prop(WORKDIR_PROP, str(work))
-
-    index_path = lower_dir / STEPS_INDEX
-    index: dict[str, dict[str, object]] = (
-        json.loads(index_path.read_text()) if index_path.is_file() else {}
-    )
+    index = _StepsIndex(lower_dir / STEPS_INDEX)
     saved: dict[str, Path] = {}
-    parent_out: Path | None = None
-    child_out: Path | None = None
     with finn_build_dir(build_dir / "finn"):
         for i in range(first, last + 1):
-            name, step = LOWER_STEPS[i]
-            t0 = time.perf_counter()
-            index[name] = {"status": "running"}
-            index_path.write_text(json.dumps(index, indent=2) + "\n")
-            try:
-                model = step(model, cfg)
-            except LoweringError:
-                index[name] = {"status": "failed"}
-                index_path.write_text(json.dumps(index, indent=2) + "\n")
-                raise
-            except Exception as err:
-                index[name] = {"status": "failed"}
-                index_path.write_text(json.dumps(index, indent=2) + "\n")
-                raise LoweringError(f"lowering step {name!r} failed: {err}") from err
-            parent_out, child_out = _save_step(model, step_file(build_dir, i))
-            saved[name] = parent_out
-            entry: dict[str, object] = {
-                "status": "done",
-                "model": parent_out.name,
-                "digest": _digest(parent_out),
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-            if child_out is not None:
-                entry["dataflow"] = child_out.name
-                entry["dataflow_digest"] = _digest(child_out)
-            index[name] = entry
-            for later, _ in LOWER_STEPS[i + 1 :]:
-                index.pop(later, None)  # a step run afresh invalidates the later ones
-            index_path.write_text(json.dumps(index, indent=2) + "\n")
-    assert parent_out is not None
+            model, parent_out, child_out = _run_step(index, i, model, cfg, build_dir)
+            saved[LOWER_STEPS[i][0]] = parent_out
     return LowerResult(parent=parent_out, dataflow=child_out, steps=saved)

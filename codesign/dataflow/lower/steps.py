@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.fold_constants import FoldConstants
@@ -26,7 +25,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 
 from codesign.config import FlowConfig
-from codesign.dataflow.kernels import kernel_for
+from codesign.dataflow.kernels import kernel_for, lowerings
 from codesign.dataflow.lower._graph import (
     WORKDIR_PROP,
     dataflow_child,
@@ -38,46 +37,11 @@ from codesign.dataflow.lower._graph import (
 )
 from codesign.dataflow.lower.estimates import annotate_estimates
 from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
+from codesign.dataflow.lower.ops import QUANTIZER_OPS
+from codesign.dataflow.lower.region import check_region
 from codesign.errors import LoweringError
 
 Step = Callable[[ModelWrapper, FlowConfig], ModelWrapper]
-
-# What convert_to_hw turns into HW layers, and what may stay on the host after the
-# dataflow region (the float de-quantization of the logits, layout ops, the argmax).
-LOWERABLE_OPS = {
-    "MatMul": "MVAU (integer input and weights; a following MultiThreshold is absorbed)",
-    "Conv": "FMPadding + ConvolutionInputGenerator + MVAU, or VVAU if depthwise",
-    "MaxPool": "ConvolutionInputGenerator + Pool (integer input)",
-    "Add": "ElementwiseAdd (two integer streams, e.g. a residual join)",
-    "MultiThreshold": "Thresholding (integer input), or absorbed into the preceding MVAU/VVAU",
-    "TopK": "LabelSelect (integer input)",
-}
-HOST_OPS = frozenset(
-    {
-        "Mul",
-        "Add",
-        "Sub",
-        "Div",
-        "Reshape",
-        "Flatten",
-        "Identity",
-        "TopK",
-        "ArgMax",
-        "Softmax",
-        "Transpose",
-        "Squeeze",
-        "Unsqueeze",
-    }
-)
-
-
-def _supported_ops_text() -> str:
-    lowered = "; ".join(f"{op} -> {hw}" for op, hw in LOWERABLE_OPS.items())
-    host = ", ".join(sorted(HOST_OPS))
-    return (
-        f"supported in the dataflow region: {lowered}. Allowed on the host after the region: {host}"
-    )
-
 
 def _hw_child(model: ModelWrapper) -> ModelWrapper:
     if sdp_node(model) is None:
@@ -88,10 +52,6 @@ def _hw_child(model: ModelWrapper) -> ModelWrapper:
 
 
 # --------------------------------------------------------------------------- steps
-
-
-QUANTIZER_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
-"""QONNX's quantizer ops; a graph without them is FINN-ONNX already."""
 
 
 def _act_quant_bits(model: ModelWrapper) -> int:
@@ -305,166 +265,23 @@ STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
 """Streamlining recipe per ``model.kind``."""
 
 
-HEAD_OPS = frozenset({"Transpose", "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze"})
-"""What may stay on the host before the dataflow region: layout ops only, so the
-accelerator takes the graph's integer input codes."""
-
-
-def _why_not_lowered(model: ModelWrapper, node: NodeProto, where: str) -> str:
-    """Why ``node`` cannot stay where FINN left it (``where`` it is: "inside", "after" or
-    "before" the dataflow region), for the lowering error."""
-    floats = [
-        f"{name} is {model.get_tensor_datatype(name).name}"
-        for name in node.input
-        if name and model.get_initializer(name) is None
-        and not model.get_tensor_datatype(name).is_integer()
-    ]
-    if node.op_type not in LOWERABLE_OPS and node.op_type not in HOST_OPS:
-        why = f"FINN has no HW layer for {node.op_type}"
-    elif node.op_type in LOWERABLE_OPS and floats:
-        why = f"FINN lowers {node.op_type} only on integer inputs, but {', '.join(floats)}"
-    elif node.op_type in LOWERABLE_OPS:
-        why = f"FINN did not lower it (to {LOWERABLE_OPS[node.op_type]})"
-    else:
-        why = f"{node.op_type} runs on the host" + (f" ({', '.join(floats)})" if floats else "")
-    if where == "inside":
-        return (
-            f"{why}; FINN supports one dataflow partition, so no host op may sit between HW "
-            "layers"
-        )
-    if where == "before":
-        return (
-            f"{why}; before the dataflow region only layout ops "
-            f"({', '.join(sorted(HEAD_OPS))}) may stay on the host: the accelerator takes the "
-            "graph's integer input"
-        )
-    return f"{why}; after the dataflow region only the host ops listed below may run"
-
-
-def _check_region(model: ModelWrapper) -> None:
-    """Raise if a non-HW node sits inside the dataflow region (between HW layers), after
-    it without being a host op, or before it without being a layout op."""
-    nodes = list(model.graph.node)
-    hw = [n for n in nodes if is_hw_node(n)]
-    if not hw:
-        found = ", ".join(f"{n.name} ({n.op_type})" for n in nodes)
-        raise LoweringError(
-            f"no node could be lowered to a HW layer; the graph has: {found}. "
-            + _supported_ops_text()
-        )
-
-    def reach(start: list, forward: bool) -> set[str]:
-        seen: set[str] = set()
-        todo = list(start)
-        while todo:
-            n = todo.pop()
-            nxt = model.find_direct_successors(n) if forward else model.find_direct_predecessors(n)
-            for m in nxt or []:
-                if m.name not in seen:
-                    seen.add(m.name)
-                    todo.append(m)
-        return seen
-
-    after_hw = reach(hw, forward=True)
-    before_hw = reach(hw, forward=False)
-    inside = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n.name in before_hw]
-    tail = [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n not in inside]
-    bad_tail = [n for n in tail if n.op_type not in HOST_OPS]
-    head = [n for n in nodes if not is_hw_node(n) and n.name in before_hw and n not in inside]
-    bad_head = [n for n in head if n.op_type not in HEAD_OPS]
-    for where, bad in (("inside", inside), ("after", bad_tail), ("before", bad_head)):
-        if not bad:
-            continue
-        # lead with the ops FINN has no HW layer for at all (the cause, e.g. a Sin);
-        # the Mul/MatMul it strands around it follow
-        culprits = sorted(
-            bad, key=lambda n: n.op_type in LOWERABLE_OPS or n.op_type in HOST_OPS
-        )
-        listed = ", ".join(f"{n.name} ({n.op_type})" for n in culprits)
-        first = culprits[0]
-        raise LoweringError(
-            f"cannot lower node {first.name} (op type {first.op_type}): "
-            f"{_why_not_lowered(model, first, where)}. Non-HW node(s) {where} the dataflow "
-            f"region: {listed}. " + _supported_ops_text()
-        )
-
-
-def _integer_join(model: ModelWrapper, node: NodeProto) -> bool:
-    """Filter of InferElementwiseBinaryOperation: FINN's own (the graph's final
-    de-quantizing Mul stays on the host) and integer inputs only, so the float bias Add
-    of the last layer stays there too."""
-    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
-        InferElementwiseBinaryOperation,
-    )
-
-    return bool(InferElementwiseBinaryOperation.reject_output_dequant(model, node)) and all(
-        model.get_tensor_datatype(name).is_integer() for name in node.input
-    )
-
-
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
-    """FINN's generic HW layers, in the order of its builder's convert_to_hw step.
-
-    MVAU (XNOR-popcount MatMuls in binaryXnorMode, then dense MatMuls; thresholds
-    absorbed), VVAU (depthwise convs), LabelSelect,
-    Thresholding, Pool (MaxPool as Im2Col + Pool), ConvolutionInputGenerator (Im2Col;
-    padding as an FMPadding before it), the CNV-to-FC flatten absorbed into the first FC
-    MVAU, ElementwiseAdd (residual joins) and DuplicateStreams (forks). A transformation
-    runs only if its op type is in the graph, so an MLP sees only the first four.
-    """
-    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
-        InferBinaryMatrixVectorActivation,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
-    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
-        InferDuplicateStreamsLayer,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
-        InferElementwiseBinaryOperation,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.label_select import (
-        InferLabelSelectLayer,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
-    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
-        InferQuantizedMatrixVectorActivation,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import (
-        InferThresholdingLayer,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import (
-        InferVectorVectorActivation,
-    )
+    """Generic HW layers: every kernel's lowering (FINN's ``Infer*`` transformations, or
+    ours) in the order the kernels declare (FINN's builder order), each only if the op
+    types that trigger it are in the graph; then Transpose pairs left between HW layers
+    cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
-    def has(*op_types: str) -> bool:
-        return any(model.get_nodes_by_op_type(op) for op in op_types)
-
-    if has("XnorPopcountMatMul"):
-        model = model.transform(InferBinaryMatrixVectorActivation())
-    model = model.transform(InferQuantizedMatrixVectorActivation())
-    if has("MatMul"):
-        model = model.transform(InferVectorVectorActivation())
-    if has("TopK"):
-        model = model.transform(InferLabelSelectLayer())
-    if has("MultiThreshold"):
-        model = model.transform(InferThresholdingLayer())
-    if has("MaxPool", "MaxPoolNHWC"):
-        model = model.transform(InferPool())
-    if has("Im2Col"):
-        model = model.transform(InferConvInpGen())
-        model = model.transform(RemoveCNVtoFCFlatten())
-    if has("Add"):
-        model = model.transform(InferElementwiseBinaryOperation(_integer_join))
-    model = model.transform(InferDuplicateStreamsLayer())
-    if has("Transpose"):
+    for lowering in lowerings():
+        model = lowering.apply(model)
+    if model.get_nodes_by_op_type("Transpose"):
         model = model.transform(AbsorbConsecutiveTransposes())
         model = model.transform(RemoveCNVtoFCFlatten())
     model = model.transform(GiveUniqueNodeNames())
     model = model.transform(InferShapes())
     model = model.transform(InferDataTypes())
-    _check_region(model)
+    check_region(model)
     return model
 
 
@@ -475,7 +292,7 @@ def step_create_dataflow_partition(model: ModelWrapper, cfg: FlowConfig) -> Mode
         CreateDataflowPartition,
     )
 
-    _check_region(model)
+    check_region(model)
     part_dir = workdir(model) / "dataflow_partition"
     part_dir.mkdir(parents=True, exist_ok=True)
     parent = model.transform(CreateDataflowPartition(partition_model_dir=str(part_dir)))

@@ -404,7 +404,7 @@ def test_own_domain_op_lowers_executes_folds_and_estimates(
     where FINN has no specialization for it (no patch of FINN)."""
     from codesign.dataflow.lower import steps
     from codesign.dataflow.lower._graph import is_hw_node
-    from codesign.dataflow.lower.ops import import_allowlist, lowered_ops
+    from codesign.dataflow.ops import import_allowlist, lowered_ops
 
     model = _neg_matmul(tmp_path)
     x = np.random.default_rng(1).integers(0, 16, (1, 16)).astype(np.float32)

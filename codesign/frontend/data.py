@@ -11,6 +11,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -212,3 +213,18 @@ def save_npz(path: Path, test: EvalSet) -> None:
     """Write ``test`` as :func:`load_npz` reads it (``y`` only where there are labels)."""
     arrays = {"x": test.x} if test.y is None else {"x": test.x, "y": test.y}
     np.savez(path, **arrays)
+
+
+def check_input_values(test: EvalSet, dtype: Any, source: Path) -> None:
+    """Every value of ``x`` is one the input DataType holds."""
+    x = test.x
+    lo, hi = dtype.min(), dtype.max()
+    bad = (x != np.round(x)) | (x < lo) | (x > hi)
+    if not bad.any() and dtype.get_num_possible_values() < hi - lo + 1:
+        bad = ~np.isin(x, [v for v in np.unique(x) if dtype.allowed(float(v))])
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataFileError(
+            f"{source}: x{list(first)} = {x[first]:g} is not a {dtype.get_canonical_name()} "
+            f"value (the graph input's type; integers in [{lo}, {hi}])"
+        )

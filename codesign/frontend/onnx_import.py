@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import onnx
 from onnx import AttributeProto, ModelProto, NodeProto, TensorProto
 
-from codesign.errors import DataFileError, ModelFileError
-from codesign.frontend.data import EvalSet, load_npz, save_npz
+from codesign.errors import ModelFileError
+from codesign.frontend.data import check_input_values, load_npz, save_npz
 
 MAX_FILE_BYTES = 256 << 20
 """Largest ONNX file read (a network that fits on an FPGA is far smaller)."""
@@ -55,9 +54,9 @@ weights instead, and skip FINN's QONNX-to-FINN conversion)."""
 
 def allowed_ops() -> dict[str, frozenset[str]]:
     """The accepted op types of each accepted node domain: what the lowering takes
-    (:func:`codesign.dataflow.lower.ops.import_allowlist`, built from the kernel registry),
+    (:func:`codesign.dataflow.ops.import_allowlist`, built from the kernel registry),
     under qonnx's domain names and their aliases."""
-    from codesign.dataflow.lower.ops import import_allowlist
+    from codesign.dataflow.ops import import_allowlist
 
     canonical = import_allowlist()
     return {**canonical, **{alias: canonical[d] for alias, d in DOMAIN_ALIASES.items()}}
@@ -263,21 +262,6 @@ def input_datatype(model: ModelProto, input_type: str | None, source: Path) -> t
             "DataType; set data.input_type (e.g. UINT8) to the type of the codes in x"
         )
     return DataType[input_type], "data.input_type"
-
-
-def check_input_values(test: EvalSet, dtype: Any, source: Path) -> None:
-    """Every value of ``x`` is one the input DataType holds."""
-    x = test.x
-    lo, hi = dtype.min(), dtype.max()
-    bad = (x != np.round(x)) | (x < lo) | (x > hi)
-    if not bad.any() and dtype.get_num_possible_values() < hi - lo + 1:
-        bad = ~np.isin(x, [v for v in np.unique(x) if dtype.allowed(float(v))])
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataFileError(
-            f"{source}: x{list(first)} = {x[first]:g} is not a {dtype.get_canonical_name()} "
-            f"value (the graph input's type; integers in [{lo}, {hi}])"
-        )
 
 
 @dataclass(frozen=True)

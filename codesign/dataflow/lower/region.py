@@ -8,7 +8,7 @@ from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 
 from codesign.dataflow.lower._graph import is_hw_node
-from codesign.dataflow.lower.ops import HEAD_OPS, host_ops, lowered_ops
+from codesign.dataflow.ops import HEAD_OPS, host_ops, lowered_ops
 from codesign.errors import LoweringError
 
 

@@ -37,9 +37,10 @@ from codesign.dataflow.lower._graph import (
 )
 from codesign.dataflow.lower.estimates import annotate_estimates
 from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
-from codesign.dataflow.lower.ops import QUANTIZER_OPS
 from codesign.dataflow.lower.region import check_region
+from codesign.dataflow.ops import QUANTIZER_OPS
 from codesign.errors import LoweringError
+from codesign.frontend.models.registry import family
 
 Step = Callable[[ModelWrapper, FlowConfig], ModelWrapper]
 
@@ -118,11 +119,12 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
     or a user's Brevitas module takes the CNN recipe if it has convolutions or pooling
     (:func:`streamline_imported`): the recipe follows the graph, not the model kind."""
-    streamline = STREAMLINERS.get(cfg.model.kind)
+    recipe = family(cfg.model.kind).streamline
+    streamline = STREAMLINERS.get(recipe)
     if streamline is None:
         raise LoweringError(
-            f"no streamlining recipe for model.kind {cfg.model.kind!r}; "
-            f"known: {', '.join(sorted(STREAMLINERS))}"
+            f"model.kind {cfg.model.kind!r} names the streamlining recipe {recipe!r}; "
+            f"known recipes: {', '.join(sorted(STREAMLINERS))}"
         )
     return streamline(model)
 
@@ -259,10 +261,10 @@ def streamline_imported(model: ModelWrapper) -> ModelWrapper:
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
     "cnn": streamline_cnn,
-    "onnx": streamline_imported,
-    "brevitas": streamline_imported,
+    "imported": streamline_imported,
 }
-"""Streamlining recipe per ``model.kind``."""
+"""Streamlining recipes by name; each model family names its own
+(:class:`codesign.frontend.models.registry.Family`)."""
 
 
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:

@@ -67,8 +67,7 @@ def user_npz(run: StepRun, path: Path) -> EvalSet:
     values of data.input_type."""
     from qonnx.core.datatype import DataType
 
-    from codesign.frontend.data import load_npz
-    from codesign.frontend.onnx_import import check_input_values
+    from codesign.frontend.data import check_input_values, load_npz
 
     model, data = run.cfg.model, run.cfg.data
     assert isinstance(model, BrevitasModelConfig)

@@ -32,5 +32,5 @@ def _identity(section: OnnxModelConfig, dumped: dict[str, Any]) -> None:
 
 
 FAMILY = register(
-    Family("onnx", OnnxModelConfig, streamline="onnx", source="file", identity=_identity)
+    Family("onnx", OnnxModelConfig, streamline="imported", source="file", identity=_identity)
 )

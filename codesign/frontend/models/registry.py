@@ -7,7 +7,7 @@ A family registers, in its own module, everything the toolkit needs to know abou
 - ``build``: how codesign builds its torch module from the section, the quantization and
   the seed (None: the user's code or file gives the model);
 - ``streamline``: the name of its FINN streamlining recipe (a key of
-  ``codesign.dataflow.lower.STREAMLINERS``);
+  ``codesign.dataflow.lower.steps.STREAMLINERS``);
 - ``source``: where the model comes from, which decides the flow's front end and which
   config sections apply: ``builtin`` (built, trained and tested on digits), ``file`` (a
   user's ONNX file with an npz test set, imported), ``factory`` (a user's Brevitas module

@@ -105,6 +105,6 @@ def _content(section: BrevitasModelConfig, dumped: dict[str, Any]) -> None:
 
 
 FAMILY = register(Family(
-    "brevitas", BrevitasModelConfig, streamline="brevitas", source="factory",
+    "brevitas", BrevitasModelConfig, streamline="imported", source="factory",
     check=_check, identity=_identity, content=_content,
 ))

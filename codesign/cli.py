@@ -214,12 +214,13 @@ def doctor() -> None:
 
 @app.command()
 def kernels() -> None:
-    """List the kernel registry: FINN op types, RTL module, parameters, folding, backends."""
+    """List the kernel registry: op types (FINN's or codesign's), RTL module, parameters,
+    folding, backends."""
     from codesign.backends.rtl import module_parameters
     from codesign.dataflow.kernels import kernels as registered
 
     table = Table(title="codesign kernels")
-    for col in ("kernel", "FINN op types", "RTL module", "parameters", "folding", "backends"):
+    for col in ("kernel", "op types", "RTL module", "parameters", "folding", "backends"):
         table.add_column(col)
     for k in registered():
         table.add_row(

@@ -20,6 +20,7 @@ import pytest
 
 from codesign import bounds
 from codesign.backends import words
+from codesign.backends.rtl import module_sources
 from codesign.dataflow.kernels.thresholding import multithreshold, thresh_search
 from codesign.synth.yosys import run_yosys, script_path
 from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
@@ -152,7 +153,7 @@ def test_narrow_thresholds_saturate_the_data() -> None:
 
 
 # --------------------------------------------------------------------------- cs_mvau
-MVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_mvau.sv")
+MVAU_FILES = tuple(p.name for p in module_sources(["cs_mvau"]))
 
 
 def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:
@@ -285,7 +286,7 @@ def test_mvau(case: Case, simulator: str, cache_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- cs_thresholding
-THR_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_thresholding.sv")
+THR_FILES = tuple(p.name for p in module_sources(["cs_thresholding"]))
 
 
 def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,

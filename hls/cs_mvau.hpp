@@ -23,6 +23,7 @@
 #include <hls_stream.h>
 
 #include "cs_common.hpp"
+#include "cs_datapath.hpp"
 
 namespace cs {
 namespace detail {
@@ -30,6 +31,7 @@ namespace detail {
 // XNOR: FINN's binaryXnorMode -- inputs and weights are 1-bit codes of bipolar values
 // (IN_BITS = W_BITS = 1, unsigned) and each product is XNOR(x, w), so the unsigned
 // accumulator counts the matches (the XNOR-popcount), as rtl/cs_mvau.sv with XNOR = 1.
+// The lanes' steps and activations are cs::mac_lane and cs::activate (cs_datapath.hpp).
 template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
           int ACT_BIAS, bool XNOR>
@@ -64,33 +66,16 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
         } else {
           x = buf[sf];
         }
-        const int wa = nf * SF + sf;
         for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-          acc_t sum = (sf == 0) ? acc_t(0) : acc[p];
-          for (int s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-            if (XNOR)  // a match counts 1
-              sum += (get<1, false>(x, s) == ap_uint<1>(weights[wa][p][s])) ? 1 : 0;
-            else  // wraps at ACC_BITS
-              sum += get<IN_BITS, IN_SIGNED>(x, s) * ap_int<W_BITS>(weights[wa][p][s]);
-          }
-          acc[p] = sum;
+          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, XNOR>(acc[p], sf == 0, x, 1, 0,
+                                                                   weights[nf * SF + sf][p]);
         }
         if (sf == SF - 1) {
           out_word y = 0;
           for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-            if (N_THRES > 0) {
-              ap_uint<clog2(N_THRES + 1) + 1> count = 0;
-              for (int t = 0; t < N_THRES; t++) {
-#pragma HLS UNROLL
-                count += (acc[p] >= thr_t(thresholds[nf][p][t])) ? 1 : 0;
-              }
-              set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + count);
-            } else {
-              set<OUT_BITS>(y, p, acc[p]);
-            }
+            activate<OUT_BITS, N_THRES, ACT_BIAS, thr_t>(y, p, acc[p], thresholds, nf);
           }
           out.write(y);
         }

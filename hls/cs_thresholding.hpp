@@ -6,7 +6,8 @@
 // codesign.kernels.thresholding.multithreshold. Words cycle through the channel folds
 // cf = 0..C/PE-1 (one pixel per C/PE words). Thresholds have the input's signedness and
 // THR_BITS bits (IN_BITS + 1 holds every useful one, codesign.backends.words
-// .clip_thresholds); their order does not matter (a count, not a search).
+// .clip_thresholds); their order does not matter (a count, not a search: cs::activate,
+// the activation of cs::mvau and cs::vvau).
 #ifndef CS_THRESHOLDING_HPP
 #define CS_THRESHOLDING_HPP
 
@@ -14,6 +15,7 @@
 #include <hls_stream.h>
 
 #include "cs_common.hpp"
+#include "cs_datapath.hpp"
 
 namespace cs {
 
@@ -35,13 +37,8 @@ void thresholding(hls::stream<ap_uint<tdata_bits(PE * IN_BITS)>>& in,
     out_word y = 0;
     for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-      const typename elem<IN_BITS, IN_SIGNED>::type v = get<IN_BITS, IN_SIGNED>(x, p);
-      ap_uint<clog2(N_THRES + 1) + 1> count = 0;
-      for (int t = 0; t < N_THRES; t++) {
-#pragma HLS UNROLL
-        count += (v >= thr_t(thresholds[cf][p][t])) ? 1 : 0;
-      }
-      set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + count);
+      activate<OUT_BITS, N_THRES, ACT_BIAS, thr_t>(y, p, get<IN_BITS, IN_SIGNED>(x, p),
+                                                   thresholds, cf);
     }
     out.write(y);
     cf = (cf == CF - 1) ? 0 : cf + 1;

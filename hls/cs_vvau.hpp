@@ -27,8 +27,8 @@
 //   thresholds[NF][PE][N_THRES] channel nf*PE+p's thresholds (any order: every one is
 //                              compared, in parallel); cs::vvau_noact, the
 //                              N_THRES = 0 kernel, takes none
-// One input word per iteration (II=1); the lanes' dot products and the threshold
-// compares unroll over the arrays' partitioned inner dimensions.
+// One input word per iteration (II=1); the lanes' dot products (cs::mac_lane) and the
+// threshold compares (cs::activate) unroll over the arrays' partitioned inner dimensions.
 #ifndef CS_VVAU_HPP
 #define CS_VVAU_HPP
 
@@ -36,6 +36,7 @@
 #include <hls_stream.h>
 
 #include "cs_common.hpp"
+#include "cs_datapath.hpp"
 
 namespace cs {
 namespace detail {
@@ -56,11 +57,7 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
   constexpr int NF = C / PE;
   constexpr int IW = tdata_bits(SIMD * PE * IN_BITS);
   constexpr int OW = tdata_bits(PE * OUT_BITS);
-  constexpr int PW = IN_BITS + 1 + W_BITS;  // exact product (input made signed)
-  typedef typename elem<IN_BITS, IN_SIGNED>::type in_t;
-  typedef ap_int<ACC_BITS> acc_t;  // the bit pattern; read per ACC_SIGNED below
-  typedef typename elem<ACC_BITS, ACC_SIGNED>::type acc_read_t;
-  typedef typename elem<OUT_BITS, ACC_SIGNED>::type acc_out_t;
+  typedef typename elem<ACC_BITS, ACC_SIGNED>::type acc_t;
   typedef typename elem<THR_BITS, ACC_SIGNED>::type thr_t;  // a threshold as compared
 
   acc_t acc[PE];
@@ -71,30 +68,20 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
       for (int sf = 0; sf < SF; ++sf) {
 #pragma HLS PIPELINE II=1
         const ap_uint<IW> x = in0.read();
-        ap_uint<OW> y = 0;
         for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-          acc_t a = sf == 0 ? acc_t(0) : acc[p];
-          for (int s = 0; s < SIMD; ++s) {
-#pragma HLS UNROLL
-            const in_t xv = cs::get<IN_BITS, IN_SIGNED>(x, s * PE + p);
-            const ap_int<PW> prod = ap_int<PW>(xv) * ap_int<W_BITS>(weights[nf * SF + sf][p][s]);
-            a += acc_t(prod);  // wraps at ACC_BITS
-          }
-          acc[p] = a;
-          const acc_read_t v = a;
-          if (N_THRES == 0) {
-            cs::set<OUT_BITS>(y, p, acc_out_t(v));
-          } else {
-            ap_uint<clog2(N_THRES + 1)> cnt = 0;
-            for (int t = 0; t < N_THRES; ++t) {
-#pragma HLS UNROLL
-              if (ap_int<ACC_BITS + 1>(v) >= ap_int<THR_BITS + 1>(thr_t(thresholds[nf][p][t]))) ++cnt;
-            }
-            cs::set<OUT_BITS>(y, p, ap_int<33>(ACT_BIAS) + cnt);
-          }
+          // lane p's own window elements s*PE + p
+          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, false>(
+              acc[p], sf == 0, x, PE, p, weights[nf * SF + sf][p]);
         }
-        if (sf == SF - 1) out0.write(y);
+        if (sf == SF - 1) {
+          ap_uint<OW> y = 0;
+          for (int p = 0; p < PE; ++p) {
+#pragma HLS UNROLL
+            activate<OUT_BITS, N_THRES, ACT_BIAS, thr_t>(y, p, acc[p], thresholds, nf);
+          }
+          out0.write(y);
+        }
       }
     }
   }

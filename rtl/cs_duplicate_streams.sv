@@ -34,23 +34,23 @@ module cs_duplicate_streams #(
     input  logic                                  ap_rst_n,
     input  logic                                  s_axis_tvalid,
     output logic                                  s_axis_tready,
-    input  logic [((PE*ELEM_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] s_axis_tdata,
     output logic                                  m0_axis_tvalid,
     input  logic                                  m0_axis_tready,
-    output logic [((PE*ELEM_BITS+7)/8)*8-1:0] m0_axis_tdata,
+    output logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] m0_axis_tdata,
     output logic                                  m1_axis_tvalid,
     input  logic                                  m1_axis_tready,
-    output logic [((PE*ELEM_BITS+7)/8)*8-1:0] m1_axis_tdata,
+    output logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] m1_axis_tdata,
     output logic                                  m2_axis_tvalid,
     input  logic                                  m2_axis_tready,
-    output logic [((PE*ELEM_BITS+7)/8)*8-1:0] m2_axis_tdata,
+    output logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] m2_axis_tdata,
     output logic                                  m3_axis_tvalid,
     input  logic                                  m3_axis_tready,
-    output logic [((PE*ELEM_BITS+7)/8)*8-1:0] m3_axis_tdata
+    output logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] m3_axis_tdata
 );
   localparam int MAX_OUT = 4;
   localparam int XW = PE * ELEM_BITS;  // payload
-  localparam int WORD = ((XW + 7) / 8) * 8;
+  localparam int WORD = cs_pkg::tdata_bits(XW);
 
   logic [MAX_OUT-1:0] room;  // output FIFO i can take a word (unused outputs: 1)
   logic [MAX_OUT-1:0] ov, ordy;

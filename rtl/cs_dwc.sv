@@ -26,10 +26,10 @@ module cs_dwc #(
     input  logic                                     ap_rst_n,
     input  logic                                     s_axis_tvalid,
     output logic                                     s_axis_tready,
-    input  logic [ ((IN_ELEMS*ELEM_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [ cs_pkg::tdata_bits(IN_ELEMS*ELEM_BITS)-1:0] s_axis_tdata,
     output logic                                     m_axis_tvalid,
     input  logic                                     m_axis_tready,
-    output logic [((OUT_ELEMS*ELEM_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [cs_pkg::tdata_bits(OUT_ELEMS*ELEM_BITS)-1:0] m_axis_tdata
 );
   function automatic int gcd(input int a, input int b);
     int x, y, t;
@@ -49,7 +49,7 @@ module cs_dwc #(
   localparam int BUF = IN_ELEMS + OUT_ELEMS + MAXE - gcd(IN_ELEMS, OUT_ELEMS);
   localparam int BW = BUF * ELEM_BITS;
   localparam int CNTW = $clog2(BUF + 1);
-  localparam int OW = ((OUT_ELEMS * ELEM_BITS + 7) / 8) * 8;  // m_axis tdata width
+  localparam int OW = cs_pkg::tdata_bits(OUT_ELEMS * ELEM_BITS);  // m_axis tdata width
 
   logic [BW-1:0] buffer, shifted, incoming;
   logic [CNTW-1:0] cnt, base;

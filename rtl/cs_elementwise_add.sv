@@ -38,15 +38,15 @@ module cs_elementwise_add #(
     input  logic                                 ap_rst_n,
     input  logic                                 s0_axis_tvalid,
     output logic                                 s0_axis_tready,
-    input  logic [((PE*LHS_BITS+7)/8)*8-1:0] s0_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(PE*LHS_BITS)-1:0] s0_axis_tdata,
     input  logic                                 s1_axis_tvalid,
     output logic                                 s1_axis_tready,
-    input  logic [((PE*RHS_BITS+7)/8)*8-1:0] s1_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(PE*RHS_BITS)-1:0] s1_axis_tdata,
     output logic                                 m_axis_tvalid,
     input  logic                                 m_axis_tready,
-    output logic [((PE*OUT_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [cs_pkg::tdata_bits(PE*OUT_BITS)-1:0] m_axis_tdata
 );
-  localparam int OUT_WORD = ((PE * OUT_BITS + 7) / 8) * 8;
+  localparam int OUT_WORD = cs_pkg::tdata_bits(PE * OUT_BITS);
   localparam int AW = PE * LHS_BITS;
   localparam int BW = PE * RHS_BITS;
   // exact sum width: both operands made signed, plus the carry

@@ -36,17 +36,17 @@ module cs_fmpadding #(
     input  logic                                   ap_rst_n,
     input  logic                                   s_axis_tvalid,
     output logic                                   s_axis_tready,
-    input  logic [((SIMD*ELEM_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(SIMD*ELEM_BITS)-1:0] s_axis_tdata,
     output logic                                   m_axis_tvalid,
     input  logic                                   m_axis_tready,
-    output logic [((SIMD*ELEM_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [cs_pkg::tdata_bits(SIMD*ELEM_BITS)-1:0] m_axis_tdata
 );
   localparam int PW = SIMD * ELEM_BITS;
-  localparam int WORD = ((PW + 7) / 8) * 8;
+  localparam int WORD = cs_pkg::tdata_bits(PW);
   localparam int CF = C / SIMD;
   localparam int OUT_H = IMG_H + PAD_T + PAD_B;
   localparam int OUT_W = IMG_W + PAD_L + PAD_R;
-  localparam int WC = (CF > 1) ? $clog2(CF) : 1;
+  localparam int WC = cs_pkg::cnt_bits(CF);
   localparam int WX = $clog2(OUT_W + 1);
   localparam int WY = $clog2(OUT_H + 1);
 

@@ -33,15 +33,15 @@ module cs_label_select #(
     input  logic                              ap_rst_n,
     input  logic                              s_axis_tvalid,
     output logic                              s_axis_tready,
-    input  logic [((PE*IN_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(PE*IN_BITS)-1:0] s_axis_tdata,
     output logic                              m_axis_tvalid,
     input  logic                              m_axis_tready,
-    output logic [   ((OUT_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [   cs_pkg::tdata_bits(OUT_BITS)-1:0] m_axis_tdata
 );
   localparam int NW = N_LABELS / PE;
   localparam int VW = IN_BITS + 1;  // values compared as signed VW bits
-  localparam int IW = (N_LABELS > 1) ? $clog2(N_LABELS) : 1;
-  localparam int WCB = (NW > 1) ? $clog2(NW) : 1;
+  localparam int IW = cs_pkg::cnt_bits(N_LABELS);
+  localparam int WCB = cs_pkg::cnt_bits(NW);
   localparam int KCB = $clog2(K + 1);
 
   // running top-K of the current frame

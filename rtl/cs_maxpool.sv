@@ -29,14 +29,14 @@ module cs_maxpool #(
     input  logic                                 ap_rst_n,
     input  logic                                 s_axis_tvalid,
     output logic                                 s_axis_tready,
-    input  logic [((PE*ELEM_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] s_axis_tdata,
     output logic                                 m_axis_tvalid,
     input  logic                                 m_axis_tready,
-    output logic [((PE*ELEM_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [cs_pkg::tdata_bits(PE*ELEM_BITS)-1:0] m_axis_tdata
 );
   localparam int PW = PE * ELEM_BITS;
-  localparam int WORD = ((PW + 7) / 8) * 8;
-  localparam int WK = (K2 > 1) ? $clog2(K2) : 1;
+  localparam int WORD = cs_pkg::tdata_bits(PW);
+  localparam int WK = cs_pkg::cnt_bits(K2);
 
   logic [WK-1:0] k;
   logic [PW-1:0] run, best;

@@ -48,13 +48,13 @@ module cs_swg #(
     input  logic                                   ap_rst_n,
     input  logic                                   s_axis_tvalid,
     output logic                                   s_axis_tready,
-    input  logic [((SIMD*ELEM_BITS+7)/8)*8-1:0] s_axis_tdata,
+    input  logic [cs_pkg::tdata_bits(SIMD*ELEM_BITS)-1:0] s_axis_tdata,
     output logic                                   m_axis_tvalid,
     input  logic                                   m_axis_tready,
-    output logic [((SIMD*ELEM_BITS+7)/8)*8-1:0] m_axis_tdata
+    output logic [cs_pkg::tdata_bits(SIMD*ELEM_BITS)-1:0] m_axis_tdata
 );
   localparam int PW = SIMD * ELEM_BITS;
-  localparam int WORD = ((PW + 7) / 8) * 8;
+  localparam int WORD = cs_pkg::tdata_bits(PW);
   localparam int CF = C / SIMD;
   localparam int OFM_H = (IFM_H - K_H) / S_H + 1;
   localparam int OFM_W = (IFM_W - K_W) / S_W + 1;
@@ -78,11 +78,11 @@ module cs_swg #(
 
   localparam int AW = $clog2(DEPTH);
   localparam int LW = $clog2(DF + DEPTH + WIN + 1) + 2;  // signed lead and offsets
-  localparam int W0 = (N0 > 1) ? $clog2(N0) : 1;
-  localparam int W1 = (N1 > 1) ? $clog2(N1) : 1;
-  localparam int W2 = (N2 > 1) ? $clog2(N2) : 1;
-  localparam int WX = (OFM_W > 1) ? $clog2(OFM_W) : 1;
-  localparam int WY = (OFM_H > 1) ? $clog2(OFM_H) : 1;
+  localparam int W0 = cs_pkg::cnt_bits(N0);
+  localparam int W1 = cs_pkg::cnt_bits(N1);
+  localparam int W2 = cs_pkg::cnt_bits(N2);
+  localparam int WX = cs_pkg::cnt_bits(OFM_W);
+  localparam int WY = cs_pkg::cnt_bits(OFM_H);
 
   // a constant as a buffer-address increment in [0, DEPTH)
   // (assignments to the function name: Yosys 0.23 has no `return`)

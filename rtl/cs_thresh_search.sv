@@ -65,14 +65,14 @@ module cs_thresh_search #(
     input  logic                                  ap_clk,
     input  logic                                  ap_rst_n,
     input  logic                                  en,
-    input  logic [((NF > 1) ? $clog2(NF) : 1)-1:0] nf_next,
+    input  logic [cs_pkg::cnt_bits(NF)-1:0] nf_next,
     input  logic                                  in_valid,
     input  logic [             PE*DATA_BITS-1:0] x,
     output logic                                  out_valid,
     output logic [              PE*OUT_BITS-1:0] y
 );
   localparam int B = $clog2(N_THRES + 1);  // stages = bits of the count
-  localparam int NFB = (NF > 1) ? $clog2(NF) : 1;
+  localparam int NFB = cs_pkg::cnt_bits(NF);
   // saturation bounds of x in the threshold type, in a signed width that holds x and both
   localparam int SW = ((THR_BITS > DATA_BITS) ? THR_BITS : DATA_BITS) + 1;
   localparam longint SAT_HI =

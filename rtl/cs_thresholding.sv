@@ -24,7 +24,8 @@
 //
 // Words cycle through the channel folds cf = 0..CF-1 forever (one pixel per CF words).
 // One word per cycle: input register + first threshold ROM read, B = $clog2(N_THRES+1)
-// binary-search stages (cs_thresh_search), 2-deep output cs_fifo whose registered
+// binary-search stages (cs_thresh_search), 2-deep output cs_fifo (both in cs_act_tail,
+// as for cs_mvau and cs_vvau) whose registered
 // not-full flag is the only stall signal for the whole pipeline (no combinational ready
 // or valid path through the kernel). Latency: 1 + B cycles from input to output handshake
 // opportunity (m_axis_tvalid).
@@ -39,77 +40,59 @@ module cs_thresholding #(
     parameter int OUT_BITS = 8,
     parameter THRESH_FILE = "thresholds"
 ) (
-    input  logic                                ap_clk,
-    input  logic                                ap_rst_n,
-    input  logic                                s_axis_tvalid,
-    output logic                                s_axis_tready,
-    input  logic [  ((PE*IN_BITS+7)/8)*8-1:0] s_axis_tdata,
-    output logic                                m_axis_tvalid,
-    input  logic                                m_axis_tready,
-    output logic [((PE*OUT_BITS+7)/8)*8-1:0] m_axis_tdata
+    input  logic                                      ap_clk,
+    input  logic                                      ap_rst_n,
+    input  logic                                      s_axis_tvalid,
+    output logic                                      s_axis_tready,
+    input  logic [ cs_pkg::tdata_bits(PE*IN_BITS)-1:0] s_axis_tdata,
+    output logic                                      m_axis_tvalid,
+    input  logic                                      m_axis_tready,
+    output logic [cs_pkg::tdata_bits(PE*OUT_BITS)-1:0] m_axis_tdata
 );
   localparam int CF = C / PE;
-  localparam int OUT_WORD = ((PE * OUT_BITS + 7) / 8) * 8;
-  localparam int CFB = (CF > 1) ? $clog2(CF) : 1;
 
-  logic fifo_ready, issue;
-  logic [CFB-1:0] cf;
+  logic ready;
+  logic [cs_pkg::cnt_bits(CF)-1:0] cf;
   logic s1_valid;
   logic [PE*IN_BITS-1:0] s1_x;
-  logic act_valid;
-  logic [OUT_WORD-1:0] act_word;
 
-  assign s_axis_tready = fifo_ready;
-  assign issue = fifo_ready && s_axis_tvalid;
+  assign s_axis_tready = ready;
 
   always_ff @(posedge ap_clk) begin
-    if (fifo_ready) s1_x <= s_axis_tdata[PE*IN_BITS-1:0];
+    if (ready) s1_x <= s_axis_tdata[PE*IN_BITS-1:0];
   end
-
   always_ff @(posedge ap_clk) begin
-    if (!ap_rst_n) begin
-      cf <= '0;
-      s1_valid <= 1'b0;
-    end else if (fifo_ready) begin
-      s1_valid <= s_axis_tvalid;
-      if (issue) cf <= (cf == CFB'(CF - 1)) ? '0 : cf + 1'b1;
-    end
+    if (!ap_rst_n) s1_valid <= 1'b0;
+    else if (ready) s1_valid <= s_axis_tvalid;
   end
+  cs_counter #(
+      .N(CF)
+  ) u_cf (
+      .ap_clk(ap_clk),
+      .ap_rst_n(ap_rst_n),
+      .inc(ready && s_axis_tvalid),
+      .q(cf),
+      .last()
+  );
 
   // the first search ROM is read at cf while the word enters s1_x
-  cs_thresh_search #(
+  cs_act_tail #(
       .PE(PE),
       .NF(CF),
       .DATA_BITS(IN_BITS),
       .DATA_SIGNED(IN_SIGNED),
-      .THR_BITS(THR_BITS),
       .N_THRES(N_THRES),
+      .THR_BITS(THR_BITS),
       .ACT_BIAS(ACT_BIAS),
       .OUT_BITS(OUT_BITS),
       .THRESH_FILE(THRESH_FILE)
-  ) u_thr (
+  ) u_act (
       .ap_clk(ap_clk),
       .ap_rst_n(ap_rst_n),
-      .en(fifo_ready),
+      .ready(ready),
       .nf_next(cf),
       .in_valid(s1_valid),
       .x(s1_x),
-      .out_valid(act_valid),
-      .y(act_word[PE*OUT_BITS-1:0])
-  );
-  if (OUT_WORD > PE * OUT_BITS) begin : g_pad
-    assign act_word[OUT_WORD-1:PE*OUT_BITS] = '0;
-  end
-
-  cs_fifo #(
-      .WIDTH(OUT_WORD),
-      .DEPTH(2)
-  ) u_out (
-      .ap_clk(ap_clk),
-      .ap_rst_n(ap_rst_n),
-      .s_axis_tvalid(act_valid),
-      .s_axis_tready(fifo_ready),
-      .s_axis_tdata(act_word),
       .m_axis_tvalid(m_axis_tvalid),
       .m_axis_tready(m_axis_tready),
       .m_axis_tdata(m_axis_tdata)

@@ -20,6 +20,7 @@ import pytest
 
 from codesign import bounds
 from codesign.backends import words
+from codesign.backends.rtl import module_sources
 from codesign.dataflow.kernels.thresholding import multithreshold, thresh_search
 from codesign.synth.yosys import run_yosys
 from codesign.synth.yosys_script import script_path
@@ -153,7 +154,7 @@ def test_narrow_thresholds_saturate_the_data() -> None:
 
 
 # --------------------------------------------------------------------------- cs_mvau
-MVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_mvau.sv")
+MVAU_FILES = tuple(p.name for p in module_sources(["cs_mvau"]))
 
 
 def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, bool]:
@@ -286,7 +287,7 @@ def test_mvau(case: Case, simulator: str, cache_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- cs_thresholding
-THR_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_thresholding.sv")
+THR_FILES = tuple(p.name for p in module_sources(["cs_thresholding"]))
 
 
 def _thr_case(name: str, seed: int, c: int, pe: int, n_thres: int, in_bits: int,
@@ -348,7 +349,7 @@ def test_thresholding(case: Case, simulator: str, cache_root: Path) -> None:
 
 # --------------------------------------------------------------------------- cs_dwc
 def _dwc_case(name: str, seed: int, ie: int, oe: int, eb: int, verilator: bool = False) -> Case:
-    return Case("dwc", name, "cs_dwc", ("cs_dwc.sv",),
+    return Case("dwc", name, "cs_dwc", tuple(p.name for p in module_sources(["cs_dwc"])),
                 {"IN_ELEMS": ie, "OUT_ELEMS": oe, "ELEM_BITS": eb},
                 {"seed": seed, "n_groups": max(2, 48 // (ie * oe // math.gcd(ie, oe))),
                  **PAUSES}, verilator)
@@ -375,7 +376,8 @@ def test_dwc(case: Case, simulator: str, cache_root: Path) -> None:
 def _ls_case(name: str, seed: int, n: int, pe: int, k: int, in_bits: int, in_signed: bool,
              verilator: bool = False) -> Case:
     out_bits = max(1, (n - 1).bit_length())  # FINN: smallest unsigned type holding N-1
-    return Case("label_select", name, "cs_label_select", ("cs_label_select.sv",),
+    return Case("label_select", name, "cs_label_select",
+                tuple(p.name for p in module_sources(["cs_label_select"])),
                 {"N_LABELS": n, "PE": pe, "K": k, "IN_BITS": in_bits,
                  "IN_SIGNED": int(in_signed), "OUT_BITS": out_bits},
                 {"seed": seed, "n_frames": 8, **PAUSES}, verilator)

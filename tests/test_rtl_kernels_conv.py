@@ -26,6 +26,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
+from codesign.backends.rtl import module_sources
 from codesign.dataflow.kernels import KernelInstance, kernel_for
 from codesign.dataflow.kernels.swg import (
     Window,
@@ -313,7 +314,7 @@ PAUSES = {"in_pause": 0.3, "out_pause": 0.4}
 def _instance_case(kernel: str, name: str, k: KernelInstance, seed: int, dt: str,
                    verilator: bool, **tb: Any) -> Case:
     params = {key: int(v) for key, v in k.params.items()}
-    return Case(kernel, name, k.module, ("cs_fifo.sv", f"{k.module}.sv"), params,
+    return Case(kernel, name, k.module, tuple(p.name for p in module_sources([k.module])), params,
                 {"seed": seed, "signed": int(DataType[dt].signed()),
                  "est_cycles": k.est_cycles, **PAUSES, **tb}, verilator)
 

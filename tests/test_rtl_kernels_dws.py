@@ -27,6 +27,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
 from codesign import bounds
+from codesign.backends.rtl import module_sources
 from codesign.dataflow.kernels import KernelInstance, kernel_for
 from codesign.dataflow.kernels.vvau import from_im2col, vvau_overflows
 from codesign.errors import LoweringError
@@ -172,9 +173,9 @@ class Case:
     finn_exact: bool = True  # False: a data type narrower than FINN's (FINN does not wrap)
 
 
-VVAU_FILES = ("cs_fifo.sv", "cs_thresh_search.sv", "cs_vvau.sv")
-DUP_FILES = ("cs_fifo.sv", "cs_duplicate_streams.sv")
-ADD_FILES = ("cs_fifo.sv", "cs_elementwise_add.sv")
+VVAU_FILES = tuple(p.name for p in module_sources(["cs_vvau"]))
+DUP_FILES = tuple(p.name for p in module_sources(["cs_duplicate_streams"]))
+ADD_FILES = tuple(p.name for p in module_sources(["cs_elementwise_add"]))
 
 
 def _vvau(name: str, seed: int, squeeze: int = 0, verilator: bool = False,

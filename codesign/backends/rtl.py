@@ -59,19 +59,23 @@ def library_sources() -> tuple[Path, ...]:
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _INSTANCE = re.compile(r"\b(cs_\w+)\s*(?:#\s*\(|\w+\s*\()")
+_PACKAGE_USE = re.compile(r"\b(cs_\w+)\s*::")
 
 
 def module_sources(modules: Iterable[str]) -> tuple[Path, ...]:
-    """The rtl/ files of ``modules`` and of every library module they instantiate.
+    """The rtl/ files of ``modules`` and of every library module they instantiate and
+    package they use (``cs_pkg::name``), packages first: a package must be compiled
+    before its users (Icarus, Verilator and Yosys read the files in this order).
 
     Projects list only these, so a kernel's synth cache key (and a tool's parse) covers
     only its own sources: an edit to one kernel leaves the others' cache entries valid.
 
     >>> [p.name for p in module_sources(["cs_mvau"])]
-    ['cs_fifo.sv', 'cs_mvau.sv', 'cs_thresh_search.sv']
+    ['cs_pkg.sv', 'cs_act_tail.sv', 'cs_counter.sv', 'cs_fifo.sv', 'cs_mac_lanes.sv', \
+'cs_mvau.sv', 'cs_thresh_search.sv']
     """
     rtl = data_dir("rtl")
-    todo, seen = list(modules), set[str]()
+    todo, seen, packages = list(modules), set[str](), set[str]()
     while todo:
         module = todo.pop()
         if module in seen:
@@ -82,7 +86,10 @@ def module_sources(modules: Iterable[str]) -> tuple[Path, ...]:
         seen.add(module)
         text = _COMMENT.sub("", src.read_text())
         todo += [m for m in _INSTANCE.findall(text) if m != module]
-    return tuple(sorted(rtl / f"{m}.sv" for m in seen))
+        used = set(_PACKAGE_USE.findall(text)) - {module}
+        packages |= used
+        todo += sorted(used)
+    return tuple(rtl / f"{m}.sv" for m in [*sorted(packages), *sorted(seen - packages)])
 
 
 def library_digest(modules: Iterable[str] | None = None) -> str:

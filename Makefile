@@ -37,10 +37,10 @@ demo: setup
 	$(VENV)/bin/codesign flow configs/mlp_a2q.yaml --out $(OUT)
 
 # lint first: CI runs `make test`, so ruff and mypy are enforced there. Tests run on every
-# CPU (pytest-xdist); loadgroup keeps the tests sharing a module-scoped fixture on one
-# worker (tests/conftest.py). TEST_WORKERS=0 runs them in this process.
+# CPU (pytest-xdist), a test module to a worker, heaviest modules first (tests/conftest.py
+# says why). TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= logical
-PYTEST = $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+PYTEST = $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 test: lint
 	$(PYTEST)

@@ -1,8 +1,13 @@
 """Test-session plumbing for running the suite on several cores (pytest-xdist).
 
-- Tests of one module that use a module-scoped fixture (a trained, lowered or built
-  design) are put in one xdist group, so that under ``--dist loadgroup`` one worker builds
-  the fixture instead of each worker that runs one of them.
+``make test`` runs ``pytest -n logical --dist loadscope --no-loadscope-reorder``: each test
+module goes to one worker, so a module-scoped fixture (a trained, lowered or built design)
+is built once, not once per worker that runs one of its tests. (``--dist loadgroup`` with
+``xdist_group`` marks would be finer, but xdist 3.8 cannot group on pytest 9.2, whose
+node ids it can no longer tag: pytest-dev/pytest-xdist#1386.)
+
+- Modules are collected heaviest first (by their tests' tier marks), so that the long
+  flow and synthesis modules start at once and the last ones to run are short.
 - Each worker's compiles (Verilator's make, Yosys per kernel) get their share of the
   CPUs, not all of them each.
 - Before the workers start, the controller runs each YoWASP tool once: YoWASP writes its
@@ -52,12 +57,21 @@ def _warm_yowasp() -> None:
             subprocess.run([str(exe), "--version"], capture_output=True, check=False)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+# rough seconds a test of each tier takes (a test counts its heaviest mark), to order modules
+TIER_WEIGHT = {"slow": 60.0, "synth": 20.0, "sim": 10.0}
+
+
+def _weight(item: pytest.Item) -> float:
+    return max((w for mark, w in TIER_WEIGHT.items() if item.get_closest_marker(mark)),
+               default=0.5)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules heaviest first; a module's tests keep their order and stay together (its
+    module-scoped fixtures are set up once either way)."""
+    module_weight: dict[str, float] = {}
     for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:  # doctests
-            continue
-        defs = [d for ds in info.name2fixturedefs.values() for d in ds]
-        if any(d.scope == "module" for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        module = item.nodeid.split("::")[0]
+        module_weight[module] = module_weight.get(module, 0.0) + _weight(item)
+    rank = {m: i for i, m in enumerate(sorted(module_weight, key=lambda m: -module_weight[m]))}
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])

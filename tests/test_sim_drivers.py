@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,31 @@ def test_case_seconds_reads_the_results_file(tmp_path: Path) -> None:
     assert result.case_seconds(VERIFY_TEST) == 2.25
     with pytest.raises(VerificationError, match=r"records no cocotb test 'gone'"):
         result.case_seconds("gone")
+
+
+def test_runs_sharing_a_build_directory_take_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run waits for the build directory's lock (held here as another worker would hold
+    it) before it builds there, and builds once it is released."""
+    from codesign.cache import file_lock
+    from codesign.verify import simulators
+
+    built = threading.Event()
+    monkeypatch.setattr(simulators, "simulator_path", lambda name: Path(name))
+    monkeypatch.setattr(simulators, "_icarus_build", lambda spec: built.set())
+    monkeypatch.setattr(
+        simulators, "_run_tests",
+        lambda runner, spec, sim, *args: SimResult(sim, 1, 0, spec.build / "r.xml", spec.build,
+                                                   True))
+    build = tmp_path / "sim"
+    with file_lock(build / simulators.BUILD_LOCK):
+        worker = threading.Thread(target=simulators.run_cocotb, args=(
+            "top", [], {}, "tb", "icarus", build))
+        worker.start()
+        assert not built.wait(0.5)
+    worker.join(timeout=10)
+    assert built.is_set() and not worker.is_alive()
 
 
 FAULTS = """// accel_top with an injected fault, around the real design renamed accel_core.

@@ -8,6 +8,8 @@ node ids it can no longer tag: pytest-dev/pytest-xdist#1386.)
 
 - Modules are collected heaviest first (by their tests' tier marks), so that the long
   flow and synthesis modules start at once and the last ones to run are short.
+- ``small_mlp_build``: the small A2Q MLP that several test modules verify, built once
+  per session for all workers.
 - Each worker's compiles (Verilator's make, Yosys per kernel) get their share of the
   CPUs, not all of them each.
 - Before the workers start, the controller runs each YoWASP tool once: YoWASP writes its
@@ -55,6 +57,36 @@ def _warm_yowasp() -> None:
         exe = bindir / tool
         if exe.is_file():
             subprocess.run([str(exe), "--version"], capture_output=True, check=False)
+
+
+# one 16-wide hidden layer, 4-bit activations, P = 16: small enough for whole-test-set
+# simulations in seconds
+SMALL_MLP = {
+    "name": "small_mlp",
+    "model": {"hidden": [16]},
+    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
+    "train": {"epochs": 3, "seed": 0},
+    "fold": {"target_cycles": 16},
+    "sim": {"frames": 24},
+}
+
+
+@pytest.fixture(scope="session")
+def small_mlp_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SMALL_MLP's build directory, run up to its RTL and test vectors. The workers of one
+    xdist session share it: the first builds it under a lock, the others find its steps
+    finished. Tests read it and write elsewhere."""
+    from codesign.cache import file_lock
+    from codesign.config import parse_config
+    from codesign.flow.runner import run_flow
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    out = root / "small_mlp"
+    with file_lock(root / "small_mlp.lock"):
+        run_flow(parse_config(SMALL_MLP), out, until="rtl")
+    return out
 
 
 # rough seconds a test of each tier takes (a test counts its heaviest mark), to order modules

@@ -14,20 +14,9 @@ from typing import Any
 import pytest
 
 from codesign.backends.rtl import RtlProject, load_rtl_project
-from codesign.config import parse_config
 from codesign.errors import VerificationError
-from codesign.flow.runner import run_flow
 from codesign.verify.sim import VERIFY_TEST, simulate_accelerator
 from codesign.verify.simulators import SimResult
-
-SMALL = {
-    "name": "drivers_small",
-    "model": {"hidden": [16]},
-    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
-    "train": {"epochs": 3, "seed": 0},
-    "fold": {"target_cycles": 16},
-    "sim": {"frames": 24},
-}
 
 # what both drivers count; equal values mean every output word came in the same cycle
 COUNTERS = ("frames", "frames_done", "words_in", "words_compared", "mismatches",
@@ -36,10 +25,8 @@ COUNTERS = ("frames", "frames_done", "words_in", "words_compared", "mismatches",
 
 
 @pytest.fixture(scope="module")
-def design(tmp_path_factory: pytest.TempPathFactory) -> tuple[RtlProject, Path]:
-    out = tmp_path_factory.mktemp("drivers")
-    run_flow(parse_config(SMALL), out, until="rtl")
-    return load_rtl_project(out / "rtl" / "accel"), out / "vectors"
+def design(small_mlp_build: Path) -> tuple[RtlProject, Path]:
+    return load_rtl_project(small_mlp_build / "rtl" / "accel"), small_mlp_build / "vectors"
 
 
 def _record(report: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ node ids it can no longer tag: pytest-dev/pytest-xdist#1386.)
   per session for all workers.
 - Each worker's compiles (Verilator's make, Yosys per kernel) get their share of the
   CPUs, not all of them each.
+- Workers get the controller's COLUMNS (xdist's workers start with COLUMNS=80, which
+  fixes the width of a rich console made at import, e.g. the CLI's tables).
 - Before the workers start, the controller runs each YoWASP tool once: YoWASP writes its
   compiled-module cache in place, and two workers compiling it at once on a cold cache
   could read each other's half-written file.
@@ -23,6 +25,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,11 +45,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if workers == 0:
         return
     if hasattr(config, "workerinput"):
+        columns = config.workerinput.get("columns")
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = columns
         # a user's CODESIGN_JOBS wins; codesign.tools.default_jobs reads it
         share = max(1, (os.cpu_count() or 1) // workers)
         os.environ.setdefault("CODESIGN_JOBS", str(share))
     else:
         _warm_yowasp()
+
+
+def pytest_configure_node(node: Any) -> None:
+    """(xdist, on the controller) what each worker's pytest_configure reads."""
+    node.workerinput["columns"] = os.environ.get("COLUMNS")
 
 
 def _warm_yowasp() -> None:

@@ -30,11 +30,13 @@ def summarize(report: Path, wall: float | None, top: int) -> dict[str, Any]:
         for tag in ("failure", "error", "skipped"):
             if case.find(tag) is not None:
                 outcome = tag
-        name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        cases.append((name, float(case.get("time", "0")), outcome))
+        # classname is the test's module, dotted (no test here is in a class)
+        module = case.get("classname", "").replace(".", "/") + ".py"
+        cases.append((f"{module}::{case.get('name', '')}", float(case.get("time", "0")),
+                      outcome))
     per_file: dict[str, float] = defaultdict(float)
     for name, seconds, _ in cases:
-        per_file[name.split("::")[0].rsplit(".", 1)[0].replace(".", "/") + ".py"] += seconds
+        per_file[name.split("::")[0]] += seconds
     outcomes: dict[str, int] = defaultdict(int)
     for _, _, outcome in cases:
         outcomes[outcome] += 1

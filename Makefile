@@ -36,12 +36,17 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/codesign flow configs/mlp_a2q.yaml --out $(OUT)
 
-# lint first: CI runs `make test`, so ruff and mypy are enforced there
+# lint first: CI runs `make test`, so ruff and mypy are enforced there. Tests run on every
+# CPU (pytest-xdist), a test module to a worker, heaviest modules first (tests/conftest.py
+# says why). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= logical
+PYTEST = $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+
 test: lint
-	$(PY) -m pytest
+	$(PYTEST)
 
 test-fast: lint
-	$(PY) -m pytest -m "not sim and not synth and not slow"
+	$(PYTEST) -m "not sim and not synth and not slow"
 
 bench: setup
 	$(PY) bench/sim_speed.py --out bench/results/sim_speed.json

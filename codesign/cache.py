@@ -36,21 +36,27 @@ def files_digest(files: Mapping[str, Path]) -> str:
 
 
 @contextlib.contextmanager
-def entry_lock(cache: Path, key: str) -> Iterator[None]:
-    """Hold entry ``key``'s lock while computing it, so that concurrent workers (sweep
-    processes, or threads) that need the same entry wait for the first one and then read
-    its result instead of repeating the work. Without a writable cache there is nothing
-    to share and no lock is taken."""
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created with its folder) for the block, so
+    that processes or threads sharing one folder take turns. Where the lock file cannot be
+    created (a read-only place) nothing is written there to share either, and no lock is
+    taken."""
     try:
-        locks = cache / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        handle = open(locks / f"{key}.lock", "a+b")  # noqa: SIM115 (closed below)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 (closed below)
     except OSError:
         yield
         return
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
         yield
+
+
+def entry_lock(cache: Path, key: str) -> contextlib.AbstractContextManager[None]:
+    """Entry ``key``'s lock, held while computing it, so that concurrent workers (sweep
+    processes, test workers, or threads) that need the same entry wait for the first one
+    and then read its result instead of repeating the work."""
+    return file_lock(cache / ".locks" / f"{key}.lock")
 
 
 def store_entry(cache: Path, key: str, files: Mapping[str, Path]) -> None:

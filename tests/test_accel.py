@@ -14,28 +14,16 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from codesign.backends.rtl import RtlProject, emit_rtl
 from codesign.backends.vectors import read_hex, write_vectors
-from codesign.config import parse_config
 from codesign.dataflow.graph import StreamGraph, read_graph, with_acc_bits
 from codesign.dataflow.lower import execute_dataflow, load_lowered
 from codesign.errors import LoweringError, VerificationError
-from codesign.flow.runner import run_flow
 from codesign.frontend.data import load_digits_split
 from codesign.verify.sim import simulate_accelerator
 
-SMALL = {
-    "name": "accel_small",
-    "model": {"hidden": [16]},
-    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
-    "train": {"epochs": 3, "seed": 0},
-    "fold": {"target_cycles": 16},
-}
-
 
 @pytest.fixture(scope="module")
-def lowered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelWrapper, Path]:
-    out = tmp_path_factory.mktemp("flow")
-    run_flow(parse_config(SMALL), out, until="lower")
-    return load_lowered(out / _dataflow(out)), out
+def lowered(small_mlp_build: Path) -> tuple[ModelWrapper, Path]:
+    return load_lowered(small_mlp_build / _dataflow(small_mlp_build)), small_mlp_build
 
 
 def _dataflow(out: Path) -> str:

@@ -7,26 +7,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codesign.backends.rtl import RtlProject, load_rtl_project
-from codesign.config import parse_config
 from codesign.errors import VerificationError
-from codesign.flow.runner import run_flow
 from codesign.verify.sim import VERIFY_TEST, simulate_accelerator
 from codesign.verify.simulators import SimResult
-
-SMALL = {
-    "name": "drivers_small",
-    "model": {"hidden": [16]},
-    "quant": {"method": "a2q", "act_bits": 4, "acc_bits": 16},
-    "train": {"epochs": 3, "seed": 0},
-    "fold": {"target_cycles": 16},
-    "sim": {"frames": 24},
-}
 
 # what both drivers count; equal values mean every output word came in the same cycle
 COUNTERS = ("frames", "frames_done", "words_in", "words_compared", "mismatches",
@@ -35,10 +25,8 @@ COUNTERS = ("frames", "frames_done", "words_in", "words_compared", "mismatches",
 
 
 @pytest.fixture(scope="module")
-def design(tmp_path_factory: pytest.TempPathFactory) -> tuple[RtlProject, Path]:
-    out = tmp_path_factory.mktemp("drivers")
-    run_flow(parse_config(SMALL), out, until="rtl")
-    return load_rtl_project(out / "rtl" / "accel"), out / "vectors"
+def design(small_mlp_build: Path) -> tuple[RtlProject, Path]:
+    return load_rtl_project(small_mlp_build / "rtl" / "accel"), small_mlp_build / "vectors"
 
 
 def _record(report: Any) -> dict[str, Any]:
@@ -85,6 +73,31 @@ def test_case_seconds_reads_the_results_file(tmp_path: Path) -> None:
     assert result.case_seconds(VERIFY_TEST) == 2.25
     with pytest.raises(VerificationError, match=r"records no cocotb test 'gone'"):
         result.case_seconds("gone")
+
+
+def test_runs_sharing_a_build_directory_take_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run waits for the build directory's lock (held here as another worker would hold
+    it) before it builds there, and builds once it is released."""
+    from codesign.cache import file_lock
+    from codesign.verify import simulators
+
+    built = threading.Event()
+    monkeypatch.setattr(simulators, "simulator_path", lambda name: Path(name))
+    monkeypatch.setattr(simulators, "_icarus_build", lambda spec: built.set())
+    monkeypatch.setattr(
+        simulators, "_run_tests",
+        lambda runner, spec, sim, *args: SimResult(sim, 1, 0, spec.build / "r.xml", spec.build,
+                                                   True))
+    build = tmp_path / "sim"
+    with file_lock(build / simulators.BUILD_LOCK):
+        worker = threading.Thread(target=simulators.run_cocotb, args=(
+            "top", [], {}, "tb", "icarus", build))
+        worker.start()
+        assert not built.wait(0.5)
+    worker.join(timeout=10)
+    assert built.is_set() and not worker.is_alive()
 
 
 FAULTS = """// accel_top with an injected fault, around the real design renamed accel_core.

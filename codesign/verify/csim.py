@@ -32,7 +32,7 @@ import numpy as np
 
 from codesign.backends.hls import HlsProject, emit_hls, library_dir
 from codesign.backends.words import pack_words, unpack_words
-from codesign.cache import cache_dir
+from codesign.cache import cache_dir, entry_lock
 from codesign.dataflow.graph import side_by_side
 from codesign.dataflow.kernels import IntArray, KernelInstance
 from codesign.errors import ToolNotFoundError, VerificationError
@@ -126,6 +126,16 @@ def compile_project(project: HlsProject, cache: Path | None = None) -> tuple[Pat
     binary = root / key / BINARY
     if binary.is_file():
         return binary, 0.0
+    # parallel tests and sweep points that need the same binary wait for the first compile
+    with entry_lock(root, key):
+        if binary.is_file():
+            return binary, 0.0
+        return binary, _compile(project, gxx, ap, lib, root, key)
+
+
+def _compile(project: HlsProject, gxx: Path, ap: Path, lib: Path, root: Path, key: str) -> float:
+    """Compile ``project`` into the cache entry ``key`` (written whole, then renamed into
+    place); returns the seconds g++ took."""
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     try:
@@ -144,7 +154,7 @@ def compile_project(project: HlsProject, cache: Path | None = None) -> tuple[Pat
             os.replace(tmp, root / key)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return binary, seconds
+    return seconds
 
 
 def _run(binary: Path, frames: int, args: Sequence[Path], work: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codesign.cache import file_lock
 from codesign.errors import ToolNotFoundError, VerificationError
 from codesign.paths import data_dir
 from codesign.tools import default_jobs
@@ -45,6 +46,9 @@ TIMESCALE = ("1ns", "1ps")
 
 # Verilator's replacement for cocotb's --public-flat-rw when only the toplevel is read
 TOP_ONLY_PUBLIC = ["--public-depth", "1"]
+
+# in the build directory: held while a run builds and simulates there
+BUILD_LOCK = ".lock"
 
 # C++ optimisation of the verilated model. Our runs are cocotb-bound (Python runs on every
 # clock edge) and short, so compile time dominates: -O0 builds the demo accelerator with
@@ -201,15 +205,32 @@ def _failure_lines(log: Path, limit: int = 30) -> str:
     return "\n".join(lines[-limit:])
 
 
-def _build(runner: Any, toplevel: str, simulator: str, build: Path, **kwargs: Any) -> None:
-    """runner.build, turning a failed compile into a VerificationError with the log tail."""
+@dataclass(frozen=True)
+class _BuildSpec:
+    """What one simulation model is built from, and where."""
+
+    toplevel: str
+    sources: list[Path]
+    parameters: dict[str, object]
+    build: Path
+    waves: bool
+
+
+def _build(runner: Any, spec: _BuildSpec, simulator: str, **kwargs: Any) -> None:
+    """runner.build of ``spec``, turning a failed compile into a VerificationError with the
+    log tail."""
+    log = spec.build / "build.log"
     try:
-        runner.build(**kwargs)
+        runner.build(
+            sources=spec.sources, hdl_toplevel=spec.toplevel, parameters=spec.parameters,
+            build_dir=spec.build, waves=spec.waves, timescale=TIMESCALE, log_file=log,
+            **kwargs,
+        )
     except (RuntimeError, SystemExit) as exc:
-        log = build / "build.log"
         tail = log.read_text(errors="replace").splitlines()[-30:] if log.is_file() else []
         raise VerificationError(
-            f"building {toplevel} for {simulator} failed ({exc}); log {log}:\n" + "\n".join(tail)
+            f"building {spec.toplevel} for {simulator} failed ({exc}); log {log}:\n"
+            + "\n".join(tail)
         ) from exc
 
 
@@ -243,55 +264,71 @@ def run_cocotb(
     ``cxx_opt`` is the C++ optimisation of a Verilator model (long runs want ``-O2``).
     ``build_args`` are extra Verilator flags (e.g. ``--timing``; Icarus ignores them).
     Waveforms (``waves=True``) go to the build directory (``dump.vcd`` on Verilator,
-    ``<toplevel>.fst`` on Icarus).
+    ``<toplevel>.fst`` on Icarus). Runs that share a build directory (parallel test
+    workers, sweep processes) take turns: its lock is held from the build to the results.
     Returns a :class:`SimResult`; with ``check`` (default) raises
     :class:`VerificationError` when a test fails or the simulator dies, naming the results
     file and the build directory (which keeps the waveform).
     """
-    from cocotb_tools.runner import get_runner
-
-    runner: Any
     build = Path(build_dir).resolve()
     build.mkdir(parents=True, exist_ok=True)
     srcs = [Path(s).resolve() for s in sources]
     simulator_path(simulator)  # clear error before cocotb's own
-    results_xml = build / "results.xml"
-    built = True
-    if simulator == "verilator":
-        runner = _verilator_runner(public, cxx_opt)
-        flags = [*VERILATOR_FLAGS, *build_args]
-        stamp = build / "build.stamp"
-        public_flags = ["--public-flat-rw"] if public else TOP_ONLY_PUBLIC
-        digest = _digest(srcs, parameters, [*flags, *public_flags, cxx_opt],
-                         toplevel, waves)
-        binary = build / toplevel
-        if stamp.is_file() and binary.is_file() and stamp.read_text() == digest:
-            built = False
+    spec = _BuildSpec(toplevel, srcs, dict(parameters), build, waves)
+    with file_lock(build / BUILD_LOCK):
+        if simulator == "verilator":
+            runner, built = _verilator_build(spec, public, cxx_opt, build_args)
         else:
-            stamp.unlink(missing_ok=True)
-            _build(runner, toplevel, simulator, build,
-                   sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
-                   build_args=flags, build_dir=build, waves=waves, timescale=TIMESCALE,
-                   log_file=build / "build.log")
-            stamp.write_text(digest)
-    else:
-        runner = get_runner("icarus")
-        _build(runner, toplevel, simulator, build,
-               sources=srcs, hdl_toplevel=toplevel, parameters=dict(parameters),
-               build_dir=build, waves=waves, timescale=TIMESCALE, always=True,
-               log_file=build / "build.log")
+            runner, built = _icarus_build(spec), True
+        result = _run_tests(runner, spec, simulator, built, test_module, extra_env, testcase,
+                            seed)
+    if check and not result.passed:
+        raise VerificationError(f"{toplevel} on {simulator}: {result.failure_text()}")
+    return result
+
+
+def _verilator_build(spec: _BuildSpec, public: bool, cxx_opt: str,
+                     build_args: Sequence[str]) -> tuple[Any, bool]:
+    """The Verilator runner with ``spec`` built, and whether it was built now (False: the
+    build directory's stamp matched and its model was reused)."""
+    runner = _verilator_runner(public, cxx_opt)
+    flags = [*VERILATOR_FLAGS, *build_args]
+    public_flags = ["--public-flat-rw"] if public else TOP_ONLY_PUBLIC
+    digest = _digest(spec.sources, spec.parameters, [*flags, *public_flags, cxx_opt],
+                     spec.toplevel, spec.waves)
+    stamp = spec.build / "build.stamp"
+    binary = spec.build / spec.toplevel
+    if stamp.is_file() and binary.is_file() and stamp.read_text() == digest:
+        return runner, False
+    stamp.unlink(missing_ok=True)
+    _build(runner, spec, "verilator", build_args=flags)
+    stamp.write_text(digest)
+    return runner, True
+
+
+def _icarus_build(spec: _BuildSpec) -> Any:
+    """The Icarus runner with ``spec`` compiled (always: it takes about a second)."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner("icarus")
+    _build(runner, spec, "icarus", always=True)
+    return runner
+
+
+def _run_tests(runner: Any, spec: _BuildSpec, simulator: str, built: bool, test_module: str,
+               extra_env: Mapping[str, str] | None, testcase: str | None,
+               seed: int | None) -> SimResult:
+    """Run the cocotb tests on the built model and read their results."""
+    results_xml = spec.build / "results.xml"
     # cocotb exits (SystemExit) or raises when the simulator fails; the results file (or
     # its absence) tells what happened
     with contextlib.suppress(SystemExit, RuntimeError):
         runner.test(
-            test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-            build_dir=build, test_dir=build, results_xml=str(results_xml),
+            test_module=test_module, hdl_toplevel=spec.toplevel, hdl_toplevel_lang="verilog",
+            build_dir=spec.build, test_dir=spec.build, results_xml=str(results_xml),
             extra_env=dict(extra_env or {}),
-            waves=waves, testcase=testcase, seed=seed, timescale=TIMESCALE,
-            log_file=build / "sim.log",
+            waves=spec.waves, testcase=testcase, seed=seed, timescale=TIMESCALE,
+            log_file=spec.build / "sim.log",
         )
     tests, failed = _get_results(results_xml)
-    result = SimResult(simulator, tests, failed, results_xml, build, built)
-    if check and not result.passed:
-        raise VerificationError(f"{toplevel} on {simulator}: {result.failure_text()}")
-    return result
+    return SimResult(simulator, tests, failed, results_xml, spec.build, built)

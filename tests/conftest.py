@@ -57,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _warm_yowasp()
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent with -p no:xdist
 def pytest_configure_node(node: Any) -> None:
     """(xdist, on the controller) what each worker's pytest_configure reads."""
     node.workerinput["columns"] = os.environ.get("COLUMNS")

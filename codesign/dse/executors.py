@@ -106,6 +106,65 @@ class _Recorder:
 
 
 
+class _LocalPool:
+    """A spawn process pool that can be replaced after a worker died, with the points in
+    flight on it."""
+
+    def __init__(self, workers: int, threads: int) -> None:
+        self.workers, self.threads = workers, threads
+        self.pool = self.new_pool()
+        self.inflight: dict[cf.Future[PointOutcome], SweepPoint] = {}
+
+    def new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init, initargs=(self.threads, os.getpid()),
+        )
+
+    def restart(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self.new_pool()
+
+
+def _next_batch(pending: deque[SweepPoint], suspects: set[str], inflight: int,
+                workers: int) -> list[SweepPoint]:
+    """The points to submit now: a suspect alone once nothing is in flight (and nothing
+    else while one waits), else as many as there are free workers."""
+    suspect = next((p for p in pending if p.digest in suspects), None)
+    if suspect is not None:
+        if inflight:
+            return []
+        pending.remove(suspect)
+        return [suspect]
+    batch: list[SweepPoint] = []
+    while pending and inflight + len(batch) < workers:
+        batch.append(pending.popleft())
+    return batch
+
+
+def _after_break(local: _LocalPool, broken: list[SweepPoint], rec: _Recorder,
+                 pending: deque[SweepPoint], suspects: set[str]) -> None:
+    """A worker died: record what finished, re-queue the other points in flight as
+    suspects (to run alone), record a suspect that broke its pool again as failed, and
+    start a new pool."""
+    local.pool.shutdown(wait=True, cancel_futures=True)
+    for fut, point in local.inflight.items():
+        if not fut.cancelled() and fut.exception() is None:
+            rec.record(point, fut.result())
+        else:
+            broken.append(point)
+    local.inflight.clear()
+    for point in broken:
+        if point.digest in suspects:
+            rec.record(point, _failed(
+                point, "WorkerDied: the worker process running this point died "
+                "(killed, out of memory or crashed)"))
+        else:
+            suspects.add(point.digest)
+            pending.appendleft(point)
+    local.pool = local.new_pool()
+
+
 def _run_local(
     points: list[SweepPoint],
     rec: _Recorder,
@@ -121,50 +180,30 @@ def _run_local(
     become suspects, the pool is restarted, and each suspect is then re-run alone, so
     the point that kills its worker is recorded as failed and no other point is.
     """
-    ctx = multiprocessing.get_context("spawn")
     jobs_file = str(rec.share.path) if rec.share is not None else None
     pending: deque[SweepPoint] = deque(points)
     suspects: set[str] = set()
-
-    def new_pool() -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=ctx,
-            initializer=_worker_init,
-            initargs=(threads, os.getpid()),
-        )
-
-    pool = new_pool()
-    inflight: dict[cf.Future[PointOutcome], SweepPoint] = {}
+    local = _LocalPool(workers, threads)
     try:
-        while pending or inflight:
-            # suspects run alone: wait for the pool to drain, then submit one
-            suspect = next((p for p in pending if p.digest in suspects), None)
-            batch: list[SweepPoint] = []
-            if suspect is not None and not inflight:
-                pending.remove(suspect)
-                batch = [suspect]
-            elif suspect is None:
-                while pending and len(inflight) + len(batch) < workers:
-                    batch.append(pending.popleft())
+        while pending or local.inflight:
+            batch = _next_batch(pending, suspects, len(local.inflight), workers)
             for i, p in enumerate(batch):
                 try:
-                    fut = pool.submit(
+                    fut = local.pool.submit(
                         run_point, flow_fn, p.config, str(out_dir), until, threads, jobs_file
                     )
                 except cf.process.BrokenProcessPool:
                     # a worker died since the last wait: its future reports it below
                     pending.extendleft(reversed(batch[i:]))
                     break
-                inflight[fut] = p
-            if not inflight:  # broken with nothing in flight: start afresh
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = new_pool()
+                local.inflight[fut] = p
+            if not local.inflight:  # broken with nothing in flight: start afresh
+                local.restart()
                 continue
-            finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            finished, _ = cf.wait(local.inflight, return_when=cf.FIRST_COMPLETED)
             broken: list[SweepPoint] = []
             for fut in finished:
-                point = inflight.pop(fut)
+                point = local.inflight.pop(fut)
                 try:
                     outcome = fut.result()
                 except cf.process.BrokenProcessPool:
@@ -173,31 +212,10 @@ def _run_local(
                 except Exception as err:  # e.g. the flow's result could not be pickled
                     outcome = _failed(point, f"{type(err).__name__}: {err}")
                 rec.record(point, outcome)
-            if broken:
-                # the other in-flight futures fail the same way unless they had finished
-                pool.shutdown(wait=True, cancel_futures=True)
-                for fut, point in inflight.items():
-                    if not fut.cancelled() and fut.exception() is None:
-                        rec.record(point, fut.result())
-                    else:
-                        broken.append(point)
-                inflight.clear()
-                for point in broken:
-                    if point.digest in suspects:
-                        rec.record(
-                            point,
-                            _failed(
-                                point,
-                                "WorkerDied: the worker process running this point died "
-                                "(killed, out of memory or crashed)",
-                            ),
-                        )
-                    else:
-                        suspects.add(point.digest)
-                        pending.appendleft(point)
-                pool = new_pool()
+            if broken:  # the other in-flight futures fail the same way unless finished
+                _after_break(local, broken, rec, pending, suspects)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        local.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(

@@ -171,18 +171,8 @@ def run_sweep(
     the share of tool processes grows for the last points as workers fall idle (see
     :class:`_CpuShare`); an explicit ``threads_per_worker`` stays fixed.
     """
-    if executor not in ("local", "dask"):
-        raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")
-    workers = usable_cpus() if workers is None else workers
-    if workers < 1:
-        raise ConfigError(f"sweep workers must be >= 1, got {workers}")
-    share_cpus = threads_per_worker is None  # an explicit share stays fixed
-    if threads_per_worker is None:
-        threads_per_worker = max(1, usable_cpus() // workers)
-    if threads_per_worker < 1:
-        raise ConfigError(f"sweep threads per worker must be >= 1, got {threads_per_worker}")
-    if scheduler is not None and executor != "dask":
-        raise ConfigError("a scheduler address needs executor 'dask'")
+    workers, threads, share_cpus = _worker_shares(executor, workers, scheduler,
+                                                  threads_per_worker)
     if flow_fn is None:
         from codesign.flow.runner import run_flow
 
@@ -193,43 +183,43 @@ def run_sweep(
     t0 = time.perf_counter()
     folding = None
     if spec.pin_folding is not None:
-        folding = solve_folding(spec, out, flow_fn, threads_per_worker)
+        folding = solve_folding(spec, out, flow_fn, threads)
         spec = pinned(spec, folding)
     with SweepStore(store_path) as store:
         plan = plan_sweep(spec, store, until=until, retry_failed=retry_failed)
-        summary = SweepSummary(
-            store_path=Path(store_path),
-            out_dir=out,
-            total=len(plan.points),
-            skipped=len(plan.skipped),
-            folding=folding,
-        )
+        summary = SweepSummary(store_path=Path(store_path), out_dir=out,
+                               total=len(plan.points), skipped=len(plan.skipped),
+                               folding=folding)
         rec = _Recorder(store, summary, len(plan.to_run), until, progress)
-        runnable = []
+        runnable = [p for p in plan.to_run if p.error is None]
         for p in plan.to_run:
-            if p.error is not None:
+            if p.error is not None:  # an invalid config: recorded, never run
                 rec.record(p, _failed(p, p.error))
-            else:
-                runnable.append(p)
         if runnable and share_cpus and (executor == "local" or scheduler is None):
             # workers on this machine: the last points get the CPUs idle workers leave
             rec.share = _CpuShare(out / ".cpu_share", usable_cpus(), workers, len(runnable))
-        if runnable:
-            if executor == "local":
-                _run_local(
-                    runnable,
-                    rec,
-                    flow_fn,
-                    out,
-                    until,
-                    min(workers, len(runnable)),
-                    threads_per_worker,
-                )
-            else:
-                _run_dask(
-                    runnable, rec, flow_fn, out, until, workers, threads_per_worker, scheduler
-                )
+        if runnable and executor == "local":
+            _run_local(runnable, rec, flow_fn, out, until, min(workers, len(runnable)), threads)
+        elif runnable:
+            _run_dask(runnable, rec, flow_fn, out, until, workers, threads, scheduler)
         if rec.share is not None:
             rec.share.path.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _worker_shares(executor: str, workers: int | None, scheduler: str | None,
+                   threads_per_worker: int | None) -> tuple[int, int, bool]:
+    """Workers, threads per worker and whether the CPU share follows the points left
+    (only when the threads were not given), checked; ConfigError names a bad value."""
+    if executor not in ("local", "dask"):
+        raise ConfigError(f"unknown sweep executor {executor!r}; executors are: local, dask")
+    workers = usable_cpus() if workers is None else workers
+    if workers < 1:
+        raise ConfigError(f"sweep workers must be >= 1, got {workers}")
+    threads = max(1, usable_cpus() // workers) if threads_per_worker is None else threads_per_worker
+    if threads < 1:
+        raise ConfigError(f"sweep threads per worker must be >= 1, got {threads}")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError("a scheduler address needs executor 'dask'")
+    return workers, threads, threads_per_worker is None

@@ -191,10 +191,12 @@ def run_sweep(
                                total=len(plan.points), skipped=len(plan.skipped),
                                folding=folding)
         rec = _Recorder(store, summary, len(plan.to_run), until, progress)
-        runnable = [p for p in plan.to_run if p.error is None]
+        runnable = []
         for p in plan.to_run:
             if p.error is not None:  # an invalid config: recorded, never run
                 rec.record(p, _failed(p, p.error))
+            else:
+                runnable.append(p)
         if runnable and share_cpus and (executor == "local" or scheduler is None):
             # workers on this machine: the last points get the CPUs idle workers leave
             rec.share = _CpuShare(out / ".cpu_share", usable_cpus(), workers, len(runnable))

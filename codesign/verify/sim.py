@@ -168,7 +168,7 @@ def simulate_accelerator(
     }
     top, sources, parameters, build_args = _testbench(
         project, driver, vectors, build, meta, internal_clock)
-    if build_args:  # the harness clocks itself: the testbench only waits for done
+    if driver == "hdl" and internal_clock:  # the testbench only waits for done
         tb_cfg["internal_clock"] = True
     result = run_cocotb(
         toplevel=top, sources=sources, parameters=parameters,
@@ -199,10 +199,11 @@ def _testbench(
     if driver != "hdl":
         return project.top, list(project.sources), {}, []
     parameters = stage_harness(vectors, build, meta)
-    if not internal_clock:
-        return HARNESS_TOP, [*project.sources, harness_source()], parameters, []
-    parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
-    return HARNESS_TOP, [*project.sources, harness_source()], parameters, ["--timing"]
+    build_args = []
+    if internal_clock:
+        parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
+        build_args.append("--timing")
+    return HARNESS_TOP, [*project.sources, harness_source()], parameters, build_args
 
 
 def _report(data: dict[str, Any], simulator: str, driver: str, seconds: float,

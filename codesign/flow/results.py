@@ -53,6 +53,7 @@ def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "import": {k: v for k, v in s.get("import", {}).items() if k != "artefacts"} or None,
         "export": s.get("export", {}).get("equivalence"),
         "layers": lower.get("layers", []),
+        "folding": lower.get("folding"),
         "verification": verification,
         "cycles": s.get("sim", {}).get("cycles"),
         "overflow": s.get("overflow"),

@@ -12,7 +12,11 @@ visit), are folded in the same copy by their kernel's own cycle model
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
@@ -24,6 +28,83 @@ from codesign.errors import LoweringError
 
 MVAU_WWIDTH_MAX = 36
 """Widest weight stream per PE (bits) FINN's SetFolding grows SIMD to (its default)."""
+FOLDING_PROP = "codesign.folding"
+"""Metadata property of the folded dataflow graph: its :class:`FoldingOutcome` (JSON)."""
+
+
+@dataclass(frozen=True)
+class FoldingOutcome:
+    """What folding achieved: the slowest node's estimated cycles per frame against the
+    target, and FINN's reasons where a node could not be folded further."""
+
+    target_cycles: int | None
+    """``fold.target_cycles``; None for an explicit ``fold.layers``."""
+    achieved_ii: int
+    slowest_node: str
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def target_met(self) -> bool | None:
+        return None if self.target_cycles is None else self.achieved_ii <= self.target_cycles
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "reasons": list(self.reasons), "target_met": self.target_met}
+
+
+def folding_outcome(child: ModelWrapper) -> dict[str, object] | None:
+    """The outcome recorded on a folded dataflow graph (None before folding)."""
+    text = child.get_metadata_prop(FOLDING_PROP)
+    return None if text is None else dict(json.loads(text))
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().strip())
+
+
+@contextmanager
+def _finn_warnings() -> Iterator[list[str]]:
+    """FINN's warnings while the block runs (SetFolding logs why a node missed the target
+    to ``finn_logger``; they still reach the lower log)."""
+    handler = _Collect()
+    logger = logging.getLogger("finn_logger")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _slowest(spec: ModelWrapper) -> tuple[str, int]:
+    """The HW node with the most estimated cycles per frame, and that count."""
+    cycles = [(int(getCustomOp(n).get_exp_cycles()), n.name)
+              for n in spec.graph.node if is_hw_node(n)]
+    most, name = max(cycles, default=(0, "-"))
+    return name, most
+
+
+def _record(child: ModelWrapper, spec: ModelWrapper, target: int | None,
+            messages: Sequence[str]) -> None:
+    # the copy's nodes are specialized and renamed (MVAU_hls_0): name them as the user's
+    generic = {n.output[0]: n.name for n in child.graph.node}
+    names = {n.name: generic.get(n.output[0], n.name) for n in spec.graph.node}
+    name, achieved = _slowest(spec)
+    name = names[name] if name in names else name
+    reasons: list[str] = []
+    for m in messages:  # FINN's reasons, once each, in the order it gave them
+        if "target" in m or "wider than" in m:
+            head, sep, rest = m.partition(": ")
+            m = f"{names.get(head, head)}{sep}{rest}"
+            if m not in reasons:
+                reasons.append(m)
+    if target is not None and achieved > target and not any(name in r for r in reasons):
+        reasons.append(f"{name}: {achieved} cycles per frame at its widest legal folding")
+    outcome = FoldingOutcome(target, achieved, name, tuple(reasons))
+    child.set_metadata_prop(FOLDING_PROP, json.dumps(outcome.to_json()))
 
 
 def validate_folding(child: ModelWrapper) -> None:
@@ -79,15 +160,14 @@ def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelW
     SetFolding because FINN's pipeline analysis knows only specialized nodes, and the
     slowest node may be one of ours.
     """
-    spec = _fold_pass(specialized_copy(child, part), target_cycles)
-    slowest = max(
-        (int(getCustomOp(n).get_exp_cycles()) for n in spec.graph.node if is_hw_node(n)),
-        default=0,
-    )
+    with _finn_warnings() as messages:
+        spec = _fold_pass(specialized_copy(child, part), target_cycles)
+    slowest = _slowest(spec)[1]
     if slowest > target_cycles:
         spec = _fold_pass(spec, slowest)
     _copy_folding(spec, child)
     validate_folding(child)
+    _record(child, spec, target_cycles, messages)
     return child
 
 
@@ -121,4 +201,5 @@ def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -
     spec = _fold_pass(specialized_copy(child, part), max(slowest, 1), skip)
     _copy_folding(spec, child, skip=skip)
     validate_folding(child)
+    _record(child, spec, None, ())
     return child

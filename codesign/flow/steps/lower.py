@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
     from codesign.dataflow.graph import read_graph
     from codesign.dataflow.lower import execute_parent, layer_table, load_lowered, run_lower
+    from codesign.dataflow.lower.folding import folding_outcome
 
     cfg, bd = run.cfg, run.bd
     onnx_in = graph_file
@@ -59,6 +60,7 @@ def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
         "hw_graph_max_abs_diff": float(np.abs(want - got).max()),
         "hw_graph_images_differing": differing,
         "layers": layers,
+        "folding": folding_outcome(child),
         "artefacts": rel,
     }
 

@@ -58,6 +58,20 @@ def not_a_module():
 
 def raises():
     raise ValueError("bad width")
+
+
+def needs_width(width):
+    return make_net()
+
+
+def plain_torch():
+    return nn.Sequential(nn.Linear(64, 10))
+
+
+def conv_net():
+    from brevitas.nn import QuantConv2d
+
+    return nn.Sequential(QuantConv2d(1, 4, 3, weight_bit_width=4), nn.Flatten())
 """
 
 
@@ -112,11 +126,11 @@ def _save_state(user_dir: Path, name: str = "net.pt") -> Path:
     [
         ({"factory": "usernet"}, {}, "is not 'module.path:function'"),
         ({"factory": "usernet:make_net", "checkpoint": "none.pt"}, {},
-         "model.checkpoint: Value error, file not found"),
+         "model.checkpoint: file not found"),
         ({}, {"input_type": None}, "model.kind brevitas needs data.input_type"),
         ({}, {"train": None}, "without model.checkpoint is trained by codesign: give data.train"),
         ({"input_shape": [1, 0, 8]}, {}, "every dimension must be >= 1"),
-        ({"source_dir": "nowhere"}, {}, "model.source_dir: Value error, directory not found"),
+        ({"source_dir": "nowhere"}, {}, "model.source_dir: directory not found"),
     ],
 )
 def test_config_errors_name_the_key(
@@ -152,13 +166,46 @@ def test_quant_section_is_refused_and_train_kept(user_dir: Path) -> None:
         ("usernet:missing", r"has no 'missing'; its callables: .*make_net"),
         ("usernet:not_callable", r"not_callable in .* is a int, not callable"),
         ("usernet:not_a_module", r"not_a_module\(\) returned a str, not a torch.nn.Module"),
-        ("usernet:raises", r"calling raises\(\) raised ValueError: bad width"),
+        ("usernet:raises", r"calling raises\(\) raised ValueError: bad width$"),
+        ("usernet:needs_width", r"calling needs_width\(\) raised TypeError: .*argument"),
     ],
 )
 def test_factory_errors_are_named(user_dir: Path, factory: str, hint: str) -> None:
     cfg = _cfg(user_dir, {"factory": factory})
-    with pytest.raises(ConfigError, match=hint):
+    with pytest.raises(ConfigError, match=hint) as err:
         build_user_model(cfg.model)
+    # the calling convention is mentioned only where the call itself was wrong
+    assert ("called without arguments" in str(err.value)) == (factory == "usernet:needs_width")
+
+
+def test_factory_named_as_a_file_gets_the_module_form(user_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model.factory: 'usernet.py:make_net' names a file; "
+                       r"name its module without .py: 'usernet:make_net'"):
+        _cfg(user_dir, {"factory": "usernet.py:make_net"})
+
+
+def test_module_without_quantizers_is_refused(user_dir: Path) -> None:
+    cfg = _cfg(user_dir, {"factory": "usernet:plain_torch"})
+    with pytest.raises(ConfigError, match=r"plain_torch\(\) builds a module without Brevitas "
+                       r"quantizers; .* use brevitas.nn layers"):
+        build_user_model(cfg.model)
+
+
+def test_input_shape_the_module_cannot_take_is_named_at_once(user_dir: Path) -> None:
+    cfg = _cfg(user_dir, {"factory": "usernet:conv_net"})  # input_shape [64] into a conv
+    with pytest.raises(ConfigError, match=r"model.input_shape \[64\] does not fit the module of "
+                       r"model.factory 'usernet:conv_net': a batch of shape \[2, 64\] raised "
+                       r"RuntimeError"):
+        build_user_model(cfg.model)
+    # through the CLI: exit status 2 and one error line, before any training
+    config = user_dir / "conv.yaml"
+    config.write_text(textwrap.dedent("""
+        model: {kind: brevitas, factory: "usernet:conv_net", input_shape: [64]}
+        data: {kind: npz, path: test.npz, input_type: UINT8, train: train.npz}
+    """))
+    result = CliRunner().invoke(app, ["train", str(config), "--out", str(user_dir / "b")])
+    assert result.exit_code == 2, result.output
+    assert "model.input_shape [64]" in result.output and "Traceback" not in result.output
 
 
 def test_module_that_fails_to_import_is_named(tmp_path: Path) -> None:
@@ -219,8 +266,25 @@ def test_checkpoint_errors_list_the_keys(user_dir: Path) -> None:
 
     torch.save({"a": Path("x")}, user_dir / "object.pt")  # a pickled object: refused
     with pytest.raises(ConfigError, match=r"cannot be read as a state dict of tensors "
-                       r"\(torch.load with weights_only=True\)"):
+                       r"\(UnpicklingError\); save one with torch.save") as err:
         load_user_checkpoint(model, user_dir / "object.pt")
+    assert "weights_only" not in str(err.value)  # torch's advice is not the user's option
+
+    (user_dir / "garbage.pt").write_bytes(b"\x00not a checkpoint" * 10)
+    with pytest.raises(ConfigError, match=r"cannot be read as a state dict") as err:
+        load_user_checkpoint(model, user_dir / "garbage.pt")
+    assert "weights_only" not in str(err.value)
+
+    torch.save({"state_dict": torch.load(ckpt, weights_only=True)}, user_dir / "nested.pt")
+    with pytest.raises(ConfigError, match=r"nested under 'state_dict'; save the state dict "
+                       r"itself: torch.save\(net.state_dict\(\), path\)"):
+        load_user_checkpoint(model, user_dir / "nested.pt")
+
+    # a module saved before it ever trained lacks the activation scales Brevitas makes
+    torch.save(build_user_model(_cfg(user_dir).model).state_dict(), user_dir / "fresh.pt")
+    with pytest.raises(ConfigError, match=r"scaling_impl.value.*Brevitas creates these "
+                       r"activation scales while the module trains"):
+        load_user_checkpoint(model, user_dir / "fresh.pt")
 
 
 def test_mismatched_checkpoint_fails_the_export_step(user_dir: Path) -> None:

@@ -77,14 +77,20 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     [
         ({"model": {"kind": "onnx", "path": str(NET)}}, "needs its test set"),
         ({"model": {"kind": "onnx", "path": "missing.onnx"},
-          "data": {"kind": "npz", "path": str(TEST)}}, "model.path: Value error, file not found"),
+          "data": {"kind": "npz", "path": str(TEST)}}, "model.path: file not found"),
         ({"model": {"kind": "onnx", "path": str(NET)}, "data": {"kind": "npz", "path": str(TEST)},
           "quant": {"acc_bits": 12}}, "quant does not apply to model.kind onnx"),
         ({"data": {"kind": "npz", "path": str(TEST)}}, "model.kind mlp trains and tests on digits"),
         ({"model": {"kind": "onnx", "path": str(NET)},
           "data": {"kind": "npz", "path": str(TEST), "input_type": "FLOAT32"}},
-         "data.input_type: Value error, FLOAT32 is not an integer type"),
+         "data.input_type: FLOAT32 is not an integer type"),
         ({"data": {"kind": "csv"}}, "data.kind: unknown data kind; known: digits, npz"),
+        ({"model": {"kind": "onnx", "path": str(NET)},
+          "data": {"kind": "npz", "path": str(TEST), "input_type": "UINT55"}},
+         "data.input_type: UINT55 is 55 bits wide; inputs may have at most 32 bits"),
+        ({"model": {"kind": "onnx", "path": str(NET)},
+          "data": {"kind": "npz", "path": str(TEST), "input_type": "UINT8X"}},
+         "data.input_type: 'UINT8X' is not a qonnx DataType name"),
     ],
 )
 def test_config_errors_name_the_key(data: dict[str, Any], hint: str) -> None:

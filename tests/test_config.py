@@ -38,12 +38,15 @@ def test_digest_depends_on_seed() -> None:
         ({"model": {"hidden": [64, 0]}}, "model", "must be >= 1"),
         ({"fold": {}}, "fold", "exactly one of"),
         ({"quant": {"method": "a2q", "acc_bits": None}}, "quant", "required"),
+        ({"board": "nonexistent"}, "board", "unknown board 'nonexistent'; known boards: "),
     ],
 )
 def test_bad_values_name_the_key(data: dict, key: str, hint: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     assert key in str(info.value) and hint in str(info.value)
+    # our validators' words, not pydantic's framing
+    assert "Value error" not in str(info.value) and "(top level)" not in str(info.value)
 
 
 @pytest.mark.parametrize(("method", "smallest"), [("a2q", 10), ("a2q_plus", 9)])

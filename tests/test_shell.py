@@ -150,6 +150,20 @@ def test_run_on_board_reads_the_build_and_talks_over_the_port(tmp_path: Path) ->
         run_on_board(tmp_path, "icebreaker", "/dev/null")
 
 
+def test_run_hint_for_a_build_of_another_board_works_as_printed(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "manifest.json").write_text(json.dumps({"config": {"board": "zcu104"},
+                                                     "steps": {}}))
+    with pytest.raises(ConfigError) as err:
+        run_on_board(build, "icebreaker", "/dev/ttyUSB1")
+    other = f"{build}-icebreaker"
+    # the same --out would hold two designs: the hint names another directory for both
+    assert f"`codesign bitstream CONFIG --board icebreaker --out {other}`" in str(err.value)
+    assert f"`codesign run --board icebreaker --port /dev/ttyUSB1 --out {other}`" in str(
+        err.value)
+
+
 def test_place_route_and_pack_commands_per_family() -> None:
     from codesign.synth.nextpnr import nextpnr_command, pack_command
 

@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from codesign.backends.vectors import read_hex
 from codesign.board.registry import get_board
@@ -86,6 +86,21 @@ def build_frames(vectors: Path, framing: Framing, count: int) -> tuple[
     return frames, expected
 
 
+def _no_bitstream(build: Path, manifest: dict[str, Any], board: str, port: str) -> str:
+    """Why ``build`` cannot be run on ``board``, and the commands that make it runnable:
+    a build directory holds one design, and the board is part of the design, so a build
+    for another board needs a directory of its own."""
+    built_for = manifest.get("config", {}).get("board")
+    if built_for in (None, board):
+        return (f"{build} holds no open-flow bitstream for {board}; run "
+                f"`codesign bitstream CONFIG --board {board} --out {build}` first")
+    other = build.with_name(f"{build.name}-{board}")
+    return (f"{build} holds a build for {built_for}, not {board} (a build directory holds "
+            f"one design); build the bitstream in another directory, then run it there: "
+            f"`codesign bitstream CONFIG --board {board} --out {other}` and "
+            f"`codesign run --board {board} --port {port} --out {other}`")
+
+
 def run_on_board(
     build: Path, board: str, port_name: str, *, frames: int = 20, timeout_s: float = 2.0
 ) -> RunReport:
@@ -102,10 +117,7 @@ def run_on_board(
     step = manifest.get("steps", {}).get("bitstream", {})
     result = step.get("result") if step.get("status") == "done" else None
     if not result or result.get("board") != the_board.name or "shell" not in result:
-        raise ConfigError(
-            f"{build} holds no open-flow bitstream for {the_board.name}; run "
-            f"`codesign bitstream CONFIG --board {the_board.name} --out {build}` first"
-        )
+        raise ConfigError(_no_bitstream(build, manifest, the_board.name, port_name))
     baud = int(result["shell"]["baud"])
     vectors = build / "vectors"
     framing = framing_of_vectors(vectors)

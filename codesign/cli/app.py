@@ -181,8 +181,12 @@ def flow(
     backend: BackendOpt = "rtl",
 ) -> None:
     """Run every step of the flow and write results.json."""
-    if (config is None) == (model is None):
-        raise typer.BadParameter("give a config file or --model (with --data), not both")
+    if config is None and model is None:
+        raise typer.BadParameter(
+            "give a flow config (codesign flow CONFIG.yaml) or a model file "
+            "(codesign flow --model NET.onnx --data TEST.npz)", param_hint="config")
+    if config is not None and model is not None:
+        raise typer.BadParameter("give a flow config or --model, not both", param_hint="--model")
     if config is None and model is not None:
         m = model
         print_summary(guard(lambda: _run(

@@ -9,6 +9,10 @@ from pydantic import Discriminator, Tag, field_validator
 
 from codesign.schema import Strict, existing_file
 
+MAX_INPUT_BITS = 32
+"""Widest integer input: products with 8-bit weights summed over any realistic fan-in
+stay inside the int64 accumulators of the reference execution."""
+
 
 class DigitsData(Strict):
     """``data.kind: digits`` (the default): scikit-learn's digits, the built-in models'
@@ -43,12 +47,18 @@ class NpzData(Strict):
 
         try:
             dtype = DataType[value]
-        except KeyError:
+        except (KeyError, ValueError):  # qonnx parses UINT<n>/INT<n> names itself
             raise ValueError(
                 f"{value!r} is not a qonnx DataType name (e.g. UINT8, INT4, BIPOLAR)"
             ) from None
         if not dtype.is_integer():
             raise ValueError(f"{value} is not an integer type; the accelerator takes integers")
+        if dtype.bitwidth() > MAX_INPUT_BITS:
+            raise ValueError(
+                f"{value} is {dtype.bitwidth()} bits wide; inputs may have at most "
+                f"{MAX_INPUT_BITS} bits (the reference computes accumulators in int64, which "
+                f"wider inputs can overflow); e.g. UINT8 for 8-bit pixels"
+            )
         return value
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     Tag,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -56,6 +57,17 @@ class FlowConfig(Strict):
     board: str = "zcu104"
     sim: SimConfig = SimConfig()
     synth: SynthConfig = SynthConfig()
+
+    @field_validator("board")
+    @classmethod
+    def _known_board(cls, name: str) -> str:
+        # checked here, not at the fold step after training (the registry reads board files)
+        from codesign.board.registry import list_boards
+
+        known = list_boards()
+        if name.strip().lower() not in known:
+            raise ValueError(f"unknown board {name!r}; known boards: {', '.join(known)}")
+        return name
 
     @property
     def source(self) -> registry.Source:

@@ -24,14 +24,16 @@ def _format_validation(err: ValidationError, source: str) -> str:
         union = unions.get(str(loc[0])) if loc else None
         if union and len(loc) > 1 and loc[1] in union:
             del loc[1]  # the union member's tag is not a key the user wrote
-        key = ".".join(str(p) for p in loc) or "(top level)"
+        key = ".".join(str(p) for p in loc)
         msg = e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "value_error":  # our validators' own words, without pydantic's prefix
+            msg = str(e.get("ctx", {}).get("error", msg))
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key"
         elif e["type"] == "union_tag_invalid" and union:
             key = f"{loc[0]}.kind"
             msg = f"unknown {loc[0]} kind; known: {', '.join(union)}"
-        lines.append(f"  {key}: {msg}")
+        lines.append(f"  {key}: {msg}" if key else f"  {msg}")
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ summaries (:mod:`codesign.flow.results`).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,8 +69,24 @@ def run_flow(
     steps = flow_steps(cfg, backend)
     _check_until(cfg, steps, until, backend)
     prog = progress or _Silent()
+    created = not Path(out).exists()
     bd = BuildDir(out, cfg)
-    run = StepRun(bd, cfg, prog)
+    try:
+        summaries = _run_steps(StepRun(bd, cfg, prog), steps, until)
+    except BaseException:
+        # a folder this run made and no step finished in holds nothing to keep; any other
+        # is left marked failed in its manifest (BuildDir.run_step)
+        if created and not any(bd.step_result(s.name) is not None for s in steps):
+            shutil.rmtree(bd.root, ignore_errors=True)
+        raise
+    results = assemble_results(cfg, summaries)
+    path = bd.finish(results)
+    return FlowResult(build_dir=bd.root, results_path=path, results=results)
+
+
+def _run_steps(run: StepRun, steps: tuple[Step, ...], until: str | None) -> JSON:
+    """Run (or reuse) ``steps`` in order up to ``until``; their summaries by name."""
+    cfg, bd, prog = run.cfg, run.bd, run.progress
     products = Products(run)
     summaries: JSON = {}
     for step in steps:
@@ -88,9 +105,7 @@ def run_flow(
         summaries[step.name] = summary
         if step.name == until:
             break
-    results = assemble_results(cfg, summaries)
-    path = bd.finish(results)
-    return FlowResult(build_dir=bd.root, results_path=path, results=results)
+    return summaries
 
 
 def vivado_bitstream(

@@ -93,7 +93,7 @@ def _record(child: ModelWrapper, spec: ModelWrapper, target: int | None,
     generic = {n.output[0]: n.name for n in child.graph.node}
     names = {n.name: generic.get(n.output[0], n.name) for n in spec.graph.node}
     name, achieved = _slowest(spec)
-    name = names[name] if name in names else name
+    name = names.get(name, name)
     reasons: list[str] = []
     for m in messages:  # FINN's reasons, once each, in the order it gave them
         if "target" in m or "wider than" in m:

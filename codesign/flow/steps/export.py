@@ -4,9 +4,7 @@ on the test set, which is stored beside the graph for every later step."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from codesign.config import BuiltinModelSection, NpzData
 from codesign.errors import ConfigError
@@ -73,7 +71,6 @@ def _export_user(run: StepRun, model_cfg: BrevitasModelConfig, test: EvalSet) ->
     else:
         ckpt, key = bd.path("train", USER_CHECKPOINT), "the train step's checkpoint"
     load_user_checkpoint(model, ckpt, key)
-    _user_forward(model, model_cfg, test.x[:2])
     onnx_path = bd.path(EXPORT_DIR, GRAPH_FILE)
     res = export_graph(model, cfg.data.input_type, test.x, onnx_path)
     report = check_equivalence(model, onnx_path, test.x, test.y)
@@ -87,20 +84,3 @@ def _export_user(run: StepRun, model_cfg: BrevitasModelConfig, test: EvalSet) ->
         "equivalence": dataclasses.asdict(report),
         "artefacts": rel,
     }
-
-
-def _user_forward(model: Any, model_cfg: BrevitasModelConfig, x: np.ndarray) -> None:
-    """One eval forward on test inputs, so a module that does not take model.input_shape
-    fails with a message naming it rather than deep in the export."""
-    import torch
-
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.from_numpy(x))
-    except Exception as err:
-        raise ConfigError(
-            f"model.input_shape {model_cfg.input_shape}: the module of model.factory "
-            f"{model_cfg.factory!r} fails on a batch of shape {tuple(x.shape)}: "
-            f"{type(err).__name__}: {err}"
-        ) from err

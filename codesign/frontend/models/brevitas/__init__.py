@@ -50,6 +50,12 @@ class BrevitasModelConfig(ModelSection):
     @field_validator("factory")
     @classmethod
     def _factory_form(cls, value: str) -> str:
+        module, _, fn = value.partition(":")
+        if module.endswith(".py"):
+            raise ValueError(
+                f"{value!r} names a file; name its module without .py: "
+                f"'{module.removesuffix('.py')}:{fn}'"
+            )
         if not re.fullmatch(FACTORY_PATTERN, value):
             raise ValueError(
                 f"{value!r} is not 'module.path:function' (a dotted module name, a colon, "

@@ -153,16 +153,50 @@ def build_user_model(cfg: BrevitasModelConfig, seed: int = 0) -> nn.Module:
         try:
             model = fn()
         except Exception as err:
+            # only an argument error is about how the factory is called
+            how = (" (the factory is called without arguments)"
+                   if isinstance(err, TypeError) and "argument" in str(err) else "")
             raise _factory_error(
-                cfg, f"calling {cfg.callable_name}() raised {type(err).__name__}: {err} "
-                "(the factory is called without arguments)"
+                cfg, f"calling {cfg.callable_name}() raised {type(err).__name__}: {err}{how}"
             ) from err
     if not isinstance(model, nn.Module):
         raise _factory_error(
             cfg, f"{cfg.callable_name}() returned a {type(model).__name__}, not a "
             "torch.nn.Module"
         )
+    if not any(_is_quant_layer(m) for m in model.modules()):
+        raise _factory_error(
+            cfg, f"{cfg.callable_name}() builds a module without Brevitas quantizers; "
+            "codesign builds integer accelerators from quantized networks: use "
+            "brevitas.nn layers (QuantIdentity on the input, QuantConv2d / QuantLinear, "
+            "QuantReLU)"
+        )
+    _check_input_shape(model, cfg)
     return model
+
+
+def _is_quant_layer(module: nn.Module) -> bool:
+    cls = type(module)
+    return cls.__module__.startswith("brevitas.nn") and cls.__name__.startswith("Quant")
+
+
+def _check_input_shape(model: nn.Module, cfg: BrevitasModelConfig) -> None:
+    """One forward pass on a copy (two zero samples: BatchNorm trains on two or more), so
+    that an input shape the module cannot take is named now, not deep in training."""
+    import copy
+
+    probe = copy.deepcopy(model).train()
+    try:
+        with torch.no_grad():
+            probe(torch.zeros(2, *cfg.input_shape))
+    except Exception as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        raise ConfigError(
+            f"model.input_shape {cfg.input_shape} does not fit the module of model.factory "
+            f"{cfg.factory!r}: a batch of shape {[2, *cfg.input_shape]} raised "
+            f"{type(err).__name__}: {first}; give one sample's shape without the batch "
+            "dimension (e.g. [1, 8, 8] for a one-channel 8x8 image)"
+        ) from None
 
 
 def _listed(keys: list[str]) -> str:
@@ -177,10 +211,18 @@ def load_user_checkpoint(model: nn.Module, path: Path, key: str = "model.checkpo
     try:
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types
+        # not torch's own advice (weights_only=False runs the file's code: not an option)
         raise ConfigError(
-            f"{key} {path}: cannot be read as a state dict of tensors (torch.load with "
-            f"weights_only=True): {type(err).__name__}: {str(err).splitlines()[0]}"
+            f"{key} {path}: cannot be read as a state dict of tensors "
+            f"({type(err).__name__}); save one with torch.save(net.state_dict(), path)"
         ) from None
+    nested = [k for k in ("state_dict", "model_state_dict", "model")
+              if isinstance(state, Mapping) and isinstance(state.get(k), Mapping)]
+    if nested:
+        raise ConfigError(
+            f"{key} {path}: holds the state dict nested under {nested[0]!r}; save the state "
+            "dict itself: torch.save(net.state_dict(), path)"
+        )
     if not isinstance(state, Mapping) or not all(isinstance(k, str) for k in state):
         raise ConfigError(
             f"{key} {path}: holds a {type(state).__name__}, not a state dict; save one with "
@@ -201,6 +243,12 @@ def load_user_checkpoint(model: nn.Module, path: Path, key: str = "model.checkpo
         parts = []
         if missing:
             parts.append(f"missing keys (in the module, not the file): {_listed(missing)}")
+            if any(k.endswith("scaling_impl.value") for k in missing):
+                parts.append(
+                    "Brevitas creates these activation scales while the module trains: save "
+                    "the checkpoint after training (or leave model.checkpoint out and let "
+                    "codesign train it)"
+                )
         if unexpected:
             parts.append(f"unexpected keys (in the file, not the module): {_listed(unexpected)}")
         raise ConfigError(

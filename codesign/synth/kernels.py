@@ -1,9 +1,13 @@
 """Accelerator resources from out-of-context synthesis of each kernel instance.
 
-The generated top level only wires kernels together (no logic of its own) and Yosys
-keeps the hierarchy, so an accelerator's resources are the sum of its kernels'. Each
-distinct kernel (module, parameters, ROM contents) is synthesized alone, like Vivado's
-per-IP out-of-context runs, which buys two things:
+The generated top level only wires kernels together (no logic of its own), so an
+accelerator's resources are the sum of its kernels'. Each distinct kernel (module,
+parameters, ROM contents) is synthesized alone, like Vivado's per-IP out-of-context runs,
+and flattened inside, as Vivado flattens an IP by default: how a kernel's RTL is split
+into modules (the shared MAC lanes, the activation tail, counters) is a matter of source
+organisation and must not move its resources. Kept hierarchical, Yosys/ABC map each
+module apart, and splitting one kernel into shared modules moved its LUTs by up to 27 %
+for the same netlist (``bench/results/rtl_datapath.json``). This buys two more things:
 
 * **parallel runs**: the kernels go to a pool of Yosys processes, largest first;
 * **a content-addressed cache**: a kernel's key digests everything its netlist depends
@@ -33,7 +37,7 @@ from codesign.dataflow.kernels import KernelInstance
 from codesign.synth.cells import add_counts, tidy_counts
 from codesign.synth.fit import check_fit
 from codesign.synth.yosys import synthesize
-from codesign.synth.yosys_script import RESULT_JSON, recipe_digest
+from codesign.synth.yosys_script import RESULT_JSON, flatten_flags, recipe_digest
 from codesign.tools import default_jobs, find_tool, tool_version
 
 #: What a kernel's cache entry (a folder named by its key) holds.
@@ -103,7 +107,7 @@ def kernel_key(k: KernelInstance, board: Board, tool: str) -> str:
             h.update(data)
 
     params = {n: v for n, v in k.params.items() if n not in k.memories}
-    feed("kernel-v1", tool, recipe_digest(board), k.module)
+    feed("kernel-v1", tool, recipe_digest(board, flatten_flags(board)), k.module)
     streams = [asdict(f) for f in (*k.inputs, *k.outputs)]
     feed(json.dumps(params, sort_keys=True), json.dumps(streams))
     feed(library_digest([k.module]))
@@ -147,7 +151,8 @@ def _synthesize_kernel(
     # the deployable kernel: overflow monitor unconnected, so Yosys removes it
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
-    res = synthesize(list(project.sources), project.top, board, work)
+    res = synthesize(list(project.sources), project.top, board, work,
+                     flags=flatten_flags(board))
     return res.totals, res.seconds
 
 

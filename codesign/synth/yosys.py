@@ -1,8 +1,10 @@
 """Resource estimates with Yosys: ``synth_xilinx`` (or ``synth_ice40`` / ``synth_ecp5``).
 
 :func:`synthesize` writes a Yosys script into the output folder, runs Yosys on it with an
-argument list (never a shell string), keeps the design hierarchy (no ``flatten``), and
-turns the mapped cells of every module into resource classes:
+argument list (never a shell string), keeps the design hierarchy for ``synth_xilinx``
+unless ``flags`` flatten it (:func:`~codesign.synth.yosys_script.flatten_flags`; the
+other families flatten by default), and turns the mapped cells of every module into
+resource classes:
 
 ========  ====================================================================
 class     Xilinx cells (UltraScale+)

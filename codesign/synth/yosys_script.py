@@ -24,6 +24,7 @@ RESULT_JSON = "synth.json"
 
 #: Default ``synth_xilinx`` flags: out-of-context (no I/O buffers, no global clock buffer).
 XILINX_FLAGS: tuple[str, ...] = ("-noiopad", "-noclkbuf")
+XILINX_FAMILIES = ("xcup", "xcu", "xc7")
 
 ParamValue = int | str | Path
 DefineValue = int | str | None
@@ -92,7 +93,7 @@ def synth_command(board: Board, top: str, flags: Sequence[str] = ()) -> str:
     for flag in flags:
         if not re.match(r"^-[a-z0-9_]+$", flag):
             raise SynthesisError(f"synthesis flag {flag!r} must look like -word (no values)")
-    if board.family in ("xcup", "xcu", "xc7"):
+    if board.family in XILINX_FAMILIES:
         words = ["synth_xilinx", "-family", board.family, "-top", top, *XILINX_FLAGS, *flags]
     elif board.family == "ice40":
         dsp = ["-dsp"] if "DSP" in board.resources and "-dsp" not in flags else []
@@ -139,10 +140,21 @@ def synth_steps(board: Board, top: str, out_dir: Path, flags: Sequence[str] = ()
     ]
 
 
-def recipe_digest(board: Board) -> str:
-    """Digest of how :func:`synth_steps` synthesizes for ``board`` (command and ROM
-    mapping files), for cache keys."""
-    h = hashlib.sha256(synth_command(board, "top").encode())
+def flatten_flags(board: Board) -> tuple[str, ...]:
+    """The flags that flatten a design before synthesis: ``synth_xilinx`` keeps the
+    hierarchy unless told, the other families' commands flatten by default.
+
+    >>> from codesign.board.registry import get_board
+    >>> flatten_flags(get_board("zcu104")), flatten_flags(get_board("icebreaker"))
+    (('-flatten',), ())
+    """
+    return ("-flatten",) if board.family in XILINX_FAMILIES else ()
+
+
+def recipe_digest(board: Board, flags: Sequence[str] = ()) -> str:
+    """Digest of how :func:`synth_steps` synthesizes for ``board`` with ``flags``
+    (command and ROM mapping files), for cache keys."""
+    h = hashlib.sha256(synth_command(board, "top", flags).encode())
     for name in _LUTROM[board.family][1:]:
         h.update((LUTROM_DIR / name).read_bytes())
     return h.hexdigest()[:16]

@@ -323,10 +323,14 @@ def test_per_kernel_synthesis_sums_dedups_and_caches(tmp_path: Path) -> None:
                        "u_f2": "same as a/u_f1"}
     assert first.total["FF"] == sum(k.total["FF"] for k in first.kernels)
 
-    # the same as synthesizing the generated top in one hierarchical run
+    # the generated top adds no logic: one hierarchical run of it holds the same registers,
+    # carries and LUT-RAM; only LUT mapping differs by a few cells, as each kernel run
+    # flattens the kernel's own submodules (cs_counter, ...) into it
     project = emit_rtl(acc, tmp_path / "whole" / "rtl", monitor_overflow=False)
     whole = synthesize(list(project.sources), project.top, board, tmp_path / "whole")
-    assert first.total == whole.totals
+    exact = ("FF", "CARRY", "LUTRAM", "DSP", "BRAM36")
+    assert {k: first.total.get(k) for k in exact} == {k: whole.totals.get(k) for k in exact}
+    assert abs(first.total["LUT"] - whole.totals["LUT"]) <= 0.02 * whole.totals["LUT"]
 
     again = synthesize_accelerators({"a": acc}, board, tmp_path / "run2", cache_dir=cache)["a"]
     assert {k.source for k in again.kernels} == {"cache"}

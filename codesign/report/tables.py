@@ -452,7 +452,7 @@ def _used_of(util: Any) -> str:
 def _bitstream_row(r: Run, b: dict[str, Any]) -> list[str]:
     """One build's row: open flow (Yosys + nextpnr) or Vivado (built or project only)."""
     if b.get("flow") == "vivado":
-        timing = b.get("timing") if isinstance(b.get("timing"), dict) else {}
+        timing: dict[str, Any] = b["timing"] if isinstance(b.get("timing"), dict) else {}
         status = _VIVADO_STATUS.get(str(b.get("status")), str(b.get("status", "?")))
         flow, fmax, met = "Vivado", timing.get("fmax_mhz"), timing.get("met")
         util, artefact = b.get("utilization"), (

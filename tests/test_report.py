@@ -608,3 +608,17 @@ def test_bitstream_section_and_vivado_folders(tmp_path: Path) -> None:
     (build / "results.json").unlink()
     with pytest.raises(ReportError, match=r"run `codesign bitstream CONFIG --board BOARD"):
         load_runs([build])
+
+
+def test_a_bitstream_build_of_a_simulated_config_adds_its_section() -> None:
+    """The same config simulated in one build and built for a board in another: one run,
+    its measured cycles, and the board build's bitstream record."""
+    simulated = make_results("a2q", 16, quant_acc=0.95, sparsity=(0.5, 0.2), lut=2500,
+                             ff=2000, ii=334)
+    board = copy.deepcopy(simulated)
+    board.update(cycles=None, bitstream={"flow": "vivado", "board": "zcu104",
+                                         "status": "project_only"})
+    (run,) = load_runs([simulated, board])
+    assert run.results["bitstream"]["board"] == "zcu104"
+    assert run.cycles_per_frame() == (334.0, "measured")
+    assert "bitstream" not in simulated  # the sources are not changed

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -450,18 +450,24 @@ def load_source(path: Path | str) -> list[Run]:
 
 def load_runs(sources: Iterable[Path | str | JSON]) -> list[Run]:
     """All runs of all sources, in order; a design point (same digest and status) seen
-    twice — e.g. a build's results.json and the sweep store row of the same point —
-    is kept once (its first occurrence)."""
+    twice — e.g. a build's results.json and the sweep store row of the same point, or a
+    simulated build and a bitstream build of the same config — is kept once (its first
+    occurrence), with the other's ``bitstream`` record where only the other has one (the
+    same config gives the same results up to the steps each build ran)."""
     runs: list[Run] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], int] = {}
     for src in sources:
         loaded = [runs_from_results(src)] if isinstance(src, dict) else load_source(src)
         for run in loaded:
             key = (run.digest, run.status)
-            if run.digest != "?" and key in seen:
+            if run.digest == "?" or key not in seen:
+                seen[key] = len(runs)
+                runs.append(run)
                 continue
-            seen.add(key)
-            runs.append(run)
+            kept = runs[seen[key]]
+            if "bitstream" in run.results and "bitstream" not in kept.results:
+                merged = {**kept.results, "bitstream": run.results["bitstream"]}
+                runs[seen[key]] = replace(kept, results=merged)
     return runs
 
 

@@ -525,7 +525,7 @@ def test_cycles_are_measured_where_the_design_was_simulated(tmp_path: Path) -> N
     old.update(name="old", digest="0" * 16)
     runs = [Run(str(k), r) for k, r in enumerate([simulated, board_build, other, old])]
     assert [(c.value, c.text) for c in resolve_cycles(runs)] == [
-        (334, "334 (measured)"), (334, "334 (measured on mlp_a2q_16)"),
+        (334, "334 (measured)"), (334, "334 (measured on mlp_a2q_16 ssssssss)"),
         (40, "40 (estimated)"), (40, "40 (estimated)")]
     fig = draw_pareto_cycles(runs)
     assert fig is not None
@@ -540,7 +540,7 @@ def test_cycles_are_measured_where_the_design_was_simulated(tmp_path: Path) -> N
     summary = next(t for t in build_report([r.results for r in runs], tmp_path).tables
                    if t.key == "summary")
     cells = {r[0]: r[summary.columns.index("cycles/frame")] for r in summary.rows}
-    assert cells["board_build"] == "334 (measured on mlp_a2q_16)"
+    assert cells["board_build"] == "334 (measured on mlp_a2q_16 ssssssss)"
 
 
 def _inside(inner: Any, outer: Any) -> bool:

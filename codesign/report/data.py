@@ -274,14 +274,16 @@ class CyclesPerFrame:
 
     @property
     def text(self) -> str:
-        """``334 (measured)``, ``334 (estimated)``, ``334 (measured on <run>)`` or ``—``.
+        """``334 (measured)``, ``334 (estimated)``, ``334 (measured on <run> <digest>)``
+        or ``—``.
 
         >>> CyclesPerFrame(334.0, "estimated").text, CyclesPerFrame(None, "n/a").text
         ('334 (estimated)', '—')
         """
         if self.value is None:
             return "—"
-        where = f"measured on {self.measured_on.name}" if self.measured_on else self.source
+        other = self.measured_on
+        where = f"measured on {other.name} {other.digest[:8]}" if other else self.source
         return f"{round(self.value):d} ({where})"
 
 

@@ -194,13 +194,18 @@ def draw_resources_vs_p(runs: Sequence[Run]) -> Figure | None:
 
 
 def _annotate(ax: Axes, points: Sequence[tuple[float, float, str]]) -> None:
-    """Label each point; a label of a point in the right (top) part of the axes goes to
-    its left (below), so that no label runs off the figure's edge."""
+    """Label each point, points at the same place once (their labels joined); a label of
+    a point in the right (top) part of the axes goes to its left (below), so that no
+    label runs off the figure's edge."""
     if not points:
         return
-    xs, ys = [x for x, _, _ in points], [y for _, y, _ in points]
-    x_mid, y_top = (min(xs) + max(xs)) / 2, min(ys) + 0.8 * (max(ys) - min(ys))
+    at: dict[tuple[float, float], list[str]] = {}
     for x, y, text in points:
+        at.setdefault((x, y), []).append(text)
+    xs, ys = [x for x, _ in at], [y for _, y in at]
+    x_mid, y_top = (min(xs) + max(xs)) / 2, min(ys) + 0.8 * (max(ys) - min(ys))
+    for (x, y), texts in at.items():
+        text = ", ".join(dict.fromkeys(texts))
         right = x > x_mid
         low = y > y_top and max(ys) > min(ys)
         ax.annotate(text, (x, y), textcoords="offset points",

@@ -617,9 +617,10 @@ def test_a_bitstream_build_of_a_simulated_config_adds_its_section() -> None:
     simulated = make_results("a2q", 16, quant_acc=0.95, sparsity=(0.5, 0.2), lut=2500,
                              ff=2000, ii=334)
     board = copy.deepcopy(simulated)
-    board.update(cycles=None, bitstream={"flow": "vivado", "board": "zcu104",
-                                         "status": "project_only"})
-    (run,) = load_runs([simulated, board])
-    assert run.results["bitstream"]["board"] == "zcu104"
-    assert run.cycles_per_frame() == (334.0, "measured")
+    board.update(cycles=None, steps_run=["train", "export", "lower", "fifos", "rtl"],
+                 bitstream={"flow": "vivado", "board": "zcu104", "status": "project_only"})
+    for order in ([simulated, board], [board, simulated]):
+        (run,) = load_runs(order)
+        assert run.results["bitstream"]["board"] == "zcu104"
+        assert run.cycles_per_frame() == (334.0, "measured")
     assert "bitstream" not in simulated  # the sources are not changed

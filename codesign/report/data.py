@@ -453,9 +453,8 @@ def load_source(path: Path | str) -> list[Run]:
 def load_runs(sources: Iterable[Path | str | JSON]) -> list[Run]:
     """All runs of all sources, in order; a design point (same digest and status) seen
     twice — e.g. a build's results.json and the sweep store row of the same point, or a
-    simulated build and a bitstream build of the same config — is kept once (its first
-    occurrence), with the other's ``bitstream`` record where only the other has one (the
-    same config gives the same results up to the steps each build ran)."""
+    simulated build and a bitstream build of the same config — is kept once, at its
+    first place (:func:`_merge`)."""
     runs: list[Run] = []
     seen: dict[tuple[str, str], int] = {}
     for src in sources:
@@ -466,11 +465,19 @@ def load_runs(sources: Iterable[Path | str | JSON]) -> list[Run]:
                 seen[key] = len(runs)
                 runs.append(run)
                 continue
-            kept = runs[seen[key]]
-            if "bitstream" in run.results and "bitstream" not in kept.results:
-                merged = {**kept.results, "bitstream": run.results["bitstream"]}
-                runs[seen[key]] = replace(kept, results=merged)
+            runs[seen[key]] = _merge(runs[seen[key]], run)
     return runs
+
+
+def _merge(kept: Run, other: Run) -> Run:
+    """One design point from two sources: the one that ran more flow steps (the first on
+    a tie), with the other's ``bitstream`` record where it has none (the same config gives
+    the same results up to the steps each build ran)."""
+    steps = [len(r.results.get("steps_run") or []) for r in (kept, other)]
+    base, extra = (other, kept) if steps[1] > steps[0] else (kept, other)
+    if "bitstream" in extra.results and "bitstream" not in base.results:
+        base = replace(base, results={**base.results, "bitstream": extra.results["bitstream"]})
+    return base
 
 
 def sort_runs(runs: Sequence[Run]) -> list[Run]:

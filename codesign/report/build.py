@@ -25,7 +25,8 @@ from codesign.report.tables import (
 
 REPORT_NAME = "report.html"
 _NEEDS = {
-    "accuracy_vs_p": "no finished run has a quantized accuracy and an accumulator width",
+    "accuracy_vs_p": "no finished run has an accuracy and an accumulator width P (a user's "
+    "model has no P)",
     "resources_vs_p": "no run was synthesized (flow step 'synth')",
     "pareto_lut": "no run was synthesized (flow step 'synth')",
     "pareto_cycles": "no run has cycles (measured in flow step 'sim', or estimated once lowered)",

@@ -232,9 +232,8 @@ def _draw_pareto(
     fig, (ax,) = _new()
     names = run_names([r for r, _, _, _ in pts])
     for name, rs in _series([r for r, _, _, _ in pts]).items():
-        st = _style(name)
+        st, ids = _style(name), {id(r) for r in rs}
         for firm in (True, False):
-            ids = {id(r) for r in rs}
             sel = [(c, a) for r, c, a, f in pts if id(r) in ids and f is firm]
             if sel:
                 ax.scatter([c for c, _ in sel], [a for _, a in sel], color=st["color"],

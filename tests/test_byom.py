@@ -363,6 +363,12 @@ def test_user_model_without_labels_end_to_end(tmp_path: Path) -> None:
     summary = next(t for t in rep.tables if t.key == "summary")
     row = dict(zip(summary.columns, summary.rows[0], strict=True))
     assert row["agreement"] == "100.0 % / 100.0 %, bit-exact" and row["accelerator acc"] == "—"
+    # an imported model: its own quantization, each layer's accumulator, its own test set
+    widths = "/".join(str(ly["acc_bits_finn"]) for ly in r["layers"] if ly.get("acc_bits_finn"))
+    assert (row["method"], row["P"]) == ("own quantization (onnx)", f"per layer {widths}")
+    assert row["cycles/frame"] == f"{round(r['cycles']['ii_measured'])} (measured)"
+    doc = rep.html.read_text()
+    assert f"user&#x27;s test set {tmp_path / 'user' / 'test.npz'} (" in doc
 
 
 def test_cli_flow_from_model_and_data(tmp_path: Path) -> None:

@@ -56,6 +56,13 @@ def test_cnn_flow(variant: str, tmp_path: Path) -> None:
     assert ver["passed"] and ver["frames"] == 24 and ver["mismatches"] == 0
     assert r["accuracy"]["accelerator"] == r["accuracy"]["hw_graph"]
     assert r["cycles"]["ii_error"] <= 0.05, r["cycles"]
+    # every layer's cycles are its kernel's estimate: the sliding windows' too (FINN's
+    # generic op says 0), and the slowest of them is the estimated II
+    assert all(ly["cycles"] > 0 for ly in r["layers"]), r["layers"]
+    swgs = [ly for ly in r["layers"] if ly["op_type"] == "ConvolutionInputGenerator"]
+    assert swgs and all(0 < ly["cycles"] <= 1.05 * ly["finn_rtl_cycles"] for ly in swgs)
+    assert r["ii"]["source"] == "measured" and r["ii"]["cycles"] == r["cycles"]["ii_measured"]
+    assert r["ii"]["estimated"] >= max(ly["cycles"] for ly in r["layers"])
     # every accumulating layer (convs as MVAUs over the window, depthwise as VVAUs, the
     # classifier) proven: A2Q never overflows at its P; fan-in k*k*C_in for a conv
     weighted = [ly for ly in r["layers"] if ly.get("acc_bits_finn") is not None]

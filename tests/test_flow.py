@@ -12,6 +12,7 @@ import pytest
 
 from codesign.config import parse_config
 from codesign.errors import LoweringError
+from codesign.flow.results import ii_of
 from codesign.flow.runner import run_flow
 
 BASE: dict[str, Any] = {
@@ -81,6 +82,9 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     check_accumulator_bounds(r["layers"], acc_bits=16)
     assert r["verification"]["passed"] and r["verification"]["frames"] == 40
     assert r["cycles"]["ii_error"] <= 0.05
+    assert r["ii"] == {"cycles": r["cycles"]["ii_measured"], "source": "measured",
+                       "estimated": r["cycles"]["ii_estimated"],
+                       "slowest_node": manifest_rtl(tmp_path)["est_ii_node"]}
     assert r["overflow"]["total"] == 0
     assert not any(layer["rtl_overflow_flag"] for layer in r["overflow"]["layers"])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -89,6 +93,28 @@ def test_a2q_flow_end_to_end_and_cached_rerun(tmp_path: Path) -> None:
     # same config: every step reused, same results
     again = run_flow(cfg, tmp_path, backend="both")
     assert again.results == res.results
+
+
+def manifest_rtl(build: Path) -> dict[str, Any]:
+    """The rtl step's summary in a build's manifest."""
+    steps = json.loads((build / "manifest.json").read_text())["steps"]
+    return dict(steps["rtl"]["result"])
+
+
+def test_ii_is_labelled_measured_or_estimated() -> None:
+    """results.json's ``ii``: the simulation's measurement where the sim step ran, else the
+    estimate of the stream graph as built (rtl step), else of the slowest layer (lower)."""
+    layers = [{"name": "SWG_0", "cycles": 334}, {"name": "MVAU_0", "cycles": 180}]
+    lowered = {"lower": {"layers": layers}}
+    built = {**lowered, "rtl": {"est_ii_cycles": 336, "est_ii_node": "SWG_0"}}
+    simulated = {**built, "sim": {"cycles": {"ii_measured": 335.5, "ii_estimated": 336}}}
+    assert ii_of({}) is None and ii_of({"lower": {"layers": []}}) is None
+    assert ii_of(lowered) == {"cycles": 334, "source": "estimated", "estimated": 334,
+                              "slowest_node": "SWG_0"}
+    assert ii_of(built) == {"cycles": 336, "source": "estimated", "estimated": 336,
+                            "slowest_node": "SWG_0"}
+    assert ii_of(simulated) == {"cycles": 335.5, "source": "measured", "estimated": 336,
+                                "slowest_node": "SWG_0"}
 
 
 @pytest.mark.sim

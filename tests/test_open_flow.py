@@ -19,6 +19,8 @@ from codesign.board.uart_framing import framing_of_vectors
 from codesign.config import load_config, parse_config
 from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
+from codesign.report import build_report
+from codesign.report.tables import fmt
 from codesign.synth.fit import FitError
 from codesign.synth.nextpnr import PNR_LOG, run_open_flow
 from codesign.verify.simulators import run_cocotb
@@ -61,7 +63,7 @@ def test_shell_and_accelerator_over_the_uart(ice_build: Path, tmp_path: Path) ->
 
 @pytest.mark.synth
 @pytest.mark.slow
-def test_icebreaker_bitstream(ice_build: Path) -> None:
+def test_icebreaker_bitstream(ice_build: Path, tmp_path: Path) -> None:
     res = run_bitstream(load_config(CONFIG), ice_build, "icebreaker")
     bs = res.results["bitstream"]
     assert bs["board"] == "icebreaker" and bs["flow"] == "open" and bs["timing_met"]
@@ -73,6 +75,13 @@ def test_icebreaker_bitstream(ice_build: Path) -> None:
     # a second run reuses the step
     again = run_bitstream(load_config(CONFIG), ice_build, "icebreaker")
     assert again.results["bitstream"] == bs
+    # the report's bitstream section: board, clock, fmax and utilisation of this build
+    table = next(t for t in build_report([ice_build], tmp_path).tables if t.key == "bitstream")
+    row = dict(zip(table.columns, table.rows[0], strict=True))
+    assert (row["board"], row["flow"], row["status"]) == (
+        "icebreaker", "open (Yosys + nextpnr)", "built")
+    assert (row["clock (MHz)"], row["fmax (MHz)"]) == (fmt(bs["clock_mhz"]), fmt(bs["fmax_mhz"]))
+    assert row["utilisation"].startswith("ICESTORM_LC ")
 
 
 @pytest.mark.synth

@@ -7,6 +7,7 @@ here runs the flow or depends on a build on disk.
 from __future__ import annotations
 
 import copy
+import html
 import json
 import math
 import re
@@ -24,7 +25,8 @@ from codesign.report import (
     pareto_front,
     weight_stats,
 )
-from codesign.report.data import Run
+from codesign.report.data import Run, resolve_cycles
+from codesign.report.figures import FIGURES, draw_accuracy_vs_p, draw_pareto_cycles
 from codesign.report.tables import paper_table
 
 FIGURE_NAMES = {"accuracy_vs_p", "resources_vs_p", "pareto_lut", "pareto_cycles", "sparsity_vs_p"}
@@ -452,3 +454,173 @@ def test_no_hls_run_no_backends_table(tmp_path: Path) -> None:
     run = Run("r", study()[0])
     assert run.backend_verification("rtl") == study()[0]["verification"]
     assert run.backend_verification("hls") is None and not run.hls_ran
+
+
+# ---------------------------------------------------------------- any model, honest cycles
+
+
+def user_model_results(name: str = "tinycnn", data: str = "/data/mine.npz") -> dict[str, Any]:
+    """A Brevitas-factory run's results: no quant section (the model quantizes itself), an
+    npz test set of 200 images, FINN's per-layer accumulator widths, not synthesized."""
+    res = make_results("a2q", None, quant_acc=0.93, sparsity=(0.1, 0.2), lut=0, ff=0,
+                       ii=None, digest="u" * 16)
+    res["config"].pop("quant")
+    res["config"].update(name=name, data={"kind": "npz", "path": data},
+                         model={"kind": "brevitas", "factory": "tinycnn:make_net"})
+    res["name"] = name
+    res["export"] = {"n": 200, "predictions_equal": True}
+    res["resources"] = None
+    for layer in res["layers"]:
+        layer["acc_bits_target"] = None
+    return res
+
+
+def test_a_user_models_method_accumulators_and_test_set(tmp_path: Path) -> None:
+    """A factory run: its method and per-layer widths, never a P on the A2Q axis; points
+    labelled by run name; the other test set flagged; the unsynthesized run listed."""
+    user = Run("u", user_model_results())
+    assert user.user_model and user.method == "own quantization (brevitas)"
+    assert user.acc_bits is None and user.acc_text == "per layer 15/16"
+    assert user.test_set == "the user's test set /data/mine.npz (200 images)"
+    result = build_report([*study()[:3], user.results], tmp_path)
+    summary = next(t for t in result.tables if t.key == "summary")
+    row = dict(zip(summary.columns, next(r for r in summary.rows if r[0] == "tinycnn"),
+                   strict=True))
+    assert (row["method"], row["P"]) == ("own quantization (brevitas)", "per layer 15/16")
+    doc = html.unescape(result.html.read_text())
+    assert "Warning: the runs were tested on 2 different test sets" in doc
+    assert "the user's test set /data/mine.npz (200 images): tinycnn" in doc
+    assert "not on the P axis (a user's model" in doc
+    assert "not synthesized, so absent from resources_vs_p and pareto_lut: tinycnn." in doc
+    # not on any P axis; on the cycles front, labelled by its name (the others by theirs)
+    runs = [Run(f"r{k}", r) for k, r in enumerate([*study()[:3], user.results])]
+    acc = draw_accuracy_vs_p(runs)
+    assert acc is not None
+    assert not any("own quantization" in str(line.get_label()) for line in acc.axes[0].lines)
+    cyc = draw_pareto_cycles([Run("u", {**user.results, "cycles": {"ii_measured": 64}}),
+                              *runs[:3]])
+    assert cyc is not None
+    assert {t.get_text() for t in cyc.axes[0].texts} == {
+        "tinycnn", "mlp_a2q_12", "mlp_a2q_14", "mlp_a2q_16"}
+    # a built-in study alone: one test set, named
+    assert "Accuracies are on the held-out test split of the digits data set." in (
+        build_report(study()[:2], tmp_path / "digits").html.read_text())
+
+
+def test_cycles_are_measured_where_the_design_was_simulated(tmp_path: Path) -> None:
+    """An unsimulated build takes the measurement of a simulated build of the same
+    hardware; an estimate-only design is marked and kept off the Pareto front."""
+    simulated = make_results("a2q", 16, quant_acc=0.95, sparsity=(0.5, 0.2), lut=2500,
+                             ff=2000, ii=334, digest="s" * 16)
+    simulated["ii"] = {"cycles": 334, "source": "measured", "estimated": 334,
+                       "slowest_node": "MVAU_0"}
+    board_build = copy.deepcopy(simulated)  # the same design, built for a board only
+    board_build.update(name="board_build", digest="b" * 16, cycles=None, verification=None,
+                       ii={"cycles": 334, "source": "estimated", "estimated": 334,
+                           "slowest_node": "MVAU_0"})
+    other = make_results("a2q", 14, quant_acc=0.97, sparsity=(0.5, 0.2), lut=2400, ff=2000,
+                         ii=None, digest="o" * 16)  # another folding, never simulated
+    other["layers"][0].update(pe=16, cycles=32)
+    old = copy.deepcopy(other)  # results from before the ii record: the slowest layer
+    old.update(name="old", digest="0" * 16)
+    runs = [Run(str(k), r) for k, r in enumerate([simulated, board_build, other, old])]
+    assert [(c.value, c.text) for c in resolve_cycles(runs)] == [
+        (334, "334 (measured)"), (334, "334 (measured on mlp_a2q_16 ssssssss)"),
+        (40, "40 (estimated)"), (40, "40 (estimated)")]
+    fig = draw_pareto_cycles(runs)
+    assert fig is not None
+    ax = fig.axes[0]
+    front = next(line for line in ax.lines if line.get_label() == "Pareto front")
+    # the design, simulated and built for a board; the faster estimate dominates neither
+    assert list(front.get_xdata()) == [334.0, 334.0]
+    # points at one place are labelled once
+    assert {t.get_text() for t in ax.texts} == {"mlp_a2q_16, board_build",
+                                                "mlp_a2q_14 (est.), old (est.)"}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "a2q, estimated (off the front)" in legend
+    summary = next(t for t in build_report([r.results for r in runs], tmp_path).tables
+                   if t.key == "summary")
+    cells = {r[0]: r[summary.columns.index("cycles/frame")] for r in summary.rows}
+    assert cells["board_build"] == "334 (measured on mlp_a2q_16 ssssssss)"
+
+
+def _inside(inner: Any, outer: Any) -> bool:
+    return (inner.x0 >= outer.x0 - 1 and inner.y0 >= outer.y0 - 1
+            and inner.x1 <= outer.x1 + 1 and inner.y1 <= outer.y1 + 1)
+
+
+def test_figures_stay_readable() -> None:
+    """Integer P ticks; every label inside the figure; legends beside the axes, over no
+    point."""
+    runs = [Run(str(k), r) for k, r in enumerate([*study(), user_model_results()])]
+    for name, (_, draw) in FIGURES.items():
+        fig = draw(runs)
+        assert fig is not None, name
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        box = fig.bbox
+        for ax in fig.axes:
+            if name.endswith("_vs_p"):
+                ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+                assert ticks and all(float(t).is_integer() for t in ticks), (name, ticks)
+            for text in ax.texts:
+                assert _inside(text.get_window_extent(renderer), box), (name, text.get_text())
+            for legend in fig.legends:
+                assert not legend.get_window_extent(renderer).overlaps(
+                    ax.get_window_extent(renderer)), name
+        assert fig.legends, name
+
+
+def test_bitstream_section_and_vivado_folders(tmp_path: Path) -> None:
+    """An open-flow build's board, utilisation, fmax and clock; a Vivado build's project
+    (the build directory, or its vivado/ folder, is a source)."""
+    ice = make_results("a2q", 16, quant_acc=0.95, sparsity=(0.5, 0.2), lut=2500, ff=2000,
+                       digest="i" * 16)
+    ice["bitstream"] = {
+        "board": "icebreaker", "family": "ice40", "part": "up5k-sg48", "flow": "open",
+        "bitstream": "accel.bin", "clock_mhz": 12.0, "fmax_mhz": 23.41, "timing_met": True,
+        "utilisation": {"ICESTORM_LC": {"used": 3960, "available": 5280},
+                        "ICESTORM_RAM": {"used": 0, "available": 30}},
+        "dir": "bitstream/icebreaker"}
+    zcu = make_results("a2q", 14, quant_acc=0.94, sparsity=(0.5, 0.2), lut=2300, ff=2000,
+                       digest="z" * 16)
+    zcu["bitstream"] = {"flow": "vivado", "dir": "vivado", "board": "zcu104",
+                        "part": "xczu7ev-ffvc1156-2-e", "clock_mhz": 100.0,
+                        "script": "build.tcl", "status": "project_only"}
+    build = tmp_path / "zcu"
+    (build / "vivado").mkdir(parents=True)
+    (build / "results.json").write_text(json.dumps(zcu))
+    vivado_record = {k: v for k, v in zcu["bitstream"].items() if k not in ("flow", "dir")}
+    (build / "vivado" / "results.json").write_text(json.dumps(vivado_record))
+    assert load_runs([build / "vivado"])[0].results == zcu
+    result = build_report([ice, build / "vivado"], tmp_path / "report")
+    table = result.tables[-1]
+    assert table.key == "bitstream"
+    rows = {r[1]: dict(zip(table.columns, r, strict=True)) for r in table.rows}
+    assert rows["icebreaker"]["flow"] == "open (Yosys + nextpnr)"
+    assert (rows["icebreaker"]["clock (MHz)"], rows["icebreaker"]["fmax (MHz)"]) == (
+        "12", "23.41")
+    assert rows["icebreaker"]["utilisation"] == "ICESTORM_LC 3,960/5,280 (75.0 %)"
+    assert rows["icebreaker"]["bitstream / project script"] == "bitstream/icebreaker/accel.bin"
+    assert rows["zcu104"]["status"] == "project only: Vivado not installed"
+    assert rows["zcu104"]["bitstream / project script"] == "vivado/build.tcl"
+    assert '<h2 id="bitstream">Bitstreams</h2>' in result.html.read_text()
+    # a Vivado build from before results.json was written: a hint, not "no results.json"
+    (build / "results.json").unlink()
+    with pytest.raises(ReportError, match=r"run `codesign bitstream CONFIG --board BOARD"):
+        load_runs([build])
+
+
+def test_a_bitstream_build_of_a_simulated_config_adds_its_section() -> None:
+    """The same config simulated in one build and built for a board in another: one run,
+    its measured cycles, and the board build's bitstream record."""
+    simulated = make_results("a2q", 16, quant_acc=0.95, sparsity=(0.5, 0.2), lut=2500,
+                             ff=2000, ii=334)
+    board = copy.deepcopy(simulated)
+    board.update(cycles=None, steps_run=["train", "export", "lower", "fifos", "rtl"],
+                 bitstream={"flow": "vivado", "board": "zcu104", "status": "project_only"})
+    for order in ([simulated, board], [board, simulated]):
+        (run,) = load_runs(order)
+        assert run.results["bitstream"]["board"] == "zcu104"
+        assert run.cycles_per_frame() == (334.0, "measured")
+    assert "bitstream" not in simulated  # the sources are not changed

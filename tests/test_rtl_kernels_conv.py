@@ -35,6 +35,7 @@ from codesign.dataflow.kernels.swg import (
     swg_cycles,
     window_of,
 )
+from codesign.dataflow.lower import layer_table
 from codesign.errors import LoweringError
 from codesign.verify.simulators import rtl_dir, run_cocotb
 
@@ -266,6 +267,19 @@ def test_swg_cycles_vs_finn() -> None:
         assert k.est_cycles == swg_cycles(window_of(getCustomOp(model.graph.node[0])))
         assert max(k.words_in[0], k.words_out[0]) <= k.est_cycles <= 1.05 * finn, (
             w, k.est_cycles, finn)
+
+
+def test_layer_table_records_the_kernels_cycles() -> None:
+    """The flow's layer table (results.json's ``layers``) takes each layer's cycles from
+    its kernel, as the stream graph does: FINN's generic ConvolutionInputGenerator says 0,
+    cs_swg's estimate is its replayed cycles; FINN's _rtl figure stays beside it."""
+    w = Window((10, 10), (3, 3), (1, 1), 1, 1, False)  # the CNN's first, padded window
+    model = _swg_model(w, "UINT8")
+    node = model.graph.node[0]
+    assert getCustomOp(node).get_exp_cycles() == 0
+    (row,) = layer_table(model)
+    assert row.cycles == swg_cycles(w) == _read(model).est_cycles > 0
+    assert row.as_dict()["finn_rtl_cycles"] == finn_rtl_cycles(node) > 0
 
 
 # --------------------------------------------------------------------------- RTL cases

@@ -578,3 +578,34 @@ def test_vivado_builds_the_bitstream(tmp_path: Path) -> None:
     assert build.ran and build.project.bitstream.is_file() and build.project.hwh.is_file()
     assert build.results["utilization"]["LUT"]["used"] > 0
     assert "met" in build.results["timing"]
+
+
+def test_vivado_bitstream_records_results_the_report_reads(
+        small_mlp_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``codesign bitstream --board zcu104`` without Vivado: the build's results.json holds
+    the flow's results and the project-only Vivado record, and the report (given the build
+    or its vivado/ folder) shows its bitstream section."""
+    from conftest import SMALL_MLP
+
+    from codesign.config import parse_config
+    from codesign.flow.runner import vivado_bitstream
+    from codesign.report import build_report
+    from codesign.report.tables import fmt
+
+    monkeypatch.setattr("codesign.synth.vivado.find_tool", lambda name: None)
+    out = tmp_path / "build"
+    shutil.copytree(small_mlp_build, out)
+    build = vivado_bitstream(parse_config(SMALL_MLP), out, "zcu104")
+    assert not build.ran
+    results = json.loads((out / "results.json").read_text())
+    assert json.loads((out / "manifest.json").read_text())["status"] == "done"
+    record = results["bitstream"]
+    assert record["flow"] == "vivado" and record["dir"] == "vivado"
+    assert record["status"] == "project_only" and record["board"] == "zcu104"
+    assert results["ii"]["source"] == "estimated" and results["ii"]["cycles"] > 0
+    report = build_report([out / "vivado"], tmp_path / "report")
+    table = next(t for t in report.tables if t.key == "bitstream")
+    row = dict(zip(table.columns, table.rows[0], strict=True))
+    assert (row["board"], row["flow"], row["status"]) == (
+        "zcu104", "Vivado", "project only: Vivado not installed")
+    assert row["clock (MHz)"] == fmt(get_board("zcu104").clock_mhz)

@@ -20,6 +20,28 @@ def verification_of(s: JSON) -> JSON | None:
     return top
 
 
+def ii_of(s: JSON) -> JSON | None:
+    """The accelerator's initiation interval (cycles per frame) and where the figure comes
+    from: ``measured`` in the RTL simulation (step sim), else ``estimated``, the slowest
+    node's kernel estimate (over the stream graph as built where the rtl step ran, else
+    over the lower step's layers). ``estimated`` and ``slowest_node`` are kept either
+    way; None before lowering."""
+    est: int | None = None
+    node: str | None = None
+    if "rtl" in s:
+        est, node = s["rtl"]["est_ii_cycles"], s["rtl"]["est_ii_node"]
+    elif layers := s.get("lower", {}).get("layers"):
+        slowest = max(layers, key=lambda ly: ly["cycles"])
+        est, node = slowest["cycles"], slowest["name"]
+    measured = s.get("sim", {}).get("cycles")
+    if measured:
+        return {"cycles": measured["ii_measured"], "source": "measured", "estimated": est,
+                "slowest_node": node}
+    if est is None:
+        return None
+    return {"cycles": est, "source": "estimated", "estimated": est, "slowest_node": node}
+
+
 def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
     runs = s.get("train", {}).get("runs", {})
     lower = s.get("lower", {})
@@ -56,6 +78,7 @@ def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "folding": lower.get("folding"),
         "verification": verification,
         "cycles": s.get("sim", {}).get("cycles"),
+        "ii": ii_of(s),
         "overflow": s.get("overflow"),
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,

@@ -116,14 +116,17 @@ def vivado_bitstream(
     ``until``, then the Vivado project in ``out/vivado`` (built where Vivado is installed)
     and the deployment folder ``out/deploy``. Returns the
     :class:`~codesign.synth.vivado.VivadoBuild`; a built design that misses timing raises
-    :class:`~codesign.synth.vivado.VivadoError` after both folders are written."""
+    :class:`~codesign.synth.vivado.VivadoError` after both folders are written.
+
+    ``results.json`` holds the flow's results and, under ``bitstream``, the Vivado
+    record (``flow: vivado``; ``status`` ``project_only`` where Vivado is not installed)."""
     from codesign.board.deploy import write_deployment
     from codesign.board.registry import get_board
     from codesign.synth.vivado import VivadoError, build_vivado
 
     target = get_board(board)
-    run_flow(cfg, out, progress=progress, until=until)
-    bd = BuildDir(out, cfg)
+    flow = run_flow(cfg, out, progress=progress, until=until)
+    bd = BuildDir(out, cfg)  # marks the build running again until finish() below
     products = Products(StepRun(bd, cfg, progress or _Silent()))
     graph = products.get("as_built")
     child = products.get("dataflow")
@@ -131,6 +134,9 @@ def vivado_bitstream(
     shape_out = tuple(child.get_tensor_shape(child.graph.output[0].name))[1:]
     build = build_vivado(graph, target, bd.dir("vivado"))
     write_deployment(build.project, cfg.name, bd.dir("deploy"), shape_in, shape_out)
+    record = {"flow": "vivado", "dir": str(build.project.dir.relative_to(bd.root)),
+              **build.results}
+    bd.finish({**flow.results, "bitstream": record})
     if build.ran and not build.results["timing"]["met"]:
         t = build.results["timing"]
         raise VivadoError(

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from codesign.report import html
 from codesign.report.data import JSON, ReportError, Run, load_runs, sort_runs
-from codesign.report.figures import FIGURES
+from codesign.report.figures import FIGURES, save
 from codesign.report.paper import COMPRESSION_DEFINITION, PAPER, PaperComparison, compare_run
 from codesign.report.tables import (
     Table,
     backends_table,
+    bitstream_table,
     fmt,
     layer_table,
     overflow_table,
@@ -24,10 +25,11 @@ from codesign.report.tables import (
 
 REPORT_NAME = "report.html"
 _NEEDS = {
-    "accuracy_vs_p": "no finished run has a quantized accuracy and an accumulator width",
+    "accuracy_vs_p": "no finished run has an accuracy and an accumulator width P (a user's "
+    "model has no P)",
     "resources_vs_p": "no run was synthesized (flow step 'synth')",
     "pareto_lut": "no run was synthesized (flow step 'synth')",
-    "pareto_cycles": "no run has cycles (flow step 'sim') or FINN layer estimates",
+    "pareto_cycles": "no run has cycles (measured in flow step 'sim', or estimated once lowered)",
     "sparsity_vs_p": "no run has lowered weighted layers (flow step 'lower')",
 }
 
@@ -101,33 +103,58 @@ def _draw_figures(
     figures: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     captions: list[tuple[Path, str]] = []
-    for name, (caption, plot) in FIGURES.items():
-        path = plot(done, out / f"{name}.png")
-        if path is None:
-            (out / f"{name}.png").unlink(missing_ok=True)
+    for name, (caption, draw) in FIGURES.items():
+        path = out / f"{name}.png"
+        fig = draw(done)
+        if fig is None:
+            path.unlink(missing_ok=True)
             skipped[name] = _NEEDS[name]
         else:
-            figures[name] = path
+            figures[name] = save(fig, path)
             captions.append((path, caption))
     return figures, skipped, captions
 
 
 def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
-    """The run summary, per-layer, overflow, verification and backend tables (the last
-    two and overflow only where some run has their data)."""
+    """The run summary, per-layer, overflow, verification, backend and bitstream tables
+    (overflow, backends and bitstreams only where some run has their data)."""
     tables = [summary_table(runs), layer_table(done)]
     ov = overflow_table(done)
     if ov is not None:
         tables.append(ov)
     tables.append(verification_table(done))
-    side = backends_table(done)
-    if side is not None:
-        tables.append(side)
+    for optional in (backends_table(done), bitstream_table(done)):
+        if optional is not None:
+            tables.append(optional)
     return tables
+
+
+def _names(runs: Sequence[Run]) -> str:
+    return ", ".join(sorted({r.name for r in runs}))
+
+
+def describe_test_sets(done: Sequence[Run]) -> str:
+    """What the accuracies were measured on, and a warning when runs differ in it."""
+    by_set: dict[str, list[Run]] = {}
+    for r in done:
+        by_set.setdefault(r.test_set, []).append(r)
+    if len(by_set) <= 1:
+        return f"Accuracies are on {next(iter(by_set), 'no test set')}."
+    parts = "; ".join(f"{desc}: {_names(rs)}" for desc, rs in sorted(by_set.items()))
+    return (f"Warning: the runs were tested on {len(by_set)} different test sets, so their "
+            f"accuracies are not comparable across sets ({parts}).")
 
 
 def _notes(done: Sequence[Run], skipped: dict[str, str]) -> list[str]:
     notes = [f"figure '{k}' not drawn: {v}" for k, v in skipped.items()]
+    unsynthesized = [r for r in done if not r.synthesized]
+    if unsynthesized and "pareto_lut" not in skipped:
+        notes.append(f"not synthesized, so absent from resources_vs_p and pareto_lut: "
+                     f"{_names(unsynthesized)}.")
+    off_axis = [r for r in done if r.acc_bits is None and r.user_model]
+    if off_axis:
+        notes.append(f"not on the P axis (a user's model: its own quantization, no A2Q P; "
+                     f"its per-layer accumulators are in 'Runs'): {_names(off_axis)}.")
     notes += [
         f"{r.label}: a squeezed baseline without the flow's 'rtl' step; its accuracy is the "
         "quantized model's and does not include accumulator wrap-around."
@@ -174,7 +201,8 @@ def build_report(
     intro = [
         f"{len(runs)} design point(s) from {len(sources)} source(s): {len(done)} finished"
         + (f", {failed} failed" if failed else "")
-        + ". Accuracies are on the held-out test split of the digits data set.",
+        + ".",
+        describe_test_sets(done),
     ]
     src_names = [str(s) if not isinstance(s, dict) else "<results mapping>" for s in sources]
     notes = _notes(done, skipped)

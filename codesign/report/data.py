@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,8 @@ JSON = dict[str, Any]
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ACCEPTED = (
     "a flow results.json (a JSON object with 'config' and 'layers', as codesign.flow.runner "
-    "writes it), a build directory holding one, or a sweep store (.sqlite, as "
-    "codesign.dse.sweep writes it)"
+    "writes it), a build directory holding one (or its Vivado project folder), or a sweep "
+    "store (.sqlite, as codesign.dse.sweep writes it)"
 )
 
 
@@ -59,13 +59,25 @@ class Run:
         return str(self.results.get("name") or self.get("config.name") or "run")
 
     @property
+    def user_model(self) -> bool:
+        """A user's model (an ONNX file or a Brevitas factory): it carries its own
+        quantization, so its config has no ``quant`` section (the flow leaves it out)."""
+        config = self.results.get("config")
+        return isinstance(config, dict) and "quant" not in config
+
+    @property
     def method(self) -> str:
+        """The quantization method: the config's (``a2q``, ``baseline`` ...), or for a
+        user's model ``own quantization (<model.kind>)``."""
+        if self.user_model:
+            return f"own quantization ({self.get('config.model.kind', '?')})"
         return str(self.get("config.quant.method", "?"))
 
     @property
     def target_acc_bits(self) -> int | None:
-        """The configured accumulator width P (None: FINN derives it from the weights)."""
-        value = self.get("config.quant.acc_bits")
+        """The configured accumulator width P (None: FINN derives it from the weights, and
+        always for a user's model, which has no P)."""
+        value = None if self.user_model else self.get("config.quant.acc_bits")
         return int(value) if value is not None else None
 
     @property
@@ -116,12 +128,32 @@ class Run:
         return folding_text(self.results.get("layers") or [])
 
     @property
+    def layer_acc_bits(self) -> list[int]:
+        """The accumulator width of each weighted layer as built, in graph order."""
+        return [b for ly in self.weighted_layers if (b := self.built_acc_bits(ly)) is not None]
+
+    @property
     def acc_bits(self) -> int | None:
-        """P as built: the configured width, else the widest accumulator FINN derived."""
+        """P on the figures' P axis: the configured width, else (a baseline left at FINN's
+        width) the widest accumulator FINN derived; None for a user's model, whose
+        accumulators are its own and no P of a built-in method (see :attr:`acc_text`)."""
         if self.target_acc_bits is not None:
             return self.target_acc_bits
-        widths = [int(ly["acc_bits"]) for ly in self.weighted_layers if ly.get("acc_bits")]
+        if self.user_model:
+            return None
+        widths = self.layer_acc_bits
         return max(widths) if widths else None
+
+    @property
+    def acc_text(self) -> str:
+        """The accumulator cell: ``16`` (P), ``FINN (19)`` (a baseline at FINN's widths,
+        the widest), ``per layer 15/16`` (a user's model), or ``?`` before lowering."""
+        if self.target_acc_bits is not None:
+            return str(self.target_acc_bits)
+        if self.user_model:
+            widths = self.layer_acc_bits
+            return f"per layer {'/'.join(map(str, widths))}" if widths else "?"
+        return f"FINN ({self.acc_bits})" if self.acc_bits is not None else "FINN"
 
     @property
     def series(self) -> str:
@@ -133,22 +165,53 @@ class Run:
 
     @property
     def label(self) -> str:
-        p = self.target_acc_bits
-        return f"{self.name} [{self.method}, P={p if p is not None else 'FINN'}] {self.digest[:8]}"
+        acc = self.acc_text
+        acc = acc if acc.startswith("per layer") else f"P={acc}"
+        return f"{self.name} [{self.method}, {acc}] {self.digest[:8]}"
+
+    @property
+    def test_set(self) -> str:
+        """What the accuracies were measured on, from the run's data source."""
+        data = self.get("config.data")
+        if not isinstance(data, dict) or data.get("kind", "digits") == "digits":
+            return "the held-out test split of the digits data set"
+        images = self.get("import.images", self.get("export.n"))
+        count = f" ({images} images)" if images is not None else ""
+        return f"the user's test set {data.get('path', '?')}{count}"
+
+    @property
+    def synthesized(self) -> bool:
+        return self.resources("accelerator") is not None
+
+    @property
+    def hardware(self) -> tuple[tuple[Any, ...], ...] | None:
+        """What sets the accelerator's cycles: each layer's kind, shape, folding, data
+        types and accumulator as built; equal for two builds of the same design (e.g. a
+        simulated build and a bitstream build of it). None before lowering."""
+        layers = [ly for ly in self.results.get("layers") or [] if isinstance(ly, dict)]
+        if not layers:
+            return None
+        keys = ("name", "op_type", "mw", "mh", "channels", "pe", "simd", "input_dtype",
+                "weight_dtype", "output_dtype", "cycles")
+        return tuple((*(ly.get(k) for k in keys), self.built_acc_bits(ly)) for ly in layers)
 
     def cycles_per_frame(self) -> tuple[float | None, str]:
-        """Cycles per frame and where the number comes from: the simulation's measured
-        II, else FINN's estimate (the flow's, else the slowest layer's cycles)."""
+        """Cycles per frame (the II) and where the number comes from: ``measured`` in RTL
+        simulation or ``estimated`` (the slowest node's kernel estimate), as results.json's
+        ``ii`` labels it; older results: the simulation's record, else the slowest layer."""
+        ii = self.results.get("ii")
+        if isinstance(ii, dict) and _finite(ii.get("cycles")):
+            return float(ii["cycles"]), str(ii.get("source") or "estimated")
         measured = self.get("cycles.ii_measured")
         if _finite(measured):
             return float(measured), "measured"
         est = self.get("cycles.ii_estimated")
         if _finite(est):
-            return float(est), "FINN estimate"
+            return float(est), "estimated"
         cycles = [ly.get("cycles") for ly in self.results.get("layers") or []]
         finite = [float(c) for c in cycles if _finite(c)]
         if finite:
-            return max(finite), "FINN estimate"
+            return max(finite), "estimated"
         return None, "n/a"
 
     def backend_verification(self, backend: str) -> JSON | None:
@@ -192,6 +255,57 @@ class Run:
         if "acc32" in keys:
             return "acc32"
         return keys[0] if keys else None
+
+
+@dataclass(frozen=True)
+class CyclesPerFrame:
+    """A run's cycles per frame as the report shows it (:func:`resolve_cycles`)."""
+
+    value: float | None
+    source: str
+    """``measured`` (RTL simulation), ``estimated`` (kernel estimates) or ``n/a``."""
+    measured_on: Run | None = None
+    """Another run of the same hardware whose simulation measured it (this one was not
+    simulated)."""
+
+    @property
+    def measured(self) -> bool:
+        return self.source == "measured"
+
+    @property
+    def text(self) -> str:
+        """``334 (measured)``, ``334 (estimated)``, ``334 (measured on <run> <digest>)``
+        or ``—``.
+
+        >>> CyclesPerFrame(334.0, "estimated").text, CyclesPerFrame(None, "n/a").text
+        ('334 (estimated)', '—')
+        """
+        if self.value is None:
+            return "—"
+        other = self.measured_on
+        where = f"measured on {other.name} {other.digest[:8]}" if other else self.source
+        return f"{round(self.value):d} ({where})"
+
+
+def resolve_cycles(runs: Sequence[Run]) -> list[CyclesPerFrame]:
+    """Each run's cycles per frame, measured wherever the design was simulated: a run
+    with only an estimate takes the measurement of another run with the same hardware
+    (:attr:`Run.hardware`), so that one design never shows an estimate beside its own
+    measurement as if the two were the same kind of figure."""
+    measured: dict[Any, tuple[float, Run]] = {}
+    for r in runs:
+        value, source = r.cycles_per_frame()
+        if source == "measured" and value is not None and r.hardware is not None:
+            measured.setdefault(r.hardware, (value, r))
+    out = []
+    for r in runs:
+        value, source = r.cycles_per_frame()
+        twin = measured.get(r.hardware) if source == "estimated" else None
+        if twin is not None and twin[1] is not r:
+            out.append(CyclesPerFrame(twin[0], "measured", twin[1]))
+        else:
+            out.append(CyclesPerFrame(value, source))
+    return out
 
 
 def folding_text(layers: Sequence[Any]) -> str:
@@ -281,13 +395,45 @@ def _load_store(path: Path) -> list[Run]:
     return runs
 
 
+def _is_vivado_record(path: Path) -> bool:
+    """A Vivado project folder's results.json (``codesign bitstream --board <vivado
+    board>``): board, part and status, no flow config."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and "part" in data and "status" in data and (
+        "config" not in data)
+
+
+def _load_dir(p: Path) -> list[Run]:
+    """A build directory's results.json; a Vivado project folder (``<build>/vivado``)
+    stands for its build directory."""
+    results = p / "results.json"
+    if results.is_file() and _is_vivado_record(results):
+        if (p.parent / "results.json").is_file():
+            return _load_json(p.parent / "results.json")
+        raise ReportError(
+            f"{p}: a Vivado project folder whose build directory {p.parent} has no "
+            "results.json; run `codesign bitstream CONFIG --board BOARD --out "
+            f"{p.parent}` again (its finished steps are reused)"
+        )
+    if results.is_file():
+        return _load_json(results)
+    if (p / "vivado" / "results.json").is_file():
+        raise ReportError(
+            f"{p}: a Vivado build written before codesign recorded its results.json; run "
+            f"`codesign bitstream CONFIG --board BOARD --out {p}` again (its finished "
+            "steps are reused)"
+        )
+    raise ReportError(f"{p}: a directory without results.json; a report accepts {ACCEPTED}")
+
+
 def load_source(path: Path | str) -> list[Run]:
     """The runs in one source: a results.json, a build directory or a sweep store."""
     p = Path(path)
     if p.is_dir():
-        if (p / "results.json").is_file():
-            return _load_json(p / "results.json")
-        raise ReportError(f"{p}: a directory without results.json; a report accepts {ACCEPTED}")
+        return _load_dir(p)
     if not p.is_file():
         raise ReportError(f"{p}: no such file; a report accepts {ACCEPTED}")
     try:
@@ -306,19 +452,32 @@ def load_source(path: Path | str) -> list[Run]:
 
 def load_runs(sources: Iterable[Path | str | JSON]) -> list[Run]:
     """All runs of all sources, in order; a design point (same digest and status) seen
-    twice — e.g. a build's results.json and the sweep store row of the same point —
-    is kept once (its first occurrence)."""
+    twice — e.g. a build's results.json and the sweep store row of the same point, or a
+    simulated build and a bitstream build of the same config — is kept once, at its
+    first place (:func:`_merge`)."""
     runs: list[Run] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], int] = {}
     for src in sources:
         loaded = [runs_from_results(src)] if isinstance(src, dict) else load_source(src)
         for run in loaded:
             key = (run.digest, run.status)
-            if run.digest != "?" and key in seen:
+            if run.digest == "?" or key not in seen:
+                seen[key] = len(runs)
+                runs.append(run)
                 continue
-            seen.add(key)
-            runs.append(run)
+            runs[seen[key]] = _merge(runs[seen[key]], run)
     return runs
+
+
+def _merge(kept: Run, other: Run) -> Run:
+    """One design point from two sources: the one that ran more flow steps (the first on
+    a tie), with the other's ``bitstream`` record where it has none (the same config gives
+    the same results up to the steps each build ran)."""
+    steps = [len(r.results.get("steps_run") or []) for r in (kept, other)]
+    base, extra = (other, kept) if steps[1] > steps[0] else (kept, other)
+    if "bitstream" in extra.results and "bitstream" not in base.results:
+        base = replace(base, results={**base.results, "bitstream": extra.results["bitstream"]})
+    return base
 
 
 def sort_runs(runs: Sequence[Run]) -> list[Run]:

@@ -1,7 +1,9 @@
 """Report figures (matplotlib, Agg canvas, fixed sizes; nothing is shown on screen).
 
-Each ``plot_*`` function takes runs and a PNG path, and returns the path, or None when no
-run has the data the figure needs (e.g. a sweep that stopped before synthesis has no LUTs).
+Each ``draw_*`` function takes runs and returns the figure, or None when no run has the
+data it needs (e.g. a sweep that stopped before synthesis has no LUTs); :func:`save`
+writes it. Legends sit outside the axes (never over a point), P axes have integer ticks,
+points are labelled by run name, and labels stay inside the figure.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from codesign.report.data import Run
+from codesign.report.data import CyclesPerFrame, Run, resolve_cycles
 from codesign.report.paper import PAPER, compare_run
 
 SIZE = (6.4, 4.2)
@@ -68,12 +71,24 @@ def _new(size: tuple[float, float] = SIZE, ncols: int = 1) -> tuple[Figure, list
     return fig, axes
 
 
-def _legend(ax: Axes, **kw: Any) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(**kw)
+def _legend(fig: Figure, axes: Sequence[Axes]) -> None:
+    """One legend for the figure, outside the axes on the right (so it covers no point),
+    each label once."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside right upper",
+                   fontsize="small")
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def _p_axis(ax: Axes) -> None:
+    ax.set_xlabel("accumulator width P (bits)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     return path
@@ -90,6 +105,15 @@ def _style(series: str) -> dict[str, Any]:
     return {"color": _COLOURS.get(series, "#8c564b"), "marker": _MARKERS.get(series, "^")}
 
 
+def run_names(runs: Sequence[Run]) -> dict[int, str]:
+    """Each run's point label, by ``id``: its name, with its digest's first 6 digits
+    where two runs share a name."""
+    count: dict[str, int] = {}
+    for r in runs:
+        count[r.name] = count.get(r.name, 0) + 1
+    return {id(r): r.name if count[r.name] == 1 else f"{r.name} {r.digest[:6]}" for r in runs}
+
+
 def _plot_vs_p(
     ax: Axes,
     runs: Sequence[Run],
@@ -98,7 +122,8 @@ def _plot_vs_p(
     linestyle: str = "-",
     filled: bool = True,
 ) -> int:
-    """One line per series of y(run) against P; returns the points drawn."""
+    """One line per series of y(run) against P; returns the points drawn. Runs without
+    a P (a user's model) are not drawn: their accumulators are no position on this axis."""
     drawn = 0
     for name, rs in _series(runs).items():
         pts = [(r.acc_bits, y(r)) for r in rs]
@@ -119,21 +144,22 @@ def _plot_vs_p(
     return drawn
 
 
-def plot_accuracy_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
+def draw_accuracy_vs_p(runs: Sequence[Run]) -> Figure | None:
     fig, (ax,) = _new()
     n = _plot_vs_p(ax, runs, lambda r: _pct(r.accuracy))
     if not n:
         return None
-    floats = sorted({round(float(f), 6) for r in runs if (f := r.get("accuracy.float"))})
+    on_axis = [r for r in runs if r.acc_bits is not None]
+    floats = sorted({round(float(f), 6) for r in on_axis if (f := r.get("accuracy.float"))})
     for k, f in enumerate(floats):
         ax.axhline(
             100 * f, color=_COLOURS["float"], linestyle=":", label="float twin" if k == 0 else None
         )
-    ax.set_xlabel("accumulator width P (bits)")
+    _p_axis(ax)
     ax.set_ylabel("test accuracy as deployed (%)")
     ax.set_title("Accuracy vs accumulator width")
-    _legend(ax, loc="lower right", fontsize="small")
-    return _save(fig, path)
+    _legend(fig, [ax])
+    return fig
 
 
 def _pct(v: Any) -> float | None:
@@ -149,7 +175,7 @@ def _res(which: str, key: str) -> Callable[[Run], float | None]:
     return get
 
 
-def plot_resources_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
+def draw_resources_vs_p(runs: Sequence[Run]) -> Figure | None:
     fig, axes = _new(WIDE, ncols=2)
     n = 0
     for ax, key in zip(axes, ("LUT", "FF"), strict=True):
@@ -158,72 +184,96 @@ def plot_resources_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
         bits = sorted({k[3:] for r in wide if (k := r.wide_key())})
         suffix = f" ({'/'.join(bits)}-bit acc twin)" if bits else ""
         _plot_vs_p(ax, wide, _res("wide", key), label_suffix=suffix, linestyle="--", filled=False)
-        ax.set_xlabel("accumulator width P (bits)")
+        _p_axis(ax)
         ax.set_ylabel(key)
         ax.set_title(f"{key} vs P")
-        _legend(ax, fontsize="x-small")
     if not n:
         return None
-    return _save(fig, path)
+    _legend(fig, axes)
+    return fig
 
 
-def _plot_pareto(
+def _annotate(ax: Axes, points: Sequence[tuple[float, float, str]]) -> None:
+    """Label each point, points at the same place once (their labels joined); a label of
+    a point in the right (top) part of the axes goes to its left (below), so that no
+    label runs off the figure's edge."""
+    if not points:
+        return
+    at: dict[tuple[float, float], list[str]] = {}
+    for x, y, text in points:
+        at.setdefault((x, y), []).append(text)
+    xs, ys = [x for x, _ in at], [y for _, y in at]
+    x_mid, y_top = (min(xs) + max(xs)) / 2, min(ys) + 0.8 * (max(ys) - min(ys))
+    for (x, y), texts in at.items():
+        text = ", ".join(dict.fromkeys(texts))
+        right = x > x_mid
+        low = y > y_top and max(ys) > min(ys)
+        ax.annotate(text, (x, y), textcoords="offset points",
+                    xytext=(-5 if right else 5, -10 if low else 4),
+                    ha="right" if right else "left", fontsize="x-small")
+    ax.margins(x=0.1, y=0.1)
+
+
+def _draw_pareto(
     runs: Sequence[Run],
-    path: Path,
-    cost: Callable[[Run], float | None],
+    cost: Callable[[Run], tuple[float | None, bool]],
     xlabel: str,
     title: str,
-) -> Path | None:
-    pts = [
-        (r, c, 100.0 * float(a))
-        for r in runs
-        if (c := cost(r)) is not None and (a := r.accuracy) is not None
-    ]
+) -> Figure | None:
+    """Accuracy against ``cost``; ``cost(run)`` is (value, firm): a point whose cost is
+    not firm (an estimate) is drawn hollow, labelled "(est.)" and kept off the front."""
+    pts: list[tuple[Run, float, float, bool]] = []
+    for r in runs:
+        c, firm = cost(r)
+        if c is not None and (a := r.accuracy) is not None:
+            pts.append((r, c, 100.0 * a, firm))
     if not pts:
         return None
     fig, (ax,) = _new()
-    for name, rs in _series([r for r, _, _ in pts]).items():
-        sel = [(c, a, r) for r, c, a in pts if r in rs]
-        st = _style(name)
-        ax.scatter(
-            [c for c, _, _ in sel], [a for _, a, _ in sel], color=st["color"],
-            marker=st["marker"], label=name, zorder=3,
-        )
-        for c, a, r in sel:
-            ax.annotate(
-                f"P={r.target_acc_bits or 'FINN'}", (c, a), textcoords="offset points",
-                xytext=(4, 4), fontsize="x-small",
-            )
-    front = pareto_front([c for _, c, _ in pts], [a for _, _, a in pts])
-    fx = [pts[i][1] for i in front]
-    fy = [pts[i][2] for i in front]
-    ax.step(fx, fy, where="post", color="black", linewidth=1.0, alpha=0.7, zorder=2,
-            label="Pareto front")
-    ax.scatter(fx, fy, s=120, facecolors="none", edgecolors="black", zorder=4)
+    names = run_names([r for r, _, _, _ in pts])
+    for name, rs in _series([r for r, _, _, _ in pts]).items():
+        st, ids = _style(name), {id(r) for r in rs}
+        for firm in (True, False):
+            sel = [(c, a) for r, c, a, f in pts if id(r) in ids and f is firm]
+            if sel:
+                ax.scatter([c for c, _ in sel], [a for _, a in sel], color=st["color"],
+                           facecolors=st["color"] if firm else "white", marker=st["marker"],
+                           label=name if firm else f"{name}, estimated (off the front)",
+                           zorder=3)
+    _annotate(ax, [(c, a, names[id(r)] + ("" if f else " (est.)")) for r, c, a, f in pts])
+    firm_pts = [(c, a) for _, c, a, f in pts if f]
+    front = [firm_pts[i] for i in pareto_front([c for c, _ in firm_pts],
+                                                 [a for _, a in firm_pts])]
+    if front:
+        ax.step([c for c, _ in front], [a for _, a in front], where="post", color="black",
+                linewidth=1.0, alpha=0.7, zorder=2, label="Pareto front")
+        ax.scatter([c for c, _ in front], [a for _, a in front], s=120, facecolors="none",
+                   edgecolors="black", zorder=4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy as deployed (%)")
     ax.set_title(title)
-    _legend(ax, loc="lower right", fontsize="small")
-    return _save(fig, path)
+    _legend(fig, [ax])
+    return fig
 
 
-def plot_pareto_lut(runs: Sequence[Run], path: Path) -> Path | None:
-    return _plot_pareto(
-        runs, path, _res("accelerator", "LUT"), "LUTs (Yosys)", "Accuracy vs LUTs: Pareto front"
-    )
+def draw_pareto_lut(runs: Sequence[Run]) -> Figure | None:
+    lut = _res("accelerator", "LUT")
+    return _draw_pareto(runs, lambda r: (lut(r), True), "LUTs (Yosys)",
+                        "Accuracy vs LUTs: Pareto front")
 
 
-def plot_pareto_cycles(runs: Sequence[Run], path: Path) -> Path | None:
-    return _plot_pareto(
+def draw_pareto_cycles(runs: Sequence[Run]) -> Figure | None:
+    cycles: dict[int, CyclesPerFrame] = {
+        id(r): c for r, c in zip(runs, resolve_cycles(runs), strict=True)}
+    return _draw_pareto(
         runs,
-        path,
-        lambda r: r.cycles_per_frame()[0],
-        "cycles per frame (measured II, else FINN estimate)",
+        lambda r: (cycles[id(r)].value, cycles[id(r)].measured),
+        "cycles per frame (II measured in RTL simulation; hollow: estimated)",
         "Accuracy vs cycles per frame: Pareto front",
     )
 
 
-def plot_sparsity_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
+def draw_sparsity_vs_p(runs: Sequence[Run]) -> Figure | None:
     cmp = {id(r): compare_run(r) for r in runs}
     fig, (ax1, ax2) = _new(WIDE, ncols=2)
     n = _plot_vs_p(ax1, runs, lambda r: _pct(cmp[id(r)].sparsity))
@@ -245,24 +295,25 @@ def plot_sparsity_vs_p(runs: Sequence[Run], path: Path) -> Path | None:
     ax2.set_yscale("log")
     ax2.set_title("Estimated compression vs P")
     for ax in (ax1, ax2):
-        ax.set_xlabel("accumulator width P (bits)")
-        _legend(ax, fontsize="x-small")
-    return _save(fig, path)
+        _p_axis(ax)
+    _legend(fig, [ax1, ax2])
+    return fig
 
 
-FIGURES: dict[str, tuple[str, Callable[[Sequence[Run], Path], Path | None]]] = {
-    "accuracy_vs_p": ("Test accuracy against accumulator width P", plot_accuracy_vs_p),
+FIGURES: dict[str, tuple[str, Callable[[Sequence[Run]], Figure | None]]] = {
+    "accuracy_vs_p": ("Test accuracy against accumulator width P", draw_accuracy_vs_p),
     "resources_vs_p": (
         "LUT and FF against P; dashed: the same accelerator with wide (32-bit) accumulators",
-        plot_resources_vs_p,
+        draw_resources_vs_p,
     ),
-    "pareto_lut": ("Accuracy against LUTs, non-dominated designs circled", plot_pareto_lut),
+    "pareto_lut": ("Accuracy against LUTs, non-dominated designs circled", draw_pareto_lut),
     "pareto_cycles": (
-        "Accuracy against cycles per frame, non-dominated designs circled",
-        plot_pareto_cycles,
+        "Accuracy against cycles per frame, non-dominated designs circled; hollow points "
+        "are estimates of designs never simulated, kept off the front",
+        draw_pareto_cycles,
     ),
     "sparsity_vs_p": (
         "Weight sparsity and estimated compression against P, with the A2Q paper's point",
-        plot_sparsity_vs_p,
+        draw_sparsity_vs_p,
     ),
 }

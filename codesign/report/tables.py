@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from codesign.report.data import Run
+from codesign.report.data import Run, resolve_cycles
 from codesign.report.paper import PAPER, PaperComparison
 
 DASH = "—"
@@ -85,18 +85,11 @@ def agreement_text(run: Run) -> str:
     return text
 
 
-def _p(run: Run) -> str:
-    if run.target_acc_bits is not None:
-        return str(run.target_acc_bits)
-    return f"FINN ({run.acc_bits})" if run.acc_bits is not None else "FINN"
-
-
 def summary_table(runs: Sequence[Run]) -> Table:
     rows, classes = [], []
-    for r in runs:
+    for r, cycles in zip(runs, resolve_cycles(runs), strict=True):
         res = r.resources("accelerator") or {}
         wide = r.resources("wide") or {}
-        cyc, src = r.cycles_per_frame()
         err = (r.error or "").strip().splitlines()
         rows.append(
             [
@@ -104,7 +97,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 r.digest[:8],
                 r.status if not err else f"{r.status}: {err[0][:120]}",
                 r.method,
-                _p(r),
+                r.acc_text,
                 fmt(r.get("config.quant.weight_bits")),
                 fmt(r.get("config.quant.act_bits")),
                 fmt(r.get("config.model.hidden")),
@@ -120,7 +113,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(res.get("BRAM36"), "f3") if res.get("BRAM36") else fmt(res.get("BRAM36")),
                 fmt(wide.get("LUT"), "int"),
                 fmt(wide.get("FF"), "int"),
-                f"{fmt(cyc, 'int')} ({src})" if cyc is not None else DASH,
+                cycles.text,
             ]
         )
         classes.append("failed" if r.status != "done" else "")
@@ -139,15 +132,19 @@ def summary_table(runs: Sequence[Run]) -> Table:
         rows=rows,
         row_classes=classes,
         note="P: the configured accumulator width; 'FINN (n)': no target, FINN's own "
-        "MinimizeAccumulatorWidth result (widest layer n). PE/SIMD: each MVAU's folding as "
+        "MinimizeAccumulatorWidth result (widest layer n); 'per layer a/b': a user's model "
+        "(its own quantization, no P), each weighted layer's accumulator as built. "
+        "PE/SIMD: each MVAU's folding as "
         "built, in graph order. Accuracies on the test split: "
         "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
         "model (a squeezed baseline's accumulators wrap there, and only there); "
         "a model imported without labels has none. Agreement, with or without labels: the "
         "share of test images whose prediction equals the source graph's (QONNX / the "
         "imported file), for the FINN graph / the accelerator, and 'bit-exact' where "
-        "every simulated output word equals the reference. Resources: Yosys synth_xilinx. "
-        "Cycles per frame: measured II in RTL simulation, else FINN's estimate.",
+        "every simulated output word equals the reference. Resources: Yosys synth_xilinx "
+        "(— : not synthesized). Cycles per frame: the II measured in RTL simulation; "
+        "'estimated': not simulated, the slowest node's kernel estimate; 'measured on X': "
+        "not simulated, but run X with the same layers (shapes, folding, data types) was.",
     )
 
 
@@ -311,13 +308,15 @@ def verification_table(runs: Sequence[Run]) -> Table:
         title="Verification and cycles",
         columns=[
             "run", "simulator", "frames", "words compared", "mismatches", "passed",
-            "backpressure", "overflow flags raised", "II measured", "II FINN estimate",
+            "backpressure", "overflow flags raised", "II measured", "II estimated",
             "II error", "latency (cycles)",
         ],
         rows=rows,
         row_classes=classes,
         note="Bit-exact comparison of every output word against the Python execution of "
-        "the FINN graph, with random valid/ready stalls at the given probability.",
+        "the FINN graph, with random valid/ready stalls at the given probability. II "
+        "estimated: the slowest node's kernel estimate (FINN's, or the kernel's own where "
+        "its RTL differs, e.g. the sliding window).",
     )
 
 
@@ -417,4 +416,79 @@ def backends_table(runs: Sequence[Run]) -> Table | None:
         "speed, not accelerator speed. Resources: Yosys synth_xilinx for RTL; the Vitis "
         "HLS csynth estimates for HLS where Vitis HLS ran (BRAM36: half its BRAM_18K). "
         "II and latency: measured in RTL simulation; Vitis HLS's estimates (min to max).",
+    )
+
+
+_VIVADO_STATUS = {"project_only": "project only: Vivado not installed", "built": "built",
+                  "timing_failed": "built, timing missed"}
+
+
+def _count(n: float) -> str:
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:,.1f}"
+
+
+def _used_of(util: Any) -> str:
+    """``LUT 1,234/230,400 (0.5 %)`` per class that is used (nextpnr's BEL types, or
+    Vivado's classes).
+
+    >>> _used_of({"ICESTORM_LC": {"used": 1320, "available": 5280}, "ICESTORM_RAM":
+    ...          {"used": 0, "available": 30}, "device": "xc7z020"})
+    'ICESTORM_LC 1,320/5,280 (25.0 %)'
+    """
+    if not isinstance(util, dict):
+        return DASH
+    parts = []
+    for cls, rec in util.items():
+        if not isinstance(rec, dict) or not rec.get("used"):
+            continue
+        used, avail = rec["used"], rec.get("available")
+        if avail:
+            parts.append(f"{cls} {_count(used)}/{_count(avail)} ({fmt(used / avail, 'pct')})")
+        else:
+            parts.append(f"{cls} {_count(used)}")
+    return ", ".join(parts) or DASH
+
+
+def _bitstream_row(r: Run, b: dict[str, Any]) -> list[str]:
+    """One build's row: open flow (Yosys + nextpnr) or Vivado (built or project only)."""
+    if b.get("flow") == "vivado":
+        timing: dict[str, Any] = b["timing"] if isinstance(b.get("timing"), dict) else {}
+        status = _VIVADO_STATUS.get(str(b.get("status")), str(b.get("status", "?")))
+        flow, fmax, met = "Vivado", timing.get("fmax_mhz"), timing.get("met")
+        util, artefact = b.get("utilization"), (
+            f"{b.get('dir', 'vivado')}/{b['script']}" if b.get("script") else DASH)
+    else:
+        flow, fmax, met = "open (Yosys + nextpnr)", b.get("fmax_mhz"), b.get("timing_met")
+        status = "built" if met else "built, timing missed"
+        util = b.get("utilisation")
+        artefact = f"{b.get('dir', '.')}/{b['bitstream']}" if b.get("bitstream") else DASH
+    return [r.label, fmt(b.get("board")), flow, status, fmt(b.get("part")),
+            fmt(b.get("clock_mhz")), fmt(fmax), fmt(met), _used_of(util), artefact]
+
+
+def bitstream_table(runs: Sequence[Run]) -> Table | None:
+    """The board builds (``codesign bitstream``): board, flow, status, clock, fmax and
+    utilisation; None when no run built for a board."""
+    rows, classes = [], []
+    for r in runs:
+        b = r.results.get("bitstream")
+        if not isinstance(b, dict):
+            continue
+        row = _bitstream_row(r, b)
+        rows.append(row)
+        classes.append("bad" if row[7] == "no" else "")
+    if not rows:
+        return None
+    return Table(
+        key="bitstream",
+        title="Bitstreams",
+        columns=["run", "board", "flow", "status", "part", "clock (MHz)", "fmax (MHz)",
+                 "timing met", "utilisation", "bitstream / project script"],
+        rows=rows,
+        row_classes=classes,
+        note="codesign bitstream: the open flow places and routes with nextpnr (fmax from "
+        "its timing report, utilisation per BEL type, UART shell included); the Vivado "
+        "flow writes a project and builds it where Vivado is installed (fmax from the "
+        "worst negative slack at the board's clock; 'project only': run its script where "
+        "Vivado is). A build that was not simulated shows an estimated II in 'Runs'.",
     )

@@ -164,7 +164,7 @@ class KernelInstance:
     words_in: tuple[int, ...]
     words_out: tuple[int, ...]
     est_cycles: int
-    """FINN's estimate of this node's cycles per frame."""
+    """The kernel's estimate of this node's cycles per frame (:meth:`Kernel.cycles`)."""
     memories: dict[str, Memory] = field(default_factory=dict)
     has_ovf: bool = False
 
@@ -280,14 +280,21 @@ class Kernel:
 
     # ----------------------------------------------------------------- estimates
 
+    def cycles(self, node: Any) -> int:
+        """Estimated cycles per frame of this kernel's hardware for ``node`` at its
+        folding: the one estimate the stream graph's II, the flow's layer table and the
+        report use. By default the generic custom op's ``get_exp_cycles``; a kernel whose
+        generic op does not model its cycles (FINN's generic ConvolutionInputGenerator
+        says 0) or whose RTL differs from FINN's model overrides it."""
+        return int(getCustomOp(node).get_exp_cycles())
+
     def estimate(self, node: Any, part: str) -> tuple[int, dict[str, float]]:
-        """Cycles per frame and resources (FINN's keys: ``LUT``, ``BRAM_18K``, ``URAM``,
-        ``DSP``...) of a node FINN does not specialize (an op of codesign's domain), from
-        its custom op's own models; FINN's nodes are estimated by FINN's analyses on
-        their ``_hls``/``_rtl`` variant instead."""
-        inst = getCustomOp(node)
-        res = inst.node_res_estimation(part)
-        return int(inst.get_exp_cycles()), {key: float(value) for key, value in res.items()}
+        """Cycles per frame (:meth:`cycles`) and resources (FINN's keys: ``LUT``,
+        ``BRAM_18K``, ``URAM``, ``DSP``...) of a node FINN does not specialize (an op of
+        codesign's domain), from its custom op's own models; FINN's nodes are estimated by
+        FINN's analyses on their ``_hls``/``_rtl`` variant instead."""
+        res = getCustomOp(node).node_res_estimation(part)
+        return self.cycles(node), {key: float(value) for key, value in res.items()}
 
     # ----------------------------------------------------------------- folding
 

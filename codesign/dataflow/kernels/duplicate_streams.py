@@ -80,7 +80,7 @@ class DuplicateStreams(Kernel):
             params={"PE": pe, "ELEM_BITS": bits, "N_OUT": n_out, "DEPTH": 2},
             inputs=(fmt,), outputs=(fmt,) * n_out,
             words_in=(words,), words_out=(words,) * n_out,
-            est_cycles=int(inst.get_exp_cycles()),
+            est_cycles=self.cycles(node),
         )
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:

@@ -58,7 +58,7 @@ class Dwc(Kernel):
             outputs=(StreamFormat(bits, out_elems, signed),),
             words_in=(stream_words(inst.get_folded_input_shape(0)),),
             words_out=(stream_words(inst.get_folded_output_shape(0)),),
-            est_cycles=int(inst.get_exp_cycles()),
+            est_cycles=self.cycles(node),
         )
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:

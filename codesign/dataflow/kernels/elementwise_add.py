@@ -117,7 +117,7 @@ class ElementwiseAdd(Kernel):
             inputs=(StreamFormat(lhs_bits, pe, lhs_signed), StreamFormat(rhs_bits, pe, rhs_signed)),
             outputs=(StreamFormat(out_bits, pe, out_signed),),
             words_in=(words, words), words_out=(words,),
-            est_cycles=int(inst.get_exp_cycles()),
+            est_cycles=self.cycles(node),
         )
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:

@@ -42,8 +42,12 @@ class Fifo(Kernel):
             node,
             params={"WIDTH": fmt.tdata_bits, "DEPTH": max(2, inst.get_nodeattr("depth"))},
             inputs=(fmt,), outputs=(fmt,), words_in=(words,), words_out=(words,),
-            est_cycles=words,
+            est_cycles=self.cycles(node),
         )
+
+    def cycles(self, node: Any) -> int:
+        """A word a cycle (FINN's generic StreamingFIFO does not model its cycles)."""
+        return stream_words(getCustomOp(node).get_folded_output_shape(0))
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         return tuple(inputs)

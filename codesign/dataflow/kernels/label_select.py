@@ -69,7 +69,7 @@ class LabelSelect(Kernel):
             inputs=(StreamFormat(in_bits, pe, in_signed),),
             outputs=(StreamFormat(out_bits, 1, False),),
             words_in=(stream_words(inst.get_folded_input_shape(0)),), words_out=(k,),
-            est_cycles=int(inst.get_exp_cycles()),
+            est_cycles=self.cycles(node),
         )
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:

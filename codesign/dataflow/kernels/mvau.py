@@ -214,7 +214,7 @@ class Mvau(Kernel):
             outputs=(StreamFormat(out_bits, pe, out_signed),),
             words_in=(stream_words(inst.get_folded_input_shape(0)),),
             words_out=(stream_words(inst.get_folded_output_shape(0)),),
-            est_cycles=int(inst.get_exp_cycles()), memories=memories, has_ovf=True,
+            est_cycles=self.cycles(node), memories=memories, has_ovf=True,
         )
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:

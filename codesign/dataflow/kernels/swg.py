@@ -260,12 +260,16 @@ class Swg(Kernel):
             # the generic op's get_folded_output_shape fails in finn-plus 1.6.1 (it calls
             # use_parallel_window_output, which only the _rtl subclass defines)
             words_out=(w.ofm[0] * w.ofm[1] * len(w.offsets()),),
-            # FINN's estimate (of its _rtl SWG) counts a window's fill as dead time and,
-            # for depthwise stride > 1, a per-fold replay cs_swg does not do (up to 46 %
-            # slower than cs_swg on a max-pool window); the II check needs cs_swg's own
-            # cycles, which swg_cycles replays exactly. FINN's figure stays a layer fact.
-            est_cycles=swg_cycles(w),
+            est_cycles=self.cycles(node),
         )
+
+    def cycles(self, node: Any) -> int:
+        """cs_swg's own cycles per frame (:func:`swg_cycles`). FINN's generic op says 0;
+        FINN's estimate of its _rtl SWG counts a window's fill as dead time and, for
+        depthwise stride > 1, a per-fold replay cs_swg does not do (up to 46 % slower than
+        cs_swg on a max-pool window). FINN's figure stays a layer fact
+        (``finn_rtl_cycles``)."""
+        return swg_cycles(window_of(getCustomOp(node)))
 
     def golden(self, k: KernelInstance, inputs: Sequence[IntArray]) -> tuple[IntArray, ...]:
         (x,) = inputs

@@ -189,7 +189,7 @@ class Thresholding(Kernel):
             outputs=(StreamFormat(out_bits, pe, out_signed),),
             words_in=(stream_words(inst.get_folded_input_shape(0)),),
             words_out=(stream_words(inst.get_folded_output_shape(0)),),
-            est_cycles=int(inst.get_exp_cycles()),
+            est_cycles=self.cycles(node),
             memories={"THRESH_FILE": mem},
         )
 

@@ -94,7 +94,9 @@ class LayerInfo:
     input_dtype: str | None
     output_dtype: str | None
     cycles: int
-    """FINN's estimated cycles per frame (``get_exp_cycles``) for the current folding."""
+    """Estimated cycles per frame at the current folding, the node's kernel's
+    (:meth:`~codesign.dataflow.kernels.Kernel.cycles`): the same figure the stream graph's
+    estimated II takes its maximum over."""
     lut: float | None
     bram18: float | None
     uram: float | None
@@ -198,7 +200,7 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
                 simd=_get(inst, "SIMD"),
                 input_dtype=inst.get_input_datatype(0).name,
                 output_dtype=inst.get_output_datatype(0).name,
-                cycles=int(inst.get_exp_cycles()),
+                cycles=kernel.cycles(node),
                 lut=_num(res, "LUT"),
                 bram18=_num(res, "BRAM_18K"),
                 uram=_num(res, "URAM"),

@@ -54,6 +54,13 @@ def _run(
     return result.results
 
 
+def _ii_text(record: dict[str, Any]) -> str:
+    """A sweep point's II: measured, else the estimate marked as such."""
+    if record.get("cycles.ii_measured") is not None:
+        return fmt(record["cycles.ii_measured"], 1)
+    return f"{record['ii.cycles']} est." if record.get("ii.cycles") is not None else "-"
+
+
 def _first(record: dict[str, Any], *keys: str) -> Any:
     """The first of ``keys`` present (not None) in a flat sweep record."""
     return next((record[k] for k in keys if record.get(k) is not None), None)
@@ -255,7 +262,7 @@ def sweep(
                 fmt(_first(r, "accuracy.accelerator", "accuracy.hw_graph",
                            "accuracy.quantized")),
                 fmt(r.get("resources.accelerator.total.LUT"), 0),
-                fmt(r.get("cycles.ii_measured"), 1),
+                _ii_text(r),
             ) for r in st.to_records()]
         print_lines([f"sweep {sp.name}: {summary.done} done, {summary.failed} failed, "
                      f"{summary.skipped} reused", *aligned(header, rows)])

@@ -21,9 +21,12 @@ def print_summary(results: dict[str, Any]) -> None:
     if results.get("cycles"):
         cyc = results["cycles"]
         console().print(
-            f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs FINN estimate "
+            f"cycles per frame: measured II {cyc['ii_measured']:.1f} vs estimate "
             f"{cyc['ii_estimated']} ({cyc['ii_error']:.1%}); latency {cyc['latency_measured']:.0f}"
         )
+    elif ii := results.get("ii"):
+        console().print(f"cycles per frame: II {ii['cycles']} estimated (not simulated; the "
+                        f"slowest layer is {ii['slowest_node']})", highlight=False)
     if results.get("resources"):
         _print_resources(results["resources"])
 

@@ -92,8 +92,9 @@ def _record(child: ModelWrapper, spec: ModelWrapper, target: int | None,
     # the copy's nodes are specialized and renamed (MVAU_hls_0): name them as the user's
     generic = {n.output[0]: n.name for n in child.graph.node}
     names = {n.name: generic.get(n.output[0], n.name) for n in spec.graph.node}
-    name, achieved = _slowest(spec)
-    name = names.get(name, name)
+    # achieved: the kernels' own estimates, the II the stream graph and the report use
+    achieved, name = max(((kernel_for(n).cycles(n), n.name) for n in child.graph.node
+                          if is_hw_node(n)), default=(0, "-"))
     reasons: list[str] = []
     for m in messages:  # FINN's reasons, once each, in the order it gave them
         if "target" in m or "wider than" in m:

@@ -8,7 +8,9 @@ lower and fifos steps' results), emits each kernel with the RTL of the tree on
 context). Two trees run on the same build compare their RTL or synthesis recipe on one
 netlist-level input, without training, lowering or simulating again: this is how
 ``bench/results/rtl_datapath.json`` compares the MAC datapath before and after, both
-flattened. Prints the totals beside the ones the build recorded, per kernel too.
+flattened. Prints the totals beside the ones the build recorded, per kernel too, for the
+accelerator and (where the config asks for it, ``synth.compare_acc_bits``) its twin with
+wide accumulators.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 def resynth(build: Path, out: Path, cache: Path | None) -> dict[str, Any]:
     from codesign.board.registry import get_board
     from codesign.dataflow.fifos import with_depths
-    from codesign.dataflow.graph import read_graph
+    from codesign.dataflow.graph import read_graph, with_acc_bits
     from codesign.dataflow.lower import load_lowered
     from codesign.synth.kernels import synthesize_accelerators
 
@@ -33,17 +35,20 @@ def resynth(build: Path, out: Path, cache: Path | None) -> dict[str, Any]:
     graph = read_graph(load_lowered(build / steps["lower"]["result"]["dataflow"]),
                        name=results["name"])
     graph = with_depths(graph, steps["fifos"]["result"]["depths"])
+    designs = {"accelerator": graph}
+    if (bits := results["config"].get("synth", {}).get("compare_acc_bits")) is not None:
+        designs[f"acc{bits}"] = with_acc_bits(graph, bits)
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     board = get_board(results["config"]["board"])
-    acc = synthesize_accelerators({"accelerator": graph}, board, out, cache_dir=cache)
-    design = acc["accelerator"]
+    done = synthesize_accelerators(designs, board, out, cache_dir=cache)
+    recorded = results.get("resources") or {}
     return {
         "build": str(build),
-        "total": design.total,
-        "recorded": (results.get("resources") or {}).get("accelerator", {}).get("total"),
-        "kernels": {k.instance: k.total for k in design.kernels},
         "seconds": round(time.monotonic() - t0, 1),
+        **{name: {"total": d.total, "recorded": recorded.get(name, {}).get("total"),
+                  "kernels": {k.instance: k.total for k in d.kernels}}
+           for name, d in done.items()},
     }
 
 

@@ -247,6 +247,50 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     return _absorb_into_thresholds(model)
 
 
+def untie_initializers(model: ModelWrapper) -> ModelWrapper:
+    """Every initializer read by several nodes copied, one per reader.
+
+    A module called several times (an ODE's shared block, traced once per step) exports
+    nodes that share weight, scale and threshold initializers; FINN's transformations
+    rewrite an initializer in place for the node they act on, which would apply to all
+    of its readers. With one copy per node each copy is transformed once; the lowering
+    rolls the identical copies back into one loop body at the end.
+    """
+    from onnx import numpy_helper
+
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    inits = {t.name for t in model.graph.initializer}
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if name in inits and readers[name] > 1:
+                copy = model.make_new_valueinfo_name()
+                value = model.get_initializer(name)
+                model.set_initializer(copy, numpy_helper.to_array(numpy_helper.from_array(value)))
+                dtype = model.get_tensor_datatype(name)
+                model.set_tensor_datatype(copy, dtype)
+                node.input[i] = copy
+                readers[name] -= 1
+    return model
+
+
+def streamline_ode(model: ModelWrapper) -> ModelWrapper:
+    """An ODE's graph: its shared initializers untied (:func:`untie_initializers`), each
+    signed quantizer's offset absorbed into its MultiThreshold, then the CNN recipe.
+
+    The offset goes first because the CNN recipe moves scalar Adds past invariants
+    (Flatten) before absorbing them: the state quantizer that ends the last Euler step
+    would otherwise lose its offset to the classifier's bias and stay a signed
+    MultiThreshold without one (which FINN cannot make a Thresholding layer).
+    """
+    from finn.transformation.streamline.absorb import AbsorbScalarBiasIntoMultiThreshold
+
+    model = untie_initializers(model).transform(AbsorbScalarBiasIntoMultiThreshold())
+    return streamline_cnn(model)
+
+
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", "MaxPoolNHWC")
 
 
@@ -261,6 +305,7 @@ def streamline_imported(model: ModelWrapper) -> ModelWrapper:
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
     "cnn": streamline_cnn,
+    "ode": streamline_ode,
     "imported": streamline_imported,
 }
 """Streamlining recipes by name; each model family names its own

@@ -75,11 +75,12 @@ def test_steps_saved(lowered) -> None:  # type: ignore[no-untyped-def]
         "fold",
         "insert_dwc_and_fifos",
         "estimates",
+        "roll_loops",
     ]
     for i, name in enumerate(names):
         assert (build / "lower" / f"{i:02d}_{name}.onnx").is_file()
-    assert result.parent == build / "lower" / "08_estimates.onnx"
-    assert result.dataflow == build / "lower" / "08_estimates_dataflow.onnx"
+    assert result.parent == build / "lower" / "09_roll_loops.onnx"
+    assert result.dataflow == build / "lower" / "09_roll_loops_dataflow.onnx"
 
 
 def test_parent_graph_equals_qonnx(lowered, mlp_qonnx: Path, digits) -> None:  # type: ignore[no-untyped-def]

@@ -461,6 +461,22 @@ def step_estimates(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     return store_child(model, child, "estimates")
 
 
+def step_roll_loops(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """A model family with a weight-shared block (``Family.loop_iterations``, T >= 2): its
+    T identical copies in the dataflow graph rolled into one loop node of codesign's
+    domain, which is then estimated from its body's estimates; other graphs pass
+    unchanged."""
+    from codesign.dataflow.kernels.ode_loop import roll
+
+    hook = family(cfg.model.kind).loop_iterations
+    iterations = hook(cfg.model) if hook is not None else 1
+    if iterations < 2:
+        return model
+    child = roll(_hw_child(model), iterations)
+    child = annotate_estimates(child, fpga_part(cfg.board))
+    return store_child(model, child, "rolled")
+
+
 LOWER_STEPS: list[tuple[str, Step]] = [
     ("qonnx_to_finn", step_qonnx_to_finn),
     ("tidy_up", step_tidy_up),
@@ -471,4 +487,5 @@ LOWER_STEPS: list[tuple[str, Step]] = [
     ("fold", step_fold),
     ("insert_dwc_and_fifos", step_insert_dwc_and_fifos),
     ("estimates", step_estimates),
+    ("roll_loops", step_roll_loops),
 ]

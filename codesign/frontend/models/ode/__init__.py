@@ -110,4 +110,9 @@ def _build(section: ODEConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return ODENet(section, N_CLASSES, quant)
 
 
-FAMILY = register(Family("ode", ODEConfig, streamline="ode", build=_build))
+def _loop_iterations(section: ODEConfig) -> int:
+    return section.steps if section.shared else 1
+
+
+FAMILY = register(Family("ode", ODEConfig, streamline="ode", build=_build,
+                         loop_iterations=_loop_iterations))

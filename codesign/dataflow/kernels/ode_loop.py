@@ -222,6 +222,11 @@ class OdeLoop(Kernel):
             x = run_reference(k.body, x)
         return (x,)
 
+    def rtl_ports(self, k: KernelInstance) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The outer streams, then the body's: ``sb_axis`` out of it, ``mb_axis`` into it
+        (the RTL backend wires them to the body's instance)."""
+        return ("s_axis", "sb_axis"), ("m_axis", "mb_axis")
+
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)
         return {"iterations": int(inst.get_nodeattr("iteration")),

@@ -6,8 +6,10 @@ is read as a sequence of node *signatures* in topological order: the op, its att
 the values of its initializers, and for each streamed input the distance back to its
 producer (translation-invariant, so two copies of one sub-graph have equal signatures
 position by position). A run of T equal periods whose copies each take one stream in
-and give one stream out is a loop: the first copy becomes the body, every copy leaves
-the graph, and one loop node with the body as a graph attribute takes their place.
+and give one stream out is a loop (an input from before a copy counts as "outside", so
+the first copy, fed by the graph's prefix, matches the others): the first copy becomes
+the body, every copy leaves the graph, and one loop node with the body as a graph
+attribute takes their place.
 
 FINN's ``loop_rolling.py`` finds loops from the PyTorch module hierarchy kept in node
 metadata (``pkg.torch.onnx.name_scopes``) and turns per-copy weights into streamed
@@ -43,40 +45,62 @@ class Run:
         return range(first, first + self.period)
 
 
-def signatures(model: ModelWrapper, nodes: Sequence[NodeProto]) -> list[str]:
-    """One digest per node: op, domain, attributes, initializer values and data types,
-    and each streamed input as the distance back to its producer."""
+@dataclass(frozen=True)
+class Signatures:
+    """Per node: a digest of its op, domain, attributes and initializers (values and
+    data types), and for each streamed input its producer (node index, output slot;
+    None for a graph input)."""
+
+    own: list[str]
+    producers: list[list[tuple[int, int] | None]]
+
+    def window(self, start: int, length: int) -> tuple[object, ...]:
+        """The signature of nodes ``start .. start + length - 1`` as a sub-graph: each
+        node's own digest and its inputs as distances back to producers inside the
+        window, or "outside" (translation-invariant, so equal copies compare equal)."""
+        sig: list[object] = []
+        for i in range(start, start + length):
+            ins = tuple(
+                "outside" if p is None or p[0] < start else (i - p[0], p[1])
+                for p in self.producers[i]
+            )
+            sig.append((self.own[i], ins))
+        return tuple(sig)
+
+
+def signatures(model: ModelWrapper, nodes: Sequence[NodeProto]) -> Signatures:
+    """The :class:`Signatures` of ``nodes`` (topologically sorted)."""
     index = {out: (i, slot) for i, n in enumerate(nodes) for slot, out in enumerate(n.output)}
-    sigs = []
-    for i, node in enumerate(nodes):
+    own, producers = [], []
+    for node in nodes:
         h = hashlib.sha256(f"{node.domain}/{node.op_type}".encode())
         for attr in sorted(node.attribute, key=lambda a: a.name):
             h.update(attr.SerializeToString())
+        streams: list[tuple[int, int] | None] = []
         for name in node.input:
             init = model.get_initializer(name)
             if init is not None:
                 h.update(f"init:{init.dtype}:{init.shape}:{model.get_tensor_datatype(name)}"
                          .encode())
                 h.update(init.tobytes())
-            elif name in index:
-                j, slot = index[name]
-                h.update(f"rel:{i - j}:{slot}".encode())
             else:
-                h.update(b"graph-input")
-        sigs.append(h.hexdigest())
-    return sigs
+                streams.append(index.get(name))
+        own.append(h.hexdigest())
+        producers.append(streams)
+    return Signatures(own, producers)
 
 
-def periodic_runs(sigs: Sequence[str]) -> Iterator[Run]:
+def periodic_runs(sigs: Signatures) -> Iterator[Run]:
     """Every maximal run of at least two equal periods, most nodes covered first (then
     the shorter period, then the earlier start)."""
-    n = len(sigs)
+    n = len(sigs.own)
     runs = []
     for period in range(1, n // 2 + 1):
         for start in range(n - 2 * period + 1):
+            first = sigs.window(start, period)
             count = 1
-            while (start + (count + 1) * period <= n and sigs[start + count * period:
-                   start + (count + 1) * period] == sigs[start:start + period]):
+            while (start + (count + 1) * period <= n
+                   and sigs.window(start + count * period, period) == first):
                 count += 1
             if count >= 2:
                 runs.append(Run(start, period, count))

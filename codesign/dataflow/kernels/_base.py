@@ -331,6 +331,11 @@ class Kernel:
 
     # ----------------------------------------------------------------- reporting
 
+    def body_model(self, node: Any) -> ModelWrapper | None:
+        """A loop node's body graph (its per-layer facts are reported with the loop's),
+        None for other kernels."""
+        return None
+
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         """Per-layer facts for results.json beyond the common ones (shape, dtypes, ...)."""
         return {}

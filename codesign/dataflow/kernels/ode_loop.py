@@ -227,6 +227,9 @@ class OdeLoop(Kernel):
         (the RTL backend wires them to the body's instance)."""
         return ("s_axis", "sb_axis"), ("m_axis", "mb_axis")
 
+    def body_model(self, node: Any) -> ModelWrapper | None:
+        return getCustomOp(node).body()
+
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)
         return {"iterations": int(inst.get_nodeattr("iteration")),

@@ -21,12 +21,14 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
+from codesign.backends.hls import emit_hls
 from codesign.backends.rtl import emit_rtl
 from codesign.backends.vectors import write_vectors
 from codesign.dataflow.graph import read_graph, run_reference
 from codesign.dataflow.kernels._loop_rolling import Signatures, periodic_runs
 from codesign.dataflow.kernels.ode_loop import make_loop_node, roll
 from codesign.errors import LoweringError
+from codesign.verify.csim import run_csim
 from codesign.verify.sim import simulate_accelerator
 
 FINN = "finn.custom_op.fpgadataflow"
@@ -194,3 +196,18 @@ def test_engine_bit_exact_under_stalls(seed: int, steps: int, c: int, pe: int, h
     (loop,) = graph.nodes
     assert loop.body is not None and report.est_ii_cycles == steps * loop.body.est_ii
     assert report.ii_error <= 0.05, (report.ii_cycles, report.est_ii_cycles)
+
+
+@pytest.mark.parametrize(("seed", "steps", "c", "pe", "hw"), [(5, 1, 2, 1, 2), (6, 3, 4, 2, 3)])
+def test_hls_loop_csim_bit_exact(seed: int, steps: int, c: int, pe: int, hw: int,
+                                 tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The HLS top: cs::ode_loop calling the generated body function T times, C-simulated
+    on the golden's vectors."""
+    graph = read_graph(looped(seed, steps=steps, c=c, pe=pe, hw=hw), name=f"ode_hls_{seed}")
+    x = _frames(seed, 5, hw, c).reshape(5, -1)
+    write_vectors(graph, x, run_reference(graph, x), tmp_path / "vectors")
+    project = emit_hls(graph, tmp_path / "hls")
+    assert "accel_top_ODELoop_0_body(" in project.top_file.read_text()
+    report = run_csim(project, tmp_path / "vectors", tmp_path / "csim",
+                      cache=Path(request.config.cache.mkdir("csim")))
+    assert report.frames == 5 and report.mismatches == 0 and report.passed

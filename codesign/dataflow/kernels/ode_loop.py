@@ -37,7 +37,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import get_by_name, qonnx_make_model
 
 from codesign.dataflow.kernels import DOMAIN, register
-from codesign.dataflow.kernels._base import IntArray, Kernel, KernelInstance
+from codesign.dataflow.kernels._base import HlsCall, IntArray, Kernel, KernelInstance
 from codesign.errors import LoweringError
 
 if TYPE_CHECKING:
@@ -226,6 +226,13 @@ class OdeLoop(Kernel):
         """The outer streams, then the body's: ``sb_axis`` out of it, ``mb_axis`` into it
         (the RTL backend wires them to the body's instance)."""
         return ("s_axis", "sb_axis"), ("m_axis", "mb_axis")
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::ode_loop`` of hls/cs_ode_loop.hpp over the frame's words; the HLS top
+        passes the body's generated function after the streams."""
+        p = k.params
+        return HlsCall("cs_ode_loop.hpp", "cs::ode_loop",
+                       (int(p["WIDTH"]), int(p["WORDS"]), int(p["ITERATIONS"])))
 
     def body_model(self, node: Any) -> ModelWrapper | None:
         return getCustomOp(node).body()

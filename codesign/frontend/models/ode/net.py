@@ -17,6 +17,7 @@ from torch import nn
 
 from codesign.config import QuantConfig
 from codesign.frontend.models.ode import ODEConfig
+from codesign.frontend.models.registry import N_CLASSES
 from codesign.frontend.quant import presets
 
 
@@ -86,3 +87,25 @@ class ODENet(nn.Module):
         out = self.classifier(torch.flatten(h, 1))
         assert isinstance(out, torch.Tensor)
         return out
+
+
+def _weights(module: nn.Module) -> int:
+    """Weights and biases of the convolutions and FC layers of ``module`` (BatchNorm
+    folds into the thresholds in hardware; quantizer scales are not counted)."""
+    return sum(
+        p.numel() for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)
+        for p in (m.weight, m.bias) if p is not None
+    )
+
+
+def parameter_counts(cfg: ODEConfig) -> dict[str, dict[str, int]]:
+    """Per variant (``resnet``, ``node``, ``dsodenet``) at ``cfg``'s channels, kernel and
+    steps: the weights of the ODE part (the blocks, stored once when shared) and of the
+    whole network with the stem and head (the paper's counts leave those out)."""
+    float_cfg = QuantConfig(method="float")
+    counts = {}
+    for variant in ("resnet", "node", "dsodenet"):
+        net = ODENet(cfg.model_copy(update={"variant": variant}), N_CLASSES, float_cfg)
+        blocks = _weights(net.blocks)
+        counts[variant] = {"blocks": blocks, "total": _weights(net)}
+    return counts

@@ -1,0 +1,60 @@
+"""The ``ode`` model family: its config keys and their errors, the shared block traced T
+times, the parameter counts of the three variants."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from codesign.config import QuantConfig, load_config, parse_config
+from codesign.errors import ConfigError
+from codesign.frontend.models import build_model
+from codesign.frontend.models.ode.net import parameter_counts
+from codesign.paths import data_dir
+
+
+@pytest.mark.parametrize(
+    ("model", "hint"),
+    [
+        ({"steps": 0}, "model.steps (T) must be >= 1, got 0"),
+        ({"dt": 0.3}, "model.dt=0.3 is not 2^-k"),
+        ({"dt": 0.25, "dt_shift": 1}, "model.dt=0.25 and model.dt_shift=1 disagree"),
+        ({"variant": "lstm"}, "model.variant"),
+        ({"channels": 0}, "model.channels"),
+        ({"kernel": 2}, "model.kernel=2 is even"),
+    ],
+)
+def test_bad_ode_keys_are_named(model: dict, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"model": {"kind": "ode", **model}})
+    assert hint in str(info.value)
+
+
+def test_shipped_config_and_dt_as_a_number() -> None:
+    cfg = load_config(data_dir("configs") / "dsodenet.yaml")
+    assert (cfg.model.kind, cfg.model.variant, cfg.model.steps) == ("ode", "dsodenet", 2)
+    m = parse_config({"model": {"kind": "ode", "dt": 0.125}}).model
+    assert m.shift == 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("variant", ["resnet", "node", "dsodenet"])
+def test_variants_share_or_own_their_blocks(variant: str) -> None:
+    cfg = parse_config({"model": {"kind": "ode", "variant": variant, "steps": 3,
+                                  "channels": 4}})
+    net = build_model(cfg.model, QuantConfig(method="a2q", acc_bits=16), seed=0)
+    assert len(net.blocks) == (3 if variant == "resnet" else 1)  # type: ignore[arg-type]
+    out = net(torch.randint(0, 256, (2, 1, 8, 8)).float())
+    assert out.shape == (2, 10)
+
+
+def test_parameter_counts_beside_the_paper() -> None:
+    """dsODENet's block holds 54.2-79.8 % fewer weights than the Neural ODE's in the
+    paper; here (two 3x3 convs vs two depthwise-separable ones, 8 channels) 76 %."""
+    cfg = parse_config({"model": {"kind": "ode", "steps": 4, "channels": 8}}).model
+    counts = parameter_counts(cfg)  # type: ignore[arg-type]
+    assert counts["resnet"]["blocks"] == 4 * counts["node"]["blocks"] == 4 * 2 * 8 * 8 * 9
+    assert counts["dsodenet"]["blocks"] == 2 * (8 * 9 + 8 * 8)
+    saving = 1 - counts["dsodenet"]["blocks"] / counts["node"]["blocks"]
+    assert 0.542 <= saving <= 0.798
+    stem_head = counts["node"]["total"] - counts["node"]["blocks"]
+    assert counts["dsodenet"]["total"] - counts["dsodenet"]["blocks"] == stem_head

@@ -58,3 +58,13 @@ def test_parameter_counts_beside_the_paper() -> None:
     assert 0.542 <= saving <= 0.798
     stem_head = counts["node"]["total"] - counts["node"]["blocks"]
     assert counts["dsodenet"]["total"] - counts["dsodenet"]["blocks"] == stem_head
+
+
+def test_sweep_spec_covers_variants_and_steps() -> None:
+    from codesign.dse.points import expand_points
+    from codesign.dse.spec import load_sweep_spec
+
+    points = expand_points(load_sweep_spec(data_dir("configs") / "sweep_ode.yaml"))
+    models = [parse_config(p.config).model for p in points]
+    assert sorted((m.variant, m.steps) for m in models) == sorted(  # type: ignore[attr-defined]
+        (v, t) for v in ("dsodenet", "node", "resnet") for t in (2, 4, 8))

@@ -68,3 +68,28 @@ def test_sweep_spec_covers_variants_and_steps() -> None:
     models = [parse_config(p.config).model for p in points]
     assert sorted((m.variant, m.steps) for m in models) == sorted(  # type: ignore[attr-defined]
         (v, t) for v in ("dsodenet", "node", "resnet") for t in (2, 4, 8))
+
+
+def test_report_section_lists_ode_runs_only() -> None:
+    from codesign.report.data import Run
+    from codesign.report.ode import COLUMNS, ode_table
+
+    def run(variant: str, steps: int) -> Run:
+        return Run(source=f"{variant}{steps}", results={
+            "name": f"{variant}_t{steps}",
+            "config": {"model": {"kind": "ode", "variant": variant, "steps": steps,
+                                 "dt_shift": 1, "channels": 8}},
+            "parameters": {variant: {"blocks": 272, "total": 1634}},
+            "adaptation": {"quant": {"source_before": 0.96, "target_before": 0.12,
+                                     "target_after": 0.8, "source_after": 0.4}},
+            "accuracy": {"accelerator": 0.8},
+            "resources": {"accelerator": {"total": {"LUT": 8268, "FF": 4858}}},
+            "cycles": {"ii_measured": 2048.0, "latency_measured": 3422},
+        })
+
+    assert ode_table([Run(source="mlp", results={"config": {"model": {"kind": "mlp"}}})]) is None
+    table = ode_table([run("node", 4), run("dsodenet", 2)])
+    assert table is not None and [r[1] for r in table.rows] == ["dsodenet", "node"]
+    row = dict(zip(COLUMNS, table.rows[0], strict=True))
+    assert (row["T"], row["dt"], row["block weights"], row["target after"],
+            row["II (cycles)"]) == ("2", "0.5", "272", "80.00 %", "2048")

@@ -10,6 +10,7 @@ from pathlib import Path
 from codesign.report import html
 from codesign.report.data import JSON, ReportError, Run, load_runs, sort_runs
 from codesign.report.figures import FIGURES
+from codesign.report.ode import ode_table
 from codesign.report.paper import COMPRESSION_DEFINITION, PAPER, PaperComparison, compare_run
 from codesign.report.tables import (
     Table,
@@ -123,6 +124,9 @@ def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
     side = backends_table(done)
     if side is not None:
         tables.append(side)
+    ode = ode_table(done)
+    if ode is not None:
+        tables.append(ode)
     return tables
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from codesign.config import BuiltinModelSection, QuantConfig
 from codesign.flow.steps import JSON, StepRun
+from codesign.frontend.models import family
 from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ def train(run: StepRun, *, split: DigitsSplit | UserSplit) -> JSON:
         if domain != "source":
             runs[name] = _adapt_run(run, runs[name], quant, split, domain)
         artefacts.append(runs[name]["checkpoint"])
-    return {"runs": runs, "artefacts": artefacts}
+    out: JSON = {"runs": runs, "artefacts": artefacts}
+    if (counts := family(run.cfg.model.kind).parameters) is not None:
+        out["parameters"] = counts(run.cfg.model)
+    return out
 
 
 def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit | UserSplit) -> JSON:

@@ -53,6 +53,9 @@ class Family:
     loop_iterations: Callable[[Any], int] | None = None
     """T of the weight-shared block the lowering rolls into one loop node (``roll_loops``);
     None or 1: the model has no loop."""
+    parameters: Callable[[Any], dict[str, Any]] | None = None
+    """Weight counts the train step reports for the section (e.g. an ODE's three variants
+    with and without the stem and head)."""
     content: Callable[[Any, dict[str, Any]], None] | None = None
     """Edits the design's dumped section in place into what defines the whole config
     (e.g. a checkpoint's content, which re-runs steps but keeps the build directory)."""

@@ -25,7 +25,7 @@ streams and a Thresholding that saturates, as in the residual CNN.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -114,5 +114,11 @@ def _loop_iterations(section: ODEConfig) -> int:
     return section.steps if section.shared else 1
 
 
+def _parameters(section: ODEConfig) -> dict[str, Any]:
+    from codesign.frontend.models.ode.net import parameter_counts
+
+    return parameter_counts(section)
+
+
 FAMILY = register(Family("ode", ODEConfig, streamline="ode", build=_build,
-                         loop_iterations=_loop_iterations))
+                         loop_iterations=_loop_iterations, parameters=_parameters))

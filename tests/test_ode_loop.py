@@ -165,6 +165,14 @@ def test_loop_errors_name_the_node() -> None:
         read_graph(model)
 
 
+def test_unknown_op_in_the_body_is_named() -> None:
+    model = looped(0, steps=2, c=2, pe=1, hw=2)
+    attr = next(a for a in model.graph.node[0].attribute if a.name == "body")
+    next(n for n in attr.g.node if n.name == "F_0").op_type = "Softsign"
+    with pytest.raises(LoweringError, match=r"node F_0 \(Softsign\) has no kernel"):
+        read_graph(model)
+
+
 CASES = [  # (seed, T, channels, PE, height = width, simulator)
     (0, 1, 2, 1, 2, "icarus"),
     (1, 2, 4, 2, 6, "icarus"),

@@ -165,7 +165,7 @@ def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> N
         {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 2, "simd": 16}, {"pe": 5, "simd": 4}]}}
     )
     result = run_lower(mlp_qonnx, cfg, build, start="fold")
-    assert set(result.steps) == {"fold", "insert_dwc_and_fifos", "estimates"}
+    assert set(result.steps) == {"fold", "insert_dwc_and_fifos", "estimates", "roll_loops"}
     child = ModelWrapper(str(result.dataflow))
     rows = layer_table(child)
     assert [(r.pe, r.simd) for r in rows] == [(4, 8), (2, 16), (5, 4)]

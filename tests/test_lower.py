@@ -75,11 +75,12 @@ def test_steps_saved(lowered) -> None:  # type: ignore[no-untyped-def]
         "fold",
         "insert_dwc_and_fifos",
         "estimates",
+        "roll_loops",
     ]
     for i, name in enumerate(names):
         assert (build / "lower" / f"{i:02d}_{name}.onnx").is_file()
-    assert result.parent == build / "lower" / "08_estimates.onnx"
-    assert result.dataflow == build / "lower" / "08_estimates_dataflow.onnx"
+    assert result.parent == build / "lower" / "09_roll_loops.onnx"
+    assert result.dataflow == build / "lower" / "09_roll_loops_dataflow.onnx"
 
 
 def test_parent_graph_equals_qonnx(lowered, mlp_qonnx: Path, digits) -> None:  # type: ignore[no-untyped-def]
@@ -164,7 +165,7 @@ def test_explicit_folding(lowered, mlp_qonnx: Path, digits, tmp_path: Path) -> N
         {"fold": {"layers": [{"pe": 4, "simd": 8}, {"pe": 2, "simd": 16}, {"pe": 5, "simd": 4}]}}
     )
     result = run_lower(mlp_qonnx, cfg, build, start="fold")
-    assert set(result.steps) == {"fold", "insert_dwc_and_fifos", "estimates"}
+    assert set(result.steps) == {"fold", "insert_dwc_and_fifos", "estimates", "roll_loops"}
     child = ModelWrapper(str(result.dataflow))
     rows = layer_table(child)
     assert [(r.pe, r.simd) for r in rows] == [(4, 8), (2, 16), (5, 4)]

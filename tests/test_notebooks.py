@@ -79,3 +79,21 @@ def test_a2q_study_notebook(kernel_env: Path) -> None:
         if "image/png" in o.get("data", {})
     ]
     assert len(images) >= 2
+
+
+@pytest.mark.slow
+def test_dsodenet_notebook(kernel_env: Path) -> None:
+    """notebooks/dsodenet.ipynb in its short mode: a 4-channel dsODENet through the flow
+    up to the RTL simulation (the notebook asserts PASS and II within 5 %)."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / "dsodenet.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=900,
+        resources={"metadata": {"path": str(kernel_env)}},
+    )
+    client.execute()
+    results = json.loads((kernel_env / "out" / "build" / "results.json").read_text())
+    assert results["verification"]["passed"] and results["adaptation"]["quant"]["shots"] == 10
+    assert results["parameters"]["dsodenet"]["blocks"] < results["parameters"]["node"]["blocks"]

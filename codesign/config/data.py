@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Tag, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from codesign.schema import Strict, existing_file
 
@@ -16,9 +16,18 @@ stay inside the int64 accumulators of the reference execution."""
 
 class DigitsData(Strict):
     """``data.kind: digits`` (the default): scikit-learn's digits, the built-in models'
-    training and test set (see :mod:`codesign.frontend.data`)."""
+    training and test set (see :mod:`codesign.frontend.data`).
+
+    ``domain`` other than ``source`` is domain adaptation: the model trains on the digits,
+    then adapts on ``shots`` labelled images per class of the derived target domain
+    (:mod:`codesign.frontend.domains`) for ``adapt_epochs``; the flow tests it on the
+    target domain's test images."""
 
     kind: Literal["digits"] = "digits"
+    domain: Literal["source", "rotated", "inverted", "noisy"] = "source"
+    shots: int = Field(default=5, ge=1)
+    """Labelled target images per class the adaptation trains on."""
+    adapt_epochs: int = Field(default=20, ge=1)
 
 
 class NpzData(Strict):

@@ -126,9 +126,10 @@ class FlowConfig(Strict):
         # the default data section is left out, so built-in configs dump (and digest) as
         # before it existed; a user's model has no quant section, an imported one no train
         out: dict[str, Any] = handler(self)
-        if isinstance(self.data, DigitsData):
-            out.pop("data", None)
-        elif self.data.train is None and isinstance(out.get("data"), dict):
+        if self.data == DigitsData():
+            out.pop("data", None)  # data.domain etc. at their defaults too
+        elif (isinstance(self.data, NpzData) and self.data.train is None
+              and isinstance(out.get("data"), dict)):
             out["data"].pop("train", None)  # an ONNX model's config dumps as before
         if self.user_model:
             out.pop("quant", None)

@@ -75,11 +75,12 @@ def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
     report.unlink(missing_ok=True)
     sim_dir = work / "sim"
     project.stage_memories(sim_dir)
-    nodes = {k.node: k for k in graph.nodes if k.kernel.sized_by_simulation}
+    paths = {k.node: path for path, k in graph.walk() if k.kernel.sized_by_simulation}
+    nodes = {k.node: k for _, k in graph.walk() if k.node in paths}
     n_frames = len(np.asarray(x))
     cfg = {
         "vectors": str(work / "vectors"), "report": str(report),
-        "buffers": {k.instance_name: k.kernel.peak_signal for k in nodes.values()},
+        "buffers": {paths[n]: k.kernel.peak_signal for n, k in nodes.items()},
         "words_per_frame": graph.words_in, "frame_cycles": graph.est_ii,
         # every node at its estimated rate, plus the pipeline filling: 4x is no stall
         "cycle_limit": 4 * (n_frames + 2) * graph.est_ii + 10_000,
@@ -91,8 +92,7 @@ def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
     if not report.is_file():
         raise VerificationError(f"FIFO sizing simulation wrote no report (see {sim_dir})")
     data = json.loads(report.read_text())
-    return {n: int(data["peaks"][k.instance_name]) for n, k in nodes.items()}, int(
-        data["cycles"])
+    return {n: int(data["peaks"][paths[n]]) for n in nodes}, int(data["cycles"])
 
 
 def sizing_simulator(graph: StreamGraph, n_frames: int, preferred: str) -> str:
@@ -111,7 +111,7 @@ def size_fifos(
     Shallower FIFOs change the timing the peaks were seen under, so the sized design is
     simulated again: while it takes more cycles than the deep one, every FIFO it filled
     up doubles (at most :data:`ROUNDS` times, never beyond the deep depth)."""
-    deep = {k.node: int(k.params["DEPTH"]) for k in graph.nodes
+    deep = {k.node: int(k.params["DEPTH"]) for _, k in graph.walk()
             if k.kernel.sized_by_simulation}
     simulator = sizing_simulator(graph, len(np.asarray(x)), simulator)
     peak, cycles = _peaks(graph, x, Path(work) / "deep", simulator)

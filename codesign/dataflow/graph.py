@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,10 +56,21 @@ class StreamGraph:
     # ------------------------------------------------------------- structure
 
     def node(self, name: str) -> KernelInstance:
-        for k in self.nodes:
+        """The node called ``name``, in this graph or inside a loop's body."""
+        for _, k in self.walk():
             if k.node == name:
                 return k
         raise KeyError(name)
+
+    def walk(self) -> Iterator[tuple[str, KernelInstance]]:
+        """Every kernel instance with its hierarchical instance path, in order, a loop's
+        body after the loop node (``u_loop_body.u_fifo``: the body is one module instance
+        beside its loop controller, see :func:`body_instance`)."""
+        for k in self.nodes:
+            yield k.instance_name, k
+            if k.body is not None:
+                for path, inner in k.body.walk():
+                    yield f"{body_instance(k)}.{path}", inner
 
     @property
     def inputs(self) -> tuple[Edge, ...]:
@@ -128,16 +139,20 @@ class StreamGraph:
 
     @property
     def monitored(self) -> tuple[KernelInstance, ...]:
-        """Kernels with an accumulator overflow monitor, in order (bit i of ``ovf``)."""
-        return tuple(k for k in self.nodes if k.has_ovf)
+        """Kernels with an accumulator overflow monitor, in :meth:`walk` order (bit i of
+        ``ovf``), those inside loop bodies included."""
+        return tuple(k for _, k in self.walk() if k.has_ovf)
 
     # ------------------------------------------------------------- derived graphs
 
     def map_nodes(self, fn: Callable[[KernelInstance], KernelInstance], name: str) -> StreamGraph:
-        """The same graph with every node replaced by ``fn(node)`` (same ports); a stream
-        takes its producer's new format, which its consumer must accept."""
+        """The same graph with every node replaced by ``fn(node)`` (same ports), inside
+        loop bodies too; a stream takes its producer's new format, which its consumer
+        must accept."""
         nodes: dict[str, KernelInstance] = {}
         for k in self.nodes:  # topological: every producer is mapped before its consumers
+            if k.body is not None:
+                k = dataclasses.replace(k, body=k.body.map_nodes(fn, k.body.name))
             new = fn(k)
             for e in self.in_edges(k.node):
                 if e.src is not None and e.dst is not None:
@@ -150,6 +165,11 @@ class StreamGraph:
             for e in self.edges
         )
         return StreamGraph(name=name, nodes=tuple(nodes.values()), edges=edges)
+
+
+def body_instance(k: KernelInstance) -> str:
+    """Instance name of a loop's body module in the module that holds the loop."""
+    return f"{k.instance_name}_body"
 
 
 def top_ports(graph: StreamGraph) -> tuple[dict[str, str], dict[str, str]]:

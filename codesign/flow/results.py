@@ -83,4 +83,7 @@ def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
         "fifos": {k: v for k, v in s.get("fifos", {}).items() if k != "depths"} or None,
         "resources": {k: v for k, v in s.get("synth", {}).items() if k != "artefacts"} or None,
         "hls_synthesis": vitis,
+        # a model adapted to data.domain: source / target accuracy before and after
+        "adaptation": {k: r["adaptation"] for k, r in runs.items() if "adaptation" in r} or None,
+        "parameters": s.get("train", {}).get("parameters"),
     }

@@ -111,9 +111,11 @@ def _weight_layout(init: npt.NDArray[Any], lw: LayerWeights) -> str | None:
     return None
 
 
-def _fix_weight_quants(model: ModelWrapper, layers: list[LayerWeights]) -> list[str]:
-    """Feed each weight Quant node the exact values torch quantizes to (see module doc)."""
-    fixed = []
+def _fix_weight_quants(model: ModelWrapper, layers: list[LayerWeights]) -> dict[str, str]:
+    """Feed each weight Quant node the exact values torch quantizes to (see module doc);
+    returns {Quant node: layer name} (a layer called several times, e.g. an ODE's shared
+    block, has one Quant node per call)."""
+    fixed: dict[str, str] = {}
     for node in model.get_nodes_by_op_type("Quant"):
         init = model.get_initializer(node.input[0])
         if init is None:
@@ -137,7 +139,7 @@ def _fix_weight_quants(model: ModelWrapper, layers: list[LayerWeights]) -> list[
                 if attr.name == "rounding_mode":
                     # values already sit on the grid; ROUND is the identity on them
                     attr.s = b"ROUND"
-            fixed.append(node.name)
+            fixed[node.name] = lw.name
             break
     return fixed
 
@@ -194,10 +196,11 @@ def export_graph(
             # FINN's own tests take (no-bias layers come out as MatMul, biased as Gemm)
             brevitas_export_qonnx(model, args=x[:1], export_path=str(raw), dynamo=False)
         graph = cleanup_model(ModelWrapper(str(raw)))
-        fixed = _fix_weight_quants(graph, layers) if fix_weight_quant else []
-        if fix_weight_quant and len(fixed) != len(layers):
+        fixed = _fix_weight_quants(graph, layers) if fix_weight_quant else {}
+        found = len(set(fixed.values()))
+        if fix_weight_quant and found != len(layers):
             raise ExportMismatchError(
-                f"found the weight Quant nodes of {len(fixed)} of {len(layers)} quantized "
+                f"found the weight Quant nodes of {found} of {len(layers)} quantized "
                 "layers in the exported graph"
             )
         graph = graph.transform(InferShapes())

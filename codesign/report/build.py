@@ -10,6 +10,7 @@ from pathlib import Path
 from codesign.report import html
 from codesign.report.data import JSON, ReportError, Run, load_runs, sort_runs
 from codesign.report.figures import FIGURES, save
+from codesign.report.ode import ode_table
 from codesign.report.paper import COMPRESSION_DEFINITION, PAPER, PaperComparison, compare_run
 from codesign.report.tables import (
     Table,
@@ -123,7 +124,7 @@ def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
     if ov is not None:
         tables.append(ov)
     tables.append(verification_table(done))
-    for optional in (backends_table(done), bitstream_table(done)):
+    for optional in (backends_table(done), bitstream_table(done), ode_table(done)):
         if optional is not None:
             tables.append(optional)
     return tables

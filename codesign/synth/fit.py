@@ -29,11 +29,13 @@ HINTS: dict[str, str] = {
     "FF": f"{_FOLD} or narrow quant.act_bits / quant.weight_bits (narrower pipelines)",
     "CARRY": f"{_FOLD} or narrow quant.acc_bits (shorter adders)",
     "DSP": f"{_FOLD}, or narrow quant.weight_bits / quant.act_bits so that products fit LUTs",
-    "LUTRAM": f"{_FOLD}, or smaller FIFOs",
+    "LUTRAM": f"{_FOLD}, or smaller FIFOs or a smaller loop frame buffer (an ODE's "
+              "model.channels, model.pool)",
 }
 _MEMORY = (
     "lower PE (each PE reads its own weight ROM; fewer, deeper ROMs pack block RAM "
-    "better) or narrow quant.weight_bits"
+    "better) or narrow quant.weight_bits; a loop's frame buffer holds one feature map "
+    "(an ODE's: fewer model.channels, or model.pool)"
 )
 for _mem in ("BRAM36", "URAM", "EBR", "SPRAM", "BSRAM"):
     HINTS[_mem] = _MEMORY

@@ -50,8 +50,15 @@ async def fifo_peaks(dut: Any) -> None:
             f"accepted, {received} of {n_out} output words"
         )
     await ClockCycles(dut.ap_clk, 2)
-    peaks = {
-        inst: int(getattr(getattr(dut, inst), signal).value)
-        for inst, signal in cfg["buffers"].items()
-    }
+    peaks = {path: int(_find(dut, f"{path}.{signal}").value)
+             for path, signal in cfg["buffers"].items()}
     Path(cfg["report"]).write_text(json.dumps({"cycles": cycles, "peaks": peaks}) + "\n")
+
+
+def _find(dut: Any, path: str) -> Any:
+    """The handle at a dotted hierarchical ``path`` below ``dut`` (a FIFO inside a loop's
+    body is ``u_loop_body.u_fifo``)."""
+    handle = dut
+    for part in path.split("."):
+        handle = getattr(handle, part)
+    return handle

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from codesign import bounds
 from codesign.backends.words import tdata_bits, write_thresh_mem, write_weight_mem
 from codesign.dataflow.kernels._lowering import Lowering
 from codesign.errors import LoweringError
+
+if TYPE_CHECKING:
+    from codesign.dataflow.graph import StreamGraph
 
 Param = int | str
 IntArray = npt.NDArray[np.int64]
@@ -167,6 +170,9 @@ class KernelInstance:
     """The kernel's estimate of this node's cycles per frame (:meth:`Kernel.cycles`)."""
     memories: dict[str, Memory] = field(default_factory=dict)
     has_ovf: bool = False
+    body: StreamGraph | None = None
+    """A loop's body: the stream graph the kernel iterates (None for other kernels); the
+    graph walks (reference, wiring, FIFO sizing, overflow proof, synthesis) look inside."""
 
     @property
     def instance_name(self) -> str:
@@ -331,6 +337,11 @@ class Kernel:
                 )
 
     # ----------------------------------------------------------------- reporting
+
+    def body_model(self, node: Any) -> ModelWrapper | None:
+        """A loop node's body graph (its per-layer facts are reported with the loop's),
+        None for other kernels."""
+        return None
 
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         """Per-layer facts for results.json beyond the common ones (shape, dtypes, ...)."""

@@ -28,6 +28,7 @@ from codesign.dataflow.lower.steps import (
     step_insert_dwc_and_fifos,
     step_minimize_accumulator_width,
     step_qonnx_to_finn,
+    step_roll_loops,
     step_streamline,
     step_tidy_up,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "step_minimize_accumulator_width",
     "step_names",
     "step_qonnx_to_finn",
+    "step_roll_loops",
     "step_streamline",
     "step_tidy_up",
     "validate_folding",

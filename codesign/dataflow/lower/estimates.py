@@ -168,7 +168,8 @@ def _num(res: dict[str, Any], key: str) -> float | None:
 
 
 def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> list[LayerInfo]:
-    """Per-node facts of a dataflow child, read from node attributes.
+    """Per-node facts of a dataflow child, read from node attributes; a loop's row is
+    followed by those of its body's nodes.
 
     Kernels that only move words (FIFOs, width converters) are left out unless
     ``include_infrastructure``. Resource fields are None until the ``estimates`` step has
@@ -210,4 +211,6 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
                 **common,
             )
         )
+        if (body := kernel.body_model(node)) is not None:
+            rows += layer_table(body, include_infrastructure)
     return rows

@@ -247,6 +247,50 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     return _absorb_into_thresholds(model)
 
 
+def untie_initializers(model: ModelWrapper) -> ModelWrapper:
+    """Every initializer read by several nodes copied, one per reader.
+
+    A module called several times (an ODE's shared block, traced once per step) exports
+    nodes that share weight, scale and threshold initializers; FINN's transformations
+    rewrite an initializer in place for the node they act on, which would apply to all
+    of its readers. With one copy per node each copy is transformed once; the lowering
+    rolls the identical copies back into one loop body at the end.
+    """
+    from onnx import numpy_helper
+
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    inits = {t.name for t in model.graph.initializer}
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if name in inits and readers[name] > 1:
+                copy = model.make_new_valueinfo_name()
+                value = model.get_initializer(name)
+                model.set_initializer(copy, numpy_helper.to_array(numpy_helper.from_array(value)))
+                dtype = model.get_tensor_datatype(name)
+                model.set_tensor_datatype(copy, dtype)
+                node.input[i] = copy
+                readers[name] -= 1
+    return model
+
+
+def streamline_ode(model: ModelWrapper) -> ModelWrapper:
+    """An ODE's graph: its shared initializers untied (:func:`untie_initializers`), each
+    signed quantizer's offset absorbed into its MultiThreshold, then the CNN recipe.
+
+    The offset goes first because the CNN recipe moves scalar Adds past invariants
+    (Flatten) before absorbing them: the state quantizer that ends the last Euler step
+    would otherwise lose its offset to the classifier's bias and stay a signed
+    MultiThreshold without one (which FINN cannot make a Thresholding layer).
+    """
+    from finn.transformation.streamline.absorb import AbsorbScalarBiasIntoMultiThreshold
+
+    model = untie_initializers(model).transform(AbsorbScalarBiasIntoMultiThreshold())
+    return streamline_cnn(model)
+
+
 SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Im2Col", "MaxPoolNHWC")
 
 
@@ -261,6 +305,7 @@ def streamline_imported(model: ModelWrapper) -> ModelWrapper:
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
     "cnn": streamline_cnn,
+    "ode": streamline_ode,
     "imported": streamline_imported,
 }
 """Streamlining recipes by name; each model family names its own
@@ -416,6 +461,22 @@ def step_estimates(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     return store_child(model, child, "estimates")
 
 
+def step_roll_loops(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
+    """A model family with a weight-shared block (``Family.loop_iterations``, T >= 2): its
+    T identical copies in the dataflow graph rolled into one loop node of codesign's
+    domain, which is then estimated from its body's estimates; other graphs pass
+    unchanged."""
+    from codesign.dataflow.kernels.ode_loop import roll
+
+    hook = family(cfg.model.kind).loop_iterations
+    iterations = hook(cfg.model) if hook is not None else 1
+    if iterations < 2:
+        return model
+    child = roll(_hw_child(model), iterations)
+    child = annotate_estimates(child, fpga_part(cfg.board))
+    return store_child(model, child, "rolled")
+
+
 LOWER_STEPS: list[tuple[str, Step]] = [
     ("qonnx_to_finn", step_qonnx_to_finn),
     ("tidy_up", step_tidy_up),
@@ -426,4 +487,5 @@ LOWER_STEPS: list[tuple[str, Step]] = [
     ("fold", step_fold),
     ("insert_dwc_and_fifos", step_insert_dwc_and_fifos),
     ("estimates", step_estimates),
+    ("roll_loops", step_roll_loops),
 ]

@@ -51,14 +51,21 @@ def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | UserSplit:
 
 
 def test_data(run: StepRun, get: Callable[[str], Any]) -> EvalSet:
-    """The test set the export checks the model on: digits' test part, or the factory's
-    npz test set (``data.path``, checked against the model's input)."""
+    """The test set the export checks the model on: digits' test part (moved to
+    ``data.domain``'s target domain when adapting), or the factory's npz test set
+    (``data.path``, checked against the model's input)."""
     from codesign.frontend.data import EvalSet
 
     data = run.cfg.data
     if isinstance(data, NpzData):
         return user_npz(run, data.path)
     digits = get("split")
+    if data.domain != "source":  # adapted to a derived domain: tested on its images
+        from codesign.frontend.domains import target_sets
+
+        _, x_test = target_sets(digits.x_train, digits.x_test, data.domain, digits.input_bits,
+                                run.cfg.train.seed)
+        return EvalSet(x_test, digits.y_test)
     return EvalSet(digits.x_test, digits.y_test)
 
 

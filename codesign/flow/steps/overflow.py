@@ -33,7 +33,7 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
 
     bd, cfg = run.bd, run.cfg
     layers = []
-    for k in as_built.nodes:
+    for _, k in as_built.walk():  # inside loop bodies too
         acc = k.kernel.accumulator(k)
         if acc is None:
             continue

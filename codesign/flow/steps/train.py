@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from codesign.config import BuiltinModelSection, QuantConfig
 from codesign.flow.steps import JSON, StepRun
+from codesign.frontend.models import family
 from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
@@ -31,8 +32,14 @@ def train(run: StepRun, *, split: DigitsSplit | UserSplit) -> JSON:
             runs["quant"] = runs["float"]
             continue
         runs[name] = _train_run(run, name, quant, split)
+        domain = getattr(run.cfg.data, "domain", "source")
+        if domain != "source":
+            runs[name] = _adapt_run(run, runs[name], quant, split, domain)
         artefacts.append(runs[name]["checkpoint"])
-    return {"runs": runs, "artefacts": artefacts}
+    out: JSON = {"runs": runs, "artefacts": artefacts}
+    if (counts := family(run.cfg.model.kind).parameters) is not None:
+        out["parameters"] = counts(run.cfg.model)
+    return out
 
 
 def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit | UserSplit) -> JSON:
@@ -72,6 +79,28 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
             result["source"] = "trained"
     result["checkpoint"] = str(ckpt.relative_to(bd.root))
     return result
+
+
+def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,
+               split: DigitsSplit | UserSplit, domain: str) -> JSON:
+    """The trained checkpoint adapted to ``domain`` (data.shots images per class, for
+    data.adapt_epochs) in place; ``test_accuracy`` becomes the target domain's after
+    adaptation (the flow's test set), the source-only run's stays as ``source_run``."""
+    from codesign.config import DigitsData
+    from codesign.frontend.adapt import adapt
+    from codesign.frontend.data import DigitsSplit
+    from codesign.frontend.models import build_model
+    from codesign.frontend.quant.train import load_checkpoint, save_checkpoint
+
+    cfg = run.cfg
+    assert isinstance(cfg.data, DigitsData) and isinstance(split, DigitsSplit)
+    assert isinstance(cfg.model, BuiltinModelSection)
+    ckpt = run.bd.root / str(trained["checkpoint"])
+    model = load_checkpoint(build_model(cfg.model, quant, seed=cfg.train.seed), ckpt)
+    result = adapt(model, split, domain, cfg.data.shots, cfg.data.adapt_epochs, cfg.train)
+    save_checkpoint(model, ckpt)
+    return {**trained, "test_accuracy": result.target_after, "adaptation": result.to_json(),
+            "source_run": {k: v for k, v in trained.items() if k != "checkpoint"}}
 
 
 def _train_user(run: StepRun, split: DigitsSplit | UserSplit) -> JSON:

@@ -12,7 +12,8 @@ A family registers, in its own module, everything the toolkit needs to know abou
   config sections apply: ``builtin`` (built, trained and tested on digits), ``file`` (a
   user's ONNX file with an npz test set, imported), ``factory`` (a user's Brevitas module
   with npz sets, trained unless a checkpoint is given, exported);
-- optional hooks: ``check`` (consistency with the other sections) and ``identity`` (what
+- optional hooks: ``loop_iterations`` (the T of a weight-shared block), ``check``
+  (consistency with the other sections) and ``identity`` (what
   of the dumped section defines the design: e.g. a file's content instead of its path).
 
 This module imports no torch and no family: families import it to register.
@@ -49,6 +50,12 @@ class Family:
     """Raises ValueError when the section does not fit the config's other sections."""
     identity: Callable[[Any, dict[str, Any]], None] | None = None
     """Edits the dumped section in place into what defines the design."""
+    loop_iterations: Callable[[Any], int] | None = None
+    """T of the weight-shared block the lowering rolls into one loop node (``roll_loops``);
+    None or 1: the model has no loop."""
+    parameters: Callable[[Any], dict[str, Any]] | None = None
+    """Weight counts the train step reports for the section (e.g. an ODE's three variants
+    with and without the stem and head)."""
     content: Callable[[Any, dict[str, Any]], None] | None = None
     """Edits the design's dumped section in place into what defines the whole config
     (e.g. a checkpoint's content, which re-runs steps but keeps the build directory)."""

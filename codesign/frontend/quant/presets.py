@@ -21,7 +21,7 @@ import brevitas.nn as qnn
 import numpy as np
 import numpy.typing as npt
 import torch
-from brevitas.quant import Uint8ActPerTensorFloat
+from brevitas.quant import Int8ActPerTensorFloat, Uint8ActPerTensorFloat
 from brevitas.quant.scaled_int import (
     Int8AccumulatorAwareWeightQuant,
     Int8AccumulatorAwareZeroCenterWeightQuant,
@@ -94,6 +94,13 @@ class IntegerInput(nn.Module):
         return f"bits={self.bits}, signed=False"
 
 
+class SignedActQuant(Int8ActPerTensorFloat):
+    """Signed per-tensor activations (a state that moves both ways, e.g. an ODE's h),
+    initialised from 50 batches of statistics as :class:`ActQuant`."""
+
+    collect_stats_steps = 50
+
+
 def make_input(quant_cfg: QuantConfig) -> nn.Module:
     if get_preset(quant_cfg.method).weight_quant is None:
         return nn.Identity()
@@ -161,6 +168,15 @@ def make_relu(quant_cfg: QuantConfig) -> nn.Module:
     # the QuantTensor output tells the next A2Q layer its input width and signedness
     return qnn.QuantReLU(
         act_quant=ActQuant.let(bit_width=quant_cfg.act_bits), return_quant_tensor=True
+    )
+
+
+def make_signed_act(quant_cfg: QuantConfig) -> nn.Module:
+    """A signed ``act_bits`` quantizer (identity for the float preset)."""
+    if get_preset(quant_cfg.method).weight_quant is None:
+        return nn.Identity()
+    return qnn.QuantIdentity(
+        act_quant=SignedActQuant.let(bit_width=quant_cfg.act_bits), return_quant_tensor=True
     )
 
 

@@ -258,8 +258,17 @@ def streamline_imported(model: ModelWrapper) -> ModelWrapper:
     return streamline_mlp(model)
 
 
+def streamline_vit(model: ModelWrapper) -> ModelWrapper:
+    """The ViT family: the attention graph's own moves (:mod:`codesign.dataflow.lower.
+    attention`), then the absorption every recipe ends with."""
+    from codesign.dataflow.lower.attention import streamline_vit as streamline_attention
+
+    return _absorb_into_thresholds(streamline_attention(model))
+
+
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
+    "vit": streamline_vit,
     "cnn": streamline_cnn,
     "imported": streamline_imported,
 }

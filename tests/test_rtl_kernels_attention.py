@@ -1,0 +1,187 @@
+"""Kernels of the ViT's attention: the integer softmax.
+
+Every case builds a single-node graph of our HW op, reads it with the kernel registry and
+checks the golden function against the node's Python execution (the same integers the
+graph-level op and training compute); the cocotb run (rtl_sim.kernels.test_<kernel>)
+then streams random frames through the RTL under random valid/ready stalls on every port,
+checks every output word and the stall-free cycles per frame against the estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import qonnx_make_model
+
+from codesign import attention
+from codesign.backends.rtl import module_sources
+from codesign.dataflow.kernels import DOMAIN, KernelInstance, kernel_for
+from codesign.errors import LoweringError
+from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
+
+
+def softmax_model(*, n: int, rows: list[int], pe: int, idt: str, scale: float,
+                  lut_len: int = attention.LUT_MAX_LEN) -> ModelWrapper:
+    """One HWIntSoftmax node over (rows..., n) scores of type ``idt``."""
+    lut = attention.exp_lut(scale, max_len=lut_len)
+    node = helper.make_node(
+        "HWIntSoftmax", ["inp"], ["outp"], name="HWIntSoftmax_0", domain=DOMAIN,
+        backend="fpgadataflow", N=n, PE=pe, numInputVectors=rows, inputDataType=idt,
+        lut=[int(v) for v in lut], out_bits=attention.OUT_BITS,
+        recip_bits=attention.recip_bits(n),
+    )
+    shape = [*rows, n]
+    graph = helper.make_graph(
+        [node], "softmax", [helper.make_tensor_value_info("inp", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("outp", TensorProto.FLOAT, shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="codesign-test"))
+    model.set_tensor_datatype("inp", DataType[idt])
+    return model
+
+
+@dataclass(frozen=True)
+class Case:
+    kernel: str
+    name: str
+    build: Callable[[], ModelWrapper]
+    seed: int
+    verilator: bool = False
+    pauses: tuple[float, ...] = (0.3, 0.4)
+    frames: int = 3
+
+
+CASES = [
+    # 16 tokens, one word per score, 2 heads x 4 queries, a table cut at its length
+    Case("int_softmax", "n16-pe1-s10", lambda: softmax_model(
+        n=16, rows=[4, 2], pe=1, idt="INT10", scale=0.01, lut_len=64), 81, verilator=True),
+    # scores beyond the table's reach (it ends in 0), 4 scores a word
+    Case("int_softmax", "n8-pe4-s16", lambda: softmax_model(
+        n=8, rows=[3], pe=4, idt="INT16", scale=0.3), 82),
+    # unsigned scores, every score a word; a slow consumer
+    Case("int_softmax", "n4-pe4-u6", lambda: softmax_model(
+        n=4, rows=[2, 2], pe=4, idt="UINT6", scale=1.5), 83, pauses=(0.1, 0.7)),
+]
+
+
+def _only(model: ModelWrapper) -> tuple[Any, KernelInstance]:
+    (node,) = model.graph.node
+    return node, kernel_for(node).read(model, node)
+
+
+def _frames(k: KernelInstance, model: ModelWrapper, n: int, rng: np.random.Generator,
+            ) -> np.ndarray:
+    """``n`` random frames over the input's whole type, a few rows of one repeated value
+    (ties at the maximum) among them."""
+    dt = model.get_tensor_datatype("inp")
+    x = rng.integers(dt.min(), dt.max() + 1, size=(n, k.words_in[0] * k.inp.elems))
+    x[0, : int(k.params["N"])] = dt.max()
+    return x
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_golden_matches_node_execution(case: Case) -> None:
+    model = case.build()
+    _, k = _only(model)
+    x = _frames(k, model, 2, np.random.default_rng(case.seed))
+    (got,) = k.kernel.golden(k, [x])
+    for f in range(len(x)):
+        ctx = {"inp": x[f].reshape(model.get_tensor_shape("inp")).astype(np.float32)}
+        want = execute_onnx(model, ctx)["outp"].reshape(-1)
+        np.testing.assert_array_equal(got[f], want)
+
+
+def test_unquantized_softmax_is_refused_naming_the_node() -> None:
+    from codesign.dataflow.kernels.int_softmax import InferIntSoftmax
+
+    node = helper.make_node("IntSoftmax", ["s"], ["a"], name="IntSoftmax_7",
+                            domain="codesign.frontend.ops", in_scale=0.01, out_scale=1.0,
+                            lut=[16, 4, 0], out_bits=8, recip_bits=10)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("s", TensorProto.FLOAT, [1, 2, 4])],
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 2, 4])])
+    model = ModelWrapper(qonnx_make_model(graph))
+    with pytest.raises(LoweringError, match=r"IntSoftmax_7 \(IntSoftmax\) is not quantized.*"
+                                            r"FLOAT32.*in_scale=0\.01"):
+        model.transform(InferIntSoftmax())
+    model.set_tensor_datatype("s", DataType["INT12"])
+    getCustomOp(model.graph.node[0]).set_nodeattr("in_scale", 1.0)
+    lowered = model.transform(InferIntSoftmax())
+    assert lowered.graph.node[0].op_type == "HWIntSoftmax"
+    assert getCustomOp(lowered.graph.node[0]).get_nodeattr("numInputVectors") == [1, 2]
+
+
+def test_illegal_folding_names_the_node() -> None:
+    model = softmax_model(n=6, rows=[2], pe=4, idt="INT8", scale=0.5)
+    with pytest.raises(LoweringError, match=r"HWIntSoftmax_0.*PE=4 does not divide N=6"):
+        _only(model)
+
+
+@pytest.fixture(scope="session")
+def cache_root(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.cache.mkdir("rtl_sim"))
+
+
+def _sim(case: Case, simulator: str, root: Path) -> dict[str, Any]:
+    """Run the case's cocotb bench; returns its result (cycles per frame)."""
+    build = root / f"attn-{case.kernel}-{case.name}-{simulator}"
+    build.mkdir(parents=True, exist_ok=True)
+    model = case.build()
+    _, k = _only(model)
+    rng = np.random.default_rng(case.seed)
+    frames = [_frames(k, model, case.frames + 4, rng)]
+    expected = k.kernel.golden(k, frames)
+    params: dict[str, object] = dict(k.params)
+    for pname, mem in k.memories.items():
+        path = build / f"{pname.lower()}{mem.file_suffix}"
+        mem.write(path)
+        params[pname] = sv_string(str(path))
+    in_ports, out_ports = k.kernel.rtl_ports(k)
+
+    def ports(prefixes: tuple[str, ...], fmts: Any, data: Any, kind: str,
+              pause: tuple[float, ...]) -> list[dict[str, Any]]:
+        specs = []
+        for i, (prefix, fmt, x) in enumerate(zip(prefixes, fmts, data, strict=True)):
+            np.save(build / f"{kind}{i}.npy", x)
+            specs.append({"prefix": prefix, "elem_bits": fmt.elem_bits, "elems": fmt.elems,
+                          "frames": str(build / f"{kind}{i}.npy"), "pause": pause[i]})
+        return specs
+
+    result = build / "result.json"
+    result.unlink(missing_ok=True)
+    tb = {
+        "seed": case.seed, "stall_frames": case.frames, "result": str(result),
+        "inputs": ports(in_ports, k.inputs, frames, "in", case.pauses[:len(in_ports)]),
+        "outputs": ports(out_ports, k.outputs, expected, "out", case.pauses[len(in_ports):]),
+    }
+    run_cocotb(
+        toplevel=k.module, sources=[rtl_dir() / p.name for p in module_sources([k.module])],
+        parameters=params, test_module=f"rtl_sim.kernels.test_{case.kernel}",
+        simulator=simulator, build_dir=build, extra_env={"CS_TB_CONFIG": json.dumps(tb)},
+    )
+    out: dict[str, Any] = json.loads(result.read_text())
+    out["est_cycles"] = k.est_cycles
+    return out
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("case", "simulator"), [
+    pytest.param(c, sim, id=f"{c.name}-{sim}")
+    for c in CASES for sim in (["icarus", "verilator"] if c.verilator else ["icarus"])
+])
+def test_rtl_kernel(case: Case, simulator: str, cache_root: Path) -> None:
+    res = _sim(case, simulator, cache_root)
+    est = res["est_cycles"]
+    assert abs(res["cycles_per_frame"] - est) <= 0.05 * est, (
+        f"{res['cycles_per_frame']:.1f} cycles per frame, the estimate is {est}"
+    )

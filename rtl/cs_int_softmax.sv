@@ -50,8 +50,6 @@ module cs_int_softmax #(
   localparam int SUMW = $clog2(N * (2 ** EXP_BITS) + 1);
   localparam int QW = RECIP_BITS - EXP_BITS + 1;  // r <= 2^(R - E): the sum is >= 2^E
   localparam int LW = cs_pkg::cnt_bits(LUT_LEN);
-  // the division's shifted remainder: below 2 sum and below 2^(R + 1)
-  localparam int DW = (RECIP_BITS + 2 > SUMW + 1) ? RECIP_BITS + 2 : SUMW + 1;
   localparam int OUT_WORD = cs_pkg::tdata_bits(PE * OUT_BITS);
   localparam logic [IN_BITS:0] LAST = (IN_BITS + 1)'(LUT_LEN - 1);
 
@@ -117,7 +115,7 @@ module cs_int_softmax #(
   logic [IW-1:0] idx;
   logic [PE*EW-1:0] ebuf[WPR];
   logic [SUMW-1:0] sum;
-  logic [DW-1:0] rem;
+  logic [SUMW-1:0] rem;  // below the sum
   logic [QW-1:0] quot;
   logic [$clog2(RECIP_BITS + 2)-1:0] bit_cnt;
   logic signed [SW-1:0] m;
@@ -141,8 +139,8 @@ module cs_int_softmax #(
   end
 
   // DIV: restoring division of 2^R (a one, then R zeros) by the sum
-  logic [DW-1:0] rem_next;
-  assign rem_next = {rem[DW-2:0], (bit_cnt == 0)};
+  logic [SUMW:0] rem_next;  // the remainder shifted, with the dividend's next bit
+  assign rem_next = {rem, (bit_cnt == 0)};
 
   // OUT: the products of word idx, shifted and clipped
   function automatic logic [OUT_BITS-1:0] scaled(input logic [EW-1:0] e, input logic [QW-1:0] r);
@@ -189,11 +187,11 @@ module cs_int_softmax #(
           end
         end
         DIV: begin
-          if (rem_next >= DW'(sum)) begin
-            rem <= rem_next - DW'(sum);
+          if (rem_next >= {1'b0, sum}) begin
+            rem <= SUMW'(rem_next - {1'b0, sum});
             quot <= {quot[QW-2:0], 1'b1};
           end else begin
-            rem <= rem_next;
+            rem <= SUMW'(rem_next);
             quot <= {quot[QW-2:0], 1'b0};
           end
           bit_cnt <= bit_cnt + 1'b1;

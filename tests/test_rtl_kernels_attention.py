@@ -1,4 +1,5 @@
-"""Kernels of the ViT's attention: the integer softmax.
+"""Kernels of the ViT's attention: the integer softmax and the matrix product of two
+streamed operands (scores Q.K^T and mix A.V).
 
 Every case builds a single-node graph of our HW op, reads it with the kernel registry and
 checks the golden function against the node's Python execution (the same integers the
@@ -28,6 +29,7 @@ from codesign import attention
 from codesign.backends.rtl import module_sources
 from codesign.dataflow.kernels import DOMAIN, KernelInstance, kernel_for
 from codesign.errors import LoweringError
+from codesign.frontend.ops import int_type
 from codesign.verify.simulators import rtl_dir, run_cocotb, sv_string
 
 
@@ -50,6 +52,30 @@ def softmax_model(*, n: int, rows: list[int], pe: int, idt: str, scale: float,
     return model
 
 
+def stream_matmul_model(*, mode: str, nq: int, h: int, nk: int, dh: int, pe: int, simd: int,
+                        bpe: int, adt: str, bdt: str) -> ModelWrapper:
+    """One HWStreamMatMul node; its output type holds every sum of the operand types."""
+    k_len = dh if mode == "scores" else nk
+    a_t, b_t = DataType[adt], DataType[bdt]
+    ends = [x * y for x in (a_t.min(), a_t.max()) for y in (b_t.min(), b_t.max())]
+    odt = int_type(k_len * min(ends), k_len * max(ends)).name
+    a_shape = [1, nq, h, k_len]
+    out_shape = [1, nq, h, nk if mode == "scores" else dh]
+    node = helper.make_node(
+        "HWStreamMatMul", ["a", "b"], ["outp"], name="HWStreamMatMul_0", domain=DOMAIN,
+        backend="fpgadataflow", mode=mode, NQ=nq, H=h, NK=nk, DH=dh, PE=pe, SIMD=simd, BPE=bpe,
+        aDataType=adt, bDataType=bdt, outputDataType=odt,
+    )
+    vi = [helper.make_tensor_value_info("a", TensorProto.FLOAT, a_shape),
+          helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, nk, h, dh])]
+    graph = helper.make_graph(
+        [node], "matmul", vi, [helper.make_tensor_value_info("outp", TensorProto.FLOAT, out_shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="codesign-test"))
+    model.set_tensor_datatype("a", a_t)
+    model.set_tensor_datatype("b", b_t)
+    return model
+
+
 @dataclass(frozen=True)
 class Case:
     kernel: str
@@ -57,7 +83,7 @@ class Case:
     build: Callable[[], ModelWrapper]
     seed: int
     verilator: bool = False
-    pauses: tuple[float, ...] = (0.3, 0.4)
+    pauses: tuple[float, ...] = (0.3, 0.4)  # per port, inputs then outputs
     frames: int = 3
 
 
@@ -71,6 +97,18 @@ CASES = [
     # unsigned scores, every score a word; a slow consumer
     Case("int_softmax", "n4-pe4-u6", lambda: softmax_model(
         n=4, rows=[2, 2], pe=4, idt="UINT6", scale=1.5), 83, pauses=(0.1, 0.7)),
+    # scores of 2 heads: 4 queries x 8 keys of 4 features, folded on every axis
+    Case("stream_matmul", "scores-q4-k8-h2-d4-pe2-simd2-bpe4", lambda: stream_matmul_model(
+        mode="scores", nq=4, h=2, nk=8, dh=4, pe=2, simd=2, bpe=4, adt="INT4", bdt="INT5"),
+        91, verilator=True, pauses=(0.3, 0.3, 0.4)),
+    # the mix: unsigned softmax codes times signed values, the buffer arriving slowly
+    Case("stream_matmul", "mix-q4-k4-h2-d3-pe3-simd4-bpe1", lambda: stream_matmul_model(
+        mode="mix", nq=4, h=2, nk=4, dh=3, pe=3, simd=4, bpe=1, adt="UINT8", bdt="INT4"),
+        92, verilator=True, pauses=(0.2, 0.7, 0.3)),
+    # one head, no folding, unsigned operands
+    Case("stream_matmul", "scores-q3-k2-h1-d2-u", lambda: stream_matmul_model(
+        mode="scores", nq=3, h=1, nk=2, dh=2, pe=1, simd=1, bpe=2, adt="UINT3", bdt="UINT2"),
+        93, pauses=(0.4, 0.4, 0.4)),
 ]
 
 
@@ -80,23 +118,28 @@ def _only(model: ModelWrapper) -> tuple[Any, KernelInstance]:
 
 
 def _frames(k: KernelInstance, model: ModelWrapper, n: int, rng: np.random.Generator,
-            ) -> np.ndarray:
-    """``n`` random frames over the input's whole type, a few rows of one repeated value
-    (ties at the maximum) among them."""
-    dt = model.get_tensor_datatype("inp")
-    x = rng.integers(dt.min(), dt.max() + 1, size=(n, k.words_in[0] * k.inp.elems))
-    x[0, : int(k.params["N"])] = dt.max()
-    return x
+            ) -> list[np.ndarray]:
+    """``n`` random frames per streamed input over its whole type; the first frame at the
+    type's extremes (the largest sums; for the softmax, ties at the maximum)."""
+    node = model.graph.node[0]
+    out = []
+    for i, name in enumerate(node.input):
+        dt = model.get_tensor_datatype(name)
+        x = rng.integers(dt.min(), dt.max() + 1, size=(n, k.words_in[i] * k.inputs[i].elems))
+        x[0] = dt.max() if i == 0 or dt.min() >= 0 else dt.min()
+        out.append(x)
+    return out
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
 def test_golden_matches_node_execution(case: Case) -> None:
     model = case.build()
-    _, k = _only(model)
-    x = _frames(k, model, 2, np.random.default_rng(case.seed))
-    (got,) = k.kernel.golden(k, [x])
-    for f in range(len(x)):
-        ctx = {"inp": x[f].reshape(model.get_tensor_shape("inp")).astype(np.float32)}
+    node, k = _only(model)
+    frames = _frames(k, model, 2, np.random.default_rng(case.seed))
+    (got,) = k.kernel.golden(k, frames)
+    for f in range(len(got)):
+        ctx = {name: x[f].reshape(model.get_tensor_shape(name)).astype(np.float32)
+               for name, x in zip(node.input, frames, strict=True)}
         want = execute_onnx(model, ctx)["outp"].reshape(-1)
         np.testing.assert_array_equal(got[f], want)
 
@@ -139,7 +182,7 @@ def _sim(case: Case, simulator: str, root: Path) -> dict[str, Any]:
     model = case.build()
     _, k = _only(model)
     rng = np.random.default_rng(case.seed)
-    frames = [_frames(k, model, case.frames + 4, rng)]
+    frames = _frames(k, model, case.frames + 4, rng)
     expected = k.kernel.golden(k, frames)
     params: dict[str, object] = dict(k.params)
     for pname, mem in k.memories.items():

@@ -116,14 +116,13 @@ module cs_stream_matmul #(
     end
   endfunction
 
-  logic signed [ACC_BITS-1:0] partial[PE];
-  logic [PE*ACC_BITS-1:0] sums;  // the output word when this step completes one
-  always_comb begin
-    for (int p = 0; p < PE; p++) begin
-      partial[p] = lane_sum(p);
-      sums[p*ACC_BITS+:ACC_BITS] = (sf == 0) ? partial[p] : acc[p] + partial[p];
-    end
-  end
+  // the accumulators after this step, as the output word; called at the clock edge (not
+  // in continuous logic, whose sensitivity to the arrays a function reads simulators
+  // differ on)
+  function automatic logic [PE*ACC_BITS-1:0] sums();
+    for (int p = 0; p < PE; p++)
+      sums[p*ACC_BITS+:ACC_BITS] = (sf == 0) ? lane_sum(p) : acc[p] + lane_sum(p);
+  endfunction
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -146,10 +145,10 @@ module cs_stream_matmul #(
       end
       if (step) begin
         if (nf == 0) areg[sf] <= a_word;
-        for (int p = 0; p < PE; p++) acc[p] <= sums[p*ACC_BITS+:ACC_BITS];
+        for (int p = 0; p < PE; p++) acc[p] <= sums() >> (p * ACC_BITS);
         if (last_sf) begin
           m_axis_tvalid <= 1'b1;
-          m_axis_tdata <= OUT_WORD'(sums);
+          m_axis_tdata <= OUT_WORD'(sums());
           sf <= '0;
           if (nf == $bits(nf)'(NF - 1)) begin
             nf <= '0;

@@ -1,5 +1,5 @@
-"""Kernels of the ViT's attention: the integer softmax and the matrix product of two
-streamed operands (scores Q.K^T and mix A.V).
+"""Kernels of the ViT's attention: the integer softmax, the matrix product of two
+streamed operands (scores Q.K^T and mix A.V) and the Taylor linear attention.
 
 Every case builds a single-node graph of our HW op, reads it with the kernel registry and
 checks the golden function against the node's Python execution (the same integers the
@@ -76,6 +76,29 @@ def stream_matmul_model(*, mode: str, nq: int, h: int, nk: int, dh: int, pe: int
     return model
 
 
+def linear_model(*, n: int, h: int, dh: int, simd: int, pe: int, dts: tuple[str, str, str],
+                 c: float, frac: int = attention.FRAC_BITS) -> ModelWrapper:
+    """One HWLinearAttention node of (1, n, h*dh) q, k, v; the output type from the
+    widths of the operand types."""
+    mult, shift = attention.taylor_multiplier(c)
+    q, k, v = ((int(DataType[t].min()), int(DataType[t].max())) for t in dts)
+    out = attention.linear_widths(n, dh, q, k, v, mult, shift, frac).out
+    node = helper.make_node(
+        "HWLinearAttention", ["q", "k", "v"], ["outp"], name="HWLinearAttention_0",
+        domain=DOMAIN, backend="fpgadataflow", N=n, H=h, DH=dh, SIMD=simd, PE=pe,
+        qDataType=dts[0], kDataType=dts[1], vDataType=dts[2], outputDataType=f"INT{out}",
+        mult=mult, shift=shift, frac=frac,
+    )
+    shape = [1, n, h * dh]
+    vi = [helper.make_tensor_value_info(x, TensorProto.FLOAT, shape) for x in "qkv"]
+    graph = helper.make_graph(
+        [node], "linear", vi, [helper.make_tensor_value_info("outp", TensorProto.FLOAT, shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="codesign-test"))
+    for x, t in zip("qkv", dts, strict=True):
+        model.set_tensor_datatype(x, DataType[t])
+    return model
+
+
 @dataclass(frozen=True)
 class Case:
     kernel: str
@@ -109,6 +132,14 @@ CASES = [
     Case("stream_matmul", "scores-q3-k2-h1-d2-u", lambda: stream_matmul_model(
         mode="scores", nq=3, h=1, nk=2, dh=2, pe=1, simd=1, bpe=2, adt="UINT3", bdt="UINT2"),
         93, pauses=(0.4, 0.4, 0.4)),
+    # 8 tokens, 2 heads of 2 features, words of 2 elements, 2 products a cycle
+    Case("linear_attention", "n8-h2-d2-simd2-pe2-s4", lambda: linear_model(
+        n=8, h=2, dh=2, simd=2, pe=2, dts=("INT4", "INT4", "INT4"), c=0.05), 101,
+        verilator=True, pauses=(0.3, 0.3, 0.3, 0.4)),
+    # 4 tokens, one head of 3 features, unsigned keys, 8-bit values, a small factor
+    Case("linear_attention", "n4-h1-d3-simd3-pe1", lambda: linear_model(
+        n=4, h=1, dh=3, simd=3, pe=1, dts=("INT3", "UINT4", "INT8"), c=3e-3), 102,
+        pauses=(0.5, 0.2, 0.6, 0.3)),
 ]
 
 
@@ -164,9 +195,32 @@ def test_unquantized_softmax_is_refused_naming_the_node() -> None:
     assert getCustomOp(lowered.graph.node[0]).get_nodeattr("numInputVectors") == [1, 2]
 
 
+def test_unquantized_linear_attention_is_refused_naming_the_node() -> None:
+    from codesign.dataflow.kernels.linear_attention import InferLinearAttention
+
+    node = helper.make_node("LinearAttention", ["q", "k", "v"], ["o"], name="LinearAttention_2",
+                            domain="codesign.frontend.ops", heads=2, q_scale=1.0, k_scale=1.0,
+                            v_scale=0.5, out_scale=1.0, mult=3, shift=4, frac=4)
+    vi = [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 4, 4]) for x in "qkv"]
+    graph = helper.make_graph([node], "g", vi,
+                              [helper.make_tensor_value_info("o", TensorProto.FLOAT, [1, 4, 4])])
+    model = ModelWrapper(qonnx_make_model(graph))
+    for x in "qkv":
+        model.set_tensor_datatype(x, DataType["INT4"])
+    with pytest.raises(LoweringError, match=r"LinearAttention_2 \(LinearAttention\) is not "
+                                            r"quantized.*v_scale=0\.5"):
+        model.transform(InferLinearAttention())
+    getCustomOp(model.graph.node[0]).set_nodeattr("v_scale", 1.0)
+    (hw,) = model.transform(InferLinearAttention()).graph.node
+    assert (hw.op_type, getCustomOp(hw).get_nodeattr("DH")) == ("HWLinearAttention", 2)
+
+
 def test_illegal_folding_names_the_node() -> None:
     model = softmax_model(n=6, rows=[2], pe=4, idt="INT8", scale=0.5)
     with pytest.raises(LoweringError, match=r"HWIntSoftmax_0.*PE=4 does not divide N=6"):
+        _only(model)
+    model = linear_model(n=4, h=2, dh=3, simd=4, pe=1, dts=("INT4",) * 3, c=0.1)
+    with pytest.raises(LoweringError, match=r"HWLinearAttention_0.*SIMD=4 does not divide d"):
         _only(model)
 
 

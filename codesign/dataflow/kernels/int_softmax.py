@@ -24,6 +24,8 @@ from qonnx.transformation.base import Transformation
 from codesign import attention
 from codesign.dataflow.kernels import DOMAIN, register
 from codesign.dataflow.kernels._base import (
+    HlsArray,
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -204,6 +206,17 @@ class IntSoftmax(Kernel):
         a = attention.int_softmax(x.reshape(len(x), -1, n), lut, int(k.params["OUT_BITS"]),
                                   int(k.params["RECIP_BITS"]))
         return (a.reshape(len(x), -1),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::int_softmax`` of hls/cs_int_softmax.hpp: one frame (its rows) per call,
+        the exponential table as a const array."""
+        p = {n: int(v) for n, v in k.params.items()}
+        rows = k.words_in[0] * p["PE"] // p["N"]
+        lut = k.memories["LUT_FILE"]
+        args = (p["N"], rows, p["PE"], p["IN_BITS"], p["IN_SIGNED"], p["EXP_BITS"],
+                p["OUT_BITS"], p["RECIP_BITS"], p["LUT_LEN"])
+        return HlsCall("cs_int_softmax.hpp", "cs::int_softmax", args,
+                       (HlsArray("lut", lut.bits, False, lut.values.reshape(-1)),))
 
     def estimate(self, node: Any, part: str) -> tuple[int, dict[str, float]]:
         inst = getCustomOp(node)

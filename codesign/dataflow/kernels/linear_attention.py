@@ -27,6 +27,7 @@ from codesign import attention
 from codesign.backends.words import wrap
 from codesign.dataflow.kernels import DOMAIN, register
 from codesign.dataflow.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -216,6 +217,14 @@ class LinearAttention(Kernel):
         frac = shift + 2 * attention.clog2(n) - int(p["DOWN"])
         z = attention.linear_attention(q, key, v, int(p["H"]), int(p["MULT"]), shift, frac)
         return (wrap(z.reshape(len(z), -1), int(p["OUT_BITS"]), k.out.signed),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::linear_attention`` of hls/cs_linear_attention.hpp, one frame per call (the
+        RTL's PE, products per cycle, is the HLS tool's to choose)."""
+        names = ("N", "H", "DH", "SIMD", "Q_BITS", "Q_SIGNED", "K_BITS", "K_SIGNED", "V_BITS",
+                 "V_SIGNED", "MULT", "SHIFT", "DOWN", "W", "OUT_BITS")
+        return HlsCall("cs_linear_attention.hpp", "cs::linear_attention",
+                       tuple(int(k.params[n]) for n in names))
 
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:
         dh = int(inst.get_nodeattr("DH"))

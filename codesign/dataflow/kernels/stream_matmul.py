@@ -26,6 +26,7 @@ from qonnx.transformation.base import Transformation
 from codesign.backends.words import wrap
 from codesign.dataflow.kernels import DOMAIN, register
 from codesign.dataflow.kernels._base import (
+    HlsCall,
     IntArray,
     Kernel,
     KernelInstance,
@@ -216,6 +217,13 @@ class StreamMatMul(Kernel):
         rows = a.reshape(len(a), nq, h, -1)
         out = stream_matmul(rows, b.reshape(len(b), nk, h, dh), mode)
         return (wrap(out.reshape(len(a), -1), int(p["ACC_BITS"]), bool(p["OUT_SIGNED"])),)
+
+    def hls_call(self, k: KernelInstance) -> HlsCall:
+        """``cs::stream_matmul`` of hls/cs_stream_matmul.hpp, one frame per call."""
+        names = ("NA", "H", "NK", "DH", "MODE", "PE", "SIMD", "BPE", "A_BITS", "A_SIGNED",
+                 "B_BITS", "B_SIGNED", "ACC_BITS")
+        return HlsCall("cs_stream_matmul.hpp", "cs::stream_matmul",
+                       tuple(int(k.params[n]) for n in names))
 
     def legal_folding(self, inst: Any) -> dict[str, list[int]]:
         k, mh = inst.dims()

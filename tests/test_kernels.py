@@ -105,7 +105,8 @@ def test_lowerings_run_in_finn_builder_order() -> None:
         "InferBinaryMatrixVectorActivation", "InferQuantizedMatrixVectorActivation",
         "InferVectorVectorActivation", "InferLabelSelectLayer", "InferThresholdingLayer",
         "InferPool", "InferConvInpGen", "InferElementwiseBinaryOperation", "InferIntSoftmax",
-        "InferLinearAttention", "InferStreamMatMul", "InferDuplicateStreamsLayer",
+        "InferLinearAttention", "InferStreamMatMul", "InferStreamReshape",
+        "InferDuplicateStreamsLayer",
     ]
 
 

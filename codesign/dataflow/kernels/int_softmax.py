@@ -104,6 +104,9 @@ class HWIntSoftmax(HWCustomOp):
             self.get_nodeattr("N"), self.get_nodeattr("PE"), self.get_nodeattr("recip_bits"))
 
     def infer_node_datatype(self, model: ModelWrapper) -> None:
+        """The scores' type is the input tensor's (a narrower producer narrows it)."""
+        idt = model.get_tensor_datatype(self.onnx_node.input[0])
+        self.set_nodeattr("inputDataType", idt.name)
         model.set_tensor_datatype(self.onnx_node.output[0], self.get_output_datatype())
 
     def execute_node(self, context: dict[str, Any], graph: Any) -> None:

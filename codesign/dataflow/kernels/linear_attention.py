@@ -108,6 +108,10 @@ class HWLinearAttention(HWCustomOp):
         return linear_cycles(*(int(self.get_nodeattr(a)) for a in ("N", "H", "DH", "SIMD", "PE")))
 
     def infer_node_datatype(self, model: ModelWrapper) -> None:
+        """The operand types are the input tensors' (a narrower producer narrows them; the
+        output type, sized for the types at lowering, still holds every value)."""
+        for x, name in zip(_OPERANDS, self.onnx_node.input, strict=True):
+            self.set_nodeattr(f"{x}DataType", model.get_tensor_datatype(name).name)
         model.set_tensor_datatype(self.onnx_node.output[0], self.get_output_datatype())
 
     def widths(self) -> attention.LinearWidths:
@@ -181,6 +185,7 @@ class LinearAttention(Kernel):
             lowers=(LoweredOp(GRAPH_OP, "HWLinearAttention (integer q, k, v, no scales)"),),
         ),
     )
+    frames_held = 1  # every key and value before the first query
     rtl_module = "cs_linear_attention"
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:

@@ -52,8 +52,12 @@ def stream_matmul(a: IntArray, b: IntArray, mode: str) -> IntArray:
     >>> stream_matmul(q, q, "scores")[0, :, 0].tolist()
     [[5, 11], [11, 25]]
     """
-    return np.einsum(EQUATIONS[mode], np.asarray(a, dtype=object),
-                     np.asarray(b, dtype=object)).astype(np.int64)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    terms = a.shape[-1]
+    bound = terms * int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0))
+    # int64 sums are exact below 2^63; beyond, Python integers
+    kind = np.int64 if bound < 2**62 else object
+    return np.einsum(EQUATIONS[mode], a.astype(kind), b.astype(kind)).astype(np.int64)
 
 
 class HWStreamMatMul(HWCustomOp):
@@ -124,6 +128,10 @@ class HWStreamMatMul(HWCustomOp):
         return load + rows * (mh // self.get_nodeattr("PE")) * (k // self.get_nodeattr("SIMD"))
 
     def infer_node_datatype(self, model: ModelWrapper) -> None:
+        """The operand types are the input tensors' (a narrower producer narrows them; the
+        output type, sized for the types at lowering, still holds every sum)."""
+        for attr, name in zip(("aDataType", "bDataType"), self.onnx_node.input, strict=True):
+            self.set_nodeattr(attr, model.get_tensor_datatype(name).name)
         model.set_tensor_datatype(self.onnx_node.output[0], self.get_output_datatype())
 
     def execute_node(self, context: dict[str, Any], graph: Any) -> None:
@@ -185,6 +193,7 @@ class StreamMatMul(Kernel):
                          for op in MODES),
         ),
     )
+    frames_held = 1  # the buffered operand, whole, before the first product
     rtl_module = "cs_stream_matmul"
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:

@@ -14,7 +14,8 @@ and FINN's own transformations absorb the Muls into the next thresholds:
 * a scalar Mul on an input of AttentionScores or AttentionMix moves behind it (both are
   bilinear), one on IntSoftmax's or LinearAttention's inputs into their scales, and
   their ``out_scale`` out into a Mul behind them;
-* a scalar Mul moves behind a ReduceSum.
+* a scalar Mul moves behind a ReduceSum; the sum over tokens then joins the classifier
+  (its weights tiled over the tokens), so no reduction op of its own is needed.
 """
 
 from __future__ import annotations
@@ -167,6 +168,38 @@ def _out_scale_to_mul(model: ModelWrapper, node: Any) -> bool:
     return True
 
 
+class SumPoolIntoClassifier(Transformation):
+    """ReduceSum over the tokens -> MatMul by W becomes Reshape to (1, N*d) -> MatMul by W
+    tiled N times: the same integer sums (sum_t sum_c h[t, c] W[c, o]), as one MVAU over
+    every token, with the same accumulator bound."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.get_nodes_by_op_type("ReduceSum"):
+            matmul = _single_consumer(model, node.output[0])
+            axes = model.get_initializer(node.input[1]) if len(node.input) > 1 else None
+            shape = model.get_tensor_shape(node.input[0])
+            if (matmul is None or matmul.op_type != "MatMul" or axes is None
+                    or [int(a) % len(shape) for a in axes.reshape(-1)] != [1] or len(shape) != 3):
+                continue
+            w = model.get_initializer(matmul.input[1])
+            if w is None:
+                continue
+            _, n, d = shape
+            target = model.make_new_valueinfo_name()
+            model.set_initializer(target, np.array([-1, n * d], dtype=np.int64))
+            flat = model.make_new_valueinfo_name()
+            index = list(model.graph.node).index(node)
+            model.graph.node.insert(
+                index, helper.make_node("Reshape", [node.input[0], target], [flat]))
+            model.set_tensor_shape(flat, [1, n * d])
+            model.set_tensor_datatype(flat, model.get_tensor_datatype(node.input[0]))
+            matmul.input[0] = flat
+            model.set_initializer(matmul.input[1], np.tile(w, (n, 1)))
+            model.graph.node.remove(node)
+            return model, True
+        return model, False
+
+
 def tokens_channels_last(model: ModelWrapper) -> ModelWrapper:
     """Thresholds of (batch, tokens, features) tensors act on the features: FINN's
     QONNX conversion annotates every MultiThreshold ``NC``, which qonnx reads as channel
@@ -187,6 +220,7 @@ def streamline_vit(model: ModelWrapper) -> ModelWrapper:
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
         MoveScalarLinearPastInvariants,
+        MoveScalarMulPastMatMul,
     )
 
     model = tokens_channels_last(model)
@@ -198,4 +232,6 @@ def streamline_vit(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(MoveLinearPastEltwiseAdd())
     model = model.transform(Streamline())
     model = model.transform(MoveScalarLinearPastInvariants())
-    return model.transform(MoveScalarMulPastAttention())
+    model = model.transform(MoveScalarMulPastAttention())
+    model = model.transform(MoveScalarMulPastMatMul())  # the pooled scale past the classifier
+    return model.transform(SumPoolIntoClassifier())

@@ -22,7 +22,8 @@ class ViTConfig(BuiltinModelSection):
 
     Every weighted layer is followed by a BatchNorm, which the lowering folds into the
     thresholds of the next quantizer: the hardware normalises exactly. The embedding's
-    BatchNorm runs over tokens x features, so its shift is a learned position embedding.
+    BatchNorm runs over tokens x features and is followed by a learned position embedding
+    (both fold into the thresholds of its quantizer, one per token x feature).
     """
 
     kind: Literal["vit"]

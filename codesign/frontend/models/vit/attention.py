@@ -51,6 +51,21 @@ def float_linear(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
     return out.transpose(1, 2).reshape(v.shape)
 
 
+def _shaped(out: Any, like: Any, sizes: list[int] | None) -> Any:
+    """The exported value ``out`` typed as ``like`` with ``sizes`` (torch's ONNX shape
+    inference does not know a custom op, and would warn on the terminal)."""
+    if sizes is not None and None not in sizes:
+        out.setType(like.type().with_sizes(sizes))
+    return out
+
+
+def _sizes(x: Any) -> list[int] | None:
+    from torch.onnx import symbolic_helper
+
+    sizes = symbolic_helper._get_tensor_sizes(x)
+    return None if sizes is None else list(sizes)
+
+
 def _float_grads(fn: Any, inputs: tuple[torch.Tensor, ...], grad: torch.Tensor,
                  ) -> tuple[torch.Tensor, ...]:
     """Gradients of ``fn(*inputs)`` (the float form) for the incoming ``grad``."""
@@ -71,7 +86,9 @@ class Scores(torch.autograd.Function):
 
     @staticmethod
     def symbolic(g: Any, q: Any, k: Any) -> Any:
-        return g.op(f"{_D}::AttentionScores", q, k)
+        qs, ks = _sizes(q), _sizes(k)
+        sizes = None if qs is None or ks is None else [*qs[:-1], ks[-3]]
+        return _shaped(g.op(f"{_D}::AttentionScores", q, k), q, sizes)
 
 
 class Softmax(torch.autograd.Function):
@@ -94,9 +111,10 @@ class Softmax(torch.autograd.Function):
     @staticmethod
     def symbolic(g: Any, s: Any, in_scale: float, temp: float, lut: tuple[int, ...],
                  out_bits: int, recip: int) -> Any:
-        return g.op(f"{_D}::IntSoftmax", s, in_scale_f=in_scale,
-                    out_scale_f=math.ldexp(1.0, -out_bits), lut_i=list(lut),
-                    out_bits_i=out_bits, recip_bits_i=recip)
+        out = g.op(f"{_D}::IntSoftmax", s, in_scale_f=in_scale,
+                   out_scale_f=math.ldexp(1.0, -out_bits), lut_i=list(lut),
+                   out_bits_i=out_bits, recip_bits_i=recip)
+        return _shaped(out, s, _sizes(s))
 
 
 class Mix(torch.autograd.Function):
@@ -111,7 +129,7 @@ class Mix(torch.autograd.Function):
 
     @staticmethod
     def symbolic(g: Any, a: Any, v: Any) -> Any:
-        return g.op(f"{_D}::AttentionMix", a, v)
+        return _shaped(g.op(f"{_D}::AttentionMix", a, v), v, _sizes(v))
 
 
 class Linear(torch.autograd.Function):
@@ -136,10 +154,11 @@ class Linear(torch.autograd.Function):
     @staticmethod
     def symbolic(g: Any, q: Any, k: Any, v: Any, heads: int, scales: tuple[float, float, float],
                  mult: int, shift: int, frac: int) -> Any:
-        return g.op(f"{_D}::LinearAttention", q, k, v, heads_i=heads, q_scale_f=scales[0],
-                    k_scale_f=scales[1], v_scale_f=scales[2],
-                    out_scale_f=math.ldexp(scales[2], -frac), mult_i=mult, shift_i=shift,
-                    frac_i=frac)
+        out = g.op(f"{_D}::LinearAttention", q, k, v, heads_i=heads, q_scale_f=scales[0],
+                   k_scale_f=scales[1], v_scale_f=scales[2],
+                   out_scale_f=math.ldexp(scales[2], -frac), mult_i=mult, shift_i=shift,
+                   frac_i=frac)
+        return _shaped(out, v, _sizes(v))
 
 
 def int_softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,

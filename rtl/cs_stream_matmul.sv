@@ -76,11 +76,6 @@ module cs_stream_matmul #(
     end
   end
 
-  function automatic logic signed [BW-1:0] b_at(input int j, input int h, input int c);
-    b_at = B_SIGNED ? BW'($signed(bbuf[(j * H + h) * DH + c]))
-                    : $signed(BW'(bbuf[(j * H + h) * DH + c]));
-  endfunction
-
   function automatic logic signed [AW-1:0] a_lane(input logic [SIMD*A_BITS-1:0] w, input int s);
     a_lane = A_SIGNED ? AW'($signed(w[s*A_BITS+:A_BITS])) : $signed(AW'(w[s*A_BITS+:A_BITS]));
   endfunction
@@ -103,26 +98,34 @@ module cs_stream_matmul #(
   assign step = !loading && (nf != 0 || s0_axis_tvalid) && (!last_sf || out_free);
   assign s0_axis_tready = !loading && nf == 0 && (!last_sf || out_free);
 
-  // this step's SIMD products of lane p (output m of the fold), summed
-  function automatic logic signed [ACC_BITS-1:0] lane_sum(input int p);
-    int m, k;
-    logic signed [BW-1:0] b;
-    lane_sum = '0;
-    m = int'(nf) * PE + p;
-    for (int s = 0; s < SIMD; s++) begin
-      k = int'(sf) * SIMD + s;
-      b = MODE ? b_at(k, int'(head), m) : b_at(m, int'(head), k);
-      lane_sum = lane_sum + ACC_BITS'(a_lane(a_word, s)) * ACC_BITS'(b);
+  // B's elements of this step: lane p's output m = nf*PE + p, row element k = sf*SIMD + s
+  // (read directly here, so that every simulator sees the buffer as an input of it)
+  logic [B_BITS-1:0] bsel[PE*SIMD];
+  always_comb begin
+    for (int p = 0; p < PE; p++) begin
+      for (int s = 0; s < SIMD; s++) begin
+        bsel[p*SIMD+s] = MODE
+            ? bbuf[((int'(sf) * SIMD + s) * H + int'(head)) * DH + int'(nf) * PE + p]
+            : bbuf[((int'(nf) * PE + p) * H + int'(head)) * DH + int'(sf) * SIMD + s];
+      end
     end
+  end
+
+  function automatic logic signed [BW-1:0] b_val(input logic [B_BITS-1:0] raw);
+    b_val = B_SIGNED ? BW'($signed(raw)) : $signed(BW'(raw));
   endfunction
 
-  // the accumulators after this step, as the output word; called at the clock edge (not
-  // in continuous logic, whose sensitivity to the arrays a function reads simulators
-  // differ on)
-  function automatic logic [PE*ACC_BITS-1:0] sums();
-    for (int p = 0; p < PE; p++)
-      sums[p*ACC_BITS+:ACC_BITS] = (sf == 0) ? lane_sum(p) : acc[p] + lane_sum(p);
-  endfunction
+  // the accumulators after this step, as the output word
+  logic [PE*ACC_BITS-1:0] sums;
+  always_comb begin
+    for (int p = 0; p < PE; p++) begin
+      logic signed [ACC_BITS-1:0] lane;
+      lane = (sf == 0) ? '0 : acc[p];
+      for (int s = 0; s < SIMD; s++)
+        lane = lane + ACC_BITS'(a_lane(a_word, s)) * ACC_BITS'(b_val(bsel[p*SIMD+s]));
+      sums[p*ACC_BITS+:ACC_BITS] = lane;
+    end
+  end
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
@@ -145,10 +148,10 @@ module cs_stream_matmul #(
       end
       if (step) begin
         if (nf == 0) areg[sf] <= a_word;
-        for (int p = 0; p < PE; p++) acc[p] <= sums() >> (p * ACC_BITS);
+        for (int p = 0; p < PE; p++) acc[p] <= sums[p*ACC_BITS+:ACC_BITS];
         if (last_sf) begin
           m_axis_tvalid <= 1'b1;
-          m_axis_tdata <= OUT_WORD'(sums());
+          m_axis_tdata <= OUT_WORD'(sums);
           sf <= '0;
           if (nf == $bits(nf)'(NF - 1)) begin
             nf <= '0;

@@ -1,5 +1,6 @@
 """Kernels of the ViT's attention: the integer softmax, the matrix product of two
-streamed operands (scores Q.K^T and mix A.V) and the Taylor linear attention.
+streamed operands (scores Q.K^T and mix A.V), the Taylor linear attention and the
+reshape between HW layers.
 
 Every case builds a single-node graph of our HW op, reads it with the kernel registry and
 checks the golden function against the node's Python execution (the same integers the
@@ -99,6 +100,20 @@ def linear_model(*, n: int, h: int, dh: int, simd: int, pe: int, dts: tuple[str,
     return model
 
 
+def reshape_model(*, in_shape: list[int], out_shape: list[int], pe: int, dt: str,
+                  ) -> ModelWrapper:
+    """One HWStreamReshape node."""
+    node = helper.make_node(
+        "HWStreamReshape", ["inp"], ["outp"], name="HWStreamReshape_0", domain=DOMAIN,
+        backend="fpgadataflow", in_shape=in_shape, out_shape=out_shape, PE=pe, dataType=dt)
+    graph = helper.make_graph(
+        [node], "reshape", [helper.make_tensor_value_info("inp", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info("outp", TensorProto.FLOAT, out_shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="codesign-test"))
+    model.set_tensor_datatype("inp", DataType[dt])
+    return model
+
+
 @dataclass(frozen=True)
 class Case:
     kernel: str
@@ -140,6 +155,9 @@ CASES = [
     Case("linear_attention", "n4-h1-d3-simd3-pe1", lambda: linear_model(
         n=4, h=1, dh=3, simd=3, pe=1, dts=("INT3", "UINT4", "INT8"), c=3e-3), 102,
         pauses=(0.5, 0.2, 0.6, 0.3)),
+    # tokens x features to one vector (the embedding's thresholds), 4 elements a word
+    Case("stream_reshape", "16x8-to-128-pe4-s5", lambda: reshape_model(
+        in_shape=[1, 16, 8], out_shape=[1, 128], pe=4, dt="INT5"), 111),
 ]
 
 

@@ -136,6 +136,10 @@ def test_streamlined_attention_computes_on_integers(
         "Mul", "Add"
     ]
     assert sum(n.op_type == "Mul" for n in model.graph.node) == 1
+    # the sum over tokens joined the classifier: a flattening Reshape, one MatMul
+    assert not model.get_nodes_by_op_type("ReduceSum")
+    classifier = model.get_nodes_by_op_type("MatMul")[-1]
+    assert model.find_producer(classifier.input[0]).op_type == "Reshape"
     want, got = (_run(g, x[:40]) for g in (qonnx, model))
     assert np.abs(want - got).max() < 1e-4 and (want.argmax(1) == got.argmax(1)).all()
 

@@ -210,11 +210,16 @@ def linear_attention(q: npt.ArrayLike, k: npt.ArrayLike, v: npt.ArrayLike, heads
         raise ValueError(f"q, k, v differ in shape: {qi.shape}, {ki.shape}, {vi.shape}")
     if d % heads or n & (n - 1):
         raise ValueError(f"need heads | d and N a power of two, got d={d}, heads={heads}, N={n}")
+    mag = [int(np.abs(a).max(initial=0)) for a in (qi, ki, vi)]
+    bound = (2 * n * n * mag[1] * mag[2] * (d // heads) * mag[0] * mult
+             + (n * n * mag[2] << shift))
+    if bound >= 2**62:  # int64 would wrap: exact Python integers instead
+        qi, ki, vi = (a.astype(object) for a in (qi, ki, vi))
     g, nsv = linear_context(_heads(ki, heads), _heads(vi, heads))
     y = (nsv << shift) + mult * (_heads(qi, heads) @ g)
     down = shift + 2 * clog2(n) - frac
     z = y >> down if down >= 0 else y << -down
-    return _merge(z)
+    return _merge(z).astype(np.int64)
 
 
 @dataclass(frozen=True)

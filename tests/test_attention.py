@@ -124,3 +124,17 @@ def test_linear_attention_rejects_bad_shapes() -> None:
         att.linear_attention(np.ones((3, 4)), np.ones((3, 4)), np.ones((3, 4)), 1, 1, 0)
     with pytest.raises(ValueError, match="heads"):
         att.linear_attention(np.ones((4, 4)), np.ones((4, 4)), np.ones((4, 4)), 3, 1, 0)
+
+
+def test_linear_attention_is_exact_beyond_int64() -> None:
+    """Operands whose products leave int64 (a large C at N = 256) are summed exactly."""
+    rng = np.random.default_rng(5)
+    q, k, v = (rng.integers(-2**15, 2**15, size=(256, 4)) for _ in range(3))
+    mult, shift = 1 << 20, 0
+    z = att.linear_attention(q, k, v, 1, mult, shift, frac=0)
+    assert z.dtype == np.int64
+    # one entry recomputed with Python integers: Y / N^2
+    qi, ki, vi = (a.astype(object) for a in (q, k, v))
+    gk = 256 * (ki.T @ vi) - np.outer(ki.sum(0), vi.sum(0))
+    y = 256 * vi.sum(0)[1] + mult * int((qi[3] @ gk)[1])
+    assert z[3, 1] == y >> 16

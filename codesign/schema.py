@@ -33,6 +33,11 @@ class BuiltinModelSection(ModelSection):
         """Shape of one input sample, without the batch dimension."""
         raise NotImplementedError(f"model.kind {self.kind} does not give its input shape")
 
+    @property
+    def pixel_order(self) -> tuple[int, ...] | None:
+        """The order the host sends an image's row-major pixels in (None: row-major)."""
+        return None
+
 
 BASE_DIR_CONTEXT = "base_dir"
 """Validation context key: the directory relative file paths are read from (the config

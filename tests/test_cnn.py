@@ -79,9 +79,9 @@ def test_bad_cnn_configs_are_named_errors(model: dict, hint: str) -> None:
 
 
 def test_unknown_kind_and_cnn_keys_on_an_mlp() -> None:
-    known = "brevitas, cnn, mlp, onnx"
+    known = "brevitas, cnn, mlp, onnx, vit"
     with pytest.raises(ConfigError, match=rf"model\.kind: unknown model kind; known: {known}"):
-        parse_config({"model": {"kind": "vit"}})
+        parse_config({"model": {"kind": "rnn"}})
     with pytest.raises(ConfigError, match=r"model\.conv: unknown key"):
         parse_config({"model": {"conv": [8]}})
 

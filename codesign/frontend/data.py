@@ -68,12 +68,17 @@ def pixel_codes(values: npt.ArrayLike, input_bits: int) -> npt.NDArray[np.float3
 
 
 def load_digits_split(
-    input_bits: int, seed: int = 0, shape: tuple[int, ...] = (64,)
+    input_bits: int,
+    seed: int = 0,
+    shape: tuple[int, ...] = (64,),
+    order: tuple[int, ...] | None = None,
 ) -> DigitsSplit:
     """Stratified, seeded split of digits: 1437 training and 360 test images.
 
     ``shape`` is one image's shape as the model takes it: the flat row-major pixels
-    (default) or e.g. ``(1, 8, 8)`` for a CNN (NCHW); the split is the same.
+    (default) or e.g. ``(1, 8, 8)`` for a CNN (NCHW); the split is the same. ``order``
+    permutes the row-major pixels first (the order the host sends them in, e.g. patch by
+    patch for a ViT).
 
     >>> s = load_digits_split(8)
     >>> s.x_train.shape, s.x_test.shape, s.input_dtype_name
@@ -86,7 +91,12 @@ def load_digits_split(
     n_pixels = digits.data.shape[1]
     if int(np.prod(shape)) != n_pixels:
         raise ValueError(f"an image has {n_pixels} pixels; shape {shape} holds {np.prod(shape)}")
-    x = pixel_codes(digits.data, input_bits).reshape(-1, *shape)
+    codes = pixel_codes(digits.data, input_bits)
+    if order is not None:
+        if sorted(order) != list(range(n_pixels)):
+            raise ValueError(f"order must permute the {n_pixels} pixel indices")
+        codes = codes[:, list(order)]
+    x = codes.reshape(-1, *shape)
     y = np.asarray(digits.target, dtype=np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=DIGITS_TEST_SIZE, stratify=y, random_state=seed, shuffle=True

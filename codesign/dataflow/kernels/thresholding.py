@@ -7,6 +7,7 @@ RTL: ``cs_thresholding`` (PE channels per word, a pipelined binary search per la
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ from codesign.dataflow.kernels._base import (
     int_dtype,
     int_initializer,
     refuse_unknown_params,
+    replace_params,
     stream_words,
 )
 from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
@@ -199,6 +201,16 @@ class Thresholding(Kernel):
         y = multithreshold(x.reshape(-1, c), k.memories["THRESH_FILE"].values,
                            int(k.params["ACT_BIAS"]))
         return (y.reshape(len(x), -1),)
+
+    def with_input_format(self, k: KernelInstance, port: int, fmt: StreamFormat) -> KernelInstance:
+        """Wider input elements of the same signedness and lanes (an accumulator widened
+        upstream, e.g. for the wide-accumulator twin): the kernel saturates them into its
+        THR_BITS type, which holds every threshold, so every comparison is unchanged."""
+        inp = k.inputs[port]
+        if (fmt.tdata_bits == inp.tdata_bits or fmt.signed != inp.signed
+                or fmt.elems != inp.elems or fmt.elem_bits < inp.elem_bits):
+            return super().with_input_format(k, port, fmt)
+        return dataclasses.replace(replace_params(k, IN_BITS=fmt.elem_bits), inputs=(fmt,))
 
     def hls_call(self, k: KernelInstance) -> HlsCall:
         """``cs::thresholding`` of hls/cs_thresholding.hpp."""

@@ -51,3 +51,36 @@ def _vvau_python_exec_in_window_order() -> None:
 
 
 _vvau_python_exec_in_window_order()
+
+
+def _mvau_python_exec_thresholds_features() -> None:
+    """MVAU.execute_node thresholds axis 1 of its accumulators unless they are 4-D (NHWC):
+    on a 3-D (batch, tokens, features) input, a transformer's, it compares each token's
+    sums with the thresholds of the channel numbered like the token (and fails where
+    the counts differ). Flattening the token rows into one axis of vectors makes axis 1
+    the features; the result takes the node's shape again. Other ranks are left to FINN."""
+    import numpy as np
+    from finn.custom_op.fpgadataflow.matrixvectoractivation import MVAU
+
+    original = MVAU.execute_node
+    if hasattr(original, "__wrapped__"):
+        return  # already wrapped
+
+    @functools.wraps(original)
+    def execute_node(self: MVAU, context: dict, graph: object) -> None:
+        vectors = list(self.get_nodeattr("numInputVectors"))
+        if len(vectors) != 2 or self.get_nodeattr("noActivation"):
+            original(self, context, graph)
+            return
+        self.set_nodeattr("numInputVectors", [int(np.prod(vectors))])
+        try:
+            original(self, context, graph)
+        finally:
+            self.set_nodeattr("numInputVectors", vectors)
+        out = self.onnx_node.output[0]
+        context[out] = context[out].reshape(*vectors, -1)
+
+    MVAU.execute_node = execute_node
+
+
+_mvau_python_exec_thresholds_features()

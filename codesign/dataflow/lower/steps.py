@@ -302,8 +302,17 @@ def streamline_imported(model: ModelWrapper) -> ModelWrapper:
     return streamline_mlp(model)
 
 
+def streamline_vit(model: ModelWrapper) -> ModelWrapper:
+    """The ViT family: the attention graph's own moves (:mod:`codesign.dataflow.lower.
+    attention`), then the absorption every recipe ends with."""
+    from codesign.dataflow.lower.attention import streamline_vit as streamline_attention
+
+    return _absorb_into_thresholds(streamline_attention(model))
+
+
 STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
     "mlp": streamline_mlp,
+    "vit": streamline_vit,
     "cnn": streamline_cnn,
     "ode": streamline_ode,
     "imported": streamline_imported,
@@ -419,20 +428,24 @@ def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 
 
 def _set_fifo_depths(child: ModelWrapper) -> None:
-    """One frame of stream words on every HW node's input and output FIFO.
+    """One frame of stream words on every HW node's input and output FIFO, times the
+    frames that may be in flight beside the kernels that hold a whole frame first.
 
     FINN sizes FIFOs by RTL simulation (InsertAndSetFIFODepths), which needs its
     Vivado-based simulator; here each FIFO holds one frame of the stream it carries,
-    which decouples consecutive layers completely for a feed-forward chain.
+    which decouples consecutive layers completely for a feed-forward chain. Where a
+    kernel holds a whole frame before it answers (:attr:`Kernel.frames_held`, e.g. the
+    keys of an attention), a branch beside it (a residual) must hold one frame more per
+    such kernel; these are the deep FIFOs the ``fifos`` step sizes down.
     """
     import numpy as np
 
-    for node in child.graph.node:
-        if not is_hw_node(node):
-            continue
+    hw = [node for node in child.graph.node if is_hw_node(node)]
+    frames = 1 + sum(kernel_for(node).frames_held for node in hw)
+    for node in hw:
         inst = getCustomOp(node)
-        in_words = [int(np.prod(inst.get_folded_input_shape(0)[:-1]))]
-        out_words = [int(np.prod(inst.get_folded_output_shape(0)[:-1]))]
+        in_words = [frames * int(np.prod(inst.get_folded_input_shape(0)[:-1]))]
+        out_words = [frames * int(np.prod(inst.get_folded_output_shape(0)[:-1]))]
         inst.set_nodeattr("inFIFODepths", [max(2, w) for w in in_words])
         inst.set_nodeattr("outFIFODepths", [max(2, w) for w in out_words])
 

@@ -40,7 +40,9 @@ def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | UserSplit:
     model = run.cfg.model
     if isinstance(model, BuiltinModelSection):
         quant, seed = run.cfg.quant, run.cfg.train.seed
-        return load_digits_split(quant.input_bits, seed=seed, shape=model.input_shape)
+        return load_digits_split(
+            quant.input_bits, seed=seed, shape=model.input_shape, order=model.pixel_order
+        )
     data = run.cfg.data
     assert isinstance(data, NpzData) and data.train is not None
     train = user_npz(run, data.train)

@@ -1,0 +1,162 @@
+"""The ViT family: config errors, patch order, the integer attention in the forward pass
+(the integers of codesign.attention, straight-through gradients) and the export to
+codesign's graph-level attention ops, checked equal to torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.change_batchsize import ChangeBatchSize
+from qonnx.transformation.infer_shapes import InferShapes
+
+from codesign import attention
+from codesign.config import QuantConfig, TrainConfig, parse_config
+from codesign.dataflow.lower import steps as lower_steps
+from codesign.errors import ConfigError
+from codesign.frontend.data import load_digits_split
+from codesign.frontend.export import check_equivalence, export_qonnx
+from codesign.frontend.models import build_model
+from codesign.frontend.models.vit import ViTConfig
+from codesign.frontend.models.vit import attention as vit_att
+from codesign.frontend.quant.train import train_model
+
+TINY = {"kind": "vit", "dim": 8, "heads": 2, "mlp": 8}
+
+
+def _vit(**model: object) -> ViTConfig:
+    cfg = parse_config({"model": {**TINY, **model}}).model
+    assert isinstance(cfg, ViTConfig)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({"heads": 3}, "model.heads=3 does not divide model.dim=8"),
+        ({"patch": 3}, "model.patch=3 does not divide the 8x8 image"),
+        ({"attention": "taylor"}, "attention"),
+    ],
+)
+def test_config_errors_name_the_key(model: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _vit(**model)
+
+
+def test_patches_are_the_tokens() -> None:
+    cfg = _vit(patch=2)
+    assert cfg.tokens == 16 and cfg.input_shape == (16, 4)
+    split = load_digits_split(8, shape=cfg.input_shape, order=cfg.pixel_order)
+    flat = load_digits_split(8).x_test.reshape(-1, 8, 8)
+    # token 5 is the patch in row 1, column 1 of the 4x4 grid of 2x2 patches
+    assert np.array_equal(split.x_test[:, 5], flat[:, 2:4, 2:4].reshape(-1, 4))
+    assert _vit(patch=1).input_shape == (64, 1)
+
+
+def test_softmax_forward_is_the_integer_golden() -> None:
+    """The torch core returns the golden's integers times 2^-F and passes the float
+    softmax's gradient straight through."""
+    gen = torch.Generator().manual_seed(0)
+    q = torch.randint(-8, 8, (2, 4, 2, 3), generator=gen).float() * 0.5
+    k = torch.randint(-8, 8, (2, 4, 2, 3), generator=gen).float() * 0.25
+    s = vit_att.Scores.apply(q, k)
+    lut = tuple(int(x) for x in attention.exp_lut(0.125 * 0.3))
+    s.requires_grad_(True)
+    a = vit_att.Softmax.apply(s, 0.125, 0.3, lut, 8, attention.recip_bits(4))
+    ints = attention.int_softmax(np.rint(s.detach().numpy() / 0.125).astype(np.int64), lut)
+    assert np.array_equal(a.detach().numpy() * 256, ints)
+    a.sum().backward()  # each softmax row sums to one: its gradient vanishes
+    assert s.grad is not None and float(s.grad.abs().max()) < 1e-6
+
+
+def test_linear_forward_is_the_integer_golden() -> None:
+    gen = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randint(-8, 8, (1, 4, 4), generator=gen).float() for _ in range(3))
+    out = vit_att.int_linear_attention(q, k, v, 2, (1.0, 1.0, 1.0))
+    mult, shift = attention.taylor_multiplier(1 / np.sqrt(2))
+    z = attention.linear_attention(q.numpy(), k.numpy(), v.numpy(), 2, mult, shift)
+    assert np.array_equal(out.numpy() * 2**attention.FRAC_BITS, z)
+
+
+OPS = {"softmax": ["AttentionScores", "IntSoftmax", "AttentionMix"], "linear": ["LinearAttention"]}
+
+
+@pytest.fixture(scope="module", params=["softmax", "linear"])
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             ) -> tuple[str, torch.nn.Module, Path, np.ndarray, np.ndarray]:
+    """A briefly trained tiny ViT of each attention kind and its QONNX export."""
+    kind = request.param
+    cfg = _vit(attention=kind)
+    quant = QuantConfig(method="a2q", acc_bits=16)
+    model = build_model(cfg, quant, seed=0)
+    split = load_digits_split(8, shape=cfg.input_shape, order=cfg.pixel_order)
+    train_model(model, split, TrainConfig(epochs=3, seed=0))
+    result = export_qonnx(model, quant, split.x_test, tmp_path_factory.mktemp(kind) / "vit.onnx")
+    assert [op for op in result.op_types if op in OPS[kind]] == OPS[kind]
+    return kind, model, result.path, split.x_test, split.y_test
+
+
+def test_export_equals_torch(exported: tuple[str, torch.nn.Module, Path, np.ndarray,
+                                             np.ndarray]) -> None:
+    """The graph, with codesign's attention ops, computes torch's outputs on every test
+    image (in one batch)."""
+    kind, model, path, x, y = exported
+    graph = ModelWrapper(str(path))
+    assert {n.domain for n in graph.graph.node if n.op_type in OPS[kind]} == {
+        "codesign.frontend.ops"
+    }
+    report = check_equivalence(model, path, x, y)
+    assert report.n == 360 and report.predictions_equal and report.images_at_ties == 0
+    assert report.batched
+
+
+def test_streamlined_attention_computes_on_integers(
+    exported: tuple[str, torch.nn.Module, Path, np.ndarray, np.ndarray],
+) -> None:
+    """After the vit recipe every attention op reads integer tensors and has no scale,
+    only the classifier's Mul and Add stay float, and the graph computes the QONNX
+    graph's outputs."""
+    kind, _, path, x, _ = exported
+    cfg = parse_config({"model": {**TINY, "attention": kind}})
+    qonnx = ModelWrapper(str(path))
+    model = lower_steps.step_tidy_up(lower_steps.step_qonnx_to_finn(qonnx, cfg), cfg)
+    model = lower_steps.STREAMLINERS["vit"](model)
+    for node in model.graph.node:
+        if node.op_type in OPS[kind]:
+            inst = getCustomOp(node)
+            assert all(model.get_tensor_datatype(i).is_integer() for i in node.input)
+            scales = [a.name for a in node.attribute if a.name.endswith("scale")]
+            assert all(inst.get_nodeattr(a) == 1.0 for a in scales), node.name
+    assert [n.op_type for n in model.graph.node if n.op_type in ("Mul", "Add")][-2:] == [
+        "Mul", "Add"
+    ]
+    assert sum(n.op_type == "Mul" for n in model.graph.node) == 1
+    # the sum over tokens joined the classifier: a flattening Reshape, one MatMul
+    assert not model.get_nodes_by_op_type("ReduceSum")
+    classifier = model.get_nodes_by_op_type("MatMul")[-1]
+    assert model.find_producer(classifier.input[0]).op_type == "Reshape"
+    want, got = (_run(g, x[:40]) for g in (qonnx, model))
+    assert np.abs(want - got).max() < 1e-4 and (want.argmax(1) == got.argmax(1)).all()
+
+
+def _run(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
+    model = model.transform(ChangeBatchSize(len(x))).transform(InferShapes())
+    out = execute_onnx(model, {model.graph.input[0].name: x})
+    return np.asarray(out[model.graph.output[0].name])
+
+
+def test_float_vit_trains() -> None:
+    cfg = _vit()
+    model = build_model(cfg, QuantConfig(method="float"), seed=0)
+    split = load_digits_split(8, shape=cfg.input_shape, order=cfg.pixel_order)
+    assert train_model(model, split, TrainConfig(epochs=3, seed=0)).test_accuracy > 0.5
+
+
+def test_unknown_attention_kind_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"softmax.*linear|linear.*softmax"):
+        parse_config({"model": {**TINY, "attention": "vitality"}})

@@ -79,7 +79,7 @@ def test_bad_cnn_configs_are_named_errors(model: dict, hint: str) -> None:
 
 
 def test_unknown_kind_and_cnn_keys_on_an_mlp() -> None:
-    known = "brevitas, cnn, mlp, onnx, vit"
+    known = "brevitas, cnn, mlp, ode, onnx, vit"
     with pytest.raises(ConfigError, match=rf"model\.kind: unknown model kind; known: {known}"):
         parse_config({"model": {"kind": "rnn"}})
     with pytest.raises(ConfigError, match=r"model\.conv: unknown key"):

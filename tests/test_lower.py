@@ -372,7 +372,8 @@ def negate_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
     import codesign.dataflow.kernels as registry
 
-    for table in ("_BY_NAME", "_BY_OP", "custom_op"):
+    registry.kernels()  # load every kernel module first: the copies must hold them all
+    for table in ("_BY_NAME", "_BY_OP", "_CUSTOM_OP"):
         monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
     monkeypatch.setattr(qonnx_registry, "_OP_REGISTRY", copy.deepcopy(qonnx_registry._OP_REGISTRY))
     registry.register(NegateKernel)

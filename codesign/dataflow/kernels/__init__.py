@@ -63,8 +63,10 @@ FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
 """FINN's HW layers: generic nodes in this domain, specialized ones in its ``.hls`` and
 ``.rtl`` subdomains."""
 
-custom_op: dict[str, type[Any]] = {}
-"""qonnx's custom-op table of :data:`DOMAIN`: op type -> CustomOp class."""
+_CUSTOM_OP: dict[str, type[Any]] = {}
+"""qonnx's custom-op table of :data:`DOMAIN` (op type -> CustomOp class), which qonnx reads
+as this module's ``custom_op`` (see :func:`__getattr__`)."""
+_LOADED = False
 _BY_NAME: dict[str, Kernel] = {}
 _BY_OP: dict[str, Kernel] = {}
 
@@ -90,18 +92,33 @@ def register(cls: type[Kernel]) -> type[Kernel]:
                 f"kernel {cls.name!r}: custom op {op_class.__name__} is not one of its op types "
                 f"{', '.join(cls.op_types)}"
             )
-        custom_op[op_class.__name__] = op_class
+        _CUSTOM_OP[op_class.__name__] = op_class
     return cls
 
 
 def _load_all() -> None:
+    """Import every kernel module, once, when the registry is first asked. Not at import:
+    a testbench that imports one kernel's golden must not pay for FINN's custom ops (and
+    torch behind them), which some kernel modules subclass."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
 
 
+def __getattr__(name: str) -> Any:
+    if name == "custom_op":  # qonnx's lookup of our domain's ops
+        _load_all()
+        return _CUSTOM_OP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def kernels() -> list[Kernel]:
     """Every registered kernel kind, by name."""
+    _load_all()
     return [_BY_NAME[n] for n in sorted(_BY_NAME)]
 
 
@@ -111,16 +128,19 @@ def lowerings() -> list[Lowering]:
 
 
 def supported_ops() -> list[str]:
+    _load_all()
     return sorted(_BY_OP)
 
 
 def hls_ops() -> list[str]:
     """The op types whose kernel has an HLS implementation (hls/)."""
+    _load_all()
     return sorted(op for op, k in _BY_OP.items() if k.has_hls)
 
 
 def kernel_named(name: str) -> Kernel:
     """The kernel kind called ``name``."""
+    _load_all()
     try:
         return _BY_NAME[name]
     except KeyError:
@@ -131,6 +151,7 @@ def kernel_named(name: str) -> Kernel:
 def kernel_for(node: Any) -> Kernel:
     """The kernel that implements ``node`` (an ONNX NodeProto); raise LoweringError naming
     the node, its op type and the supported ops."""
+    _load_all()
     try:
         return _BY_OP[node.op_type]
     except KeyError:
@@ -138,6 +159,3 @@ def kernel_for(node: Any) -> Kernel:
             f"node {node.name} ({node.op_type}) has no kernel in the registry; supported "
             f"ops: {', '.join(supported_ops())}"
         ) from None
-
-
-_load_all()

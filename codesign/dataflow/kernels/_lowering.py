@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
@@ -102,3 +103,24 @@ def order_lowerings(lowerings: Iterable[tuple[str, Lowering]]) -> list[Lowering]
         for deps in need.values():
             deps.discard(ready[0])
     return order
+
+
+class ReplaceNodes(Transformation):
+    """Replace each node of ``op_types`` outside codesign's HW domain, one per pass and in
+    its place (graph order kept), by the HW node ``convert(model, node)`` builds; a node
+    ``convert`` refuses raises its :class:`~codesign.errors.LoweringError`."""
+
+    def __init__(self, op_types: tuple[str, ...],
+                 convert: Callable[[ModelWrapper, Any], Any]) -> None:
+        super().__init__()
+        self.op_types = op_types
+        self.convert = convert
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for index, node in enumerate(model.graph.node):
+            # __package__ is DOMAIN, which kernels/__init__ defines after importing this
+            if node.op_type in self.op_types and node.domain != __package__:
+                model.graph.node.remove(node)
+                model.graph.node.insert(index, self.convert(model, node))
+                return model, True
+        return model, False

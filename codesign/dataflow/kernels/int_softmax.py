@@ -34,7 +34,7 @@ from codesign.dataflow.kernels._base import (
     int_dtype,
     stream_words,
 )
-from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering, ReplaceNodes
 from codesign.errors import LoweringError
 
 GRAPH_OP = "IntSoftmax"
@@ -129,17 +129,11 @@ class HWIntSoftmax(HWCustomOp):
         return int(self.get_nodeattr("PE") * lane + 2 * self.get_nodeattr("recip_bits"))
 
 
-class InferIntSoftmax(Transformation):
+class InferIntSoftmax(ReplaceNodes):
     """Graph-level IntSoftmax nodes of integer scores -> HWIntSoftmax (PE 1)."""
 
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for index, node in enumerate(model.graph.node):
-            if node.op_type != GRAPH_OP or node.domain == DOMAIN:
-                continue
-            model.graph.node.remove(node)
-            model.graph.node.insert(index, _hw_node(model, node))
-            return model, True
-        return model, False
+    def __init__(self) -> None:
+        super().__init__((GRAPH_OP,), _hw_node)
 
 
 def _hw_node(model: ModelWrapper, node: Any) -> Any:

@@ -36,7 +36,7 @@ from codesign.dataflow.kernels._base import (
     int_dtype,
 )
 from codesign.dataflow.kernels._folding import check_divides
-from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering, ReplaceNodes
 from codesign.errors import LoweringError
 
 GRAPH_OP = "LinearAttention"
@@ -132,18 +132,12 @@ class HWLinearAttention(HWCustomOp):
         return []
 
 
-class InferLinearAttention(Transformation):
+class InferLinearAttention(ReplaceNodes):
     """Graph-level LinearAttention of integer operands, without scales -> HWLinearAttention
     (SIMD, PE 1)."""
 
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for index, node in enumerate(model.graph.node):
-            if node.op_type != GRAPH_OP or node.domain == DOMAIN:
-                continue
-            model.graph.node.remove(node)
-            model.graph.node.insert(index, _hw_node(model, node))
-            return model, True
-        return model, False
+    def __init__(self) -> None:
+        super().__init__((GRAPH_OP,), _hw_node)
 
 
 def _hw_node(model: ModelWrapper, node: Any) -> Any:

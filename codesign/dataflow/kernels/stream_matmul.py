@@ -35,7 +35,7 @@ from codesign.dataflow.kernels._base import (
     int_dtype,
 )
 from codesign.dataflow.kernels._folding import check_divides
-from codesign.dataflow.kernels._lowering import LoweredOp, Lowering
+from codesign.dataflow.kernels._lowering import LoweredOp, Lowering, ReplaceNodes
 from codesign.errors import LoweringError
 
 MODES = {"AttentionScores": "scores", "AttentionMix": "mix"}
@@ -145,18 +145,12 @@ class HWStreamMatMul(HWCustomOp):
         return []
 
 
-class InferStreamMatMul(Transformation):
+class InferStreamMatMul(ReplaceNodes):
     """Graph-level AttentionScores / AttentionMix of integer operands -> HWStreamMatMul
     (PE, SIMD, BPE 1)."""
 
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for index, node in enumerate(model.graph.node):
-            if node.op_type not in MODES or node.domain == DOMAIN:
-                continue
-            model.graph.node.remove(node)
-            model.graph.node.insert(index, _hw_node(model, node))
-            return model, True
-        return model, False
+    def __init__(self) -> None:
+        super().__init__(tuple(MODES), _hw_node)
 
 
 def _hw_node(model: ModelWrapper, node: Any) -> Any:

@@ -32,10 +32,10 @@ from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from onnx import GraphProto, NodeProto, helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import get_by_name, qonnx_make_model
 
+from codesign.dataflow.executor import PreparedGraph
 from codesign.dataflow.kernels import DOMAIN, register
 from codesign.dataflow.kernels._base import HlsCall, IntArray, Kernel, KernelInstance
 from codesign.errors import LoweringError
@@ -73,6 +73,8 @@ def buffer_resources(words: int, width: int) -> dict[str, float]:
 class ODELoop(HWCustomOp):
     """The loop node: ``body`` (a graph of HW nodes, one stream in, one out) run
     ``iteration`` times on each frame."""
+
+    _run_body: PreparedGraph | None = None
 
     def get_nodeattr_types(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {
@@ -130,10 +132,12 @@ class ODELoop(HWCustomOp):
 
     def execute_node(self, context: dict[str, Any], graph: Any) -> None:
         """The body executed ``iteration`` times, each output the next input."""
-        body = self.body()
+        if self._run_body is None:  # prepared once: a graph executes this node per sample
+            self._run_body = PreparedGraph(self.body())
+        run = self._run_body
         x = context[self.onnx_node.input[0]]
         for _ in range(int(self.get_nodeattr("iteration"))):
-            x = execute_onnx(body, {body.graph.input[0].name: x})[body.graph.output[0].name]
+            x = run({run.inputs[0]: x})[run.outputs[0]]
         context[self.onnx_node.output[0]] = np.asarray(x, dtype=np.float32)
 
     def get_exp_cycles(self) -> int:

@@ -23,6 +23,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 
+from codesign.dataflow.executor import SDP_OP, PreparedGraph
 from codesign.dataflow.kernels import DOMAIN, is_hw_domain
 from codesign.errors import LoweringError
 
@@ -30,8 +31,6 @@ WORKDIR_PROP = "codesign.dataflow.lower.workdir"
 """Model metadata key: directory where steps write dataflow child models."""
 FPGAPART_PROP = "codesign.dataflow.lower.fpgapart"
 """Model metadata key: FPGA part the estimates of the child were made for."""
-
-SDP_OP = "StreamingDataflowPartition"
 
 
 def is_hw_node(node: NodeProto) -> bool:
@@ -190,13 +189,14 @@ def _batchable(model: ModelWrapper) -> bool:
 
 def _execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
     """Run ``model``: a batch at once if it has no HW layers (nor ops fixed to batch 1),
-    else sample by sample (FINN's HW layers are built for batch 1)."""
+    else sample by sample (FINN's HW layers are built for batch 1), the graph prepared once."""
     arr = _as_batch(x, model)
     iname = model.graph.input[0].name
     oname = model.graph.output[0].name
     if arr.shape[0] > 1 and _batchable(model):
         return execute_onnx(_batched(model, arr.shape[0]), {iname: arr})[oname]
-    outs = [execute_onnx(model, {iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
+    run = PreparedGraph(model)
+    outs = [run({iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
     return np.concatenate(outs, axis=0)
 
 

@@ -1,0 +1,144 @@
+"""Sample-by-sample execution of a graph that is prepared once, not once per sample.
+
+Graphs with HW layers run one sample at a time (FINN's HW layers are built for batch 1).
+qonnx's ``execute_onnx`` re-does per call what does not change between samples: it checks
+every tensor's shape and the topological order, looks up each tensor's datatype by a
+linear search, builds and compiles an onnxruntime session for every standard node, and a
+``StreamingDataflowPartition`` re-reads its child graph from disk. Over the 360 test
+images those repeats cost more than the layers themselves.
+
+:class:`PreparedGraph` does that work once and then runs each sample through the same
+steps as ``execute_onnx``: the same custom-op ``execute_node`` calls, the same onnxruntime
+node models, the same ``sanitize_quant_values`` rounding of integer tensors before and
+after every node (when qonnx's ``SANITIZE_QUANT_TENSORS`` asks for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+import onnxruntime as rt
+from onnx import AttributeProto, NodeProto, ValueInfoProto, helper
+from qonnx.analysis.topology import nodes_topologically_sorted
+from qonnx.core.datatype import BaseDataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_node
+from qonnx.custom_op.registry import getCustomOp, is_custom_op
+from qonnx.util.basic import (
+    get_preferred_qonnx_opset,
+    get_sanitize_quant_tensors,
+    qonnx_make_model,
+    sanitize_quant_values,
+)
+
+from codesign.errors import LoweringError
+
+SDP_OP = "StreamingDataflowPartition"
+"""FINN's node holding a dataflow child graph (the ``model`` attribute names its file)."""
+
+Context = dict[str, Any]
+Run = Callable[[Context], None]
+
+
+class _Datatypes:
+    """The one method ``sanitize_quant_values`` asks of a model, answered from a table."""
+
+    def __init__(self, model: ModelWrapper, names: set[str]) -> None:
+        self._table = {n: model.get_tensor_datatype(n) for n in names if n}
+
+    def get_tensor_datatype(self, name: str) -> BaseDataType:
+        return self._table[name]
+
+
+class PreparedGraph:
+    """A topologically sorted graph, ready to execute one sample at a time."""
+
+    def __init__(self, model: ModelWrapper) -> None:
+        if not model.check_all_tensor_shapes_specified():
+            raise LoweringError(f"graph {model.graph.name!r} has tensors without shapes")
+        if not model.analysis(nodes_topologically_sorted)["nodes_topologically_sorted"]:
+            raise LoweringError(f"graph {model.graph.name!r}: nodes not topologically sorted")
+        self.model = model
+        self.inputs = [i.name for i in model.graph.input]
+        self.outputs = [o.name for o in model.graph.output]
+        self._template = {k: v for k, v in model.make_empty_exec_context().items() if k}
+        opsets = model.get_opset_imports()
+        graph = model.graph
+        self._infos = {t.name: helper.make_tensor_value_info(t.name, t.data_type, t.dims)
+                       for t in graph.initializer}  # every tensor's type and shape
+        self._infos.update({vi.name: vi
+                            for vi in (*graph.input, *graph.output, *graph.value_info)})
+        self._runs = [self._prepare(node, opsets) for node in graph.node]
+        self._sanitize = get_sanitize_quant_tensors() != 0
+        tensors = {t for node in model.graph.node for t in (*node.input, *node.output)}
+        self._dtypes = cast(ModelWrapper, _Datatypes(model, tensors))
+
+    def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Execute one sample (or whatever batch the graph's shapes hold)."""
+        ctx: Context = {k: np.copy(v) for k, v in self._template.items()}
+        ctx[""] = None
+        for name, value in feeds.items():
+            want = self._template[name].shape
+            if value.shape != want:
+                raise LoweringError(f"input {name} has shape {value.shape}, expected {want}")
+            ctx[name] = value
+        for node, run in zip(self.model.graph.node, self._runs, strict=True):
+            if self._sanitize:
+                sanitize_quant_values(self._dtypes, list(node.input), ctx)
+            run(ctx)
+            if self._sanitize:
+                sanitize_quant_values(self._dtypes, list(node.output), ctx)
+        return {name: ctx[name] for name in self.outputs}
+
+    def _prepare(self, node: NodeProto, opsets: dict[str, int]) -> Run:
+        opset = opsets.get(node.domain, get_preferred_qonnx_opset())
+        if node.op_type == SDP_OP:
+            return _partition(node)
+        if is_custom_op(node.domain, node.op_type):
+            op = getCustomOp(node, onnx_opset_version=opset)
+            graph = self.model.graph
+            return lambda ctx: op.execute_node(ctx, graph)
+        if any(a.type == AttributeProto.GRAPH for a in node.attribute):
+            graph = self.model.graph  # control flow: qonnx's own per-call path
+            return lambda ctx: execute_node(node, ctx, graph, opset)
+        return _onnxruntime_node(node, opset, self._infos)
+
+
+def _partition(node: NodeProto) -> Run:
+    """A ``StreamingDataflowPartition``: its child graph, prepared once."""
+    model = ModelWrapper(getCustomOp(node).get_nodeattr("model"))
+    child = PreparedGraph(model)
+
+    def run(ctx: Context) -> None:
+        feeds = {c: ctx[p] for p, c in zip(node.input, child.inputs, strict=True)}
+        outs = child(feeds)
+        for p, c in zip(node.output, child.outputs, strict=True):
+            ctx[p] = outs[c]
+
+    return run
+
+
+def _onnxruntime_node(node: NodeProto, opset: int, infos: dict[str, ValueInfoProto]) -> Run:
+    """A standard ONNX node as a one-node onnxruntime session, compiled once; ``infos``
+    holds the graph's value infos by tensor name."""
+    missing = [t for t in (*node.input, *node.output) if t and t not in infos]
+    if missing:
+        raise LoweringError(f"node {node.name} ({node.op_type}): no shape for {missing}")
+    one = helper.make_graph(
+        nodes=[node], name="single-node-exec",
+        inputs=[infos[t] for t in node.input if t],
+        outputs=[infos[t] for t in node.output],
+    )
+    proto = qonnx_make_model(one)
+    proto.opset_import[0].version = opset
+    session = rt.InferenceSession(proto.SerializeToString())
+    names = [t for t in node.input if t]
+
+    def run(ctx: Context) -> None:
+        results = session.run(None, {t: ctx[t] for t in names})
+        for name, value in zip(node.output, results, strict=True):
+            ctx[name] = value
+
+    return run

@@ -20,7 +20,12 @@ from codesign.dataflow.kernels import KernelInstance, StreamFormat
 from codesign.errors import ToolNotFoundError
 from codesign.synth.kernels import kernel_key, synthesize_accelerators
 from codesign.synth.yosys import run_yosys, synthesize
-from codesign.synth.yosys_script import SynthesisError, synth_steps, write_script
+from codesign.synth.yosys_script import (
+    NO_BLOCK_RAM,
+    SynthesisError,
+    synth_steps,
+    write_script,
+)
 from codesign.synth.yosys_stats import display_name, parse_stats
 
 # A small parameterised design of our own (independent of rtl/): a registered adder,
@@ -126,6 +131,22 @@ def test_bad_top_and_missing_source(tmp_path: Path, design: Path) -> None:
         write_script([design], "top; shell", get_board("zcu104"), tmp_path)
     with pytest.raises(SynthesisError, match="source file not found"):
         write_script([tmp_path / "nope.sv"], "top", get_board("zcu104"), tmp_path)
+
+
+@pytest.mark.synth
+def test_block_ram_maps_are_parsed_only_for_a_design_with_block_ram(tmp_path: Path) -> None:
+    """A FIFO on LUT-RAM skips the block-RAM maps; one deep enough for block RAM stops at
+    the check and runs the whole label, with the block RAM counted."""
+    fifo = Path(__file__).resolve().parent.parent / "rtl" / "cs_fifo.sv"
+    runs = {}
+    for depth in (16, 2048):
+        out = tmp_path / f"d{depth}"
+        runs[depth] = synthesize([fifo], "cs_fifo", get_board("zcu104"), out,
+                                 params={"WIDTH": 32, "DEPTH": depth}, flags=("-flatten",))
+    script = {d: (tmp_path / f"d{d}" / "synth.ys").read_text() for d in runs}
+    assert NO_BLOCK_RAM in script[16] and "-map +/xilinx/brams_" not in script[16]
+    assert runs[16].totals.get("LUTRAM", 0) > 0 and "BRAM36" not in runs[16].totals
+    assert NO_BLOCK_RAM not in script[2048] and runs[2048].totals["BRAM36"] >= 1
 
 
 def test_missing_yosys_is_a_tool_error(

@@ -42,6 +42,7 @@ to the output folder, where Yosys runs, and every Yosys run goes through
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -58,9 +59,13 @@ from codesign.synth.yosys_script import (
     SCRIPT_NAME,
     STAT_JSON,
     STAT_TXT,
+    XILINX_AFTER_MEMORY,
+    XILINX_FAMILIES,
     DefineValue,
     ParamValue,
     SynthesisError,
+    synth_command,
+    without_block_ram,
     write_script,
 )
 from codesign.synth.yosys_stats import SynthResult, parse_stats
@@ -129,6 +134,35 @@ def run_yosys(
 
 
 
+#: Yosys's message when :data:`NO_BLOCK_RAM` finds a block or ultra RAM cell.
+_BLOCK_RAM_CHOSEN = "Assertion failed: selection is not empty"
+
+
+@functools.cache
+def _label_commands(exe: Path, command: str, label: str, next_label: str) -> tuple[str, ...]:
+    """The commands ``command`` runs from ``label`` to ``next_label`` in this Yosys (its
+    script echoed on an empty design; the family's options decide them)."""
+    try:
+        proc = subprocess.run(
+            [str(exe), "-p", f"echo on; {command} -run {label}:{next_label}"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()  # the synthesis run itself reports a missing or broken Yosys
+    echoed = [ln.removeprefix("yosys> ") for ln in proc.stdout.splitlines()
+              if ln.startswith("yosys> ")]
+    return tuple(echoed[1:]) if proc.returncode == 0 else ()  # [0] is `command` itself
+
+
+def _map_memory_commands(exe: Path, board: Board, flags: Sequence[str]) -> tuple[str, ...]:
+    """The commands of a Xilinx command's ``map_memory`` label in this Yosys (none for
+    another family)."""
+    if board.family not in XILINX_FAMILIES:
+        return ()
+    command = synth_command(board, "top", flags)
+    return _label_commands(exe, command, "map_memory", XILINX_AFTER_MEMORY)
+
+
 def _tail(path: Path, fallback: str, lines: int = 25) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -180,6 +214,11 @@ def synthesize(
     options of the synthesis command (e.g. ``-nodsp``, ``-nobram``). ``yosys`` overrides
     the tool found by :func:`codesign.tools.find_tool`.
 
+    A Xilinx design is first synthesized without parsing the block-RAM maps
+    (:func:`~codesign.synth.yosys_script.without_block_ram`); if its memory mapping chose
+    block or ultra RAM, that run stops there and the design is synthesized again with
+    the whole label (the rare kernel with block RAM pays its first part twice).
+
     Writes into ``out_dir``: ``synth.ys``, ``yosys.log``, ``stat.json``, ``stat.txt``,
     ``hierarchy.json`` and ``synth.json`` (the returned result); with ``netlist`` also
     that JSON netlist of the synthesized design.
@@ -189,10 +228,15 @@ def synthesize(
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (STAT_JSON, STAT_TXT, HIER_JSON, RESULT_JSON, LOG_NAME):
         (out_dir / stale).unlink(missing_ok=True)
-    write_script(sources, top, board, out_dir, params=params, defines=defines,
-                 include_dirs=include_dirs, flags=flags, netlist=netlist)
     start = time.monotonic()
-    proc = run_yosys(out_dir / SCRIPT_NAME, yosys=exe, timeout_s=timeout_s)
+    fast = without_block_ram(_map_memory_commands(exe, board, flags))
+    for map_memory in (fast, None) if fast is not None else (None,):
+        write_script(sources, top, board, out_dir, params=params, defines=defines,
+                     include_dirs=include_dirs, flags=flags, netlist=netlist,
+                     map_memory=map_memory)
+        proc = run_yosys(out_dir / SCRIPT_NAME, yosys=exe, timeout_s=timeout_s)
+        if _BLOCK_RAM_CHOSEN not in _tail(out_dir / LOG_NAME, proc.stderr):
+            break  # else the design has block RAM: the whole label after all
     seconds = time.monotonic() - start
     command = [str(a) for a in proc.args]
     log_path = out_dir / LOG_NAME

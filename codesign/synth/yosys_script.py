@@ -124,19 +124,59 @@ _LUTROM: dict[str, tuple[str, str, str]] = {
 }
 
 
-def synth_steps(board: Board, top: str, out_dir: Path, flags: Sequence[str] = ()) -> list[str]:
+#: The label after Xilinx's ``map_memory``, and the check that its memory mapping chose
+#: no block or ultra RAM: no ``$__`` cell but LUT-RAMs is left for a later map to take.
+XILINX_AFTER_MEMORY = "map_ffram"
+NO_BLOCK_RAM = "select -assert-none t:$__* t:$__XILINX_LUTRAM* %d"
+_BLOCK_RAM_MAP = re.compile(r"^techmap -map \+/xilinx/(brams|urams)_[A-Za-z0-9_]*\.v$")
+
+
+def without_block_ram(label_commands: Sequence[str]) -> list[str] | None:
+    """Xilinx's ``map_memory`` commands (as this Yosys runs them) for a design without
+    block RAM: its memory mapping, :data:`NO_BLOCK_RAM`, and its techmaps but the block
+    and ultra RAM ones. Parsing those maps costs about 3 s of a small kernel's 5 s in the
+    WebAssembly Yosys; on a design with no cell for them they change nothing. None if
+    the label runs anything else (then it runs whole).
+
+    >>> for line in without_block_ram(["memory_libmap -lib +/xilinx/lutrams_xcu.txt",
+    ...     "techmap -map +/xilinx/lutrams_xc5v_map.v", "techmap -map +/xilinx/brams_xcu_map.v"]):
+    ...     print(line)
+    memory_libmap -lib +/xilinx/lutrams_xcu.txt
+    select -assert-none t:$__* t:$__XILINX_LUTRAM* %d
+    techmap -map +/xilinx/lutrams_xc5v_map.v
+    >>> without_block_ram(["memory_libmap -lib x.txt", "opt"]) is None
+    True
+    """
+    libmaps = [c for c in label_commands if c.startswith("memory_libmap ")]
+    techmaps = [c for c in label_commands if c.startswith("techmap -map ")]
+    if len(libmaps) != 1 or len(libmaps) + len(techmaps) != len(label_commands):
+        return None
+    kept = [c for c in techmaps if not _BLOCK_RAM_MAP.match(c)]
+    return [*libmaps, NO_BLOCK_RAM, *kept]
+
+
+def synth_steps(
+    board: Board, top: str, out_dir: Path, flags: Sequence[str] = (),
+    map_memory: Sequence[str] | None = None,
+) -> list[str]:
     """The script lines that synthesize ``top``: the family's synthesis command, split
-    where it maps memories to map the distributed ROMs onto LUTs first."""
+    where it maps memories to map the distributed ROMs onto LUTs first. ``map_memory``
+    replaces a Xilinx command's ``map_memory`` label (:func:`without_block_ram`)."""
     command = synth_command(board, top, flags)
     label, library, techmap = _LUTROM[board.family]
     library, techmap = (script_path(LUTROM_DIR / f, out_dir) for f in (library, techmap))
+    rest = [f"{command} -run {label}:"]
+    if map_memory is not None:
+        if board.family not in XILINX_FAMILIES:
+            raise SynthesisError(f"map_memory replaces a Xilinx label, not {board.family}'s")
+        rest = [*map_memory, f"{command} -run {XILINX_AFTER_MEMORY}:"]
     return [
         f"{command} -run :{label}",
         # only ROMs that ask for it: unstyled memories stay with the family's own choice
         f"memory_libmap -no-auto-distributed -lib {library}",
         "setundef -zero -params t:$__CS_LUTROM*",  # words past a ROM's depth read 0
         f"techmap -map {techmap}",
-        f"{command} -run {label}:",
+        *rest,
     ]
 
 
@@ -171,9 +211,11 @@ def write_script(
     include_dirs: Sequence[Path] = (),
     flags: Sequence[str] = (),
     netlist: str | None = None,
+    map_memory: Sequence[str] | None = None,
 ) -> Path:
     """Write ``out_dir/synth.ys`` and return its path (no Yosys is run). ``netlist``
-    names a JSON netlist file written after synthesis (for place and route)."""
+    names a JSON netlist file written after synthesis (for place and route);
+    ``map_memory`` as for :func:`synth_steps`."""
     if not _IDENT.match(top):
         raise SynthesisError(f"top module name {top!r} is not a Verilog identifier")
     if not sources:
@@ -196,8 +238,15 @@ def write_script(
             raise SynthesisError(f"parameter name {name!r} is not a Verilog identifier")
         hierarchy += ["-chparam", name, _param_value(name, value, out_dir)]
     lines.append(" ".join(hierarchy))
-    lines += [
-        *synth_steps(board, top, out_dir, flags),
+    lines += [*synth_steps(board, top, out_dir, flags, map_memory), *_outputs(netlist)]
+    script = out_dir / SCRIPT_NAME
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def _outputs(netlist: str | None) -> list[str]:
+    """The script lines after synthesis: statistics, the netlist, the hierarchy."""
+    return [
         f"tee -q -o {STAT_JSON} stat -json",
         f"tee -q -o {STAT_TXT} stat",
         *([f"write_json {_file_name(netlist)}"] if netlist else []),
@@ -207,9 +256,6 @@ def write_script(
         "opt_clean -purge",
         f"write_json {HIER_JSON}",
     ]
-    script = out_dir / SCRIPT_NAME
-    script.write_text("\n".join(lines) + "\n")
-    return script
 
 
 def _file_name(name: str) -> str:

@@ -49,6 +49,12 @@ def test_domain_keys_and_default_digest() -> None:
         parse_config({"data": {"domain": "mirrored"}})
     with pytest.raises(ConfigError, match="shots"):
         parse_config({"data": {"shots": 0}})
+    rotated = parse_config({"data": {"domain": "rotated"}})
+    assert "adapt_lr" not in rotated.model_dump(mode="json")["data"]  # digest kept
+    slow = parse_config({"data": {"domain": "rotated", "adapt_lr": 0.002}})
+    assert slow.data.adapt_lr == 0.002 and slow.digest() != rotated.digest()  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="adapt_lr"):
+        parse_config({"data": {"domain": "rotated", "adapt_lr": 0}})
 
 
 def test_adaptation_moves_a_model_to_the_target() -> None:
@@ -66,3 +72,4 @@ def test_adaptation_moves_a_model_to_the_target() -> None:
     assert result.source_before > 0.8 and result.target_before < 0.3
     assert result.target_after > result.target_before + 0.3
     assert 0.0 <= result.source_after <= 1.0 and result.shots == 5
+    assert result.lr == cfg.train.lr  # data.adapt_lr unset: the training rate

@@ -20,14 +20,17 @@ class DigitsData(Strict):
 
     ``domain`` other than ``source`` is domain adaptation: the model trains on the digits,
     then adapts on ``shots`` labelled images per class of the derived target domain
-    (:mod:`codesign.frontend.domains`) for ``adapt_epochs``; the flow tests it on the
-    target domain's test images."""
+    (:mod:`codesign.frontend.domains`) for ``adapt_epochs`` at ``adapt_lr``; the flow
+    tests it on the target domain's test images."""
 
     kind: Literal["digits"] = "digits"
     domain: Literal["source", "rotated", "inverted", "noisy"] = "source"
     shots: int = Field(default=5, ge=1)
     """Labelled target images per class the adaptation trains on."""
     adapt_epochs: int = Field(default=20, ge=1)
+    adapt_lr: float | None = Field(default=None, gt=0)
+    """Learning rate of the adaptation (``train.lr`` if unset): a near domain (``noisy``)
+    can lose accuracy when fine-tuned at the training rate."""
 
 
 class NpzData(Strict):

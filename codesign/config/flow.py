@@ -128,6 +128,8 @@ class FlowConfig(Strict):
         out: dict[str, Any] = handler(self)
         if self.data == DigitsData():
             out.pop("data", None)  # data.domain etc. at their defaults too
+        elif isinstance(self.data, DigitsData) and self.data.adapt_lr is None:
+            out["data"].pop("adapt_lr", None)  # an adapted model's config dumps as before
         elif (isinstance(self.data, NpzData) and self.data.train is None
               and isinstance(out.get("data"), dict)):
             out["data"].pop("train", None)  # an ONNX model's config dumps as before

@@ -25,6 +25,7 @@ class Adaptation:
     shots: int
     """Labelled target images per class."""
     epochs: int
+    lr: float
     source_before: float
     target_before: float
     source_after: float
@@ -36,9 +37,10 @@ class Adaptation:
 
 
 def adapt(model: nn.Module, split: DigitsSplit, domain: str, shots: int, epochs: int,
-          train_cfg: TrainConfig) -> Adaptation:
+          train_cfg: TrainConfig, lr: float | None = None) -> Adaptation:
     """Fine-tune ``model`` (trained on ``split``'s source images) on ``shots`` target
-    training images per class; accuracies on the source and the target test images."""
+    training images per class at ``lr`` (the training rate if None); accuracies on the
+    source and the target test images."""
     from codesign.frontend.quant.train import evaluate, train_model
 
     start = time.perf_counter()
@@ -47,11 +49,12 @@ def adapt(model: nn.Module, split: DigitsSplit, domain: str, shots: int, epochs:
     before = (evaluate(model, split.x_test, split.y_test), evaluate(model, x_test, split.y_test))
     idx = few_shot(split.y_train, shots, train_cfg.seed)
     few = UserSplit(x_train[idx], split.y_train[idx], x_test, split.y_test)
-    cfg = train_cfg.model_copy(update={"epochs": epochs, "batch_size": BATCH})
+    cfg = train_cfg.model_copy(update={"epochs": epochs, "batch_size": BATCH,
+                                       "lr": lr if lr is not None else train_cfg.lr})
     train_model(model, few, cfg)
     after = (evaluate(model, split.x_test, split.y_test), evaluate(model, x_test, split.y_test))
     return Adaptation(
-        domain=domain, shots=shots, epochs=epochs, source_before=before[0],
+        domain=domain, shots=shots, epochs=epochs, lr=cfg.lr, source_before=before[0],
         target_before=before[1], source_after=after[0], target_after=after[1],
         seconds=round(time.perf_counter() - start, 2),
     )

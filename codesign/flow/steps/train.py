@@ -84,8 +84,9 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
 def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,
                split: DigitsSplit | UserSplit, domain: str) -> JSON:
     """The trained checkpoint adapted to ``domain`` (data.shots images per class, for
-    data.adapt_epochs) in place; ``test_accuracy`` becomes the target domain's after
-    adaptation (the flow's test set), the source-only run's stays as ``source_run``."""
+    data.adapt_epochs at data.adapt_lr) in place; ``test_accuracy`` becomes the target
+    domain's after adaptation (the flow's test set), the source-only run's stays as
+    ``source_run``."""
     from codesign.config import DigitsData
     from codesign.frontend.adapt import adapt
     from codesign.frontend.data import DigitsSplit
@@ -97,7 +98,8 @@ def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,
     assert isinstance(cfg.model, BuiltinModelSection)
     ckpt = run.bd.root / str(trained["checkpoint"])
     model = load_checkpoint(build_model(cfg.model, quant, seed=cfg.train.seed), ckpt)
-    result = adapt(model, split, domain, cfg.data.shots, cfg.data.adapt_epochs, cfg.train)
+    result = adapt(model, split, domain, cfg.data.shots, cfg.data.adapt_epochs, cfg.train,
+                   cfg.data.adapt_lr)
     save_checkpoint(model, ckpt)
     return {**trained, "test_accuracy": result.target_after, "adaptation": result.to_json(),
             "source_run": {k: v for k, v in trained.items() if k != "checkpoint"}}

@@ -78,7 +78,7 @@ def test_report_section_lists_ode_runs_only() -> None:
         return Run(source=f"{variant}{steps}", results={
             "name": f"{variant}_t{steps}",
             "config": {"model": {"kind": "ode", "variant": variant, "steps": steps,
-                                 "dt_shift": 1, "channels": 8}},
+                                 "dt_shift": 1, "channels": 8}, "board": "zcu104"},
             "parameters": {variant: {"blocks": 272, "total": 1634}},
             "adaptation": {"quant": {"source_before": 0.96, "target_before": 0.12,
                                      "target_after": 0.8, "source_after": 0.4}},
@@ -93,3 +93,4 @@ def test_report_section_lists_ode_runs_only() -> None:
     row = dict(zip(COLUMNS, table.rows[0], strict=True))
     assert (row["T"], row["dt"], row["block weights"], row["target after"],
             row["II (cycles)"]) == ("2", "0.5", "272", "80.00 %", "2048")
+    assert float(row["latency (us)"]) == pytest.approx(3422 / 200, abs=0.01)  # 200 MHz

@@ -23,7 +23,7 @@ from codesign.cli import app
 from codesign.config import load_config, parse_config
 from codesign.errors import ConfigError, DataFileError, LoweringError, ModelFileError
 from codesign.flow.runner import run_flow
-from codesign.frontend.onnx_import import MAX_TENSOR_ELEMENTS, import_model
+from codesign.frontend.onnx_import import MAX_TENSOR_ELEMENTS, check_onnx, import_model
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "byom"
 NET, TEST = EXAMPLE / "net.onnx", EXAMPLE / "test.npz"
@@ -155,6 +155,26 @@ def test_ops_outside_the_allowlist_are_refused(
         _import(_save(model, tmp_path / "m.onnx"), tmp_path)
     with pytest.raises(ModelFileError, match=hint):
         _import(_save(model, tmp_path / "m.onnx"), tmp_path)
+
+
+def test_float_softmax_inside_attention_is_named(tmp_path: Path) -> None:
+    """Scores -> Softmax -> MatMul with V: refused at import, naming the Softmax and what
+    the accelerator needs; a Softmax that only ends the graph stays allowed."""
+    from onnx import helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4])
+    nodes = [helper.make_node("MatMul", ["x", "x"], ["s"], name="scores"),
+             helper.make_node("Softmax", ["s"], ["a"], name="attn_softmax", axis=-1),
+             helper.make_node("MatMul", ["a", "x"], ["y"], name="mix")]
+    model = helper.make_model(helper.make_graph(nodes, "attention", [x], [y]))
+    with pytest.raises(ModelFileError, match=r"node attn_softmax is a float Softmax inside "
+                       r"attention \(its output reaches MatMul mix of two activations\)"
+                       r".*integer softmax"):
+        check_onnx(_save(model, tmp_path / "attention.onnx"))
+    del model.graph.node[2]
+    model.graph.output[0].name = "a"
+    check_onnx(_save(model, tmp_path / "head.onnx"))  # a final Softmax is the host's
 
 
 def _replace_initializer(model: onnx.ModelProto, tensor: TensorProto) -> str:

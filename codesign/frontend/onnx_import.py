@@ -11,6 +11,8 @@ sees it (:func:`check_onnx`):
   from the kernel registry). qonnx looks a custom node up by importing its domain as a
   Python module (``qonnx.custom_op.registry``), so a domain outside the allowlist would
   import whatever module it names; HW layers (FINN's or codesign's) are refused too;
+- a float ``Softmax`` feeding a ``MatMul`` of two activations (attention's) is refused,
+  with what is needed;
 - the onnx checker passes;
 - the graph has one input, of a static shape with batch 1, and one output.
 
@@ -94,6 +96,43 @@ def _check_node(node: NodeProto, where: str, allowed: dict[str, frozenset[str]])
             raise ModelFileError(f"{label}: attribute {attr.name} holds a subgraph")
         if attr.type in (AttributeProto.SPARSE_TENSOR, AttributeProto.SPARSE_TENSORS):
             raise ModelFileError(f"{label}: attribute {attr.name} holds a sparse tensor")
+
+
+ATTENTION_REACH = 4
+"""How many nodes after a Softmax attention's second MatMul may sit (Softmax -> Quant ->
+Reshape -> Transpose -> MatMul)."""
+
+
+def _check_float_attention(graph: onnx.GraphProto, where: str) -> None:
+    """Refuse a float ``Softmax`` whose output reaches, within :data:`ATTENTION_REACH`
+    nodes, a ``MatMul`` of two activations (attention's A·V): that softmax must be integer
+    to run in the accelerator. A Softmax before a weighted layer or ending the graph is
+    left to the lowering (which keeps it on the host or names it)."""
+    constants = {t.name for t in graph.initializer}
+    constants |= {o for n in graph.node if n.op_type == "Constant" for o in n.output}
+    consumers: dict[str, list[NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def mixes(node: NodeProto) -> bool:
+        return node.op_type == "MatMul" and not constants & set(node.input)
+
+    for soft in (n for n in graph.node if n.op_type == "Softmax"):
+        frontier = [soft]
+        for _ in range(ATTENTION_REACH):
+            frontier = [c for n in frontier for o in n.output for c in consumers.get(o, [])]
+            matmul = next((c for c in frontier if mixes(c)), None)
+            if matmul is not None:
+                raise ModelFileError(
+                    f"{where}: node {soft.name or '(unnamed)'} is a float Softmax inside "
+                    f"attention (its output reaches MatMul {matmul.name} of two "
+                    "activations); the accelerator computes attention in integers: an "
+                    "integer softmax (codesign.attention.int_softmax, which a model.kind: "
+                    "vit build exports), or linear attention (model.attention: linear). "
+                    "FINN's Softmax and HWSoftmax compute in float32, which no integer "
+                    "accelerator reproduces"
+                )
 
 
 def _tensor_elements(t: TensorProto, what: str) -> int:
@@ -191,6 +230,7 @@ def check_onnx(path: Path) -> ModelProto:
     allowed = allowed_ops()
     for node in g.node:
         _check_node(node, str(path), allowed)
+    _check_float_attention(g, str(path))
     total = _graph_elements(g, path)
     if total > MAX_TOTAL_ELEMENTS:
         raise ModelFileError(

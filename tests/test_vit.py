@@ -41,6 +41,8 @@ def _vit(**model: object) -> ViTConfig:
         ({"heads": 3}, "model.heads=3 does not divide model.dim=8"),
         ({"patch": 3}, "model.patch=3 does not divide the 8x8 image"),
         ({"attention": "taylor"}, "attention"),
+        ({"image": 12}, "model.image=12 is not a multiple of the digits' 8 pixels"),
+        ({"image": 16, "patch": 3}, "model.patch=3 does not divide the 16x16 image"),
     ],
 )
 def test_config_errors_name_the_key(model: dict[str, object], message: str) -> None:
@@ -56,6 +58,25 @@ def test_patches_are_the_tokens() -> None:
     # token 5 is the patch in row 1, column 1 of the 4x4 grid of 2x2 patches
     assert np.array_equal(split.x_test[:, 5], flat[:, 2:4, 2:4].reshape(-1, 4))
     assert _vit(patch=1).input_shape == (64, 1)
+
+
+def test_a_resized_image_repeats_the_digits_pixels() -> None:
+    cfg = _vit(image=16, patch=1)
+    assert cfg.tokens == 256 and cfg.input_shape == (256, 1)
+    split = load_digits_split(8, shape=cfg.input_shape, order=cfg.pixel_order)
+    flat = load_digits_split(8).x_test.reshape(-1, 8, 8)
+    big = np.kron(flat, np.ones((2, 2), dtype=flat.dtype))  # nearest neighbour, 16x16
+    assert np.array_equal(split.x_test.reshape(-1, 16, 16), big)
+
+
+def test_token_memory_is_checked_against_the_board() -> None:
+    model = {**TINY, "patch": 1}
+    with pytest.raises(ConfigError, match=r"64 tokens .* on-chip memory .*EBR.*SPRAM.*"
+                       r"model.position: false"):
+        parse_config({"model": model, "board": "icebreaker"})
+    # per-feature thresholds fit; so does the default board
+    parse_config({"model": {**model, "position": False}, "board": "icebreaker"})
+    parse_config({"model": model})
 
 
 def test_softmax_forward_is_the_integer_golden() -> None:

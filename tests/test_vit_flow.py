@@ -29,7 +29,9 @@ def _small(shipped: str, **model: Any) -> Any:
 
 VARIANTS = {
     "softmax-h4-d8": ("vit_softmax.yaml", {"dim": 8, "heads": 4, "mlp": 8}),
-    "linear-h1-d8": ("vit_linear.yaml", {"dim": 8, "heads": 1, "mlp": 8}),
+    # no position embedding, the digits resized to 16x16 in 4x4 patches (16 tokens)
+    "linear-h1-d8": ("vit_linear.yaml", {"dim": 8, "heads": 1, "mlp": 8, "position": False,
+                                         "image": 16, "patch": 4}),
 }
 KERNELS = {"softmax-h4-d8": {"stream_matmul", "int_softmax"},
            "linear-h1-d8": {"linear_attention"}}

@@ -87,6 +87,15 @@ UNITS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Bits one count of each memory class holds, per family (LUT: a LUT used as ROM/RAM).
+MEMORY_BITS: dict[str, dict[str, int]] = {
+    **{fam: {"BRAM36": 36 * 1024, "URAM": 288 * 1024, "LUT": 64} for fam in ("xcup", "xcu")},
+    "xc7": {"BRAM36": 36 * 1024, "LUT": 64},
+    "ice40": {"EBR": 4 * 1024, "SPRAM": 256 * 1024},
+    "ecp5": {"EBR": 18 * 1024, "LUT": 16},
+    "gowin": {"BSRAM": 18 * 1024, "LUT": 16},
+}
+
 #: Suffix of a pin-constraint file per family (a board's ``constraints`` file name).
 CONSTRAINT_SUFFIX: dict[str, str] = {
     "xcup": ".xdc", "xcu": ".xdc", "xc7": ".xdc", "ice40": ".pcf", "ecp5": ".lpf",
@@ -252,6 +261,12 @@ class Board(_Strict):
             key: math.floor(avail * self.limits.get(key, 1.0))
             for key, avail in self.resources.items()
         }
+
+    def memory_bits(self) -> dict[str, int]:
+        """On-chip memory a design may plan to use, in bits per class (its budget times
+        the bits one count holds; LUTs counted as if all held memory: an upper bound)."""
+        bits, budget = MEMORY_BITS[self.family], self.budget()
+        return {key: budget[key] * per for key, per in bits.items() if key in budget}
 
     def units(self) -> dict[str, str]:
         """The family's unit of each of the board's resource classes."""

@@ -78,7 +78,7 @@ def load_digits_split(
     ``shape`` is one image's shape as the model takes it: the flat row-major pixels
     (default) or e.g. ``(1, 8, 8)`` for a CNN (NCHW); the split is the same. ``order``
     permutes the row-major pixels first (the order the host sends them in, e.g. patch by
-    patch for a ViT).
+    patch for a ViT), repeating a pixel where the model takes the image resized.
 
     >>> s = load_digits_split(8)
     >>> s.x_train.shape, s.x_test.shape, s.input_dtype_name
@@ -89,13 +89,14 @@ def load_digits_split(
     """
     digits = load_digits()
     n_pixels = digits.data.shape[1]
-    if int(np.prod(shape)) != n_pixels:
-        raise ValueError(f"an image has {n_pixels} pixels; shape {shape} holds {np.prod(shape)}")
     codes = pixel_codes(digits.data, input_bits)
     if order is not None:
-        if sorted(order) != list(range(n_pixels)):
-            raise ValueError(f"order must permute the {n_pixels} pixel indices")
+        if not set(order) == set(range(n_pixels)):
+            raise ValueError(f"order must take each of the {n_pixels} pixels at least once")
         codes = codes[:, list(order)]
+    if int(np.prod(shape)) != codes.shape[1]:
+        raise ValueError(f"an image has {codes.shape[1]} pixels; shape {shape} holds "
+                         f"{np.prod(shape)}")
     x = codes.reshape(-1, *shape)
     y = np.asarray(digits.target, dtype=np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(

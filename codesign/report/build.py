@@ -23,6 +23,7 @@ from codesign.report.tables import (
     summary_table,
     verification_table,
 )
+from codesign.report.vit import draw_vit_scaling, vit_table
 
 REPORT_NAME = "report.html"
 _NEEDS = {
@@ -32,6 +33,14 @@ _NEEDS = {
     "pareto_lut": "no run was synthesized (flow step 'synth')",
     "pareto_cycles": "no run has cycles (measured in flow step 'sim', or estimated once lowered)",
     "sparsity_vs_p": "no run has lowered weighted layers (flow step 'lower')",
+}
+#: Figures of one model family, drawn when the runs hold it (no note otherwise).
+_FAMILY_FIGURES = {
+    "vit_scaling": (
+        "ViT attention core against the token count N: cycles per frame (estimated; "
+        "dashed: the accelerator's II) and LUTs, softmax against linear attention",
+        draw_vit_scaling,
+    ),
 }
 
 
@@ -104,12 +113,13 @@ def _draw_figures(
     figures: dict[str, Path] = {}
     skipped: dict[str, str] = {}
     captions: list[tuple[Path, str]] = []
-    for name, (caption, draw) in FIGURES.items():
+    for name, (caption, draw) in {**FIGURES, **_FAMILY_FIGURES}.items():
         path = out / f"{name}.png"
         fig = draw(done)
         if fig is None:
             path.unlink(missing_ok=True)
-            skipped[name] = _NEEDS[name]
+            if name in _NEEDS:
+                skipped[name] = _NEEDS[name]
         else:
             figures[name] = save(fig, path)
             captions.append((path, caption))
@@ -124,7 +134,8 @@ def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
     if ov is not None:
         tables.append(ov)
     tables.append(verification_table(done))
-    for optional in (backends_table(done), bitstream_table(done), ode_table(done)):
+    for optional in (backends_table(done), bitstream_table(done), ode_table(done),
+                     vit_table(done)):
         if optional is not None:
             tables.append(optional)
     return tables

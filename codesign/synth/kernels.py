@@ -57,6 +57,8 @@ class KernelResources:
     """Yosys wall time (0 when served from the cache or by an identical instance)."""
     source: str
     """``yosys`` (ran here), ``cache`` or ``same as <instance>`` (identical kernel)."""
+    role: str = ""
+    """The kernel's role (e.g. ``attention``), which reports total over."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class AcceleratorResources:
         came from (bookkeeping that differs between equal runs)."""
         outcome = ("instance", "module", "key", "total")
         kernels = [
-            {k: v for k, v in asdict(kr).items() if timing or k in outcome}
+            {k: v for k, v in asdict(kr).items()
+             if (timing or k in outcome) or (k == "role" and v)}
             for kr in self.kernels
         ]
         data: dict[str, object] = {
@@ -207,6 +210,7 @@ def _kernels(acc: StreamGraph, name: str, keys: Mapping[tuple[str, str], str],
             KernelResources(
                 instance=k.instance_name, module=k.module, key=key,
                 total=dict(total), seconds=round(seconds, 1), source=source,
+                role=k.kernel.role,
             )
         )
     return kernels

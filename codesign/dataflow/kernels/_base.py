@@ -219,6 +219,9 @@ class Kernel:
     layers ``fold.layers`` folds, and :meth:`accumulator` describes them."""
     moves_words: ClassVar[bool] = False
     """True for kernels that carry values unchanged (FIFOs, width converters)."""
+    role: ClassVar[str] = ""
+    """The part of a model the kernel computes, which reports total over (``attention``:
+    the attention core between the Q/K/V projections and the output projection)."""
     frames_held: ClassVar[int] = 0
     """Frames of one input this kernel takes in whole before its first output word (an
     attention's keys): the lowering's deep FIFOs hold that many more frames per such

@@ -163,6 +163,7 @@ def _infer_int_softmax() -> list[Transformation]:
 @register
 class IntSoftmax(Kernel):
     name = "int_softmax"
+    role = "attention"
     op_types = ("HWIntSoftmax",)
     custom_ops = (HWIntSoftmax,)
     lowerings = (

@@ -170,6 +170,7 @@ def _infer_linear_attention() -> list[Transformation]:
 @register
 class LinearAttention(Kernel):
     name = "linear_attention"
+    role = "attention"
     op_types = ("HWLinearAttention",)
     custom_ops = (HWLinearAttention,)
     lowerings = (

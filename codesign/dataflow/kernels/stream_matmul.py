@@ -177,6 +177,7 @@ def _infer_stream_matmul() -> list[Transformation]:
 @register
 class StreamMatMul(Kernel):
     name = "stream_matmul"
+    role = "attention"
     op_types = ("HWStreamMatMul",)
     custom_ops = (HWStreamMatMul,)
     lowerings = (

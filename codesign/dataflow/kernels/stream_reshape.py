@@ -128,6 +128,7 @@ def _infer_stream_reshape() -> list[Transformation]:
 @register
 class StreamReshape(Kernel):
     name = "stream_reshape"
+    role = "attention"
     op_types = ("HWStreamReshape",)
     custom_ops = (HWStreamReshape,)
     lowerings = (

@@ -117,6 +117,8 @@ class LayerInfo:
     """True if the node outputs its accumulator (no thresholds)."""
     n_thresholds: int | None = None
     """Threshold steps per channel."""
+    role: str = ""
+    """The kernel's :attr:`~codesign.dataflow.kernels.Kernel.role` (e.g. ``attention``)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Kernel-specific facts (a window's kernel and stride, a padding, ...)."""
 
@@ -197,6 +199,7 @@ def layer_table(child: ModelWrapper, include_infrastructure: bool = False) -> li
                 name=node.name,
                 op_type=node.op_type,
                 kernel=kernel.name,
+                role=kernel.role,
                 pe=_get(inst, "PE"),
                 simd=_get(inst, "SIMD"),
                 input_dtype=inst.get_input_datatype(0).name,

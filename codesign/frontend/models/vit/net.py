@@ -2,7 +2,7 @@
 
 * embedding: a linear map of each patch's pixels to ``dim`` features, then a BatchNorm
   over tokens x features without gain, a learned position embedding added, and an
-  unsigned quantizer;
+  unsigned quantizer (``model.position`` false: a BatchNorm per feature, no position);
 * a block: ``r = act_r(h + act_h(BN(W_o attn(h))))`` then
   ``out = act_o(r + act_r(BN(W_2 act(BN(W_1 r)))))``: the residual stream is unsigned
   (ReLU quantizers), a branch passes through the quantizer of the value it is added to
@@ -147,8 +147,12 @@ class ViT(nn.Module):
         # normalised per token x feature, then shifted by a learned position embedding;
         # no learned gain: its sign would flip thresholds per token, which no
         # Thresholding can do (the linear layer's per-feature scale is the gain)
-        self.embed_norm = nn.BatchNorm1d(cfg.tokens * cfg.dim, affine=False)
-        self.position = nn.Parameter(torch.zeros(cfg.tokens * cfg.dim))
+        # (model.position false: a BatchNorm per feature with its gain, no position)
+        self.embed_norm: nn.Module = (
+            nn.BatchNorm1d(cfg.tokens * cfg.dim, affine=False) if cfg.position
+            else TokenNorm(cfg.dim)
+        )
+        self.position = nn.Parameter(torch.zeros(cfg.tokens * cfg.dim)) if cfg.position else None
         self.embed_act = presets.make_relu(quant_cfg)
         blocks: list[Block] = []
         act = self.embed_act
@@ -161,8 +165,11 @@ class ViT(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.embed(self.input_quant(x))  # (B, N, d)
         # fixed shapes but the batch (-1), so that the exported graph takes any batch
-        h = self.embed_act(self.embed_norm(z.reshape(-1, self.tokens * self.dim)) + self.position)
-        h = h.reshape(-1, self.tokens, self.dim)
+        if self.position is None:
+            h = self.embed_act(self.embed_norm(_value(z)))
+        else:
+            flat = self.embed_norm(z.reshape(-1, self.tokens * self.dim)) + self.position
+            h = self.embed_act(flat).reshape(-1, self.tokens, self.dim)
         out = self.classifier(self._pool(self.blocks(h)))
         assert isinstance(out, torch.Tensor)  # the classifier returns plain logits
         return out

@@ -97,3 +97,25 @@ def test_dsodenet_notebook(kernel_env: Path) -> None:
     results = json.loads((kernel_env / "out" / "build" / "results.json").read_text())
     assert results["verification"]["passed"] and results["adaptation"]["quant"]["shots"] == 10
     assert results["parameters"]["dsodenet"]["blocks"] < results["parameters"]["node"]["blocks"]
+
+
+@pytest.mark.slow
+def test_vit_attention_notebook(kernel_env: Path) -> None:
+    """notebooks/vit_attention.ipynb in its short mode: both attention forms at width 8
+    through the flow up to the RTL simulation (the notebook asserts PASS and II within
+    5 %), and the report's ViT table and figure."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / "vit_attention.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=900,
+        resources={"metadata": {"path": str(kernel_env)}},
+    )
+    client.execute()
+    out = kernel_env / "out"
+    for form in ("softmax", "linear"):
+        results = json.loads((out / form / "results.json").read_text())
+        assert results["verification"]["passed"], form
+        assert results["config"]["model"]["attention"] == form
+    assert (out / "report" / "vit_scaling.png").is_file()

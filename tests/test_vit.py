@@ -181,3 +181,39 @@ def test_float_vit_trains() -> None:
 def test_unknown_attention_kind_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"softmax.*linear|linear.*softmax"):
         parse_config({"model": {**TINY, "attention": "vitality"}})
+
+
+def test_report_section_sums_the_attention_kernels(tmp_path: Path) -> None:
+    from codesign.report.data import Run
+    from codesign.report.figures import save
+    from codesign.report.vit import COLUMNS, draw_vit_scaling, vit_table
+
+    def run(attention: str, patch: int, cycles: int, synthesized: bool) -> Run:
+        res: dict[str, object] = {
+            "name": f"{attention}{patch}",
+            "config": {"model": {"kind": "vit", "attention": attention, "patch": patch,
+                                 "image": 8, "dim": 16, "heads": 2}},
+            "layers": [{"name": "sm", "role": "attention", "cycles": cycles},
+                       {"name": "mlp", "role": "", "cycles": 10 * cycles}],
+            "ii": {"cycles": 10 * cycles, "source": "measured"},
+        }
+        if synthesized:
+            kernels = [{"instance": "u_a", "role": "attention", "total": {"LUT": 100.0}},
+                       {"instance": "u_b", "role": "attention", "total": {"LUT": 20.0}},
+                       {"instance": "u_m", "total": {"LUT": 1000.0}}]
+            res["resources"] = {"accelerator": {"total": {"LUT": 1120.0}, "kernels": kernels,
+                                                "percent": {"LUT": 0.49}}}
+        return Run(source="results.json", results=res)
+
+    for synthesized in (True, False):
+        runs = [run("softmax", 1, 60000, synthesized), run("linear", 2, 4600, synthesized),
+                run("softmax", 2, 4000, synthesized), Run(source="x", results={"name": "mlp"})]
+        table = vit_table(runs)
+        assert table is not None and len(table.rows) == 3  # the MLP run is not a ViT
+        rows = [dict(zip(COLUMNS, r, strict=True)) for r in table.rows]
+        assert [(r["attention"], r["N"]) for r in rows] == [
+            ("linear", "16"), ("softmax", "16"), ("softmax", "64")]
+        assert rows[2]["attention cycles (est.)"] == "60000"
+        assert rows[2]["attention LUT"] == ("120" if synthesized else "—")
+        save(draw_vit_scaling(runs), tmp_path / f"vit_{synthesized}.png")
+    assert vit_table([Run(source="x", results={"name": "mlp"})]) is None

@@ -101,19 +101,33 @@ def draw_vit_scaling(runs: Sequence[Run]) -> Any:
     if not series:
         return None
     fig, (cyc, lut) = _new(WIDE, ncols=2)
+    filled: set[int] = set()
     for form, rs in series.items():
         colour = _COLOURS.get(form)
-        cyc.plot(*_curve(rs, attention_cycles), "o-", color=colour,
-                 label=f"{form}: attention core")
-        cyc.plot(*_curve(rs, lambda r: r.get("ii.cycles")), "s--", color=colour,
-                 alpha=0.6, label=f"{form}: accelerator II")
-        lut.plot(*_curve(rs, lambda r: (attention_resources(r) or {}).get("LUT")), "o-",
-                 color=colour, label=f"{form}: attention core")
+        for ax, value, style, what in (
+            (cyc, attention_cycles, "o-", "attention core"),
+            (cyc, lambda r: r.get("ii.cycles"), "s--", "accelerator II"),
+            (lut, lambda r: (attention_resources(r) or {}).get("LUT"), "o-", "attention core"),
+        ):
+            xs, ys = _curve(rs, value)
+            if xs:
+                ax.plot(xs, ys, style, color=colour, label=f"{form}: {what}",
+                        alpha=1.0 if style == "o-" else 0.6)
+                filled.add(id(ax))
+    ns = sorted({n for rs in series.values() for r in rs if (n := tokens(r))})
     for ax, label in ((cyc, "cycles per frame"), (lut, "LUT (Yosys)")):
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
         ax.set_xlabel("tokens N")
         ax.set_ylabel(label)
+        if id(ax) not in filled:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "no run has these figures", ha="center",
+                    transform=ax.transAxes)
+            continue
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.minorticks_off()
     cyc.set_title("cycles")
     lut.set_title("attention core LUTs")
     _legend(fig, [cyc, lut])

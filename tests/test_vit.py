@@ -29,8 +29,8 @@ from codesign.frontend.quant.train import train_model
 TINY = {"kind": "vit", "dim": 8, "heads": 2, "mlp": 8}
 
 
-def _vit(**model: object) -> ViTConfig:
-    cfg = parse_config({"model": {**TINY, **model}}).model
+def _vit(method: str = "a2q", **model: object) -> ViTConfig:
+    cfg = parse_config({"model": {**TINY, **model}, "quant": {"method": method}}).model
     assert isinstance(cfg, ViTConfig)
     return cfg
 
@@ -43,6 +43,9 @@ def _vit(**model: object) -> ViTConfig:
         ({"attention": "taylor"}, "attention"),
         ({"image": 12}, "model.image=12 is not a multiple of the digits' 8 pixels"),
         ({"image": 16, "patch": 3}, "model.patch=3 does not divide the 16x16 image"),
+        ({"centre": "features"}, "model.centre=features centres the keys of linear attention"),
+        ({"norm": "group"}, r"model.norm: .*'batch' or 'layer'"),
+        ({"attention": "linear", "centre": "heads"}, r"model.centre: .*'tokens' or 'features'"),
     ],
 )
 def test_config_errors_name_the_key(model: dict[str, object], message: str) -> None:
@@ -217,3 +220,77 @@ def test_report_section_sums_the_attention_kernels(tmp_path: Path) -> None:
         assert rows[2]["attention LUT"] == ("120" if synthesized else "—")
         save(draw_vit_scaling(runs), tmp_path / f"vit_{synthesized}.png")
     assert vit_table([Run(source="x", results={"name": "mlp"})]) is None
+
+
+FLOAT = QuantConfig(method="float")
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({"norm": "layer"}, r"model.norm=layer is float only .*not quant.method a2q.* "
+         r"LayerNorm needs each token's mean"),
+        ({"attention": "linear", "centre": "features"},
+         r"model.centre=features is float only .*not quant.method a2q.* over the tokens"),
+    ],
+)
+def test_float_only_forms_refuse_a_quantized_method(model: dict[str, object],
+                                                    message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"model": {**TINY, **model}})
+    cfg = _vit("float", **model)
+    build_model(cfg, FLOAT)
+    with pytest.raises(ConfigError, match=message):  # built without a flow config
+        build_model(cfg, QuantConfig(method="a2q", acc_bits=16))
+
+
+def _float_step(cfg: ViTConfig) -> torch.nn.Module:
+    """One Adam step of the float model on 16 training images; the model, in eval mode."""
+    model = build_model(cfg, FLOAT, seed=0)
+    split = load_digits_split(8, shape=cfg.input_shape, order=cfg.pixel_order)
+    x, y = torch.tensor(split.x_train[:16]), torch.tensor(split.y_train[:16])
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    assert all(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+    model.eval()
+    out = model(torch.tensor(split.x_test[:4]))
+    assert out.shape == (4, 10) and bool(torch.isfinite(out).all())
+    return model
+
+
+@pytest.mark.parametrize("position", [True, False])
+def test_layer_norm_vit_trains_a_step(position: bool) -> None:
+    """``norm: layer``: a LayerNorm wherever the BatchNorm was, none left."""
+    model = _float_step(_vit("float", norm="layer", position=position))
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert len(norms) == 7  # the embedding, q, k, v, the output projection, fc1, fc2
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                   for m in model.modules())
+
+
+def test_feature_centred_linear_vit_trains_a_step() -> None:
+    _float_step(_vit("float", attention="linear", centre="features"))
+
+
+def test_feature_centred_form_is_its_formula() -> None:
+    """ViTALiTy's public-code form per head h: ``c Q_h (K_h - mean over the head's
+    features)^T V_h / N``, against numpy; a constant added to a key's features in a head
+    leaves it unchanged."""
+    rng = np.random.default_rng(2)
+    b, n, d, heads, c = 2, 5, 6, 2, 0.7
+    q, k, v = (rng.normal(size=(b, n, d)) for _ in range(3))
+    dh = d // heads
+    want = np.empty((b, n, d))
+    for i in range(b):
+        for h in range(heads):
+            cols = slice(h * dh, (h + 1) * dh)
+            k_hat = k[i, :, cols] - k[i, :, cols].mean(axis=1, keepdims=True)
+            want[i, :, cols] = c * q[i, :, cols] @ (k_hat.T @ v[i, :, cols]) / n
+    got = vit_att.float_linear_features(*(torch.from_numpy(x) for x in (q, k, v)), heads, c)
+    assert np.allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
+    shifted = k + np.repeat(rng.normal(size=(b, n, heads)), dh, axis=2)
+    again = vit_att.float_linear_features(*(torch.from_numpy(x) for x in (q, shifted, v)),
+                                          heads, c)
+    assert np.allclose(again.numpy(), want, rtol=1e-9, atol=1e-12)

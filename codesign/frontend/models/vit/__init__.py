@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from codesign.attention import clog2
+from codesign.errors import ConfigError
 from codesign.frontend.models.registry import IMAGE_SIZE, N_CLASSES, Family, register
 from codesign.schema import BuiltinModelSection
 
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     from torch import nn
 
     from codesign.config import FlowConfig, QuantConfig
+
+
+Norm = Literal["batch", "layer"]
+Centre = Literal["tokens", "features"]
 
 
 class ViTConfig(BuiltinModelSection):
@@ -25,6 +30,8 @@ class ViTConfig(BuiltinModelSection):
     thresholds of the next quantizer: the hardware normalises exactly. The embedding's
     BatchNorm runs over tokens x features and is followed by a learned position embedding
     (both fold into the thresholds of its quantizer, one per token x feature).
+    ``norm: layer`` and ``centre: features`` are float-only forms to measure what the
+    hardware's choices cost in accuracy (``quant.method: float``).
     """
 
     kind: Literal["vit"]
@@ -49,6 +56,19 @@ class ViTConfig(BuiltinModelSection):
     """Integer softmax attention, or ViTALiTy's first-order Taylor linear attention."""
     mlp: int = Field(default=32, ge=1)
     """Hidden width of each block's MLP."""
+    norm: Norm = "batch"
+    """``batch``: BatchNorm, which folds into the next thresholds. ``layer`` (float only):
+    a LayerNorm over each token's features in place of every BatchNorm: the embedding's
+    and the one after each linear map (q, k, v, output projection, fc1, fc2). That is a
+    post-norm placement (a layer's output is normalised, not the next one's input) inside
+    the residual branch: the residual sums stay unnormalised, as the block has them."""
+    centre: Centre = "tokens"
+    """Linear attention's keys: ``tokens`` centres each key feature over the N tokens and
+    keeps the "1" term, ``(sum_j v_j + c q_i . (K_hat^T V)) / N`` (what the engine and
+    :mod:`codesign.attention` compute). ``features`` (float only) is ViTALiTy's public
+    code: each key centred over its head's features, no "1" term, ``c q_i . (K_hat^T V) /
+    N``. Normalised by N because, without the "1" term, the Taylor form's own denominator
+    would be ``c q_i . sum_j k_hat_j`` alone, which can be zero."""
 
     @property
     def tokens(self) -> int:
@@ -87,7 +107,33 @@ class ViTConfig(BuiltinModelSection):
                 f"model.heads={self.heads} does not divide model.dim={self.dim}; every head "
                 "takes dim / heads features"
             )
+        if self.centre == "features" and self.attention != "linear":
+            raise ValueError(
+                "model.centre=features centres the keys of linear attention; "
+                f"model.attention={self.attention} takes model.centre: tokens (the default)"
+            )
         return self
+
+
+def float_only(section: ViTConfig, quant: QuantConfig) -> str | None:
+    """Why ``section`` has no integer form under ``quant`` (None: it has one)."""
+    if quant.method == "float":
+        return None
+    if section.norm == "layer":
+        return (
+            f"model.norm=layer is float only (quant.method: float), not quant.method "
+            f"{quant.method}: the hardware normalises exactly only with a BatchNorm, whose "
+            "affine map folds into the next thresholds; a LayerNorm needs each token's "
+            "mean and a division by the square root of its variance at run time. Use "
+            "model.norm: batch"
+        )
+    if section.centre == "features":
+        return (
+            f"model.centre=features is float only (quant.method: float), not quant.method "
+            f"{quant.method}: the attention engine and its integer golden centre the keys "
+            "over the tokens and keep the 1 term. Use model.centre: tokens"
+        )
+    return None
 
 
 def memory_need(section: ViTConfig, quant: QuantConfig) -> dict[str, int]:
@@ -110,11 +156,14 @@ def memory_need(section: ViTConfig, quant: QuantConfig) -> dict[str, int]:
 
 
 def _check(cfg: FlowConfig) -> None:
-    """The token count against the board's on-chip memory (named: the fit check)."""
+    """The float-only forms against a quantized method, then the token count against the
+    board's on-chip memory (named: the fit check)."""
     from codesign.board.registry import get_board
 
     section = cfg.model
     assert isinstance(section, ViTConfig)
+    if (why := float_only(section, cfg.quant)) is not None:
+        raise ValueError(why)
     need, board = memory_need(section, cfg.quant), get_board(cfg.board)
     have = board.memory_bits()
     if sum(need.values()) <= sum(have.values()):
@@ -135,6 +184,8 @@ def _check(cfg: FlowConfig) -> None:
 def _build(section: ViTConfig, quant: QuantConfig, seed: int) -> nn.Module:
     from codesign.frontend.models.vit.net import ViT
 
+    if (why := float_only(section, quant)) is not None:
+        raise ConfigError(why)
     return ViT(section, N_CLASSES, quant)
 
 

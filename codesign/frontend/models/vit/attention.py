@@ -51,6 +51,17 @@ def float_linear(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
     return out.transpose(1, 2).reshape(v.shape)
 
 
+def float_linear_features(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
+                          c: float) -> torch.Tensor:
+    """ViTALiTy's public-code Taylor form, ``c q_i . (K_hat^T V) / N`` per head: each key
+    centred over its head's features, no "1" term (float only; ``model.centre:
+    features``)."""
+    qh, kh, vh = (_heads(x, heads) for x in (q, k, v))
+    k_hat = kh - kh.mean(dim=-1, keepdim=True)
+    out = c * qh @ (k_hat.transpose(-1, -2) @ vh) / q.shape[1]
+    return out.transpose(1, 2).reshape(v.shape)
+
+
 def _shaped(out: Any, like: Any, sizes: list[int] | None) -> Any:
     """The exported value ``out`` typed as ``like`` with ``sizes`` (torch's ONNX shape
     inference does not know a custom op, and would warn on the terminal)."""

@@ -14,7 +14,10 @@
 * sum pooling over the tokens (an exact integer sum, which the classifier's weights scale),
   then the classifier.
 
-With the float preset the same structure computes float softmax or Taylor attention.
+With the float preset the same structure computes float softmax or Taylor attention;
+two float-only forms measure what the hardware's choices cost: ``model.norm: layer`` (a
+LayerNorm over each token's features wherever a BatchNorm is: after each linear map and
+the embedding) and ``model.centre: features`` (ViTALiTy's public-code Taylor form).
 The forward takes the integer pixel codes (B, tokens, patch * patch).
 """
 
@@ -30,7 +33,7 @@ from torch import nn
 
 from codesign.attention import clog2
 from codesign.config import QuantConfig
-from codesign.frontend.models.vit import ViTConfig
+from codesign.frontend.models.vit import Norm, ViTConfig
 from codesign.frontend.models.vit import attention as att
 from codesign.frontend.quant import presets
 
@@ -57,6 +60,13 @@ class TokenNorm(nn.BatchNorm1d):
         return x * scale + (self.bias - self.running_mean * scale)
 
 
+def _norm(width: int, kind: Norm) -> nn.Module:
+    """The normalisation of ``width`` features of (B, N, width): a BatchNorm over batch and
+    tokens (folds into the next thresholds), or a LayerNorm over each token's features
+    (``model.norm: layer``, float only)."""
+    return TokenNorm(width) if kind == "batch" else nn.LayerNorm(width)
+
+
 def _signed(quant_cfg: QuantConfig) -> nn.Module:
     if not _quantized(quant_cfg):
         return nn.Identity()
@@ -78,21 +88,26 @@ def _scale(x: IntQuantTensor) -> float:
 
 
 class Projection(nn.Sequential):
-    """Linear (no bias: the BatchNorm shifts), BatchNorm over the features, quantizer."""
+    """Linear (no bias: the normalisation shifts), normalisation (``model.norm``),
+    quantizer."""
 
-    def __init__(self, width: int, out: int, act: nn.Module, quant_cfg: QuantConfig) -> None:
+    def __init__(self, width: int, out: int, act: nn.Module, cfg: ViTConfig,
+                 quant_cfg: QuantConfig) -> None:
         super().__init__(
-            presets.make_linear(width, out, bias=False, quant_cfg=quant_cfg), TokenNorm(out), act
+            presets.make_linear(width, out, bias=False, quant_cfg=quant_cfg),
+            _norm(out, cfg.norm), act,
         )
 
 
 class Attention(nn.Module):
     def __init__(self, cfg: ViTConfig, quant_cfg: QuantConfig) -> None:
         super().__init__()
-        self.heads, self.kind = cfg.heads, cfg.attention
+        self.heads, self.kind, self.centre = cfg.heads, cfg.attention, cfg.centre
         self.quantized = _quantized(quant_cfg)
         d = cfg.dim
-        self.q, self.k, self.v = (Projection(d, d, _signed(quant_cfg), quant_cfg) for _ in "qkv")
+        self.q, self.k, self.v = (
+            Projection(d, d, _signed(quant_cfg), cfg, quant_cfg) for _ in "qkv"
+        )
         self.out_act = _signed(quant_cfg)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -115,7 +130,8 @@ class Attention(nn.Module):
         split = (-1, n, self.heads, d // self.heads)
         temp = 1 / math.sqrt(d // self.heads)
         if self.kind == "linear":
-            return att.float_linear(q, k, v, self.heads, temp)
+            core = att.float_linear if self.centre == "tokens" else att.float_linear_features
+            return core(q, k, v, self.heads, temp)
         a = torch.softmax(att.float_scores(q.reshape(split), k.reshape(split)) * temp, dim=-1)
         return att.float_mix(a, v.reshape(split)).reshape(-1, n, d)
 
@@ -127,10 +143,10 @@ class Block(nn.Module):
         d = cfg.dim
         self._in_act = [in_act]  # registered where it is owned, kept once in the state dict
         self.attn = Attention(cfg, quant_cfg)
-        self.proj = Projection(d, d, nn.Identity(), quant_cfg)
+        self.proj = Projection(d, d, nn.Identity(), cfg, quant_cfg)
         self.mid_act = presets.make_relu(quant_cfg)
-        self.fc1 = Projection(d, cfg.mlp, presets.make_relu(quant_cfg), quant_cfg)
-        self.fc2 = Projection(cfg.mlp, d, nn.Identity(), quant_cfg)
+        self.fc1 = Projection(d, cfg.mlp, presets.make_relu(quant_cfg), cfg, quant_cfg)
+        self.fc2 = Projection(cfg.mlp, d, nn.Identity(), cfg, quant_cfg)
         self.out_act = presets.make_relu(quant_cfg)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -148,10 +164,7 @@ class ViT(nn.Module):
         # no learned gain: its sign would flip thresholds per token, which no
         # Thresholding can do (the linear layer's per-feature scale is the gain)
         # (model.position false: a BatchNorm per feature with its gain, no position)
-        self.embed_norm: nn.Module = (
-            nn.BatchNorm1d(cfg.tokens * cfg.dim, affine=False) if cfg.position
-            else TokenNorm(cfg.dim)
-        )
+        self.embed_norm = self._embed_norm(cfg)
         self.position = nn.Parameter(torch.zeros(cfg.tokens * cfg.dim)) if cfg.position else None
         self.embed_act = presets.make_relu(quant_cfg)
         blocks: list[Block] = []
@@ -161,6 +174,18 @@ class ViT(nn.Module):
             act = blocks[-1].out_act
         self.blocks = nn.Sequential(*blocks)
         self.classifier = presets.make_linear(cfg.dim, n_classes, bias=True, quant_cfg=quant_cfg)
+
+    @staticmethod
+    def _embed_norm(cfg: ViTConfig) -> nn.Module:
+        """The embedding's normalisation; with a position embedding it takes and returns
+        the flat (B, tokens * dim) features the position is added to."""
+        if not cfg.position:
+            return _norm(cfg.dim, cfg.norm)
+        if cfg.norm == "batch":
+            return nn.BatchNorm1d(cfg.tokens * cfg.dim, affine=False)
+        return nn.Sequential(
+            nn.Unflatten(1, (cfg.tokens, cfg.dim)), nn.LayerNorm(cfg.dim), nn.Flatten(1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.embed(self.input_quant(x))  # (B, N, d)

@@ -66,7 +66,7 @@ def with_depths(graph: StreamGraph, depths: dict[str, int]) -> StreamGraph:
 def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
            ) -> tuple[dict[str, int], int]:
     """Peak occupancy of every FIFO of ``graph`` and the cycles the frames took."""
-    from codesign.verify.simulators import run_cocotb
+    from codesign.verify.simulators import cxx_opt_for, run_cocotb
 
     work = Path(work).resolve()
     project = emit_rtl(graph, work / "rtl")
@@ -88,6 +88,7 @@ def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
     run_cocotb(
         toplevel=project.top, sources=project.sources, parameters={}, test_module=TESTBENCH,
         simulator=simulator, build_dir=sim_dir, extra_env={"CS_TB_CONFIG": json.dumps(cfg)},
+        cxx_opt=cxx_opt_for((n_frames + 2) * graph.est_ii),
     )
     if not report.is_file():
         raise VerificationError(f"FIFO sizing simulation wrote no report (see {sim_dir})")

@@ -140,16 +140,17 @@ def simulate_accelerator(
     """Stream every frame of ``vectors_dir`` through the accelerator under seeded stalls
     (``frames`` > the vectors' frames repeats them), then measure II and latency without
     stalls. ``cxx_opt`` overrides the C++ optimisation of a Verilator build (default:
-    codesign.verify.simulators.VERILATOR_CXX_OPT, tuned for short runs). ``internal_clock``
-    (hdl driver) clocks the harness from an SV clock inside the simulator (Verilator
-    builds with --timing) instead of cocotb's GPI clock, whose VPI callback and write on
-    every edge cost the Verilator run about as much as the design itself.
+    :func:`~codesign.verify.simulators.cxx_opt_for` the frames at the estimated II).
+    ``internal_clock`` (hdl driver) clocks the harness from an SV clock inside the
+    simulator (Verilator builds with --timing) instead of cocotb's GPI clock, whose VPI
+    callback and write on every edge cost the Verilator run about as much as the design
+    itself.
 
     Raises :class:`VerificationError` naming frame, word, expected and got on a mismatch,
     or the stalled stream on a deadlock (the build directory keeps the waveform when
     ``waves``).
     """
-    from codesign.verify.simulators import VERILATOR_CXX_OPT, run_cocotb
+    from codesign.verify.simulators import cxx_opt_for, run_cocotb
 
     if driver not in DRIVERS:
         raise VerificationError(f"unknown sim driver {driver!r}; known: {', '.join(DRIVERS)}")
@@ -174,7 +175,8 @@ def simulate_accelerator(
         toplevel=top, sources=sources, parameters=parameters,
         test_module=TESTBENCHES[driver], simulator=simulator, build_dir=build, waves=waves,
         seed=seed, extra_env={"CS_TB_CONFIG": json.dumps(tb_cfg)}, check=False,
-        public=driver == "python", cxx_opt=cxx_opt or VERILATOR_CXX_OPT,
+        public=driver == "python",
+        cxx_opt=cxx_opt or cxx_opt_for((n_frames + ii_frames) * int(meta["est_ii_cycles"])),
         build_args=build_args,
     )
     data = json.loads(report.read_text()) if report.is_file() else {}

@@ -55,6 +55,18 @@ BUILD_LOCK = ".lock"
 # 15 CPU-s instead of the 39 of Verilator's default -Os (bench/sim_speed.py measures the
 # run-time side).
 VERILATOR_CXX_OPT = "-O0"
+#: Above these simulated cycles a Verilator model is built with -O2: run time dominates.
+LONG_RUN_CYCLES = 2_000_000
+
+
+def cxx_opt_for(cycles: int) -> str:
+    """The C++ optimisation of a Verilator model that simulates about ``cycles``: the
+    fast-building default for short runs, -O2 for long ones.
+
+    >>> cxx_opt_for(10_000), cxx_opt_for(50_000_000)
+    ('-O0', '-O2')
+    """
+    return "-O2" if cycles > LONG_RUN_CYCLES else VERILATOR_CXX_OPT
 
 
 def rtl_dir() -> Path:

@@ -15,8 +15,8 @@ from codesign.paths import data_dir
 @pytest.mark.parametrize("domain", ["rotated", "inverted", "noisy"])
 def test_domains_are_deterministic_codes_of_the_same_images(domain: str) -> None:
     split = load_digits_split(8, shape=(1, 8, 8))
-    a = target_sets(split.x_train, split.x_test, domain, 8, seed=3)
-    b = target_sets(split.x_train, split.x_test, domain, 8, seed=3)
+    a = target_sets(split, domain, seed=3)
+    b = target_sets(split, domain, seed=3)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert a[1].shape == split.x_test.shape and a[1].min() >= 0 and a[1].max() <= 255
     assert np.array_equal(a[1], np.rint(a[1])) and not np.array_equal(a[1], split.x_test)
@@ -31,6 +31,22 @@ def test_rotation_and_inversion_are_exact() -> None:
     assert np.array_equal(four, x)
     with pytest.raises(ValueError, match=r"unknown data\.domain 'blurred'"):
         to_domain(x, "blurred", 4)
+
+
+@pytest.mark.parametrize("domain", ["rotated", "inverted", "noisy"])
+def test_a_domain_moves_the_image_whatever_order_the_model_takes_its_pixels_in(
+        domain: str) -> None:
+    from codesign.config import parse_config
+
+    plain = load_digits_split(8)
+    expected = target_sets(plain, domain, seed=2)[1].reshape(-1, 8, 8)
+    vit = parse_config({"model": {"kind": "vit", "image": 16, "patch": 2}}).model
+    split = load_digits_split(8, shape=vit.input_shape, order=vit.pixel_order)
+    moved = target_sets(split, domain, seed=2)[1]
+    # back to row-major 16x16 (patches of 2x2 on an 8x8 grid), then down to 8x8
+    image = moved.reshape(-1, 8, 8, 2, 2).transpose(0, 1, 3, 2, 4).reshape(-1, 16, 16)
+    assert np.array_equal(image[:, ::2, ::2], expected)
+    assert np.array_equal(image[:, 1::2, 1::2], expected)  # the repeats agree
 
 
 def test_few_shot_takes_shots_of_every_class() -> None:

@@ -44,8 +44,7 @@ def adapt(model: nn.Module, split: DigitsSplit, domain: str, shots: int, epochs:
     from codesign.frontend.quant.train import evaluate, train_model
 
     start = time.perf_counter()
-    x_train, x_test = target_sets(split.x_train, split.x_test, domain, split.input_bits,
-                                  train_cfg.seed)
+    x_train, x_test = target_sets(split, domain, train_cfg.seed)
     before = (evaluate(model, split.x_test, split.y_test), evaluate(model, x_test, split.y_test))
     idx = few_shot(split.y_train, shots, train_cfg.seed)
     few = UserSplit(x_train[idx], split.y_train[idx], x_test, split.y_test)

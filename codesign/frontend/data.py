@@ -35,6 +35,8 @@ class DigitsSplit:
     x_test: npt.NDArray[np.float32]
     y_test: npt.NDArray[np.int64]
     input_bits: int
+    order: tuple[int, ...] | None = None
+    """The row-major pixel each input value is (``load_digits_split``'s ``order``)."""
 
     @property
     def n_features(self) -> int:
@@ -105,7 +107,8 @@ def load_digits_split(
     arrays = [np.ascontiguousarray(a) for a in (x_tr, y_tr, x_te, y_te)]
     for a in arrays:
         a.setflags(write=False)
-    return DigitsSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
+    return DigitsSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits,
+                       order=order)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,14 @@ sets share labels and splits.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from codesign.frontend.data import DigitsSplit
 
 Domain = Literal["source", "rotated", "inverted", "noisy"]
 DOMAINS: tuple[str, ...] = ("source", "rotated", "inverted", "noisy")
@@ -23,9 +27,11 @@ IMAGE = 8
 """Height and width of a digits image."""
 
 
-def to_domain(x: npt.ArrayLike, domain: str, input_bits: int, seed: int = 0
-              ) -> npt.NDArray[np.float32]:
-    """Pixel codes ``x`` (n, ... 64 pixels in any shape) moved to ``domain``.
+def to_domain(x: npt.ArrayLike, domain: str, input_bits: int, seed: int = 0,
+              order: Sequence[int] | None = None) -> npt.NDArray[np.float32]:
+    """Pixel codes ``x`` (n, ... 64 pixels in any shape) moved to ``domain``. ``order``
+    says which row-major pixel each value of an image is (a ViT's patch order, pixels
+    repeated where it resizes): the domain then acts on the 8x8 image, as for the others.
 
     >>> x = np.arange(64, dtype=np.float32).reshape(1, 64)
     >>> to_domain(x, "inverted", 8)[0, :3].tolist()
@@ -36,6 +42,12 @@ def to_domain(x: npt.ArrayLike, domain: str, input_bits: int, seed: int = 0
     True
     """
     arr = np.asarray(x, dtype=np.float32)
+    if order is not None:
+        index = np.asarray(order)
+        flat = np.zeros((len(arr), IMAGE * IMAGE), dtype=np.float32)
+        flat[:, index] = arr.reshape(len(arr), -1)  # a repeated pixel holds one value
+        moved = to_domain(flat, domain, input_bits, seed)
+        return np.ascontiguousarray(moved[:, index].reshape(arr.shape))
     top = float(2**input_bits - 1)
     if domain == "source":
         out = arr.copy()
@@ -52,12 +64,13 @@ def to_domain(x: npt.ArrayLike, domain: str, input_bits: int, seed: int = 0
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def target_sets(x_train: npt.ArrayLike, x_test: npt.ArrayLike, domain: str, input_bits: int,
-                seed: int = 0) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """The training and test images of a split moved to ``domain`` (independent noise
+def target_sets(split: DigitsSplit, domain: str, seed: int = 0
+                ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The training and test images of ``split`` moved to ``domain`` (independent noise
     draws: seeds ``seed`` and ``seed + 1``); the flow's test set is the second."""
-    return (to_domain(x_train, domain, input_bits, seed),
-            to_domain(x_test, domain, input_bits, seed + 1))
+    bits, order = split.input_bits, split.order
+    return (to_domain(split.x_train, domain, bits, seed, order),
+            to_domain(split.x_test, domain, bits, seed + 1, order))
 
 
 def few_shot(y: npt.ArrayLike, shots: int, seed: int = 0) -> npt.NDArray[np.int64]:

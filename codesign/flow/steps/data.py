@@ -65,8 +65,7 @@ def test_data(run: StepRun, get: Callable[[str], Any]) -> EvalSet:
     if data.domain != "source":  # adapted to a derived domain: tested on its images
         from codesign.frontend.domains import target_sets
 
-        _, x_test = target_sets(digits.x_train, digits.x_test, data.domain, digits.input_bits,
-                                run.cfg.train.seed)
+        _, x_test = target_sets(digits, data.domain, run.cfg.train.seed)
         return EvalSet(x_test, digits.y_test)
     return EvalSet(digits.x_test, digits.y_test)
 

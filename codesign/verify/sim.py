@@ -26,6 +26,8 @@ from codesign.paths import data_dir
 DRIVERS = ("hdl", "python")
 TESTBENCHES = {"hdl": "rtl_sim.accel.test_harness", "python": "rtl_sim.accel.test_accel"}
 HARNESS_TOP = "cs_axis_harness"
+HARNESS_DUT = "dut"
+"""The harness's instance of accel_top: a path below accel_top is one below it."""
 HARNESS_FILES = {"input": "harness_input.hex", "expected": "harness_expected.hex"}
 VERIFY_TEST = "frames_under_backpressure"
 """The cocotb test of both drivers that streams every frame and checks every word."""
@@ -200,6 +202,16 @@ def _testbench(
     ``internal_clock``) or the accelerator alone (``python``, cocotbext-axi drives it)."""
     if driver != "hdl":
         return project.top, list(project.sources), {}, []
+    return harness_testbench(project, vectors, build, meta, internal_clock)
+
+
+def harness_testbench(
+    project: RtlProject, vectors: Path, build: Path, meta: dict[str, Any],
+    internal_clock: bool,
+) -> tuple[str, list[Path], dict[str, object], list[str]]:
+    """Top module, sources, parameters and extra build arguments of the HDL harness
+    around the accelerator, its vector files staged in ``build``; ``internal_clock``
+    clocks it inside the simulator (Verilator builds with --timing)."""
     parameters = stage_harness(vectors, build, meta)
     build_args = []
     if internal_clock:

@@ -70,7 +70,7 @@ def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
     """Peak occupancy of every FIFO of ``graph`` and the cycles the frames took: the HDL
     harness streams them (frame k from cycle k x the estimated II, output always ready)
     inside the simulator, so no Python runs per clock cycle."""
-    from codesign.verify.sim import HARNESS_DUT, harness_testbench
+    from codesign.verify.harness import HARNESS_DUT, harness_testbench
     from codesign.verify.simulators import cxx_opt_for, run_cocotb
 
     work = Path(work).resolve()

@@ -34,7 +34,8 @@ from codesign.config import load_config
 from codesign.flow.runner import run_flow
 from codesign.paths import data_dir
 from codesign.tools import default_jobs
-from codesign.verify.sim import harness_source, run_limits, simulate_accelerator, stage_harness
+from codesign.verify.harness import harness_source, stage_harness
+from codesign.verify.sim import run_limits, simulate_accelerator
 from codesign.verify.simulators import VERILATOR_FLAGS, simulator_path
 from rtl_sim.accel.stalls import seeds, threshold
 from rtl_sim.kernels.common import CLOCK_NS

@@ -126,6 +126,19 @@ def test_icarus_sample_bit_exact(
 
 
 @pytest.mark.sim
+def test_fifo_peaks_through_the_harness_on_icarus(accel: StreamGraph, tmp_path: Path) -> None:
+    """FIFO sizing's simulation (the HDL harness, frames paced at the estimated II) reads
+    every FIFO's peak below the harness's accel_top instance."""
+    from codesign.dataflow.fifos import _peaks
+
+    x = load_digits_split(8, seed=0).x_test[:3]
+    peaks, cycles = _peaks(accel, x, tmp_path, "icarus")
+    fifos = {k.node for _, k in accel.walk() if k.kernel.sized_by_simulation}
+    assert set(peaks) == fifos and all(p >= 1 for p in peaks.values()), peaks
+    assert cycles >= 2 * accel.est_ii  # frame 2 may not start before cycle 2 x II
+
+
+@pytest.mark.sim
 def test_mismatch_names_frame_word_expected_and_got(
     project: RtlProject, vectors: Path, tmp_path: Path
 ) -> None:

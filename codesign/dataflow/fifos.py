@@ -12,6 +12,7 @@ waits for it in steady state.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy.typing as npt
 from codesign.backends.rtl import emit_rtl
 from codesign.backends.vectors import write_vectors
 from codesign.dataflow.graph import StreamGraph, run_reference
+from codesign.dataflow.kernels import KernelInstance
 from codesign.errors import VerificationError
 
 TESTBENCH = "rtl_sim.accel.test_fifo_peaks"
@@ -65,35 +67,61 @@ def with_depths(graph: StreamGraph, depths: dict[str, int]) -> StreamGraph:
 
 def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
            ) -> tuple[dict[str, int], int]:
-    """Peak occupancy of every FIFO of ``graph`` and the cycles the frames took."""
+    """Peak occupancy of every FIFO of ``graph`` and the cycles the frames took: the HDL
+    harness streams them (frame k from cycle k x the estimated II, output always ready)
+    inside the simulator, so no Python runs per clock cycle."""
+    from codesign.verify.harness import HARNESS_DUT, harness_testbench
     from codesign.verify.simulators import cxx_opt_for, run_cocotb
 
     work = Path(work).resolve()
     project = emit_rtl(graph, work / "rtl")
-    write_vectors(graph, x, run_reference(graph, x), work / "vectors")
+    vectors = work / "vectors"
+    write_vectors(graph, x, run_reference(graph, x), vectors)
+    meta = json.loads((vectors / "meta.json").read_text())
     report = work / "peaks.json"
     report.unlink(missing_ok=True)
     sim_dir = work / "sim"
+    sim_dir.mkdir(parents=True, exist_ok=True)
     project.stage_memories(sim_dir)
-    paths = {k.node: path for path, k in graph.walk() if k.kernel.sized_by_simulation}
+    top, sources, parameters, build_args = harness_testbench(
+        project, vectors, sim_dir, meta, internal_clock=True)
+    # buffer paths are below accel_top, the harness's instance HARNESS_DUT
+    paths = {k.node: f"{HARNESS_DUT}.{path}" for path, k in graph.walk()
+             if k.kernel.sized_by_simulation}
     nodes = {k.node: k for _, k in graph.walk() if k.node in paths}
+    if simulator == "verilator":
+        sources.append(_public_peaks(nodes.values(), sim_dir / "peaks.vlt"))
     n_frames = len(np.asarray(x))
+    # every node at its estimated rate, plus the pipeline filling: 4x is no stall
+    max_cycles = 4 * (n_frames + 2) * graph.est_ii + 10_000
     cfg = {
-        "vectors": str(work / "vectors"), "report": str(report),
+        "vectors": str(vectors), "report": str(report), "internal_clock": True,
         "buffers": {paths[n]: k.kernel.peak_signal for n, k in nodes.items()},
-        "words_per_frame": graph.words_in, "frame_cycles": graph.est_ii,
-        # every node at its estimated rate, plus the pipeline filling: 4x is no stall
-        "cycle_limit": 4 * (n_frames + 2) * graph.est_ii + 10_000,
+        "frames": n_frames, "frame_period": graph.est_ii,
+        # a legitimate idle gap (frame 0's latency, the wait for a paced frame) is a
+        # few IIs; a stream idle for half the run's bound has deadlocked
+        "limits": {"watchdog": max_cycles // 2, "drain": 0, "max_cycles": max_cycles},
     }
     run_cocotb(
-        toplevel=project.top, sources=project.sources, parameters={}, test_module=TESTBENCH,
+        toplevel=top, sources=sources, parameters=parameters, test_module=TESTBENCH,
         simulator=simulator, build_dir=sim_dir, extra_env={"CS_TB_CONFIG": json.dumps(cfg)},
-        cxx_opt=cxx_opt_for((n_frames + 2) * graph.est_ii),
+        cxx_opt=cxx_opt_for((n_frames + 2) * graph.est_ii), build_args=build_args,
+        public=False,
     )
     if not report.is_file():
         raise VerificationError(f"FIFO sizing simulation wrote no report (see {sim_dir})")
     data = json.loads(report.read_text())
     return {n: int(data["peaks"][paths[n]]) for n in nodes}, int(data["cycles"])
+
+
+def _public_peaks(nodes: Iterable[KernelInstance], path: Path) -> Path:
+    """A Verilator configuration file at ``path`` that makes the FIFOs' peak registers
+    readable: every signal public (cocotb's default) would keep Verilator from optimizing
+    the design, which runs several times slower."""
+    kinds = sorted({(k.kernel.rtl_module, k.kernel.peak_signal) for k in nodes})
+    path.write_text("`verilator_config\n" + "".join(
+        f'public_flat_rd -module "{module}" -var "{signal}"\n' for module, signal in kinds))
+    return path
 
 
 def sizing_simulator(graph: StreamGraph, n_frames: int, preferred: str) -> str:

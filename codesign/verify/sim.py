@@ -14,24 +14,18 @@ Both draw the same stalls from the same seed and write the same record.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codesign.backends.rtl import RtlProject
 from codesign.errors import VerificationError
-from codesign.paths import data_dir
+from codesign.verify.harness import harness_testbench
 
 DRIVERS = ("hdl", "python")
 TESTBENCHES = {"hdl": "rtl_sim.accel.test_harness", "python": "rtl_sim.accel.test_accel"}
-HARNESS_TOP = "cs_axis_harness"
-HARNESS_FILES = {"input": "harness_input.hex", "expected": "harness_expected.hex"}
 VERIFY_TEST = "frames_under_backpressure"
 """The cocotb test of both drivers that streams every frame and checks every word."""
-HARNESS_CLOCK_HALF = 5
-"""Half period of the harness's own clock in TIMESCALE units (1 ns): the testbenches'
-10 ns clock (rtl_sim.kernels.common.CLOCK_NS)."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +72,6 @@ class AccelSimReport:
         }
 
 
-def harness_source() -> Path:
-    """The SystemVerilog streaming harness (shipped beside the testbenches in rtl_sim/,
-    found by path: codesign never imports rtl_sim)."""
-    return data_dir("rtl_sim") / "accel" / "cs_axis_harness.sv"
-
-
 def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
                out_pause: float) -> dict[str, int]:
     """Cycle limits of a run: ``watchdog`` cycles without a transfer on a stream that
@@ -103,22 +91,6 @@ def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
         "watchdog": watchdog,
         "drain": 2 * step + 46,
         "max_cycles": int(4 * frames * step * slow) + 2 * watchdog,
-    }
-
-
-def stage_harness(vectors: Path, build: Path, meta: dict[str, Any]) -> dict[str, object]:
-    """Copy the vector files where the harness's $readmemh finds them; its parameters."""
-    for kind, name in HARNESS_FILES.items():
-        shutil.copyfile(vectors / meta["files"][kind], build / name)
-    frames = int(meta["frames"])
-    return {
-        "IN_BITS": meta["in"]["tdata_bits"],
-        "OUT_BITS": meta["out"]["tdata_bits"],
-        "N_OVF": max(1, len(meta["ovf_monitors"])),
-        "IN_WORDS": frames * meta["in"]["words_per_frame"],
-        "OUT_WORDS": frames * meta["out"]["words_per_frame"],
-        "IN_WPF": meta["in"]["words_per_frame"],
-        "OUT_WPF": meta["out"]["words_per_frame"],
     }
 
 
@@ -200,12 +172,7 @@ def _testbench(
     ``internal_clock``) or the accelerator alone (``python``, cocotbext-axi drives it)."""
     if driver != "hdl":
         return project.top, list(project.sources), {}, []
-    parameters = stage_harness(vectors, build, meta)
-    build_args = []
-    if internal_clock:
-        parameters["CLOCK_HALF"] = HARNESS_CLOCK_HALF
-        build_args.append("--timing")
-    return HARNESS_TOP, [*project.sources, harness_source()], parameters, build_args
+    return harness_testbench(project, vectors, build, meta, internal_clock)
 
 
 def _report(data: dict[str, Any], simulator: str, driver: str, seconds: float,

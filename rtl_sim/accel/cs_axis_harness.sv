@@ -14,6 +14,14 @@
 // requires) and m_axis_tready is low in the next cycle. rtl_sim.accel.stalls models the
 // same sequence for the Python driver, so both drivers see the same stalls.
 //
+// Pacing: cfg_frame_period = 0 offers words whenever the in-stall generator allows.
+// cfg_frame_period = P > 0 offers the first word of input frame k in no cycle before
+// cycle k*P (frame 0 at once, i.e. in cycle 2: the first rising edge out of reset sets
+// the first tvalid); the rest of a frame follows as fast as it is accepted and the
+// stalls allow, as a DMA sends a frame (codesign.dataflow.fifos sizes FIFOs this way,
+// P = the estimated II). A wait for a frame's cycle is not idleness (idle_in stays 0),
+// but the output may idle while the input waits: cfg_watchdog must exceed those gaps.
+//
 // Counting: cycle n is the n-th rising edge after reset release (the first is 1). A
 // word is taken in the cycle whose rising edge samples tvalid && tready. `cycles` is the
 // cycle that took the last expected output word; `latency` the cycle that took the last
@@ -56,6 +64,7 @@ module cs_axis_harness #(
     input  logic [        31:0] cfg_out_seed,
     input  logic [        31:0] cfg_watchdog,
     input  logic [        31:0] cfg_drain,
+    input  logic [        31:0] cfg_frame_period,
     output logic                done,
     output logic                timeout,
     output logic [        31:0] words_in,
@@ -135,20 +144,33 @@ module cs_axis_harness #(
   // ------------------------------------------------------------------ source
   logic [31:0] in_left;  // words not yet offered
   logic [IAW-1:0] in_ptr;
+  logic [31:0] in_word;  // the next word's index within its frame
+  logic [63:0] frame_at;  // the first cycle the next frame may be offered in
+  logic paced;  // the next word starts a frame whose cycle has not come
+  // a word set at this edge is offered in the next cycle, cyc + 1
+  assign paced = in_word == 0 && cyc + 64'd1 < frame_at;
   always_ff @(posedge clk) begin
     if (!ap_rst_n) begin
       s_axis_tvalid <= 1'b0;
       in_left <= cfg_frames * IN_WPF;
       in_ptr <= '0;
+      in_word <= '0;
+      frame_at <= '0;
       words_in <= '0;
     end else if (!done) begin
       if (take_in) words_in <= words_in + 1;
       if (!s_axis_tvalid || s_axis_tready) begin
-        if (in_left != 0 && !stall_in) begin
+        if (in_left != 0 && !stall_in && !paced) begin
           s_axis_tdata <= in_mem[in_ptr];
           s_axis_tvalid <= 1'b1;
           in_ptr <= (in_ptr == IAW'(IN_WORDS - 1)) ? '0 : in_ptr + 1'b1;
           in_left <= in_left - 1;
+          if (in_word == IN_WPF - 1) begin
+            in_word <= '0;
+            frame_at <= frame_at + 64'(cfg_frame_period);
+          end else begin
+            in_word <= in_word + 1;
+          end
         end else begin
           s_axis_tvalid <= 1'b0;
         end
@@ -243,7 +265,7 @@ module cs_axis_harness #(
       cyc <= cyc + 1;
       lfsr_in <= xorshift32(lfsr_in);
       lfsr_out <= xorshift32(lfsr_out);
-      idle_in <= (take_in || (in_left == 0 && !s_axis_tvalid)) ? '0 : idle_in + 1;
+      idle_in <= (take_in || ((in_left == 0 || paced) && !s_axis_tvalid)) ? '0 : idle_in + 1;
       idle_out <= (take_out || out_left == 0) ? '0 : idle_out + 1;
       if (out_left == 0 && drain == 0) begin
         done <= 1'b1;

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     top->cfg_out_seed = arg(5);
     top->cfg_watchdog = arg(6);
     top->cfg_drain = arg(7);
+    top->cfg_frame_period = 0;  // frames back to back, paced by the stalls only
     const uint64_t max_cycles = arg(8);
 
     auto t0 = std::chrono::steady_clock::now();

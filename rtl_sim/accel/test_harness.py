@@ -16,43 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 
 from rtl_sim.accel import record
-from rtl_sim.accel.stalls import seeds, threshold
-from rtl_sim.kernels.common import CLOCK_NS, config
-
-RESET_CYCLES = 4
-
-
-async def _run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: int,
-               limits: dict[str, int]) -> dict[str, Any]:
-    """One run of ``frames`` frames; returns the harness's counters."""
-    if config().get("internal_clock"):
-        clk = dut.clk  # the harness's own clock (CLOCK_HALF > 0): nothing runs per edge
-    else:
-        clk = dut.ap_clk
-        Clock(clk, CLOCK_NS, unit="ns", impl="gpi").start()
-    s_in, s_out = seeds(seed)
-    dut.ap_rst_n.value = 0
-    dut.cfg_frames.value = frames
-    dut.cfg_in_stall.value = threshold(in_pause)
-    dut.cfg_out_stall.value = threshold(out_pause)
-    dut.cfg_in_seed.value = s_in
-    dut.cfg_out_seed.value = s_out
-    dut.cfg_watchdog.value = limits["watchdog"]
-    dut.cfg_drain.value = limits["drain"]
-    await ClockCycles(clk, RESET_CYCLES)
-    dut.ap_rst_n.value = 1
-    if not int(dut.done.value):
-        await First(RisingEdge(dut.done), Timer(limits["max_cycles"] * CLOCK_NS, "ns"))
-    await ReadOnly()  # every register of the edge that raised done has its new value
-    names = ("done", "timeout", "words_in", "words_out", "frames_done", "mismatches",
-             "extra_words", "cycles", "first_frame", "first_word", "first_expected",
-             "first_got", "latency", "ii_sum", "ii_count", "ii_min", "ii_max", "idle_in",
-             "idle_out", "timing_hash", "ovf", "s_axis_tready", "m_axis_tvalid")
-    return {n: int(getattr(dut, n).value) for n in names}
+from rtl_sim.accel.harness import run
+from rtl_sim.kernels.common import config
 
 
 def _record(meta: dict[str, Any], frames: int, c: dict[str, Any]) -> dict[str, Any]:
@@ -82,8 +49,8 @@ async def frames_under_backpressure(dut: Any) -> None:
     cfg = config()
     meta = record.meta(cfg)
     frames = cfg.get("frames") or meta["frames"]
-    c = await _run(dut, frames, cfg["in_pause"], cfg["out_pause"], cfg["seed"],
-                   cfg["limits"])
+    c = await run(dut, frames, cfg["in_pause"], cfg["out_pause"], cfg["seed"],
+                  cfg["limits"])
     rec = _record(meta, frames, c)
     record.conclude(cfg, "frames_under_backpressure", rec, driver="hdl",
                     in_pause=cfg["in_pause"], out_pause=cfg["out_pause"], **rec)
@@ -94,6 +61,6 @@ async def throughput(dut: Any) -> None:
     cfg = config()
     meta = record.meta(cfg)
     frames = min(meta["frames"], cfg["ii_frames"])
-    c = await _run(dut, frames, 0.0, 0.0, cfg["seed"], cfg["limits"])
+    c = await run(dut, frames, 0.0, 0.0, cfg["seed"], cfg["limits"])
     rec = _record(meta, frames, c)
     record.conclude(cfg, "throughput", rec, **record.throughput(rec, meta))

@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codesign.dse.points import expand_points
 from codesign.dse.spec import load_sweep_spec
 from codesign.dse.sweep import run_sweep
 from codesign.flow.build import write_json_atomic
 from codesign.paths import data_dir
 from codesign.report.build import build_report
-from codesign.report.data import Run
+from codesign.report.data import Run, load_runs
 from codesign.report.vit import attention_cycles, attention_resources, tokens, vit_runs
 
 
@@ -78,15 +79,22 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/vit_scaling"))
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--json", type=Path, default=Path("bench/results/vit_scaling.json"))
+    ap.add_argument("--retry-failed", action="store_true", help="run failed points again")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     store = args.out / "sweep.sqlite"
-    summary = run_sweep(load_sweep_spec(args.spec), store, args.out / "builds",
-                        workers=args.workers)
+    spec = load_sweep_spec(args.spec)
+    summary = run_sweep(spec, store, args.out / "builds", workers=args.workers,
+                        retry_failed=args.retry_failed)
     seconds = time.perf_counter() - t0
-    report = build_report([store], args.out / "report", title="ViT attention: N scaling")
-    points = [point(r) for r in vit_runs(report.runs) if r.status == "done"]
+    # this spec's points only: a store may hold points of an earlier version of the spec
+    wanted = {p.digest for p in expand_points(spec)}
+    runs = [r for r in load_runs([store]) if r.digest in wanted]
+    failed = {r.digest: r.error for r in runs if r.status != "done"}
+    report = build_report([r.results for r in runs if r.status == "done"],
+                          args.out / "report", title="ViT attention: N scaling")
+    points = [point(r) for r in vit_runs(report.runs)]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
     write_json_atomic(args.json, {
@@ -98,6 +106,7 @@ def main() -> None:
         "sweep_seconds": round(seconds, 1),
         "sweep": {"done": summary.done, "failed": summary.failed,
                   "skipped (already in the store)": summary.skipped},
+        "failed_points": failed,
         "report": str(report.html),
         "softmax_over_linear": ratios(points),
         "points": points,

@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import brevitas.nn as qnn
 import numpy as np
 import onnx
 import pytest
 import torch
+from brevitas.quant import Uint8ActPerTensorFloat
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 
@@ -134,3 +136,73 @@ def test_export_file_is_a_valid_onnx_model(
     res = export_qonnx(model, quant, split.x_test, tmp_path / "m.onnx")
     onnx.checker.check_model(onnx.load(str(res.path)))
     assert res.op_types.count("MatMul") + res.op_types.count("Gemm") == 3
+
+
+class _PooledTokens(torch.nn.Module):
+    """(B, N, 4) codes -> an unsigned quantizer -> the sum over the N tokens -> a linear
+    classifier: a ViT's sum pooling, whose float32 sum torch and onnxruntime take in
+    different orders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = qnn.QuantReLU(act_quant=Uint8ActPerTensorFloat)
+        self.fc = qnn.QuantLinear(4, 3, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # 0.0029: no code sits within 1e-3 steps of a rounding tie (no excused image)
+        return self.fc(self.act(x * 0.0029).sum(dim=1))
+
+
+def test_outputs_of_a_long_sum_agree_to_float32_rounding(tmp_path: Path) -> None:
+    """Logits near 200 made of a sum over 1024 tokens differ by float32 rounding alone
+    (~1e-4, far above 1e-5 absolute, 6e-7 relative): no mismatch, and no image excused
+    as a tie; an error of 1e-3 relative still is one."""
+    torch.manual_seed(0)
+    model = _PooledTokens().eval()
+    x = np.random.default_rng(0).integers(0, 256, (32, 1024, 4)).astype(np.float32)
+    path = export_mod.export_graph(model, "UINT8", x, tmp_path / "m.onnx",
+                                   fix_weight_quant=False).path
+    report = check_equivalence(model, path, x, None)
+    assert report.images_at_ties == 0 and report.predictions_equal
+    assert 1e-5 < report.max_abs_diff < 1e-5 * 100  # logits above 100: tolerance 1e-3
+
+    graph = ModelWrapper(str(path))
+    (gemm,) = graph.get_nodes_by_op_type("Gemm")
+    graph.set_initializer(gemm.input[2], graph.get_initializer(gemm.input[2]) + 0.2)
+    graph.save(str(tmp_path / "broken.onnx"))
+    with pytest.raises(ExportMismatchError, match="differs from torch"):
+        check_equivalence(model, tmp_path / "broken.onnx", x, None)
+
+
+class _SharedQuantizer(torch.nn.Module):
+    """One quantizer module called twice (as a ViT's ``embed_act`` is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = qnn.QuantLinear(64, 8, bias=True)
+        self.fc2 = qnn.QuantLinear(8, 8, bias=True)
+        self.act = qnn.QuantReLU(act_quant=Uint8ActPerTensorFloat)
+        self.out = qnn.QuantLinear(8, 10, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.act(self.fc2(self.act(self.fc1(x / 16)))))
+
+
+def test_mismatch_compares_each_call_of_a_module_called_twice(
+    split: DigitsSplit, tmp_path: Path
+) -> None:
+    """The first call's output is compared with the first call's graph tensor (not with
+    the second call's output), so the culprit is the broken layer after it."""
+    torch.manual_seed(0)
+    model = _SharedQuantizer().eval()
+    x = split.x_test[:64]
+    path = export_mod.export_graph(model, "UINT8", x, tmp_path / "m.onnx",
+                                   fix_weight_quant=False).path
+    assert check_equivalence(model, path, x, None).max_abs_diff <= 1e-5
+    graph = ModelWrapper(str(path))
+    second = graph.get_nodes_by_op_type("Gemm")[1]
+    graph.set_initializer(second.input[2], graph.get_initializer(second.input[2]) + 0.5)
+    graph.save(str(tmp_path / "broken.onnx"))
+    with pytest.raises(ExportMismatchError,
+                       match=rf"'{second.output[0]}' \(linear of torch module 'fc2'"):
+        check_equivalence(model, tmp_path / "broken.onnx", x, None)

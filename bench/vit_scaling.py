@@ -56,6 +56,31 @@ def point(r: Run) -> dict[str, Any]:
     }
 
 
+def refused_core(build: Path, board: str) -> dict[str, Any] | None:
+    """The attention core of a point whose lower step refused its graph after lowering
+    it (e.g. at the QONNX-against-FINN tie check): its kernels read from the last saved
+    dataflow graph, synthesized out of context, cycles estimated (not simulated)."""
+    from codesign.board.registry import get_board
+    from codesign.dataflow.graph import read_graph, single_kernel
+    from codesign.dataflow.lower import load_lowered
+    from codesign.synth.kernels import synthesize_accelerators
+
+    saved = sorted((build / "lower").glob("[0-9][0-9]_*_dataflow.onnx"))
+    if not saved:
+        return None
+    graph = read_graph(load_lowered(saved[-1]), name="accel")
+    core = [k for k in graph.nodes if k.kernel.role == "attention"]
+    designs = {k.instance_name: single_kernel(k, k.instance_name) for k in core}
+    res = synthesize_accelerators(designs, get_board(board), build / "core_synth",
+                                  must_fit=None)
+    total: dict[str, float] = {}
+    for acc in res.values():
+        for key, value in acc.total.items():
+            total[key] = total.get(key, 0.0) + value
+    return {"graph": saved[-1].name, "attention_cycles_estimated": max(k.est_cycles for k in core),
+            "accelerator_ii_estimated": graph.est_ii, "attention_resources": total}
+
+
 def ratios(points: list[dict[str, Any]]) -> dict[str, Any]:
     """Softmax over linear at each N: attention-core cycles, accelerator II, core LUTs."""
     by = {(p["attention"], p["tokens"]): p for p in points}
@@ -91,7 +116,16 @@ def main() -> None:
     # this spec's points only: a store may hold points of an earlier version of the spec
     wanted = {p.digest for p in expand_points(spec)}
     runs = [r for r in load_runs([store]) if r.digest in wanted]
-    failed = {r.digest: r.error for r in runs if r.status != "done"}
+    failed: dict[str, Any] = {}
+    for r in runs:
+        if r.status != "done":
+            cfg = r.results.get("config") or {}
+            failed[r.digest] = {
+                "tokens": tokens(r), "attention": r.get("config.model.attention"),
+                "error": r.error,
+                "refused_core": refused_core(args.out / "builds" / r.digest,
+                                             str(cfg.get("board", "zcu104"))),
+            }
     report = build_report([r.results for r in runs if r.status == "done"],
                           args.out / "report", title="ViT attention: N scaling")
     points = [point(r) for r in vit_runs(report.runs)]

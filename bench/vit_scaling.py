@@ -23,6 +23,7 @@ from typing import Any
 
 from codesign.dse.points import expand_points
 from codesign.dse.spec import load_sweep_spec
+from codesign.dse.store import SweepStore
 from codesign.dse.sweep import run_sweep
 from codesign.flow.build import write_json_atomic
 from codesign.paths import data_dir
@@ -113,9 +114,17 @@ def main() -> None:
     summary = run_sweep(spec, store, args.out / "builds", workers=args.workers,
                         retry_failed=args.retry_failed)
     seconds = time.perf_counter() - t0
-    # this spec's points only: a store may hold points of an earlier version of the spec
-    wanted = {p.digest for p in expand_points(spec)}
-    runs = [r for r in load_runs([store]) if r.digest in wanted]
+    # this spec's points only (a store may hold points of an earlier version of the
+    # spec), copied into a store of their own that the report reads
+    points_store = args.out / "points.sqlite"
+    points_store.unlink(missing_ok=True)
+    with SweepStore(store) as src, SweepStore(points_store) as dst:
+        for p in expand_points(spec):
+            if (row := src.get(p.digest)) is not None:
+                dst.put(row.digest, config=row.config, status=row.status,
+                        overrides=row.overrides, results=row.results, error=row.error,
+                        seconds=row.seconds, until=row.until)
+    runs = load_runs([points_store])
     failed: dict[str, Any] = {}
     for r in runs:
         if r.status != "done":
@@ -126,9 +135,8 @@ def main() -> None:
                 "refused_core": refused_core(args.out / "builds" / r.digest,
                                              str(cfg.get("board", "zcu104"))),
             }
-    report = build_report([r.results for r in runs if r.status == "done"],
-                          args.out / "report", title="ViT attention: N scaling")
-    points = [point(r) for r in vit_runs(report.runs)]
+    report = build_report([points_store], args.out / "report", title="ViT attention: N scaling")
+    points = [point(r) for r in vit_runs(report.runs) if r.status == "done"]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
     write_json_atomic(args.json, {

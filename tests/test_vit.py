@@ -211,11 +211,15 @@ def test_report_section_sums_the_attention_kernels(tmp_path: Path) -> None:
     for synthesized in (True, False):
         runs = [run("softmax", 1, 60000, synthesized), run("linear", 2, 4600, synthesized),
                 run("softmax", 2, 4000, synthesized), Run(source="x", results={"name": "mlp"})]
-        table = vit_table(runs)
-        assert table is not None and len(table.rows) == 3  # the MLP run is not a ViT
+        refused = Run(source="store", results={"config": run("softmax", 1, 0, False)
+                                               .results["config"]},
+                      status="failed", error="VerificationError: lowered graph differs")
+        table = vit_table([*runs, refused])
+        assert table is not None and len(table.rows) == 4  # the MLP run is not a ViT
         rows = [dict(zip(COLUMNS, r, strict=True)) for r in table.rows]
-        assert [(r["attention"], r["N"]) for r in rows] == [
-            ("linear", "16"), ("softmax", "16"), ("softmax", "64")]
+        assert [(r["attention"], r["N"], r["status"]) for r in rows] == [
+            ("linear", "16", "done"), ("softmax", "16", "done"), ("softmax", "64", "done"),
+            ("softmax", "64", "VerificationError")]
         assert rows[2]["attention cycles (est.)"] == "60000"
         assert rows[2]["attention LUT"] == ("120" if synthesized else "—")
         save(draw_vit_scaling(runs), tmp_path / f"vit_{synthesized}.png")

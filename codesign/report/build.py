@@ -135,7 +135,7 @@ def _tables(runs: Sequence[Run], done: Sequence[Run]) -> list[Table]:
         tables.append(ov)
     tables.append(verification_table(done))
     for optional in (backends_table(done), bitstream_table(done), ode_table(done),
-                     vit_table(done)):
+                     vit_table(runs)):
         if optional is not None:
             tables.append(optional)
     return tables

@@ -15,7 +15,7 @@ from codesign.report.figures import WIDE, _legend, _new
 from codesign.report.tables import Table, fmt
 
 COLUMNS = [
-    "run", "attention", "N", "d", "heads", "accelerator", "II (cycles)", "II source",
+    "run", "status", "attention", "N", "d", "heads", "accelerator", "II (cycles)", "II source",
     "attention cycles (est.)", "attention LUT", "attention FF", "attention BRAM36",
     "LUT", "FF", "BRAM36", "DSP", "LUT %",
 ]
@@ -59,8 +59,9 @@ def _row(r: Run) -> list[str]:
     model: dict[str, Any] = r.get("config.model") or {}
     core = attention_resources(r) or {}
     total = r.resources() or {}
+    status = r.status if r.status == "done" else (r.error or r.status).split(":")[0]
     return [
-        r.name, str(model.get("attention")), fmt(tokens(r), "int"), fmt(model.get("dim")),
+        r.name, status, str(model.get("attention")), fmt(tokens(r), "int"), fmt(model.get("dim")),
         fmt(model.get("heads")), fmt(r.get("accuracy.accelerator"), "acc"),
         fmt(r.get("ii.cycles"), "int"), fmt(r.get("ii.source")),
         fmt(attention_cycles(r), "int"), fmt(core.get("LUT"), "int"),
@@ -82,7 +83,7 @@ def vit_table(runs: Sequence[Run]) -> Table | None:
         "LUT % of the board. Softmax attention computes N^2*d products per frame and "
         "buffers K and V (2*N*d values); the linear attention computes 2*N*d^2/heads and "
         "holds the context G (d^2/heads) while the queries wait (N*d). "
-        "bench/vit_scaling.py runs N = 16, 64, 256.",
+        "A failed point shows its error's kind. bench/vit_scaling.py runs N = 16, 64, 256.",
     )
 
 

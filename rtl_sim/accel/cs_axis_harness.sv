@@ -16,10 +16,10 @@
 //
 // Pacing: cfg_frame_period = 0 offers words whenever the in-stall generator allows.
 // cfg_frame_period = P > 0 offers the first word of input frame k in no cycle before
-// cycle k*P (frame 0 at once, i.e. in cycle 2: the first rising edge out of reset sets
-// the first tvalid); the rest of a frame follows as fast as it is accepted and the
-// stalls allow, as a DMA sends a frame (codesign.dataflow.fifos sizes FIFOs this way,
-// P = the estimated II). A wait for a frame's cycle is not idleness (idle_in stays 0),
+// c0 + k*P, c0 the cycle frame 0 is offered in (at once: cycle 2, as the first rising
+// edge out of reset sets the first tvalid), so frame starts are at least P apart; the
+// rest of a frame follows as fast as it is accepted and the stalls allow, as a DMA sends
+// a frame (codesign.dataflow.fifos sizes FIFOs this way, P = the estimated II). A wait for a frame's cycle is not idleness (idle_in stays 0),
 // but the output may idle while the input waits: cfg_watchdog must exceed those gaps.
 //
 // Counting: cycle n is the n-th rising edge after reset release (the first is 1). A
@@ -165,12 +165,11 @@ module cs_axis_harness #(
           s_axis_tvalid <= 1'b1;
           in_ptr <= (in_ptr == IAW'(IN_WORDS - 1)) ? '0 : in_ptr + 1'b1;
           in_left <= in_left - 1;
-          if (in_word == IN_WPF - 1) begin
-            in_word <= '0;
-            frame_at <= frame_at + 64'(cfg_frame_period);
-          end else begin
-            in_word <= in_word + 1;
-          end
+          // frame k may start P cycles after frame k-1 may: the schedule is anchored at
+          // the cycle frame 0 is offered in, so every gap between frame starts is P
+          if (in_word == 0) frame_at <= (frame_at == 0 ? cyc + 64'd1 : frame_at)
+                                        + 64'(cfg_frame_period);
+          in_word <= (in_word == IN_WPF - 1) ? '0 : in_word + 1;
         end else begin
           s_axis_tvalid <= 1'b0;
         end

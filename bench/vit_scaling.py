@@ -64,6 +64,7 @@ def refused_core(build: Path, board: str) -> dict[str, Any] | None:
     from codesign.board.registry import get_board
     from codesign.dataflow.graph import read_graph, single_kernel
     from codesign.dataflow.lower import load_lowered
+    from codesign.synth.cells import sum_counts
     from codesign.synth.kernels import synthesize_accelerators
 
     saved = sorted((build / "lower").glob("[0-9][0-9]_*_dataflow.onnx"))
@@ -74,10 +75,7 @@ def refused_core(build: Path, board: str) -> dict[str, Any] | None:
     designs = {k.instance_name: single_kernel(k, k.instance_name) for k in core}
     res = synthesize_accelerators(designs, get_board(board), build / "core_synth",
                                   must_fit=None)
-    total: dict[str, float] = {}
-    for acc in res.values():
-        for key, value in acc.total.items():
-            total[key] = total.get(key, 0.0) + value
+    total = sum_counts(acc.total for acc in res.values())
     return {"graph": saved[-1].name, "attention_cycles_estimated": max(k.est_cycles for k in core),
             "accelerator_ii_estimated": graph.est_ii, "attention_resources": total}
 

@@ -68,7 +68,7 @@ def with_depths(graph: StreamGraph, depths: dict[str, int]) -> StreamGraph:
 def _peaks(graph: StreamGraph, x: npt.ArrayLike, work: Path, simulator: str
            ) -> tuple[dict[str, int], int]:
     """Peak occupancy of every FIFO of ``graph`` and the cycles the frames took: the HDL
-    harness streams them (frame k from cycle k x the estimated II, output always ready)
+    harness streams them (frame starts the estimated II apart, output always ready)
     inside the simulator, so no Python runs per clock cycle."""
     from codesign.verify.harness import HARNESS_DUT, harness_testbench
     from codesign.verify.simulators import cxx_opt_for, run_cocotb

@@ -93,7 +93,7 @@ def load_digits_split(
     n_pixels = digits.data.shape[1]
     codes = pixel_codes(digits.data, input_bits)
     if order is not None:
-        if not set(order) == set(range(n_pixels)):
+        if set(order) != set(range(n_pixels)):
             raise ValueError(f"order must take each of the {n_pixels} pixels at least once")
         codes = codes[:, list(order)]
     if int(np.prod(shape)) != codes.shape[1]:

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from matplotlib.figure import Figure
+from pydantic import ValidationError
+
+from codesign.frontend.models.vit import ViTConfig
 from codesign.report.data import Run
 from codesign.report.figures import WIDE, _legend, _new
 from codesign.report.tables import Table, fmt
+from codesign.synth.cells import sum_counts
 
 COLUMNS = [
     "run", "status", "attention", "N", "d", "heads", "accelerator", "II (cycles)", "II source",
@@ -30,9 +35,11 @@ def vit_runs(runs: Sequence[Run]) -> list[Run]:
 
 
 def tokens(r: Run) -> int | None:
-    model = r.get("config.model") or {}
-    image, patch = model.get("image", 8), model.get("patch")
-    return None if not patch else (int(image) // int(patch)) ** 2
+    """The run's token count, as its model section defines it (None: not a valid one)."""
+    try:
+        return ViTConfig.model_validate(r.get("config.model") or {}).tokens
+    except ValidationError:
+        return None
 
 
 def attention_cycles(r: Run) -> int | None:
@@ -46,13 +53,7 @@ def attention_resources(r: Run) -> dict[str, float] | None:
     """The attention core's Yosys resources: the sum over its kernel instances."""
     kernels = r.get("resources.accelerator.kernels") or []
     mine = [k["total"] for k in kernels if k.get("role") == ROLE]
-    if not mine:
-        return None
-    out: dict[str, float] = {}
-    for total in mine:
-        for key, value in total.items():
-            out[key] = out.get(key, 0.0) + float(value)
-    return out
+    return sum_counts(mine) if mine else None
 
 
 def _row(r: Run) -> list[str]:
@@ -93,7 +94,7 @@ def _curve(rs: Sequence[Run], value: Any) -> tuple[list[int], list[float]]:
     return [n for n, _ in pts], [v for _, v in pts]
 
 
-def draw_vit_scaling(runs: Sequence[Run]) -> Any:
+def draw_vit_scaling(runs: Sequence[Run]) -> Figure | None:
     """Cycles and LUTs of the attention core against N, softmax against linear (log-log);
     None without ViT runs."""
     series: dict[str, list[Run]] = {}

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _XILINX_LUTRAM_LUTS: dict[str, int] = {
     "RAM16X1S": 1,
@@ -150,6 +150,18 @@ def cell_resources(family: str, cell_type: str) -> dict[str, float]:
 def add_counts(into: dict[str, float], other: Mapping[str, float], times: float = 1) -> None:
     for key, value in other.items():
         into[key] = into.get(key, 0) + value * times
+
+
+def sum_counts(totals: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """The sum of resource counts, tidied (:func:`tidy_counts`).
+
+    >>> sum_counts([{"LUT": 2, "BRAM36": 0.5}, {"LUT": 3.0, "BRAM36": 0.5}])
+    {'BRAM36': 1, 'LUT': 5}
+    """
+    out: dict[str, float] = {}
+    for total in totals:
+        add_counts(out, total)
+    return tidy_counts(out)
 
 
 def tidy_counts(counts: Mapping[str, float]) -> dict[str, float]:

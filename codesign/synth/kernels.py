@@ -34,7 +34,7 @@ from codesign.board.registry import Board
 from codesign.cache import entry_lock, store_entry
 from codesign.dataflow.graph import StreamGraph, single_kernel
 from codesign.dataflow.kernels import KernelInstance
-from codesign.synth.cells import add_counts, tidy_counts
+from codesign.synth.cells import sum_counts
 from codesign.synth.fit import check_fit
 from codesign.synth.yosys import synthesize
 from codesign.synth.yosys_script import RESULT_JSON, flatten_flags, recipe_digest
@@ -159,13 +159,6 @@ def _synthesize_kernel(
     return res.totals, res.seconds
 
 
-def _sum(totals: list[dict[str, float]]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for total in totals:
-        add_counts(out, total)
-    return tidy_counts(out)
-
-
 def _cost(k: KernelInstance) -> int:
     """Rough synthesis effort, to start the longest runs first."""
     rom_bits = sum(int(m.values.size) * m.bits for m in k.memories.values())
@@ -218,7 +211,7 @@ def _kernels(acc: StreamGraph, name: str, keys: Mapping[tuple[str, str], str],
 
 def _accelerator(board: Board, kernels: list[KernelResources], wall: float
                  ) -> AcceleratorResources:
-    total = _sum([kr.total for kr in kernels])
+    total = sum_counts(kr.total for kr in kernels)
     percent = {
         cls: round(100.0 * float(total.get(cls, 0)) / avail, 3)
         for cls, avail in board.resources.items()

@@ -19,8 +19,9 @@
 // c0 + k*P, c0 the cycle frame 0 is offered in (at once: cycle 2, as the first rising
 // edge out of reset sets the first tvalid), so frame starts are at least P apart; the
 // rest of a frame follows as fast as it is accepted and the stalls allow, as a DMA sends
-// a frame (codesign.dataflow.fifos sizes FIFOs this way, P = the estimated II). A wait for a frame's cycle is not idleness (idle_in stays 0),
-// but the output may idle while the input waits: cfg_watchdog must exceed those gaps.
+// a frame (codesign.dataflow.fifos sizes FIFOs this way, P = the estimated II). A wait
+// for a frame's cycle is not idleness (idle_in stays 0), but the output may idle while
+// the input waits: cfg_watchdog must exceed those gaps.
 //
 // Counting: cycle n is the n-th rising edge after reset release (the first is 1). A
 // word is taken in the cycle whose rising edge samples tvalid && tready. `cycles` is the

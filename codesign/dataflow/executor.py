@@ -15,12 +15,14 @@ after every node (when qonnx's ``SANITIZE_QUANT_TENSORS`` asks for it).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
 import onnxruntime as rt
-from onnx import AttributeProto, NodeProto, ValueInfoProto, helper
+from onnx import AttributeProto, NodeProto, TensorProto, ValueInfoProto, helper
+from onnxruntime.capi.onnxruntime_pybind11_state import NotImplemented as NoKernel
 from qonnx.analysis.topology import nodes_topologically_sorted
 from qonnx.core.datatype import BaseDataType
 from qonnx.core.modelwrapper import ModelWrapper
@@ -33,6 +35,7 @@ from qonnx.util.basic import (
     sanitize_quant_values,
 )
 
+from codesign.dataflow.float64_ops import FLOAT64_OPS
 from codesign.errors import LoweringError
 
 SDP_OP = "StreamingDataflowPartition"
@@ -55,7 +58,11 @@ class _Datatypes:
 class PreparedGraph:
     """A topologically sorted graph, ready to execute one sample at a time."""
 
-    def __init__(self, model: ModelWrapper) -> None:
+    def __init__(self, model: ModelWrapper, *, float64: bool = False) -> None:
+        """``float64``: a graph typed float64 (``lower.exact.to_float64``), whose standard
+        nodes then run in float64 (their inputs cast: qonnx's Quant still emits float32;
+        ops onnxruntime has only in float32 from :mod:`codesign.dataflow.float64_ops`, or
+        in float32 where they do not sum)."""
         if not model.check_all_tensor_shapes_specified():
             raise LoweringError(f"graph {model.graph.name!r} has tensors without shapes")
         if not model.analysis(nodes_topologically_sorted)["nodes_topologically_sorted"]:
@@ -70,6 +77,7 @@ class PreparedGraph:
                        for t in graph.initializer}  # every tensor's type and shape
         self._infos.update({vi.name: vi
                             for vi in (*graph.input, *graph.output, *graph.value_info)})
+        self._float64 = float64
         self._runs = [self._prepare(node, opsets) for node in graph.node]
         self._sanitize = get_sanitize_quant_tensors() != 0
         tensors = {t for node in model.graph.node for t in (*node.input, *node.output)}
@@ -103,7 +111,9 @@ class PreparedGraph:
         if any(a.type == AttributeProto.GRAPH for a in node.attribute):
             graph = self.model.graph  # control flow: qonnx's own per-call path
             return lambda ctx: execute_node(node, ctx, graph, opset)
-        return _onnxruntime_node(node, opset, self._infos)
+        if self._float64 and node.op_type in FLOAT64_OPS:
+            return FLOAT64_OPS[node.op_type](node)
+        return _onnxruntime_node(node, opset, self._infos, self._float64)
 
 
 def _partition(node: NodeProto) -> Run:
@@ -120,12 +130,7 @@ def _partition(node: NodeProto) -> Run:
     return run
 
 
-def _onnxruntime_node(node: NodeProto, opset: int, infos: dict[str, ValueInfoProto]) -> Run:
-    """A standard ONNX node as a one-node onnxruntime session, compiled once; ``infos``
-    holds the graph's value infos by tensor name."""
-    missing = [t for t in (*node.input, *node.output) if t and t not in infos]
-    if missing:
-        raise LoweringError(f"node {node.name} ({node.op_type}): no shape for {missing}")
+def _session(node: NodeProto, opset: int, infos: dict[str, ValueInfoProto]) -> Any:
     one = helper.make_graph(
         nodes=[node], name="single-node-exec",
         inputs=[infos[t] for t in node.input if t],
@@ -133,11 +138,42 @@ def _onnxruntime_node(node: NodeProto, opset: int, infos: dict[str, ValueInfoPro
     )
     proto = qonnx_make_model(one)
     proto.opset_import[0].version = opset
-    session = rt.InferenceSession(proto.SerializeToString())
+    return rt.InferenceSession(proto.SerializeToString())
+
+
+def _as_float32(infos: dict[str, ValueInfoProto], names: list[str]) -> dict[str, ValueInfoProto]:
+    narrow = {}
+    for name in names:
+        vi = copy.deepcopy(infos[name])
+        if vi.type.tensor_type.elem_type == TensorProto.DOUBLE:
+            vi.type.tensor_type.elem_type = TensorProto.FLOAT
+        narrow[name] = vi
+    return narrow
+
+
+def _onnxruntime_node(node: NodeProto, opset: int, infos: dict[str, ValueInfoProto],
+                      float64: bool) -> Run:
+    """A standard ONNX node as a one-node onnxruntime session, compiled once; ``infos``
+    holds the graph's value infos by tensor name; ``float64``: see PreparedGraph."""
+    names = [t for t in (*node.input, *node.output) if t]
+    missing = [t for t in names if t not in infos]
+    if missing:
+        raise LoweringError(f"node {node.name} ({node.op_type}): no shape for {missing}")
+    try:
+        session = _session(node, opset, infos)
+    except NoKernel:  # no float64 kernel: it does not sum (see float64_ops)
+        infos = _as_float32(infos, names)
+        session = _session(node, opset, infos)
     names = [t for t in node.input if t]
+    floats = {t: helper.tensor_dtype_to_np_dtype(infos[t].type.tensor_type.elem_type)
+              for t in names if float64}
+    floats = {t: dtype for t, dtype in floats.items() if np.issubdtype(dtype, np.floating)}
 
     def run(ctx: Context) -> None:
-        results = session.run(None, {t: ctx[t] for t in names})
+        feeds = {t: ctx[t] for t in names}
+        for t, dtype in floats.items():
+            feeds[t] = np.asarray(feeds[t], dtype=dtype)
+        results = session.run(None, feeds)
         for name, value in zip(node.output, results, strict=True):
             ctx[name] = value
 

@@ -125,11 +125,12 @@ def store_child(parent: ModelWrapper, child: ModelWrapper, tag: str) -> ModelWra
     return parent
 
 
-def _as_batch(x: np.ndarray, model: ModelWrapper) -> np.ndarray:
+def _as_batch(x: np.ndarray, model: ModelWrapper,
+              dtype: type[np.floating[Any]] = np.float32) -> np.ndarray:
     shape = model.get_tensor_shape(model.graph.input[0].name)
     assert shape is not None
     per_sample = tuple(int(d) for d in shape[1:])
-    arr = np.asarray(x, dtype=np.float32)
+    arr: np.ndarray = np.asarray(x, dtype=dtype)
     if arr.shape == per_sample:
         arr = arr[None]
     if arr.shape[1:] != per_sample:
@@ -197,6 +198,24 @@ def _execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
         return execute_onnx(_batched(model, arr.shape[0]), {iname: arr})[oname]
     run = PreparedGraph(model)
     outs = [run({iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
+    return np.concatenate(outs, axis=0)
+
+
+def execute_float64(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
+    """Execute a graph without HW layers (the QONNX graph) in float64: the reference the
+    lowered graph is checked against, since its thresholds are exact
+    (:mod:`codesign.dataflow.lower.exact`) while float32 execution rounds sums of scaled
+    values and can move them across a quantizer's rounding boundary. (qonnx's Quant
+    still emits float32: each quantized value is one float32 rounding off.)"""
+    from codesign.dataflow.lower.exact import to_float64
+
+    wide = to_float64(copy.deepcopy(model))
+    arr = _as_batch(x, wide, np.float64)
+    if _batchable(wide):
+        run = PreparedGraph(_batched(wide, arr.shape[0]), float64=True)
+        return np.asarray(run({wide.graph.input[0].name: arr})[wide.graph.output[0].name])
+    run = PreparedGraph(wide, float64=True)
+    outs = [run({run.inputs[0]: arr[i : i + 1]})[run.outputs[0]] for i in range(len(arr))]
     return np.concatenate(outs, axis=0)
 
 

@@ -26,6 +26,7 @@ from qonnx.util.cleanup import cleanup_model
 
 from codesign.config import FlowConfig
 from codesign.dataflow.kernels import kernel_for, lowerings
+from codesign.dataflow.lower import exact
 from codesign.dataflow.lower._graph import (
     WORKDIR_PROP,
     dataflow_child,
@@ -93,14 +94,20 @@ def step_qonnx_to_finn(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     model = cleanup_model(model)
     if not any(model.get_nodes_by_op_type(op) for op in QUANTIZER_OPS):
         return model
-    # every activation quantizer becomes a MultiThreshold (2^bits - 1 thresholds)
+    # every activation quantizer becomes a MultiThreshold (2^bits - 1 thresholds), in
+    # float64 until streamlining rounds the thresholds (codesign.dataflow.lower.exact)
     max_bits = max(8, _act_quant_bits(model) if cfg.user_model else cfg.quant.act_bits)
-    model = model.transform(
-        ConvertQONNXtoFINN(
-            filter_function=default_filter_function_generator(max_multithreshold_bit_width=max_bits)
+    model = exact.to_float64(model)
+    ties = exact.rounding_quantizers(model)
+    with exact.finn_thresholds_in_float64():
+        model = model.transform(
+            ConvertQONNXtoFINN(
+                filter_function=default_filter_function_generator(
+                    max_multithreshold_bit_width=max_bits
+                )
+            )
         )
-    )
-    return model
+    return exact.to_float64(exact.nudge_ties(model, ties))
 
 
 def step_tidy_up(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
@@ -132,7 +139,8 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
 def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
     """The end every streamliner shares: the remaining scalar/per-channel Mul and Add are
     absorbed into the MultiThresholds (and the TopK), thresholds rounded and clipped to
-    integers, data types and layouts inferred again.
+    integers (exactly: :mod:`codesign.dataflow.lower.exact`), the graph narrowed back to
+    float32, data types and layouts inferred again.
 
     As FINN's builder, a MatMul of bipolar inputs and weights becomes an
     XnorPopcountMatMul (binary 0/1 operands, a popcount) followed by the ``2p - K``
@@ -142,7 +150,6 @@ def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import MoveAddPastMul
-    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
 
     model = model.transform(Streamline())
@@ -152,7 +159,7 @@ def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(ConvertBipolarMatMulToXnorPopcount())
     model = model.transform(Streamline())
     model = model.transform(absorb.AbsorbScalarMulAddIntoTopK())
-    model = model.transform(RoundAndClipThresholds())
+    model = exact.to_float32(exact.round_and_clip_thresholds(model))
     model = model.transform(InferDataTypes())
     model = model.transform(InferDataLayouts())
     model = model.transform(RemoveUnusedTensors())
@@ -380,7 +387,8 @@ def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
 
 def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """FINN's MinimizeWeightBitWidth + MinimizeAccumulatorWidth, then thresholds are
-    rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step).
+    rounded and clipped to the new accumulator range (as FINN's minimize_bit_width step,
+    keeping integers beyond float32's range exact).
 
     For an MVAU that ends the graph without activation FINN rounds the accumulator (and
     output) width up to a multiple of 8. Each kernel then corrects the types where its
@@ -393,8 +401,6 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
     from finn.transformation.fpgadataflow.minimize_weight_bit_width import (
         MinimizeWeightBitWidth,
     )
-    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
-
     child = _hw_child(model)
     _refuse_all_zero_weights(child, cfg)
     child = child.transform(MinimizeWeightBitWidth())
@@ -403,7 +409,7 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
         if is_hw_node(node):
             kernel_for(node).correct_datatypes(child, node)
     child = child.transform(InferDataTypes())
-    child = child.transform(RoundAndClipThresholds())
+    child = exact.round_and_clip_thresholds(child)
     child = child.transform(MinimizeWeightBitWidth())
     child = child.transform(InferDataTypes())
     return store_child(model, child, "minimized")

@@ -104,7 +104,8 @@ def test_lowerings_run_in_finn_builder_order() -> None:
     assert [lw.name for lw in lowerings()] == [
         "InferBinaryMatrixVectorActivation", "InferQuantizedMatrixVectorActivation",
         "InferVectorVectorActivation", "InferLabelSelectLayer", "InferThresholdingLayer",
-        "InferPool", "InferConvInpGen", "InferElementwiseBinaryOperation", "InferIntSoftmax",
+        "InferPool", "InferConvInpGen", "InferElementwiseBinaryOperation",
+        "InferGlobalAccPoolLayer", "InferIntSoftmax",
         "InferLinearAttention", "InferStreamMatMul", "InferStreamReshape",
         "InferDuplicateStreamsLayer",
     ]

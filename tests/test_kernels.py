@@ -105,7 +105,7 @@ def test_lowerings_run_in_finn_builder_order() -> None:
         "InferBinaryMatrixVectorActivation", "InferQuantizedMatrixVectorActivation",
         "InferVectorVectorActivation", "InferLabelSelectLayer", "InferThresholdingLayer",
         "InferPool", "InferConvInpGen", "InferConcatLayer", "InferSplitLayer",
-        "InferElementwiseBinaryOperation", "InferIntSoftmax",
+        "InferElementwiseBinaryOperation", "InferGlobalAccPoolLayer", "InferIntSoftmax",
         "InferLinearAttention", "InferStreamMatMul", "InferStreamReshape", "InferUpsample",
         "InferDuplicateStreamsLayer",
     ]

@@ -51,7 +51,7 @@ def test_cnn_flow(variant: str, tmp_path: Path) -> None:
     if variant == "depthwise_separable":
         assert "vvau" in kinds
     if variant == "residual":
-        assert {"duplicate_streams", "elementwise_add"} <= kinds
+        assert {"duplicate_streams", "elementwise_binary"} <= kinds
     ver = r["verification"]
     assert ver["passed"] and ver["frames"] == 24 and ver["mismatches"] == 0
     assert r["accuracy"]["accelerator"] == r["accuracy"]["hw_graph"]

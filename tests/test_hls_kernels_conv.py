@@ -1,9 +1,9 @@
 """The convolution-path hls/ kernels in C-simulation (g++) against their golden functions:
 cs::swg, cs::fmpadding, cs::maxpool (one binary), cs::vvau (another), cs::duplicate_streams
-and cs::elementwise_add (a third). Every instance is read from a FINN node through the
-registry (the RTL kernel tests' single-node graphs): the shapes and folding of the RTL
-cases, plus random ones; all of a test's instances side by side in one cached compile
-(codesign.verify.csim.run_kernels)."""
+(a third; the residual join, cs::elementwise_binary, is in tests/test_hls_kernels_eltwise.py).
+Every instance is read from a FINN node through the registry (the RTL kernel tests'
+single-node graphs): the shapes and folding of the RTL cases, plus random ones; all of a
+test's instances side by side in one cached compile (codesign.verify.csim.run_kernels)."""
 
 from __future__ import annotations
 
@@ -123,25 +123,21 @@ def test_vvau(tmp_path: Path, csim_cache: Path) -> None:
     _check(ks, inputs, tmp_path, csim_cache)
 
 
-def test_duplicate_streams_and_elementwise_add(tmp_path: Path, csim_cache: Path) -> None:
-    """Forks into 1..4 streams (pad bits in the words) and sums of every signedness
-    mix, one that wraps to a narrower out_dtype."""
+def test_duplicate_streams(tmp_path: Path, csim_cache: Path) -> None:
+    """Forks into 1..4 streams (pad bits in the words)."""
     ks = [dws._only_node(dws.dup_model(c=c, pe=pe, n_out=n, idt=dt, vecs=v))[1]
           for c, pe, n, dt, v in [(8, 2, 2, "INT4", [1, 3, 3]), (3, 1, 3, "UINT8", [1, 4, 4]),
                                   (8, 4, 4, "UINT2", [1, 2, 5]), (6, 3, 1, "INT3", [1, 2])]]
-    ks += [dws._only_node(case.build())[1] for case in dws.ADD_CASES]
-    ks += [dws._only_node(dws.add_model(shape=[1, 3, 5], pe=5, lhs="INT6", rhs="UINT2"))[1]]
     ks = _named(ks)
-    assert {len(k.outputs) for k in ks if k.kind == "duplicate_streams"} == {1, 2, 3, 4}
+    assert {len(k.outputs) for k in ks} == {1, 2, 3, 4}
     inputs = [hc.random_inputs(k, FRAMES, seed=i) for i, k in enumerate(ks)]
     _check(ks, inputs, tmp_path, csim_cache)
 
 
 def test_conv_kernels_have_hls() -> None:
-    for op in ("ConvolutionInputGenerator", "FMPadding", "Pool", "VVAU", "DuplicateStreams",
-               "ElementwiseAdd"):
+    for op in ("ConvolutionInputGenerator", "FMPadding", "Pool", "VVAU", "DuplicateStreams"):
         assert op in hls_ops()
-    for kind in ("swg", "fmpadding", "maxpool", "vvau", "duplicate_streams", "elementwise_add"):
+    for kind in ("swg", "fmpadding", "maxpool", "vvau", "duplicate_streams"):
         assert "hls" in kernel_named(kind).backends
     # the VVAU has its own C++ kernel, not the MVAU's it would inherit
     k = dws._only_node(dws.vvau_model(1, c=4, k=(3, 3), dim=(2, 2), pe=2, simd=3,

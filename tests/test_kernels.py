@@ -104,8 +104,9 @@ def test_lowerings_run_in_finn_builder_order() -> None:
     assert [lw.name for lw in lowerings()] == [
         "InferBinaryMatrixVectorActivation", "InferQuantizedMatrixVectorActivation",
         "InferVectorVectorActivation", "InferLabelSelectLayer", "InferThresholdingLayer",
-        "InferPool", "InferConvInpGen", "InferElementwiseBinaryOperation", "InferIntSoftmax",
-        "InferLinearAttention", "InferStreamMatMul", "InferStreamReshape",
+        "InferPool", "InferConvInpGen", "InferConcatLayer", "InferSplitLayer",
+        "InferElementwiseBinaryOperation", "InferGlobalAccPoolLayer", "InferIntSoftmax",
+        "InferLinearAttention", "InferStreamMatMul", "InferStreamReshape", "InferUpsample",
         "InferDuplicateStreamsLayer",
     ]
 

@@ -1,4 +1,5 @@
-"""Kernels of depthwise-separable and residual CNNs: VVAU, DuplicateStreams, ElementwiseAdd.
+"""Kernels of depthwise-separable and residual CNNs: VVAU, DuplicateStreams (the residual
+join, ElementwiseAdd, is in tests/test_rtl_kernels_eltwise.py).
 
 Every case builds a single-node FINN model (as FINN's own tests do), reads it with the
 kernel registry and proves the golden function against FINN's Python execution of the
@@ -99,30 +100,6 @@ def dup_model(*, c: int, pe: int, n_out: int, idt: str, vecs: list[int]) -> Mode
     return model
 
 
-def add_model(*, shape: list[int], pe: int, lhs: str, rhs: str,
-              out: str | None = None) -> ModelWrapper:
-    """An ONNX Add of two integer tensors through finn-plus's own lowering
-    (InferElementwiseBinaryOperation, then MinimizeAccumulatorWidth for out_dtype);
-    ``out`` overrides the derived out_dtype (a narrower one makes the sum wrap)."""
-    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
-        InferElementwiseBinaryOperation,
-    )
-    from finn.transformation.fpgadataflow.minimize_accumulator_width import (
-        MinimizeAccumulatorWidth,
-    )
-
-    model = _model([helper.make_node("Add", ["a", "b"], ["o"], name="Add_0")],
-                   {"a": shape, "b": shape}, {"o": shape})
-    model.set_tensor_datatype("a", DataType[lhs])
-    model.set_tensor_datatype("b", DataType[rhs])
-    model = model.transform(InferElementwiseBinaryOperation())
-    getCustomOp(model.graph.node[0]).set_nodeattr("PE", pe)
-    model = model.transform(MinimizeAccumulatorWidth())
-    if out is not None:
-        getCustomOp(model.graph.node[0]).set_nodeattr("out_dtype", out)
-    return model
-
-
 def _only_node(model: ModelWrapper) -> tuple[Any, KernelInstance]:
     (node,) = model.graph.node
     return node, kernel_for(node).read(model, node)
@@ -175,7 +152,6 @@ class Case:
 
 VVAU_FILES = tuple(p.name for p in module_sources(["cs_vvau"]))
 DUP_FILES = tuple(p.name for p in module_sources(["cs_duplicate_streams"]))
-ADD_FILES = tuple(p.name for p in module_sources(["cs_elementwise_add"]))
 
 
 def _vvau(name: str, seed: int, squeeze: int = 0, verilator: bool = False,
@@ -217,23 +193,7 @@ DUP_CASES = [
          pauses=(0.3, 0.5, 0.2, 0.4, 0.3)),
 ]
 
-ADD_CASES = [
-    Case("elementwise_add", "u4+s4-pe2", ADD_FILES,
-         lambda: add_model(shape=[1, 3, 3, 4], pe=2, lhs="UINT4", rhs="INT4"), 71,
-         verilator=True),
-    # one input much slower than the other
-    Case("elementwise_add", "u8+u8-pe4-slow-rhs", ADD_FILES,
-         lambda: add_model(shape=[1, 2, 2, 8], pe=4, lhs="UINT8", rhs="UINT8"), 72,
-         pauses=(0.1, 0.7, 0.3)),
-    Case("elementwise_add", "s3+s7-pe1", ADD_FILES,
-         lambda: add_model(shape=[1, 2, 6], pe=1, lhs="INT3", rhs="INT7"), 73),
-    # out_dtype narrower than FINN's: the sum wraps like the golden function
-    Case("elementwise_add", "s4+s4-wrap5-pe3", ADD_FILES,
-         lambda: add_model(shape=[1, 2, 2, 6], pe=3, lhs="INT4", rhs="INT4", out="INT5"), 74,
-         finn_exact=False),
-]
-
-ALL_CASES = VVAU_CASES + DUP_CASES + ADD_CASES
+ALL_CASES = VVAU_CASES + DUP_CASES
 
 
 def _sim_params(cases: list[Case]) -> list[Any]:
@@ -327,55 +287,11 @@ def test_vvau_after_depthwise_swg(pe: int) -> None:
     np.testing.assert_array_equal(got, direct.reshape(1, -1))
 
 
-def test_residual_lowering_yields_these_ops() -> None:
-    """finn-plus 1.6.1 has no AddStreams: a residual Add of two quantized activations
-    becomes ElementwiseAdd (InferElementwiseBinaryOperation) and the fork DuplicateStreams
-    (InferDuplicateStreamsLayer); the registry reads both."""
-    import finn.transformation.fpgadataflow.convert_to_hw as hw
-    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import (
-        InferDuplicateStreamsLayer,
-    )
-    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
-        InferElementwiseBinaryOperation,
-    )
-    from finn.transformation.fpgadataflow.minimize_accumulator_width import (
-        MinimizeAccumulatorWidth,
-    )
-    from qonnx.transformation.infer_datatypes import InferDataTypes
-    from qonnx.transformation.infer_shapes import InferShapes
-
-    assert not hasattr(hw, "InferAddStreamsLayer")
-    shape = [1, 3, 3, 4]
-    mt = helper.make_node("MultiThreshold", ["x", "t"], ["r"], name="MT_0",
-                          domain="qonnx.custom_op.general", out_dtype="UINT4",
-                          data_layout="NHWC")
-    add = helper.make_node("Add", ["x", "r"], ["y"], name="Add_0")
-    model = _model([mt, add], {"x": shape}, {"y": shape})
-    model.set_tensor_datatype("x", DataType["UINT4"])
-    model.set_initializer("t", np.tile(np.arange(15, dtype=np.float32), (4, 1)))
-    model = model.transform(InferShapes()).transform(InferDataTypes())
-    model = model.transform(InferElementwiseBinaryOperation())
-    model = model.transform(InferDuplicateStreamsLayer())
-    model = model.transform(MinimizeAccumulatorWidth())
-    ops = {n.op_type: n for n in model.graph.node}
-    assert {"DuplicateStreams", "ElementwiseAdd"} <= set(ops)
-    dup = kernel_for(ops["DuplicateStreams"]).read(model, ops["DuplicateStreams"])
-    add_k = kernel_for(ops["ElementwiseAdd"]).read(model, ops["ElementwiseAdd"])
-    assert dup.kernel.rtl_ports(dup) == (("s_axis",), ("m0_axis", "m1_axis"))
-    assert add_k.kernel.rtl_ports(add_k) == (("s0_axis", "s1_axis"), ("m_axis",))
-    assert add_k.out.elem_bits == 5 and not add_k.out.signed  # UINT4 + UINT4
-
-
 def test_refusals_name_the_node() -> None:
     model = vvau_model(57, c=4, k=(3, 3), dim=(1, 1), pe=2, simd=1, idt="UINT4", wdt="INT4")
     node = model.graph.node[0]
     getCustomOp(node).set_nodeattr("SIMD", 2)
     with pytest.raises(LoweringError, match=r"VVAU_0.*SIMD=2 does not divide k_h\*k_w=9.*1, 3, 9"):
-        kernel_for(node).read(model, node)
-    model = add_model(shape=[1, 2, 4], pe=1, lhs="UINT4", rhs="UINT4")
-    node = model.graph.node[0]
-    getCustomOp(node).set_nodeattr("rhs_style", "const")
-    with pytest.raises(LoweringError, match=r"ElementwiseAdd.*rhs_style=const"):
         kernel_for(node).read(model, node)
     model = dup_model(c=4, pe=1, n_out=5, idt="UINT4", vecs=[1, 2])
     with pytest.raises(LoweringError, match=r"DuplicateStreams_0.*NumOutputStreams=5.*1\.\.4"):

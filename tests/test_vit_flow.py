@@ -46,7 +46,7 @@ def test_vit_flow(variant: str, tmp_path: Path) -> None:
     r = run_flow(cfg, tmp_path, until="overflow").results
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     kinds = {k["kernel"] for k in manifest["steps"]["rtl"]["result"]["kernels"]}
-    assert KERNELS[variant] | {"mvau", "duplicate_streams", "elementwise_add"} <= kinds
+    assert KERNELS[variant] | {"mvau", "duplicate_streams", "elementwise_binary"} <= kinds
     ver = r["verification"]
     assert ver["passed"] and ver["frames"] == 12 and ver["mismatches"] == 0, ver
     assert r["accuracy"]["accelerator"] == r["accuracy"]["hw_graph"]

@@ -22,6 +22,7 @@ from codesign.cli.output import (
 )
 from codesign.cli.summary import print_bitstream, print_summary
 from codesign.config import FlowConfig, load_config, parse_config
+from codesign.errors import ConfigError
 
 app = typer.Typer(
     add_completion=False, rich_markup_mode=None,
@@ -35,19 +36,50 @@ ConfigArg = Annotated[Path, typer.Argument(help="flow config (YAML)", exists=Fal
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="build directory")]
 
 
+def _positive(value: int | None) -> int | None:
+    """The check of a count option: typer parses the integer, this refuses 0 and below."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"must be a positive integer (1, 2, ...), got {value}")
+    return value
+
+
+def _with_options(
+    cfg: FlowConfig, source: str, sim: dict[str, Any] | None, target_cycles: int | None
+) -> FlowConfig:
+    """``cfg`` with the command line's options over its keys: ``sim`` over the sim
+    section, ``target_cycles`` as ``fold.target_cycles``. A config folding otherwise
+    (``fold.layers``, ``fold.fit``) is refused: two foldings, neither would win silently."""
+    if not sim and target_cycles is None:
+        return cfg
+    data = cfg.model_dump(mode="json")
+    data["sim"].update(sim or {})
+    if target_cycles is not None:
+        if cfg.fold.layers is not None:
+            raise ConfigError(
+                f"--target-cycles {target_cycles} conflicts with fold.layers in {source} "
+                "(PE/SIMD given per layer): give one of them"
+            )
+        if cfg.fold.fit is not None:
+            raise ConfigError(
+                f"--target-cycles {target_cycles} conflicts with fold.fit: {cfg.fold.fit} in "
+                f"{source} (which searches the target fitting the board): give one of them"
+            )
+        data["fold"] = {"target_cycles": target_cycles}
+    return parse_config(data, source=f"{source} with command-line options")
+
+
 def _run(
     until: str | None, config: Path | FlowConfig, out: Path, sim: dict[str, Any] | None = None,
-    backend: str = "rtl",
+    backend: str = "rtl", target_cycles: int | None = None,
 ) -> dict[str, Any]:
     from codesign.dse.fold_fit import resolve_fit
     from codesign.flow.runner import run_flow
 
-    cfg = config if isinstance(config, FlowConfig) else load_config(config)
-    cfg = resolve_fit(cfg, out)
-    if sim:
-        data = cfg.model_dump(mode="json")
-        data["sim"].update(sim)
-        cfg = parse_config(data, source=f"{config} with command-line options")
+    if isinstance(config, FlowConfig):
+        cfg, source = config, "--model"
+    else:
+        cfg, source = load_config(config), str(config)
+    cfg = resolve_fit(_with_options(cfg, source, sim, target_cycles), out)
     with progress() as reporter:
         result = run_flow(cfg, out, progress=reporter, until=until, backend=backend)
     console().print(f"results: {result.results_path}")
@@ -110,7 +142,9 @@ def sim(
     out: OutOpt = Path("out/build"),
     simulator: SimulatorOpt = None,
     waves: Annotated[bool, typer.Option("--waves", help="dump FST/VCD waveforms")] = False,
-    frames: Annotated[int | None, typer.Option(help="test images to stream")] = None,
+    frames: Annotated[
+        int | None, typer.Option(callback=_positive, help="test images to stream")
+    ] = None,
     driver: Annotated[
         str | None, typer.Option("--driver", help="hdl | python (default: config)")
     ] = None,
@@ -170,6 +204,16 @@ def _imported_config(model: Path, data: Path | None, input_type: str | None) -> 
     )
 
 
+FramesOpt = Annotated[int | None, typer.Option(
+    "--frames", callback=_positive,
+    help="test images to simulate (sets sim.frames)",
+)]
+TargetCyclesOpt = Annotated[int | None, typer.Option(
+    "--target-cycles", callback=_positive,
+    help="folding target, cycles per frame (fold.target_cycles)",
+)]
+
+
 @app.command()
 def flow(
     config: Annotated[
@@ -186,6 +230,8 @@ def flow(
         str | None, typer.Option(help="qonnx DataType of x where the graph does not say")
     ] = None,
     backend: BackendOpt = "rtl",
+    frames: FramesOpt = None,
+    target_cycles: TargetCyclesOpt = None,
 ) -> None:
     """Run every step of the flow and write results.json."""
     if config is None and model is None:
@@ -194,14 +240,14 @@ def flow(
             "(codesign flow --model NET.onnx --data TEST.npz)", param_hint="config")
     if config is not None and model is not None:
         raise typer.BadParameter("give a flow config or --model, not both", param_hint="--model")
-    if config is None and model is not None:
-        m = model
-        print_summary(guard(lambda: _run(
-            None, _imported_config(m, data, input_type), out, backend=backend)))
-    else:
-        assert config is not None
-        c = config
-        print_summary(guard(lambda: _run(None, c, out, backend=backend)))
+    sim = None if frames is None else {"frames": frames}
+
+    def go() -> dict[str, Any]:
+        source = config if model is None else _imported_config(model, data, input_type)
+        assert source is not None
+        return _run(None, source, out, sim=sim, backend=backend, target_cycles=target_cycles)
+
+    print_summary(guard(go))
 
 
 def _bitstream_vivado(cfg: FlowConfig, board: str, out: Path) -> None:

@@ -65,7 +65,8 @@ class FoldConfig(Strict):
     largest-throughput target whose design fits a board (codesign.dse.fold_fit resolves it
     into ``target_cycles`` before the flow runs)."""
 
-    target_cycles: int | None = Field(default=None, ge=1)
+    # strict: YAML's ``yes`` or ``"64"`` is no count of cycles (lax int would take them)
+    target_cycles: int | None = Field(default=None, ge=1, strict=True)
     layers: list[LayerFold] | None = None
     fit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
 
@@ -96,7 +97,7 @@ class SimConfig(Strict):
     """hdl: the streaming harness drives and checks the ports inside the simulator (fast);
     python: cocotbext-axi drives them from Python (for debugging; same stalls, same
     counters)."""
-    frames: int | None = Field(default=None, ge=1)
+    frames: int | None = Field(default=None, ge=1, strict=True)
     """Test images streamed through the accelerator; None = the whole test set."""
     backpressure: float = Field(default=0.3, ge=0.0, lt=1.0)
     """Probability of a stall per cycle on the input valid and on the output ready."""

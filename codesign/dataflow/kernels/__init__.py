@@ -30,6 +30,7 @@ from codesign.dataflow.kernels._base import (
     Memory,
     Param,
     StreamFormat,
+    ThresholdTensor,
 )
 from codesign.dataflow.kernels._lowering import LoweredOp, Lowering, order_lowerings
 from codesign.errors import LoweringError
@@ -48,6 +49,7 @@ __all__ = [
     "Memory",
     "Param",
     "StreamFormat",
+    "ThresholdTensor",
     "hls_ops",
     "is_hw_domain",
     "kernel_for",

@@ -113,6 +113,17 @@ class Accumulator:
 
 
 @dataclass(frozen=True)
+class ThresholdTensor:
+    """A node's threshold initializer and the integer type its thresholds are compared
+    with (the lowering rounds them exactly: :mod:`codesign.dataflow.lower.exact`)."""
+
+    name: str
+    compared: DataType
+    dtype_attr: str = ""
+    """The node attribute that records the thresholds' data type, if any."""
+
+
+@dataclass(frozen=True)
 class HlsArray:
     """A constant array an HLS kernel takes after its streams (weights, thresholds): the
     top level emits it as ``const cs::rom<bits, signed>::type name[d0][d1]...`` of exactly
@@ -264,6 +275,10 @@ class Kernel:
         """Input frames that drive every output channel's accumulator to its largest and
         smallest possible value (see :meth:`Accumulator.extreme_inputs`)."""
         raise LoweringError(f"node {k.node} ({k.op_type}) has no accumulator to probe")
+
+    def thresholds(self, model: ModelWrapper, node: Any) -> ThresholdTensor | None:
+        """The node's thresholds, None if it has none."""
+        return None
 
     def correct_datatypes(self, model: ModelWrapper, node: Any) -> None:
         """After FINN's MinimizeAccumulatorWidth: set the node's accumulator (and derived

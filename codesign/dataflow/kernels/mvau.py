@@ -31,6 +31,7 @@ from codesign.dataflow.kernels._base import (
     KernelInstance,
     Memory,
     StreamFormat,
+    ThresholdTensor,
     int_dtype,
     int_initializer,
     refuse_unknown_params,
@@ -252,6 +253,12 @@ class Mvau(Kernel):
         arrays.append(accumulator_thresholds(k))
         return HlsCall("cs_mvau.hpp", function, (*args, *(p[n] for n in names[-3:])),
                        tuple(arrays))
+
+    def thresholds(self, model: ModelWrapper, node: Any) -> ThresholdTensor | None:
+        inst = getCustomOp(node)
+        if inst.get_nodeattr("noActivation") or len(node.input) < 3:
+            return None
+        return ThresholdTensor(node.input[2], DataType[inst.get_nodeattr("accDataType")])
 
     def accumulator(self, k: KernelInstance) -> Accumulator:
         p = k.params

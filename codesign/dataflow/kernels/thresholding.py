@@ -31,6 +31,7 @@ from codesign.dataflow.kernels._base import (
     KernelInstance,
     Memory,
     StreamFormat,
+    ThresholdTensor,
     int_dtype,
     int_initializer,
     refuse_unknown_params,
@@ -173,6 +174,10 @@ class Thresholding(Kernel):
     )
     rtl_module = "cs_thresholding"
     fold = (("PE", "NumChannels"),)
+
+    def thresholds(self, model: ModelWrapper, node: Any) -> ThresholdTensor | None:
+        return ThresholdTensor(node.input[1], model.get_tensor_datatype(node.input[0]),
+                               "weightDataType")
 
     def read(self, model: ModelWrapper, node: Any) -> KernelInstance:
         inst = getCustomOp(node)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 from onnx import TensorProto, numpy_helper
@@ -31,6 +30,8 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_datatypes import InferDataTypes
+
+from codesign.dataflow.kernels import ThresholdTensor
 
 TIE_NUDGE = 2.0**-34
 """``delta`` in quantizer steps. Thresholds start within 2^8 steps of zero and pass a
@@ -62,10 +63,10 @@ def to_float32(model: ModelWrapper) -> ModelWrapper:
     """Back to float32, except integer thresholds beyond float32's exact range, which stay
     float64 (their readers take them as integers)."""
     keep = set()
-    for _, name, _ in _threshold_inputs(model):
-        t = model.get_initializer(name)
+    for tensor in _threshold_inputs(model):
+        t = model.get_initializer(tensor.name)
         if t is not None and np.abs(t).max(initial=0) > FLOAT32_EXACT:
-            keep.add(name)
+            keep.add(tensor.name)
     _retype(model, TensorProto.DOUBLE, TensorProto.FLOAT, keep)
     return model
 
@@ -136,24 +137,25 @@ def _nudged(thresholds: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return t + direction * s * TIE_NUDGE
 
 
-def _threshold_inputs(model: ModelWrapper) -> Iterator[tuple[Any, str, DataType]]:
-    """(node, threshold initializer, the integer type its thresholds compare) of every
-    thresholding node: a MultiThreshold or Thresholding layer (its input's type), an
-    MVAU/VVAU with an activation (its accumulator's)."""
+def _threshold_inputs(model: ModelWrapper) -> Iterator[ThresholdTensor]:
+    """The thresholds of every MultiThreshold (compared with its input's type) and of every
+    HW node whose kernel has thresholds (:meth:`Kernel.thresholds`)."""
+    from codesign.dataflow.kernels import kernel_for
+    from codesign.dataflow.lower._graph import is_hw_node
+
     for node in model.graph.node:
-        if node.op_type == "MultiThreshold" or node.op_type.startswith("Thresholding"):
-            yield node, node.input[1], model.get_tensor_datatype(node.input[0])
-        elif node.op_type.startswith(("MVAU", "VVAU")) and len(node.input) > 2:
-            inst = getCustomOp(node)
-            if inst.get_nodeattr("noActivation") == 0:
-                yield node, node.input[2], DataType[inst.get_nodeattr("accDataType")]
+        if node.op_type == "MultiThreshold":
+            yield ThresholdTensor(node.input[1], model.get_tensor_datatype(node.input[0]))
+        elif is_hw_node(node) and (tensor := kernel_for(node).thresholds(model, node)):
+            yield tensor
 
 
 def round_and_clip_thresholds(model: ModelWrapper) -> ModelWrapper:
     """FINN's RoundAndClipThresholds (each threshold up to the next integer, clipped to
     the compared type's range plus one; the threshold type one bit wider) without its
     cast to float32, which would move integers beyond 2^24: those stay float64."""
-    for node, name, dtype in _threshold_inputs(model):
+    for tensor in _threshold_inputs(model):
+        name, dtype = tensor.name, tensor.compared
         thresholds = model.get_initializer(name)
         if thresholds is None or not dtype.is_integer():
             continue
@@ -163,6 +165,6 @@ def round_and_clip_thresholds(model: ModelWrapper) -> ModelWrapper:
         top = dtype.max() + 1
         tdt = DataType.get_smallest_possible(-top - 1 if dtype.signed() else top)
         model.set_tensor_datatype(name, tdt)
-        if node.op_type.startswith("Thresholding"):
-            getCustomOp(node).set_nodeattr("weightDataType", tdt.name)
+        if tensor.dtype_attr:
+            getCustomOp(model.find_consumer(name)).set_nodeattr(tensor.dtype_attr, tdt.name)
     return model.transform(InferDataTypes())

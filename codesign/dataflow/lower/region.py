@@ -66,6 +66,15 @@ def _reach(model: ModelWrapper, start: list[NodeProto], forward: bool) -> set[st
     return seen
 
 
+def host_nodes_inside(model: ModelWrapper) -> list[NodeProto]:
+    """The non-HW nodes between HW layers (downstream of one and upstream of another)."""
+    nodes = list(model.graph.node)
+    hw = [n for n in nodes if is_hw_node(n)]
+    after_hw = _reach(model, hw, forward=True)
+    before_hw = _reach(model, hw, forward=False)
+    return [n for n in nodes if not is_hw_node(n) and n.name in after_hw and n.name in before_hw]
+
+
 def check_region(model: ModelWrapper) -> None:
     """Raise if a non-HW node sits inside the dataflow region (between HW layers), after
     it without being a host op, or before it without being a layout op."""
@@ -80,7 +89,7 @@ def check_region(model: ModelWrapper) -> None:
     after_hw = _reach(model, hw, forward=True)
     before_hw = _reach(model, hw, forward=False)
     host = [n for n in nodes if not is_hw_node(n)]
-    inside = [n for n in host if n.name in after_hw and n.name in before_hw]
+    inside = host_nodes_inside(model)
     tail = [n for n in host if n.name in after_hw and n not in inside]
     head = [n for n in host if n.name in before_hw and n not in inside]
     bad_tail = [n for n in tail if n.op_type not in host_ops()]

@@ -37,7 +37,7 @@ from codesign.dataflow.lower._graph import (
 )
 from codesign.dataflow.lower.estimates import annotate_estimates
 from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
-from codesign.dataflow.lower.region import check_region
+from codesign.dataflow.lower.region import check_region, host_nodes_inside
 from codesign.dataflow.ops import QUANTIZER_OPS
 from codesign.errors import LoweringError
 from codesign.frontend.models.registry import family
@@ -217,11 +217,15 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import (
+        MakeScaleResizeNHWC,
+        MoveAddPastJoinConcat,
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
+        MoveMulPastJoinConcat,
         MoveScalarLinearPastInvariants,
         MoveTransposePastFork,
         MoveTransposePastJoinAdd,
+        MoveTransposePastJoinConcat,
     )
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
@@ -231,6 +235,8 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(MoveLinearPastFork())
     model = model.transform(Streamline())
     model = model.transform(MoveLinearPastEltwiseAdd())
+    model = model.transform(MoveMulPastJoinConcat())
+    model = model.transform(MoveAddPastJoinConcat())
     model = model.transform(Streamline())
     model = model.transform(LowerConvsToMatMul())
     model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
@@ -239,9 +245,12 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     while len(model.get_nodes_by_op_type("Transpose")) < transposes:
         transposes = len(model.get_nodes_by_op_type("Transpose"))
         model = _make_maxpool_nhwc(model)
+        model = model.transform(absorb.AbsorbTransposeIntoResize())
+        model = model.transform(MakeScaleResizeNHWC())
         model = model.transform(MoveTransposePastFork())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
         model = model.transform(MoveTransposePastJoinAdd())
+        model = model.transform(MoveTransposePastJoinConcat())
         model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
     return _absorb_into_thresholds(model)
@@ -321,16 +330,64 @@ STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
 (:class:`codesign.frontend.models.registry.Family`)."""
 
 
+def _lower(model: ModelWrapper) -> ModelWrapper:
+    """Every kernel's lowering in order (each ``transform`` returns a new graph)."""
+    for lowering in lowerings():
+        model = lowering.apply(model)
+    return model
+
+
+def _stranding_lowerings(lowered: ModelWrapper) -> set[str]:
+    """The lowerings whose HW layers feed host nodes left between HW layers (e.g. the
+    GlobalAccPool's Mul by 1/(H*W)), by name."""
+    names: set[str] = set()
+    for node in host_nodes_inside(lowered):
+        for producer in lowered.find_direct_predecessors(node) or []:
+            if is_hw_node(producer):
+                names |= {lw.name for lw in kernel_for(producer).lowerings}
+    return names
+
+
+def _restreamline(model: ModelWrapper) -> ModelWrapper:
+    """The second streamlining pass, for a lowering that leaves float ops between HW
+    layers: InferGlobalAccPoolLayer makes a GlobalAveragePool an integer GlobalAccPool,
+    then NHWC->NCHW Transpose and a float Mul by 1/(H*W) before the Flatten. The Mul moves
+    past the Flatten (and the next MatMul) into the next thresholds or the final host Mul,
+    the Transpose of a 1x1 map folds into the Flatten (FINN's AbsorbTransposeIntoFlatten,
+    as in its MobileNet recipe); what the first pass could not lower (a MatMul or
+    MultiThreshold on the Mul's float output) then lowers on integers."""
+    from finn.transformation.streamline.absorb import AbsorbTransposeIntoFlatten
+    from finn.transformation.streamline.reorder import MoveScalarLinearPastInvariants
+
+    model = model.transform(InferDataLayouts())
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(AbsorbTransposeIntoFlatten())
+    return _absorb_into_thresholds(model)
+
+
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """Generic HW layers: every kernel's lowering (FINN's ``Infer*`` transformations, or
     ours) in the order the kernels declare (FINN's builder order), each only if the op
-    types that trigger it are in the graph; then Transpose pairs left between HW layers
-    cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
+    types that trigger it are in the graph.
+
+    Where that leaves host ops between HW layers fed by a HW layer, the lowerings that
+    made those HW layers run first on the streamlined graph, then a second streamlining
+    pass (:func:`_restreamline`), then every lowering. The others must wait: finn-plus
+    1.6.1's InferThresholdingLayer would lower the MultiThreshold after the float Mul as
+    a float Thresholding that absorbs nothing. FINN's builder has no such pass (its
+    MobileNet recipe pools with QuantAvgPool2d). Then Transpose pairs left between HW
+    layers cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
-    for lowering in lowerings():
-        model = lowering.apply(model)
+    lowered = _lower(model)
+    stranding = _stranding_lowerings(lowered)
+    if stranding:
+        for lowering in lowerings():
+            if lowering.name in stranding:
+                model = lowering.apply(model)
+        lowered = _lower(_restreamline(model))
+    model = lowered
     if model.get_nodes_by_op_type("Transpose"):
         model = model.transform(AbsorbConsecutiveTransposes())
         model = model.transform(RemoveCNVtoFCFlatten())

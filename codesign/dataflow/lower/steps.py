@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.fold_constants import FoldConstants
@@ -119,6 +121,7 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
     or a user's Brevitas module takes the CNN recipe if it has convolutions or pooling
     (:func:`streamline_imported`): the recipe follows the graph, not the model kind."""
+    _check_resizes(model)
     recipe = family(cfg.model.kind).streamline
     streamline = STREAMLINERS.get(recipe)
     if streamline is None:
@@ -127,6 +130,74 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
             f"known recipes: {', '.join(sorted(STREAMLINERS))}"
         )
     return streamline(model)
+
+
+NEAREST_COORDINATES = {
+    "half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
+    "pytorch_half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
+    "asymmetric": ("floor",),
+}
+"""Resize's coordinate_transformation_mode -> the nearest_modes with which output pixel
+``o`` of an integer scale ``s`` reads input pixel ``o // s``, as FINN's
+UpsampleNearestNeighbour does (half-pixel centres fall strictly inside the rounding
+interval; asymmetric ones need the floor)."""
+
+
+def _resize_scales(model: ModelWrapper, node: NodeProto) -> np.ndarray | None:
+    """A Resize's (or Upsample's) scales: its scales initializer, or its sizes over its
+    input shape; None where neither is a constant."""
+    if node.op_type == "Upsample" or len(node.input) == 2:
+        return model.get_initializer(node.input[1])
+    scales = model.get_initializer(node.input[2]) if len(node.input) > 2 else None
+    if scales is not None and scales.size:
+        return np.asarray(scales, dtype=np.float64)
+    sizes = model.get_initializer(node.input[3]) if len(node.input) > 3 else None
+    shape = model.get_tensor_shape(node.input[0])
+    if sizes is None or shape is None:
+        return None
+    return np.asarray(sizes, dtype=np.float64) / np.asarray(shape, dtype=np.float64)
+
+
+def _string_attr(node: NodeProto, name: str, default: str) -> str:
+    from qonnx.util.basic import get_by_name
+
+    found = get_by_name(node.attribute, name)
+    return default if found is None else str(found.s.decode())
+
+
+def _check_resizes(model: ModelWrapper) -> None:
+    """Refuse, naming the node and the attribute, a Resize/Upsample that FINN's
+    UpsampleNearestNeighbour does not compute: not nearest-neighbour, coordinates other
+    than :data:`NEAREST_COORDINATES`, or non-integer (or non-constant) scales."""
+    for node in model.graph.node:
+        if node.op_type not in ("Resize", "Upsample"):
+            continue
+        resize = node.op_type == "Resize"  # Upsample (opset 9) is asymmetric and floors
+        mode = _string_attr(node, "mode", "nearest")
+        coords = _string_attr(node, "coordinate_transformation_mode",
+                              "half_pixel" if resize else "asymmetric")
+        rounding = _string_attr(node, "nearest_mode", "round_prefer_floor" if resize else "floor")
+        label = f"node {node.name} ({node.op_type})"
+        if mode != "nearest":
+            raise LoweringError(
+                f"{label}: mode={mode!r}; FINN's UpsampleNearestNeighbour computes mode "
+                "'nearest' only"
+            )
+        if rounding not in NEAREST_COORDINATES.get(coords, ()):
+            accepted = "; ".join(f"{c} with {' or '.join(m)}"
+                                 for c, m in NEAREST_COORDINATES.items())
+            raise LoweringError(
+                f"{label}: coordinate_transformation_mode={coords!r} with nearest_mode="
+                f"{rounding!r} does not repeat each pixel s times; accepted: {accepted}"
+            )
+        scales = _resize_scales(model, node)
+        if scales is None or (scales < 1).any() or (scales != np.round(scales)).any():
+            shown = "not a constant" if scales is None else [float(v) for v in scales]
+            raise LoweringError(
+                f"{label}: scales {shown}; FINN's UpsampleNearestNeighbour repeats each "
+                "pixel an integer number of times: constant integer scales >= 1 (or sizes "
+                "that are integer multiples of the input's)"
+            )
 
 
 def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
@@ -218,7 +289,6 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import (
         MakeScaleResizeNHWC,
-        MoveAddPastJoinConcat,
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
         MoveMulPastJoinConcat,
@@ -236,7 +306,6 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(Streamline())
     model = model.transform(MoveLinearPastEltwiseAdd())
     model = model.transform(MoveMulPastJoinConcat())
-    model = model.transform(MoveAddPastJoinConcat())
     model = model.transform(Streamline())
     model = model.transform(LowerConvsToMatMul())
     model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
@@ -245,7 +314,6 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     while len(model.get_nodes_by_op_type("Transpose")) < transposes:
         transposes = len(model.get_nodes_by_op_type("Transpose"))
         model = _make_maxpool_nhwc(model)
-        model = model.transform(absorb.AbsorbTransposeIntoResize())
         model = model.transform(MakeScaleResizeNHWC())
         model = model.transform(MoveTransposePastFork())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
@@ -495,8 +563,6 @@ def _set_fifo_depths(child: ModelWrapper) -> None:
     keys of an attention), a branch beside it (a residual) must hold one frame more per
     such kernel; these are the deep FIFOs the ``fifos`` step sizes down.
     """
-    import numpy as np
-
     hw = [node for node in child.graph.node if is_hw_node(node)]
     frames = 1 + sum(kernel_for(node).frames_held for node in hw)
     for node in hw:

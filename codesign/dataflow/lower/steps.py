@@ -284,6 +284,10 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     NHWC between Transposes; the Transposes are moved past MultiThresholds, MaxPools,
     forks and joins until they cancel, leaving one NCHW->NHWC Transpose at the input and
     the NHWC->NCHW one before the Flatten (absorbed into the first FC layer later).
+    A Concat (a UNet's skip join) of equally scaled streams takes the scale past it
+    (MoveMulPastJoinConcat) and joins integers; a nearest Resize/Upsample between
+    Transposes becomes NHWC (MakeScaleResizeNHWC), and the Transposes of a Concat's
+    inputs move past it (MoveTransposePastJoinConcat, which changes its axis).
     """
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
@@ -418,17 +422,14 @@ def _stranding_lowerings(lowered: ModelWrapper) -> set[str]:
 
 def _restreamline(model: ModelWrapper) -> ModelWrapper:
     """The second streamlining pass, for a lowering that leaves float ops between HW
-    layers: InferGlobalAccPoolLayer makes a GlobalAveragePool an integer GlobalAccPool,
-    then NHWC->NCHW Transpose and a float Mul by 1/(H*W) before the Flatten. The Mul moves
-    past the Flatten (and the next MatMul) into the next thresholds or the final host Mul,
-    the Transpose of a 1x1 map folds into the Flatten (FINN's AbsorbTransposeIntoFlatten,
-    as in its MobileNet recipe); what the first pass could not lower (a MatMul or
-    MultiThreshold on the Mul's float output) then lowers on integers."""
+    layers: InferGlobalAccPoolLayer puts a GlobalAccPool (integer sums) between NCHW/NHWC
+    Transposes, with a float Mul by 1/(H*W) after it. The Transpose of its 1x1 output
+    folds into the Flatten (FINN's AbsorbTransposeIntoFlatten, as in FINN's MobileNet
+    recipe), and the end every recipe shares (:func:`_absorb_into_thresholds`) moves the
+    Mul past the Flatten (and a MatMul) into the next thresholds or the final host Mul."""
     from finn.transformation.streamline.absorb import AbsorbTransposeIntoFlatten
-    from finn.transformation.streamline.reorder import MoveScalarLinearPastInvariants
 
-    model = model.transform(InferDataLayouts())
-    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(InferDataLayouts())  # AbsorbTransposeIntoFlatten reads them
     model = model.transform(AbsorbTransposeIntoFlatten())
     return _absorb_into_thresholds(model)
 

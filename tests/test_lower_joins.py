@@ -196,3 +196,21 @@ def test_resize_the_accelerator_cannot_compute_is_named(
     np.savez(data, x=np.zeros((2, 1, 4, 4), dtype=np.float32))
     with pytest.raises(LoweringError, match=r"node Resize_0 \(Resize\): " + hint):
         run_flow(_cfg(model, data), tmp_path / "build", until="lower")
+
+
+def test_region_error_names_the_kernel_of_an_intermediate_op() -> None:
+    """An Im2Col (what streamlining makes of a Conv) left between HW layers is named as
+    the sliding window's input, not as an op FINN has no HW layer for."""
+    from codesign.dataflow.lower.region import check_region
+
+    hw = "finn.custom_op.fpgadataflow"
+    nodes = [
+        helper.make_node("Layer", ["x"], ["a"], name="hw_0", domain=hw),
+        helper.make_node("Im2Col", ["a"], ["b"], name="Im2Col_0", domain="qonnx.custom_op.general"),
+        helper.make_node("Layer", ["b"], ["y"], name="hw_1", domain=hw),
+    ]
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 4]) for n in "xaby"]
+    graph = helper.make_graph(nodes, "g", [vi[0]], [vi[3]], value_info=vi[1:3])
+    with pytest.raises(LoweringError, match=r"cannot lower node Im2Col_0 \(op type Im2Col\): "
+                       r"FINN lowers Im2Col only on integer inputs, but a is FLOAT32"):
+        check_region(ModelWrapper(helper.make_model(graph)))

@@ -47,6 +47,22 @@ def lowered_ops() -> dict[str, str]:
     return {op: "; or ".join(texts) for op, texts in found.items()}
 
 
+def intermediate_ops() -> dict[str, str]:
+    """Ops streamlining makes of a lowerable op (an Im2Col of a Conv, a MaxPoolNHWC) that
+    trigger a kernel's lowering without being among the ops it names -> the kernel's HW
+    op types and the lowering, in words."""
+    from codesign.dataflow.kernels import kernels
+
+    named = set(lowered_ops())
+    found: dict[str, str] = {}
+    for kernel in kernels():
+        for lowering in kernel.lowerings:
+            for op in lowering.guard:
+                if op not in named:
+                    found.setdefault(op, f"{' / '.join(kernel.op_types)} ({lowering.name})")
+    return found
+
+
 def host_ops() -> frozenset[str]:
     """Ops that may run on the host after the dataflow region: :data:`HOST_ONLY_OPS` and
     the lowerable ops that stay there when FINN does not lower them (float inputs)."""

@@ -265,11 +265,12 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
     if node is None:
         raise LoweringError("execute_host_tail needs a parent graph with its partition")
     index = list(parent.graph.node).index(node)
+    # the accelerator's frames are flat; the partition output may be a feature map
+    shape = parent.get_tensor_shape(node.output[0])
+    out = np.asarray(dataflow_out, dtype=np.float32)
+    out = out.reshape(-1, *shape[1:]) if shape else out
     if index == len(parent.graph.node) - 1:
-        # nothing runs on the host after it (e.g. a LabelSelect ends the accelerator)
-        shape = parent.get_tensor_shape(node.output[0])
-        out = np.asarray(dataflow_out, dtype=np.float32)
-        return out.reshape(-1, *shape[1:]) if shape else out
+        return out  # nothing runs on the host after it (e.g. a LabelSelect)
     tail = copy.deepcopy(parent)
     first = tail.graph.node[index]
     new_input = tail.get_tensor_valueinfo(first.output[0])
@@ -283,7 +284,7 @@ def execute_host_tail(parent: ModelWrapper, dataflow_out: np.ndarray) -> np.ndar
         tail.graph.node.remove(head)
     del tail.graph.input[:]
     tail.graph.input.append(new_input)
-    return _execute(tail, np.asarray(dataflow_out, dtype=np.float32))
+    return _execute(tail, out)
 
 
 def execute_dataflow(child: ModelWrapper, x: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.fold_constants import FoldConstants
@@ -38,7 +40,7 @@ from codesign.dataflow.lower._graph import (
 )
 from codesign.dataflow.lower.estimates import annotate_estimates
 from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
-from codesign.dataflow.lower.region import check_region
+from codesign.dataflow.lower.region import check_region, host_nodes_inside
 from codesign.dataflow.ops import QUANTIZER_OPS
 from codesign.errors import LoweringError
 from codesign.frontend.models.registry import family
@@ -126,6 +128,7 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     TFC/MLP recipe) or :func:`streamline_cnn` (its CNV/ResNet recipe); an imported graph
     or a user's Brevitas module takes the CNN recipe if it has convolutions or pooling
     (:func:`streamline_imported`): the recipe follows the graph, not the model kind."""
+    _check_resizes(model)
     recipe = family(cfg.model.kind).streamline
     streamline = STREAMLINERS.get(recipe)
     if streamline is None:
@@ -134,6 +137,74 @@ def step_streamline(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
             f"known recipes: {', '.join(sorted(STREAMLINERS))}"
         )
     return streamline(model)
+
+
+NEAREST_COORDINATES = {
+    "half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
+    "pytorch_half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
+    "asymmetric": ("floor",),
+}
+"""Resize's coordinate_transformation_mode -> the nearest_modes with which output pixel
+``o`` of an integer scale ``s`` reads input pixel ``o // s``, as FINN's
+UpsampleNearestNeighbour does (half-pixel centres fall strictly inside the rounding
+interval; asymmetric ones need the floor)."""
+
+
+def _resize_scales(model: ModelWrapper, node: NodeProto) -> np.ndarray | None:
+    """A Resize's (or Upsample's) scales: its scales initializer, or its sizes over its
+    input shape; None where neither is a constant."""
+    if node.op_type == "Upsample" or len(node.input) == 2:
+        return model.get_initializer(node.input[1])
+    scales = model.get_initializer(node.input[2]) if len(node.input) > 2 else None
+    if scales is not None and scales.size:
+        return np.asarray(scales, dtype=np.float64)
+    sizes = model.get_initializer(node.input[3]) if len(node.input) > 3 else None
+    shape = model.get_tensor_shape(node.input[0])
+    if sizes is None or shape is None:
+        return None
+    return np.asarray(sizes, dtype=np.float64) / np.asarray(shape, dtype=np.float64)
+
+
+def _string_attr(node: NodeProto, name: str, default: str) -> str:
+    from qonnx.util.basic import get_by_name
+
+    found = get_by_name(node.attribute, name)
+    return default if found is None else str(found.s.decode())
+
+
+def _check_resizes(model: ModelWrapper) -> None:
+    """Refuse, naming the node and the attribute, a Resize/Upsample that FINN's
+    UpsampleNearestNeighbour does not compute: not nearest-neighbour, coordinates other
+    than :data:`NEAREST_COORDINATES`, or non-integer (or non-constant) scales."""
+    for node in model.graph.node:
+        if node.op_type not in ("Resize", "Upsample"):
+            continue
+        resize = node.op_type == "Resize"  # Upsample (opset 9) is asymmetric and floors
+        mode = _string_attr(node, "mode", "nearest")
+        coords = _string_attr(node, "coordinate_transformation_mode",
+                              "half_pixel" if resize else "asymmetric")
+        rounding = _string_attr(node, "nearest_mode", "round_prefer_floor" if resize else "floor")
+        label = f"node {node.name} ({node.op_type})"
+        if mode != "nearest":
+            raise LoweringError(
+                f"{label}: mode={mode!r}; FINN's UpsampleNearestNeighbour computes mode "
+                "'nearest' only"
+            )
+        if rounding not in NEAREST_COORDINATES.get(coords, ()):
+            accepted = "; ".join(f"{c} with {' or '.join(m)}"
+                                 for c, m in NEAREST_COORDINATES.items())
+            raise LoweringError(
+                f"{label}: coordinate_transformation_mode={coords!r} with nearest_mode="
+                f"{rounding!r} does not repeat each pixel s times; accepted: {accepted}"
+            )
+        scales = _resize_scales(model, node)
+        if scales is None or (scales < 1).any() or (scales != np.round(scales)).any():
+            shown = "not a constant" if scales is None else [float(v) for v in scales]
+            raise LoweringError(
+                f"{label}: scales {shown}; FINN's UpsampleNearestNeighbour repeats each "
+                "pixel an integer number of times: constant integer scales >= 1 (or sizes "
+                "that are integer multiples of the input's)"
+            )
 
 
 def _absorb_into_thresholds(model: ModelWrapper) -> ModelWrapper:
@@ -220,15 +291,22 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     NHWC between Transposes; the Transposes are moved past MultiThresholds, MaxPools,
     forks and joins until they cancel, leaving one NCHW->NHWC Transpose at the input and
     the NHWC->NCHW one before the Flatten (absorbed into the first FC layer later).
+    A Concat (a UNet's skip join) of equally scaled streams takes the scale past it
+    (MoveMulPastJoinConcat) and joins integers; a nearest Resize/Upsample between
+    Transposes becomes NHWC (MakeScaleResizeNHWC), and the Transposes of a Concat's
+    inputs move past it (MoveTransposePastJoinConcat, which changes its axis).
     """
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import (
+        MakeScaleResizeNHWC,
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
+        MoveMulPastJoinConcat,
         MoveScalarLinearPastInvariants,
         MoveTransposePastFork,
         MoveTransposePastJoinAdd,
+        MoveTransposePastJoinConcat,
     )
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
@@ -238,6 +316,7 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(MoveLinearPastFork())
     model = model.transform(Streamline())
     model = model.transform(MoveLinearPastEltwiseAdd())
+    model = model.transform(MoveMulPastJoinConcat())
     model = model.transform(Streamline())
     model = model.transform(LowerConvsToMatMul())
     model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
@@ -246,9 +325,11 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     while len(model.get_nodes_by_op_type("Transpose")) < transposes:
         transposes = len(model.get_nodes_by_op_type("Transpose"))
         model = _make_maxpool_nhwc(model)
+        model = model.transform(MakeScaleResizeNHWC())
         model = model.transform(MoveTransposePastFork())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
         model = model.transform(MoveTransposePastJoinAdd())
+        model = model.transform(MoveTransposePastJoinConcat())
         model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
     return _absorb_into_thresholds(model)
@@ -328,16 +409,61 @@ STREAMLINERS: dict[str, Callable[[ModelWrapper], ModelWrapper]] = {
 (:class:`codesign.frontend.models.registry.Family`)."""
 
 
+def _lower(model: ModelWrapper) -> ModelWrapper:
+    """Every kernel's lowering in order (each ``transform`` returns a new graph)."""
+    for lowering in lowerings():
+        model = lowering.apply(model)
+    return model
+
+
+def _stranding_lowerings(lowered: ModelWrapper) -> set[str]:
+    """The lowerings whose HW layers feed host nodes left between HW layers (e.g. the
+    GlobalAccPool's Mul by 1/(H*W)), by name."""
+    names: set[str] = set()
+    for node in host_nodes_inside(lowered):
+        for producer in lowered.find_direct_predecessors(node) or []:
+            if is_hw_node(producer):
+                names |= {lw.name for lw in kernel_for(producer).lowerings}
+    return names
+
+
+def _restreamline(model: ModelWrapper) -> ModelWrapper:
+    """The second streamlining pass, for a lowering that leaves float ops between HW
+    layers: InferGlobalAccPoolLayer puts a GlobalAccPool (integer sums) between NCHW/NHWC
+    Transposes, with a float Mul by 1/(H*W) after it. The Transpose of its 1x1 output
+    folds into the Flatten (FINN's AbsorbTransposeIntoFlatten, as in FINN's MobileNet
+    recipe), and the end every recipe shares (:func:`_absorb_into_thresholds`) moves the
+    Mul past the Flatten (and a MatMul) into the next thresholds or the final host Mul."""
+    from finn.transformation.streamline.absorb import AbsorbTransposeIntoFlatten
+
+    model = model.transform(InferDataLayouts())  # AbsorbTransposeIntoFlatten reads them
+    model = model.transform(AbsorbTransposeIntoFlatten())
+    return _absorb_into_thresholds(model)
+
+
 def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """Generic HW layers: every kernel's lowering (FINN's ``Infer*`` transformations, or
     ours) in the order the kernels declare (FINN's builder order), each only if the op
-    types that trigger it are in the graph; then Transpose pairs left between HW layers
-    cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
+    types that trigger it are in the graph.
+
+    Where that leaves host ops between HW layers fed by a HW layer, the lowerings that
+    made those HW layers run first on the streamlined graph, then a second streamlining
+    pass (:func:`_restreamline`), then every lowering. The others must wait: finn-plus
+    1.6.1's InferThresholdingLayer would lower the MultiThreshold after the float Mul as
+    a float Thresholding that absorbs nothing. FINN's builder has no such pass (its
+    MobileNet recipe pools with QuantAvgPool2d). Then Transpose pairs left between HW
+    layers cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
-    for lowering in lowerings():
-        model = lowering.apply(model)
+    lowered = _lower(model)
+    stranding = _stranding_lowerings(lowered)
+    if stranding:
+        for lowering in lowerings():
+            if lowering.name in stranding:
+                model = lowering.apply(model)
+        lowered = _lower(_restreamline(model))
+    model = lowered
     if model.get_nodes_by_op_type("Transpose"):
         model = model.transform(AbsorbConsecutiveTransposes())
         model = model.transform(RemoveCNVtoFCFlatten())
@@ -444,8 +570,6 @@ def _set_fifo_depths(child: ModelWrapper) -> None:
     keys of an attention), a branch beside it (a residual) must hold one frame more per
     such kernel; these are the deep FIFOs the ``fifos`` step sizes down.
     """
-    import numpy as np
-
     hw = [node for node in child.graph.node if is_hw_node(node)]
     frames = 1 + sum(kernel_for(node).frames_held for node in hw)
     for node in hw:

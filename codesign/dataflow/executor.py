@@ -93,8 +93,8 @@ class PreparedGraph:
                 raise LoweringError(f"input {name} has shape {value.shape}, expected {want}")
             ctx[name] = value
         for node, run in zip(self.model.graph.node, self._runs, strict=True):
-            if self._sanitize:
-                sanitize_quant_values(self._dtypes, list(node.input), ctx)
+            if self._sanitize:  # an omitted optional input ("", a Resize's roi) has no type
+                sanitize_quant_values(self._dtypes, [t for t in node.input if t], ctx)
             run(ctx)
             if self._sanitize:
                 sanitize_quant_values(self._dtypes, list(node.output), ctx)

@@ -42,31 +42,44 @@ def ii_of(s: JSON) -> JSON | None:
     return {"cycles": est, "source": "estimated", "estimated": est, "slowest_node": node}
 
 
+def scores_of(name: str, s: JSON) -> JSON:
+    """The family's metric ``name`` (``accuracy``, ``psnr``) of the float twin, the
+    quantized model, the lowered graph and the accelerator, from the step summaries."""
+    runs = s.get("train", {}).get("runs", {})
+    scores = {
+        "float": runs.get("float", {}).get(f"test_{name}"),
+        # torch's accuracy: the trained model's, or a user checkpoint's (export step)
+        "quantized": runs.get("quant", {}).get(
+            f"test_{name}", (s.get("export", {}).get("equivalence") or {}).get(f"torch_{name}")
+        ),
+        "hw_graph": s.get("lower", {}).get(f"hw_graph_{name}"),
+        "accelerator": s.get("rtl", {}).get(f"accelerator_{name}"),
+    }
+    if scores["float"] and scores["quantized"] is not None:
+        scores["quantized_vs_float"] = scores["quantized"] / scores["float"]
+    return scores
+
+
 def assemble_results(cfg: FlowConfig, s: JSON) -> JSON:
+    from codesign.frontend.models import family
+
+    metric = family(cfg.model.kind).metric
     runs = s.get("train", {}).get("runs", {})
     lower = s.get("lower", {})
     verification = verification_of(s)
     vitis = s.get("csim", {}).get("vitis_hls")
-    accuracy = {
-        "float": runs.get("float", {}).get("test_accuracy"),
-        # torch's accuracy: the trained model's, or a user checkpoint's (export step)
-        "quantized": runs.get("quant", {}).get(
-            "test_accuracy", (s.get("export", {}).get("equivalence") or {}).get("torch_accuracy")
-        ),
-        "hw_graph": lower.get("hw_graph_accuracy"),
-        "accelerator": s.get("rtl", {}).get("accelerator_accuracy"),
-    }
-    if accuracy["float"] and accuracy["quantized"] is not None:
-        accuracy["quantized_vs_float"] = accuracy["quantized"] / accuracy["float"]
     return {
         "name": cfg.name,
         "digest": cfg.digest(),
         "design_digest": cfg.design_digest(),
         "config": cfg.model_dump(mode="json"),
         "steps_run": list(s),
-        "accuracy": accuracy,
-        # predictions equal to the graph's (QONNX / the imported file), and every output
-        # word of the simulated accelerator equal to the reference: no labels needed
+        # what the family is measured by, and its scores under the metric's name
+        "metric": {"name": metric.name, "label": metric.label, "unit": metric.unit},
+        metric.name: scores_of(metric.name, s),
+        # predictions (a classifier's) or output tensors (an image family's) equal to the
+        # graph's (QONNX / the imported file), and every output word of the simulated
+        # accelerator equal to the reference: no labels needed
         "agreement": {
             "hw_graph": lower.get("hw_graph_agreement"),
             "accelerator": s.get("rtl", {}).get("accelerator_agreement"),

@@ -4,6 +4,10 @@ user's test set read from an ``.npz`` file.
 The digits images (scikit-learn, 8x8, pixel values 0..16) are mapped to the integer
 codes the accelerator receives: ``round(v * (2**N - 1) / 16)`` for N input bits. The
 models consume these codes directly, so the exported graph input is UINT{N}.
+
+Image-to-image families train on :class:`TargetSplit` s, whose targets are images of
+pixel codes: super-resolution on patches of scikit-learn's two sample photographs
+(:func:`load_sr_patches`), denoising on noisy digits (:func:`load_noisy_digits`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ DIGITS_MAX = 16
 """Largest pixel value in scikit-learn's digits."""
 DIGITS_TEST_SIZE = 360
 """Held-out images: 20% of the 1797."""
+IMAGE_SIDE = 8
+"""Height and width of a digits image."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,128 @@ def load_digits_split(
 
 
 @dataclass(frozen=True)
+class TargetSplit:
+    """A fixed train/test split of an image-to-image task: ``y`` holds the target image
+    of each input, in pixel codes of ``input_bits``; arrays are read-only."""
+
+    x_train: npt.NDArray[np.float32]
+    y_train: npt.NDArray[np.int64]
+    x_test: npt.NDArray[np.float32]
+    y_test: npt.NDArray[np.int64]
+    input_bits: int
+
+
+def _target_split(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
+                  input_bits: int) -> TargetSplit:
+    arrays = [np.ascontiguousarray(a, dtype=t) for a, t in
+              ((x_tr, np.float32), (y_tr, np.int64), (x_te, np.float32), (y_te, np.int64))]
+    for a in arrays:
+        a.setflags(write=False)
+    return TargetSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
+
+
+def _requantize(codes8: npt.ArrayLike, input_bits: int) -> np.ndarray:
+    """8-bit codes (0..255) as ``input_bits`` codes, rounded half up."""
+    v = np.asarray(codes8, dtype=np.float64)
+    return np.floor(v * (2**input_bits - 1) / 255 + 0.5)
+
+
+def luminance_images() -> list[npt.NDArray[np.int64]]:
+    """scikit-learn's sample photographs (china, flower: 427x640, shipped in the package)
+    as 8-bit luminance, ITU-R BT.601 weights, rounded half up."""
+    from sklearn.datasets import load_sample_images
+
+    weights = np.array([0.299, 0.587, 0.114])
+    return [np.floor(np.asarray(img, np.float64) @ weights + 0.5).astype(np.int64)
+            for img in load_sample_images().images]
+
+
+SR_TEST_COLUMNS = 0.25
+"""The right-hand share of each photograph the super-resolution test patches come from
+(the training patches from the rest: no test pixel is ever trained on)."""
+
+
+def _downscale(image: np.ndarray, scale: int) -> np.ndarray:
+    """Box-filter ``scale`` x ``scale`` downscaling (the mean of each block, rounded half
+    up), cropping what does not fill a block."""
+    h, w = (d - d % scale for d in image.shape)
+    blocks = image[:h, :w].reshape(h // scale, scale, w // scale, scale)
+    return np.floor(blocks.mean(axis=(1, 3)) + 0.5)
+
+
+def _patch_pairs(lo: np.ndarray, hi: np.ndarray, patch: int, scale: int,
+                 cols: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``patch`` x ``patch`` low-resolution patch whose columns lie in ``cols``
+    (a grid of ``stride``), with its high-resolution patch."""
+    xs, ys = [], []
+    for r in range(0, lo.shape[0] - patch + 1, stride):
+        for c in range(cols[0], cols[1] - patch + 1, stride):
+            xs.append(lo[r:r + patch, c:c + patch])
+            ys.append(hi[r * scale:(r + patch) * scale, c * scale:(c + patch) * scale])
+    return np.stack(xs)[:, None], np.stack(ys)[:, None]
+
+
+def load_sr_patches(patch: int, scale: int, input_bits: int, seed: int = 0,
+                    train_size: int = 4096, test_size: int = 512) -> TargetSplit:
+    """Super-resolution pairs from the luminance of scikit-learn's sample photographs:
+    inputs ``(1, patch, patch)`` cut from each photograph box-downscaled by ``scale``,
+    targets the ``(1, patch * scale, patch * scale)`` original pixels they cover.
+
+    Training patches (a half-patch grid) come from the left of each photograph, test
+    patches (a non-overlapping grid) from its right :data:`SR_TEST_COLUMNS`; a seeded
+    choice keeps ``train_size`` and ``test_size`` of them (all where there are fewer),
+    shuffled so that the first test frames mix both photographs.
+
+    >>> s = load_sr_patches(8, 2, 8)
+    >>> s.x_train.shape, s.y_train.shape, s.x_test.shape, s.y_test.shape
+    ((4096, 1, 8, 8), (4096, 1, 16, 16), (512, 1, 8, 8), (512, 1, 16, 16))
+    >>> bool((load_sr_patches(8, 2, 8).x_test == s.x_test).all())
+    True
+    """
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "test": []}
+    for image in luminance_images():
+        lo = _downscale(image, scale)
+        split = int(lo.shape[1] * (1 - SR_TEST_COLUMNS))
+        parts["train"].append(_patch_pairs(lo, image, patch, scale, (0, split),
+                                           max(1, patch // 2)))
+        parts["test"].append(_patch_pairs(lo, image, patch, scale, (split, lo.shape[1]),
+                                          patch))
+    out = []
+    for name, size in (("train", train_size), ("test", test_size)):
+        x = np.concatenate([p[0] for p in parts[name]])
+        y = np.concatenate([p[1] for p in parts[name]])
+        keep = rng.permutation(len(x))[:size]
+        out += [_requantize(x[keep], input_bits), _requantize(y[keep], input_bits)]
+    return _target_split(*out, input_bits=input_bits)
+
+
+def load_noisy_digits(input_bits: int, noise: float, seed: int = 0,
+                      copies: int = 4) -> TargetSplit:
+    """Denoising pairs from the digits split (:func:`load_digits_split`, as 1x8x8):
+    inputs the pixel codes plus Gaussian noise of ``noise`` times the code range (rounded
+    half up, clipped to the codes), targets the clean codes; ``copies`` noisy draws of
+    each training image, one of each test image, all from ``seed``.
+
+    >>> s = load_noisy_digits(8, 0.2)
+    >>> s.x_train.shape, s.y_train.shape, s.x_test.shape, s.y_test.shape
+    ((5748, 1, 8, 8), (5748, 1, 8, 8), (360, 1, 8, 8), (360, 1, 8, 8))
+    >>> bool((s.y_test == load_digits_split(8, shape=(1, 8, 8)).x_test).all())
+    True
+    """
+    digits = load_digits_split(input_bits, seed=seed, shape=(1, IMAGE_SIDE, IMAGE_SIDE))
+    rng = np.random.default_rng(seed)
+    peak = 2**input_bits - 1
+
+    def noisy(clean: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor(clean + rng.normal(0, noise * peak, clean.shape) + 0.5), 0, peak)
+
+    clean_train = np.repeat(digits.x_train, copies, axis=0)
+    return _target_split(noisy(clean_train), clean_train, noisy(digits.x_test),
+                         digits.x_test, input_bits=input_bits)
+
+
+@dataclass(frozen=True)
 class UserSplit:
     """A user's training set (``data.train``) and test set (``data.path``), as
     :func:`codesign.frontend.quant.train.train_model` reads a split; the test labels are
@@ -138,9 +266,11 @@ class EvalSet:
 
 
 def load_npz(
-    path: Path, sample_shape: tuple[int, ...] | None = None, input_name: str = "input"
+    path: Path, sample_shape: tuple[int, ...] | None = None, input_name: str = "input",
+    targets: bool = False,
 ) -> EvalSet:
-    """Read a test set from ``path`` (``x``: (N, *sample_shape), optional ``y``: (N,)).
+    """Read a test set from ``path`` (``x``: (N, *sample_shape), optional ``y``: (N,)
+    labels, or with ``targets`` (N, ...) target images of non-negative codes).
 
     The file is untrusted: nothing is unpickled, only the arrays ``x`` and ``y`` are
     accepted, each at most :data:`MAX_NPZ_BYTES`, ``x`` real and finite, ``y``
@@ -162,7 +292,7 @@ def load_npz(
     arrays = _read_npz_arrays(path)
     x = _check_x(path, arrays["x"], sample_shape, input_name)
     y = arrays.get("y")
-    return EvalSet(x=x, y=None if y is None else _check_y(path, y, len(x)))
+    return EvalSet(x=x, y=None if y is None else _check_y(path, y, len(x), targets))
 
 
 def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -211,11 +341,13 @@ def _check_x(path: Path, x: np.ndarray, sample_shape: tuple[int, ...] | None,
     return xf
 
 
-def _check_y(path: Path, y: np.ndarray, n: int) -> np.ndarray:
-    """``y`` as int64: one non-negative integer label per row of x."""
-    if y.shape != (n,) or y.dtype.kind not in "uif":
+def _check_y(path: Path, y: np.ndarray, n: int, targets: bool = False) -> np.ndarray:
+    """``y`` as int64: one non-negative integer label (or target image) per row of x."""
+    shaped = y.ndim >= 2 and len(y) == n if targets else y.shape == (n,)
+    if not shaped or y.dtype.kind not in "uif":
+        want = f"({n}, ...) target images" if targets else f"({n},) labels"
         raise DataFileError(
-            f"{path}: y has shape {y.shape} and dtype {y.dtype}; labels are ({n},) "
+            f"{path}: y has shape {y.shape} and dtype {y.dtype}; {want} are "
             "integers, one per row of x"
         )
     if not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):

@@ -419,12 +419,15 @@ def _output_tolerance(ref: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
 
 
 def check_equivalence(
-    model: nn.Module, onnx_path: Path, x: npt.ArrayLike, y: npt.ArrayLike | None
+    model: nn.Module, onnx_path: Path, x: npt.ArrayLike, y: npt.ArrayLike | None,
+    *, classifies: bool = True,
 ) -> EquivalenceReport:
     """Execute the QONNX graph on ``x`` and require torch's predictions and outputs (to
     :func:`_output_tolerance`: 1e-5 relative to the image's largest output) on every
     image, except images where an activation sits at a rounding tie (see
-    :func:`_images_at_rounding_ties`).
+    :func:`_images_at_rounding_ties`). A model that does not classify (``classifies``
+    False: its outputs are images) has no predictions: its outputs alone are compared,
+    and ``predictions_equal`` says whether they all are.
 
     On a mismatch, raises :class:`ExportMismatchError` naming the first graph tensor (in
     torch's call order: weights, linear outputs, batch norms, activations) that differs.
@@ -440,10 +443,13 @@ def check_equivalence(
     n = xs.shape[0]
     got = np.asarray(ctx[oname], dtype=np.float32).reshape(ref.shape)
     diff = float(np.abs(got - ref).max())
-    same_pred = bool((got.argmax(1) == ref.argmax(1)).all())
-    differing = (np.abs(got - ref).reshape(n, -1).max(axis=1) > _output_tolerance(ref)) | (
-        got.argmax(1) != ref.argmax(1)
-    )
+    differing = np.abs(got - ref).reshape(n, -1).max(axis=1) > _output_tolerance(ref)
+    if classifies:
+        flipped = got.argmax(1) != ref.argmax(1)
+        same_pred = not flipped.any()
+        differing |= flipped
+    else:
+        same_pred = not differing.any()
     at_tie = _images_at_rounding_ties(graph, ctx, n) if differing.any() else differing
     unexplained = differing & ~at_tie
     if unexplained.any():

@@ -53,9 +53,16 @@ def _retype(model: ModelWrapper, src: int, dst: int, keep: set[str]) -> None:
             vi.type.tensor_type.elem_type = dst
 
 
+RESAMPLING_PARAMS = {"Resize": (1, 2), "Upsample": (1,)}
+"""Inputs ONNX types float32 only: a Resize's roi and scales, an Upsample's scales."""
+
+
 def to_float64(model: ModelWrapper) -> ModelWrapper:
-    """Every float32 initializer and tensor type of ``model`` widened to float64."""
-    _retype(model, TensorProto.FLOAT, TensorProto.DOUBLE, set())
+    """Every float32 initializer and tensor type of ``model`` widened to float64, but the
+    resampling parameters ONNX takes in float32 only (:data:`RESAMPLING_PARAMS`)."""
+    keep = {node.input[i] for node in model.graph.node
+            for i in RESAMPLING_PARAMS.get(node.op_type, ()) if i < len(node.input)}
+    _retype(model, TensorProto.FLOAT, TensorProto.DOUBLE, keep)
     return model
 
 

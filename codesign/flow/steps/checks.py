@@ -1,38 +1,18 @@
 """The checks of a lowered graph and an accelerator against the graph they come from:
-predictions, accuracy, and the lowered graph's equality with the QONNX graph."""
+the family's metric and agreement (:mod:`codesign.frontend.metrics`), and the lowered
+graph's equality with the QONNX graph."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from codesign.errors import VerificationError
+from codesign.frontend.metrics import Metric, differing_rows, predictions
 
-
-def predictions(out: np.ndarray) -> np.ndarray:
-    """Class per sample of a graph's outputs: the argmax of its scores, or the value
-    itself where the graph emits one (a top-1 label).
-
-    >>> predictions(np.array([[0.1, 0.7, 0.2], [0.9, 0.0, 0.1]])).tolist()
-    [1, 0]
-    >>> predictions(np.array([[3.0], [7.0]])).tolist()
-    [3, 7]
-    """
-    flat = out.reshape(len(out), -1)
-    return flat[:, 0].astype(np.int64) if flat.shape[1] == 1 else flat.argmax(-1)
-
-
-def accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float | None:
-    return None if labels is None else float((pred == labels).mean())
-
-
-def differing_rows(want: np.ndarray, got: np.ndarray) -> np.ndarray:
-    """Indices of the samples whose outputs differ beyond float rounding (the float scale
-    and bias after the last layer run in another order in the lowered graph).
-
-    >>> differing_rows(np.array([[0.0, 1.0], [2.0, 0.0]]), np.array([[0.0, 1.0], [2.0, 0.5]]))
-    array([1])
-    """
-    return np.flatnonzero(~np.isclose(want, got, rtol=1e-5, atol=1e-5).all(axis=-1))
+if TYPE_CHECKING:
+    from codesign.config import FlowConfig
 
 
 def check_hw_graph(want: np.ndarray, got: np.ndarray) -> None:
@@ -61,3 +41,17 @@ def check_hw_graph(want: np.ndarray, got: np.ndarray) -> None:
             f"of {len(want)} test samples, {flipped.size} with another prediction; "
             f"first: sample {first}, max |diff| {float(np.abs(want[first] - got[first]).max()):.3g}"
         )
+
+
+def metric_of(cfg: FlowConfig) -> Metric:
+    """The metric of the config's model family."""
+    from codesign.frontend.models import family
+
+    return family(cfg.model.kind).metric
+
+
+def score(cfg: FlowConfig, outputs: np.ndarray, targets: np.ndarray | None) -> float | None:
+    """The family's metric of ``outputs`` (None where the test set has no targets)."""
+    if targets is None:
+        return None
+    return metric_of(cfg).score(outputs, targets, cfg.quant.input_bits)

@@ -17,7 +17,7 @@ from codesign.flow.steps import StepRun
 from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
-    from codesign.frontend.data import DigitsSplit, EvalSet, UserSplit
+    from codesign.frontend.data import DigitsSplit, EvalSet, TargetSplit, UserSplit
 
 IMPORT_DIR = "import"
 EXPORT_DIR = "export"
@@ -31,15 +31,19 @@ def front_dir(run: StepRun) -> str:
     return IMPORT_DIR if run.cfg.imported else EXPORT_DIR
 
 
-def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | UserSplit:
-    """The training and test data: digits for a built-in model, the npz sets of a
-    Brevitas factory (``data.train``: labels required)."""
+def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | TargetSplit | UserSplit:
+    """The training and test data: a built-in family's own (digits classes unless it
+    gives a ``dataset``), the npz sets of a Brevitas factory (``data.train``: labels
+    required)."""
     from codesign.errors import DataFileError
     from codesign.frontend.data import UserSplit, load_digits_split
+    from codesign.frontend.models import family
 
     model = run.cfg.model
     if isinstance(model, BuiltinModelSection):
         quant, seed = run.cfg.quant, run.cfg.train.seed
+        if (dataset := family(model.kind).dataset) is not None:
+            return dataset(model, quant.input_bits, seed)  # type: ignore[no-any-return]
         return load_digits_split(
             quant.input_bits, seed=seed, shape=model.input_shape, order=model.pixel_order
         )
@@ -91,8 +95,10 @@ def graph_file(run: StepRun, get: Callable[[str], Any]) -> Path:
 
 
 def test_set(run: StepRun, get: Callable[[str], Any]) -> EvalSet:
-    """The test inputs of the graph and their labels (None where the user gave none), as
-    the front end checked and stored them."""
+    """The test inputs of the graph and their labels or target images (None where the
+    user gave none), as the front end checked and stored them."""
     from codesign.frontend.data import load_npz
+    from codesign.frontend.models import family
 
-    return load_npz(run.bd.path(front_dir(run), TEST_FILE))
+    targets = not family(run.cfg.model.kind).metric.classifies
+    return load_npz(run.bd.path(front_dir(run), TEST_FILE), targets=targets)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def export(run: StepRun, *, test_data: EvalSet) -> JSON:
     from codesign.frontend.export import check_equivalence, export_qonnx
-    from codesign.frontend.models import build_model
+    from codesign.frontend.models import build_model, family
     from codesign.frontend.quant.train import load_checkpoint
 
     cfg, bd = run.cfg, run.bd
@@ -36,7 +36,9 @@ def export(run: StepRun, *, test_data: EvalSet) -> JSON:
     load_checkpoint(model, bd.path("train", "quant.pt"))
     onnx_path = bd.path(EXPORT_DIR, GRAPH_FILE)
     export_qonnx(model, cfg.quant, test_data.x, onnx_path)
-    report = check_equivalence(model, onnx_path, test_data.x, test_data.y)
+    classifies = family(cfg.model.kind).metric.classifies
+    report = check_equivalence(model, onnx_path, test_data.x,
+                               test_data.y if classifies else None, classifies=classifies)
     test_path = _store_test_set(run, test_data)
     return {
         "onnx": str(onnx_path.relative_to(bd.root)),

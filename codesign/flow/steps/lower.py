@@ -10,7 +10,7 @@ import numpy as np
 from codesign import bounds
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
-from codesign.flow.steps.checks import accuracy, check_hw_graph, differing_rows, predictions
+from codesign.flow.steps.checks import check_hw_graph, differing_rows, metric_of, score
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,7 +37,7 @@ def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
         raise VerificationError("lowering produced no dataflow partition")
     parent = load_lowered(res.parent)
     child = load_lowered(res.dataflow)
-    x, labels = test_set.x, test_set.y
+    x, targets = test_set.x, test_set.y
 
     source = load_lowered(onnx_in)
     want = execute_float64(source, x)
@@ -64,8 +64,8 @@ def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
         "parent": rel[0],
         "dataflow": rel[1],
         "graph_outputs": rel[2],
-        "hw_graph_accuracy": accuracy(predictions(got), labels),
-        "hw_graph_agreement": float((predictions(got) == predictions(want)).mean()),
+        f"hw_graph_{metric_of(cfg).name}": score(cfg, got, targets),
+        "hw_graph_agreement": metric_of(cfg).agreement(want, got),
         "hw_graph_max_abs_diff": float(np.abs(want - got).max()),
         "qonnx_float32_images_differing": int(float32_differing),
         "layers": layers,

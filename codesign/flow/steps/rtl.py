@@ -9,7 +9,7 @@ import numpy as np
 
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
-from codesign.flow.steps.checks import accuracy, predictions
+from codesign.flow.steps.checks import metric_of, score
 from codesign.flow.steps.graphs import squeeze_bits
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def rtl(
     acc = as_built
     if acc is not stream_graph:
         y = run_reference(acc, x)
-    pred = predictions(execute_host_tail(parent, y))
+    out = execute_host_tail(parent, y)
     project = emit_rtl(acc, bd.dir("rtl", "accel"))
     frames = run.cfg.sim.frames
     meta = write_vectors(acc, x[:frames], y[:frames], bd.dir("vectors"))
@@ -50,8 +50,8 @@ def rtl(
     return {
         "top": project.top,
         "squeezed_acc_bits": squeeze_bits(run.cfg),
-        "accelerator_accuracy": accuracy(pred, test_set.y),
-        "accelerator_agreement": float((pred == predictions(graph_outputs)).mean()),
+        f"accelerator_{metric_of(run.cfg).name}": score(run.cfg, out, test_set.y),
+        "accelerator_agreement": metric_of(run.cfg).agreement(graph_outputs, out),
         "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),
         "kernels": [
             {"node": k.node, "kernel": k.kind, "module": k.module, "params": k.params}

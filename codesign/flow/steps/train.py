@@ -12,7 +12,9 @@ from codesign.frontend.models import family
 from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
-    from codesign.frontend.data import DigitsSplit, UserSplit
+    from codesign.frontend.data import DigitsSplit, TargetSplit, UserSplit
+
+    Split = DigitsSplit | TargetSplit | UserSplit
 
 USER_CHECKPOINT = "model.pt"
 """Where the train step of a Brevitas factory saves its checkpoint (under train/)."""
@@ -22,7 +24,7 @@ def float_twin(quant: QuantConfig) -> QuantConfig:
     return quant.model_copy(update={"method": "float", "acc_bits": None})
 
 
-def train(run: StepRun, *, split: DigitsSplit | UserSplit) -> JSON:
+def train(run: StepRun, *, split: Split) -> JSON:
     if isinstance(run.cfg.model, BrevitasModelConfig):
         return _train_user(run, split)
     runs: JSON = {}
@@ -42,7 +44,7 @@ def train(run: StepRun, *, split: DigitsSplit | UserSplit) -> JSON:
     return out
 
 
-def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit | UserSplit) -> JSON:
+def _train_run(run: StepRun, name: str, quant: QuantConfig, split: Split) -> JSON:
     """One training run (``float`` or ``quant``) of a built-in model: from the training
     cache where an identical run is stored, else trained (and stored)."""
     from codesign.cache import cache_dir, entry_lock
@@ -66,12 +68,14 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
             def report(epoch: int, loss: float) -> None:
                 run.progress.epoch(name, epoch, cfg.train.epochs, loss)
 
-            res = train_model(model, split, cfg.train, progress=report)
+            metric = family(cfg.model.kind).metric
+            res = train_model(model, split, cfg.train, progress=report, metric=metric,
+                              input_bits=quant.input_bits)
             save_checkpoint(model, ckpt)
             result = {
                 "method": quant.method,
-                "test_accuracy": res.test_accuracy,
-                "train_accuracy": res.train_accuracy,
+                f"test_{metric.name}": res.test_accuracy,
+                f"train_{metric.name}": res.train_accuracy,
                 "seconds": round(res.seconds, 2),
             }
             if cache is not None:
@@ -82,7 +86,7 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: DigitsSplit |
 
 
 def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,
-               split: DigitsSplit | UserSplit, domain: str) -> JSON:
+               split: Split, domain: str) -> JSON:
     """The trained checkpoint adapted to ``domain`` (data.shots images per class, for
     data.adapt_epochs at data.adapt_lr) in place; ``test_accuracy`` becomes the target
     domain's after adaptation (the flow's test set), the source-only run's stays as
@@ -105,7 +109,7 @@ def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,
             "source_run": {k: v for k, v in trained.items() if k != "checkpoint"}}
 
 
-def _train_user(run: StepRun, split: DigitsSplit | UserSplit) -> JSON:
+def _train_user(run: StepRun, split: Split) -> JSON:
     """Train the factory's module on data.train with codesign's training loop (seeded,
     deterministic) and save its state dict in the build directory."""
     from codesign.frontend.models.brevitas.factory import build_user_model

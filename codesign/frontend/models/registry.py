@@ -12,7 +12,10 @@ A family registers, in its own module, everything the toolkit needs to know abou
   config sections apply: ``builtin`` (built, trained and tested on digits), ``file`` (a
   user's ONNX file with an npz test set, imported), ``factory`` (a user's Brevitas module
   with npz sets, trained unless a checkpoint is given, exported);
-- optional hooks: ``loop_iterations`` (the T of a weight-shared block), ``check``
+- ``metric``: what it is measured by (:mod:`codesign.frontend.metrics`): accuracy for a
+  classifier (the default), PSNR for a family whose output is an image;
+- optional hooks: ``dataset`` (its own training and test split, instead of the digits
+  classes), ``loop_iterations`` (the T of a weight-shared block), ``check``
   (consistency with the other sections) and ``identity`` (what
   of the dumped section defines the design: e.g. a file's content instead of its path).
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from codesign.errors import ConfigError
+from codesign.frontend.metrics import ACCURACY, Metric
 
 if TYPE_CHECKING:
     from torch import nn
@@ -56,6 +60,11 @@ class Family:
     parameters: Callable[[Any], dict[str, Any]] | None = None
     """Weight counts the train step reports for the section (e.g. an ODE's three variants
     with and without the stem and head)."""
+    metric: Metric = ACCURACY
+    """What the family is trained for and scored by (loss, scores, agreement)."""
+    dataset: Callable[[Any, int, int], Any] | None = None
+    """(section, input bits, seed) -> the family's train/test split (x and y arrays, see
+    :class:`codesign.frontend.data.TargetSplit`); None: the digits classes."""
     content: Callable[[Any, dict[str, Any]], None] | None = None
     """Edits the design's dumped section in place into what defines the whole config
     (e.g. a checkpoint's content, which re-runs steps but keeps the build directory)."""

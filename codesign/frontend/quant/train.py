@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from codesign.config import TrainConfig
+from codesign.frontend.metrics import ACCURACY, Metric
 
 
 class Split(Protocol):
@@ -43,6 +44,7 @@ ProgressFn = Callable[[int, float], None]
 @dataclass
 class TrainResult:
     train_accuracy: float
+    """The model's metric (accuracy for a classifier, PSNR in dB for an image family)."""
     test_accuracy: float | None
     """None where the test set has no labels."""
     epochs: int
@@ -93,13 +95,41 @@ def evaluate(model: nn.Module, x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     return float((pred == labels).mean())
 
 
+def score(model: nn.Module, x: npt.ArrayLike, y: npt.ArrayLike, metric: Metric,
+          input_bits: int) -> float:
+    """``metric`` of the model's eval-mode outputs on ``x`` against ``y`` (the model is
+    left in eval mode)."""
+    targets = np.asarray(y)
+    if len(targets) == 0:
+        raise ValueError("cannot evaluate on an empty set")
+    return metric.score(predict_logits(model, x), targets, input_bits)
+
+
+def _loss(metric: Metric, input_bits: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Cross-entropy on a classifier's logits; on output images, the mean squared error
+    in units of the code range (the PSNR's noise power, so the loss is near 1e-3 whatever
+    the input bits)."""
+    if metric.classifies:
+        return nn.CrossEntropyLoss()
+    peak = float(2**input_bits - 1)
+
+    def mse(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.mean(((out - target.to(out.dtype)) / peak) ** 2)
+
+    return mse
+
+
 def train_model(
     model: nn.Module,
     split: Split,
     train_cfg: TrainConfig,
     progress: ProgressFn | None = None,
+    metric: Metric = ACCURACY,
+    input_bits: int = 8,
 ) -> TrainResult:
-    """Train with Adam and a cosine learning-rate decay; cross-entropy on the logits.
+    """Train with Adam and a cosine learning-rate decay; the loss is ``metric``'s:
+    cross-entropy on a classifier's logits, the mean squared error of output images (in
+    pixel codes of ``input_bits``).
 
     Shuffling, initialisation of Brevitas statistics and every other random choice come
     from ``train_cfg.seed``, so the same model, split and config give the same weights.
@@ -120,7 +150,7 @@ def train_model(
             pct_start=0.1,
             anneal_strategy="cos",
         )
-        loss_fn = nn.CrossEntropyLoss()
+        loss_fn = _loss(metric, input_bits)
         for epoch in range(1, train_cfg.epochs + 1):
             model.train()
             order = torch.randperm(n, generator=shuffle)
@@ -138,8 +168,9 @@ def train_model(
             losses.append(total / n)
             if progress is not None:
                 progress(epoch, losses[-1])
-        train_acc = evaluate(model, split.x_train, split.y_train)
-        test_acc = None if split.y_test is None else evaluate(model, split.x_test, split.y_test)
+        train_acc = score(model, split.x_train, split.y_train, metric, input_bits)
+        test_acc = (None if split.y_test is None
+                    else score(model, split.x_test, split.y_test, metric, input_bits))
     return TrainResult(
         train_accuracy=train_acc,
         test_accuracy=test_acc,

@@ -299,14 +299,14 @@ def sweep(
                 workers=workers, scheduler=scheduler,
                 progress=on_point, until=until, retry_failed=retry_failed,
             )
-        header = ("digest", "method", "P", "PE/SIMD", "status", "accuracy", "LUT", "II")
+        header = ("digest", "method", "P", "PE/SIMD", "status", "metric", "LUT", "II")
         with SweepStore(store_path) as st:
             rows = [(
                 r["digest"], fmt(r.get("config.quant.method")),
                 fmt(r.get("config.quant.acc_bits")), folding_text(r.get("layers") or []),
                 r["status"],
-                fmt(_first(r, "accuracy.accelerator", "accuracy.hw_graph",
-                           "accuracy.quantized")),
+                fmt(_first(r, *(f"{r.get('metric.name') or 'accuracy'}.{stage}"
+                                for stage in ("accelerator", "hw_graph", "quantized")))),
                 fmt(r.get("resources.accelerator.total.LUT"), 0),
                 _ii_text(r),
             ) for r in st.to_records()]

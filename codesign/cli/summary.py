@@ -8,7 +8,7 @@ from codesign.cli.output import aligned, console, err_console, fmt, print_lines
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    """The build's outcome: accuracy and agreement, then (once lowered) the layers,
+    """The build's outcome: the family's metric and agreement, then (once lowered) the layers,
     the verification verdicts, the overflow proof, the cycles and the resources."""
     _print_accuracy(results)
     if not results.get("layers"):
@@ -32,17 +32,26 @@ def print_summary(results: dict[str, Any]) -> None:
 
 
 def _print_accuracy(results: dict[str, Any]) -> None:
-    acc = results["accuracy"]
+    """The family's metric (accuracy, PSNR ...) at each stage, then the agreement."""
+    metric = results.get("metric") or {"name": "accuracy", "label": "accuracy", "unit": "%"}
+    scores = results.get(metric["name"]) or {}
+    unit = "" if metric["unit"] == "%" else f" {metric['unit']}"
+
+    def score(key: str) -> str:
+        value = scores.get(key)
+        return fmt(value) if value is None or not unit else f"{value:.2f}{unit}"
+
     console().print(
-        f"[bold]{results['name']}[/]  accuracy: float {fmt(acc.get('float'))}, "
-        f"quantized {fmt(acc.get('quantized'))}, HW graph {fmt(acc.get('hw_graph'))}, "
-        f"accelerator {fmt(acc.get('accelerator'))}"
+        f"[bold]{results['name']}[/]  {metric['label']}: float {score('float')}, "
+        f"quantized {score('quantized')}, HW graph {score('hw_graph')}, "
+        f"accelerator {score('accelerator')}"
     )
     agree = results.get("agreement") or {}
     if agree.get("hw_graph") is not None:
         exact = agree.get("accelerator_outputs_bit_exact")
+        what = "predictions" if metric["unit"] == "%" else "output tensors"
         console().print(
-            f"predictions equal to the graph's: HW graph {fmt(agree.get('hw_graph'))}, "
+            f"{what} equal to the graph's: HW graph {fmt(agree.get('hw_graph'))}, "
             f"accelerator {fmt(agree.get('accelerator'))}"
             + ("" if exact is None else
                f"; accelerator outputs {'bit-exact' if exact else 'differ from the reference'}")

@@ -131,11 +131,11 @@ class TargetSplit:
 
 def _target_split(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
                   input_bits: int) -> TargetSplit:
-    arrays = [np.ascontiguousarray(a, dtype=t) for a, t in
-              ((x_tr, np.float32), (y_tr, np.int64), (x_te, np.float32), (y_te, np.int64))]
-    for a in arrays:
+    x_train, x_test = (np.ascontiguousarray(a, dtype=np.float32) for a in (x_tr, x_te))
+    y_train, y_test = (np.ascontiguousarray(a, dtype=np.int64) for a in (y_tr, y_te))
+    for a in (x_train, y_train, x_test, y_test):
         a.setflags(write=False)
-    return TargetSplit(arrays[0], arrays[1], arrays[2], arrays[3], input_bits=input_bits)
+    return TargetSplit(x_train, y_train, x_test, y_test, input_bits=input_bits)
 
 
 def _requantize(codes8: npt.ArrayLike, input_bits: int) -> np.ndarray:
@@ -205,13 +205,14 @@ def load_sr_patches(patch: int, scale: int, input_bits: int, seed: int = 0,
                                            max(1, patch // 2)))
         parts["test"].append(_patch_pairs(lo, image, patch, scale, (split, lo.shape[1]),
                                           patch))
-    out = []
+    pairs = []
     for name, size in (("train", train_size), ("test", test_size)):
         x = np.concatenate([p[0] for p in parts[name]])
         y = np.concatenate([p[1] for p in parts[name]])
         keep = rng.permutation(len(x))[:size]
-        out += [_requantize(x[keep], input_bits), _requantize(y[keep], input_bits)]
-    return _target_split(*out, input_bits=input_bits)
+        pairs.append((_requantize(x[keep], input_bits), _requantize(y[keep], input_bits)))
+    (x_tr, y_tr), (x_te, y_te) = pairs
+    return _target_split(x_tr, y_tr, x_te, y_te, input_bits=input_bits)
 
 
 def load_noisy_digits(input_bits: int, noise: float, seed: int = 0,

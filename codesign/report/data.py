@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.errors import CodesignError
+from codesign.frontend.metrics import Metric, metric
 
 JSON = dict[str, Any]
 
@@ -86,20 +87,31 @@ class Run:
         return self.method == "baseline" and self.target_acc_bits is not None
 
     @property
+    def metric(self) -> Metric:
+        """What the run's model family is measured by (results without one: accuracy)."""
+        return metric(self.get("metric.name"))
+
+    def score(self, stage: str) -> float | None:
+        """The family's metric at ``stage`` (``float``, ``quantized``, ``hw_graph``,
+        ``accelerator``), None where missing or not finite."""
+        value = self.get(f"{self.metric.name}.{stage}")
+        return float(value) if _finite(value) else None
+
+    @property
     def accuracy(self) -> float | None:
-        """The accuracy of the design as deployed: the bit-accurate accelerator model's
-        (wrap-around included, flow step 'rtl'), else the quantized torch model's."""
-        for key in ("accuracy.accelerator", "accuracy.quantized"):
-            value = self.get(key)
-            if _finite(value):
-                return float(value)
+        """The family's metric (accuracy, PSNR ...) of the design as deployed: the
+        bit-accurate accelerator model's (wrap-around included, flow step 'rtl'), else the
+        quantized torch model's."""
+        for stage in ("accelerator", "quantized"):
+            if (value := self.score(stage)) is not None:
+                return value
         return None
 
     @property
     def accuracy_source(self) -> str:
-        if _finite(self.get("accuracy.accelerator")):
+        if self.score("accelerator") is not None:
             return "accelerator"
-        return "quantized model" if _finite(self.get("accuracy.quantized")) else "n/a"
+        return "quantized model" if self.score("quantized") is not None else "n/a"
 
     def built_acc_bits(self, layer: JSON) -> int | None:
         """The accumulator width a layer is built with: P for a squeezed baseline, else

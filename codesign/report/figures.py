@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from codesign.frontend.metrics import ACCURACY, Metric
 from codesign.report.data import CyclesPerFrame, Run, resolve_cycles
 from codesign.report.paper import PAPER, compare_run
 
@@ -145,21 +146,39 @@ def _plot_vs_p(
 
 
 def draw_accuracy_vs_p(runs: Sequence[Run]) -> Figure | None:
+    metric, runs = _one_metric(runs)
     fig, (ax,) = _new()
-    n = _plot_vs_p(ax, runs, lambda r: _pct(r.accuracy))
+    n = _plot_vs_p(ax, runs, lambda r: _shown(r, r.accuracy))
     if not n:
         return None
     on_axis = [r for r in runs if r.acc_bits is not None]
-    floats = sorted({round(float(f), 6) for r in on_axis if (f := r.get("accuracy.float"))})
+    floats = sorted({round(f, 6) for r in on_axis if (f := r.score("float")) is not None})
     for k, f in enumerate(floats):
         ax.axhline(
-            100 * f, color=_COLOURS["float"], linestyle=":", label="float twin" if k == 0 else None
+            metric.shown(f), color=_COLOURS["float"], linestyle=":",
+            label="float twin" if k == 0 else None,
         )
     _p_axis(ax)
-    ax.set_ylabel("test accuracy as deployed (%)")
-    ax.set_title("Accuracy vs accumulator width")
+    ax.set_ylabel(_axis_label(metric))
+    ax.set_title(f"{metric.label[0].upper()}{metric.label[1:]} vs accumulator width")
     _legend(fig, [ax])
     return fig
+
+
+def _one_metric(runs: Sequence[Run]) -> tuple[Metric, list[Run]]:
+    """The metric of the first run that has a score, and the runs measured by it (one
+    axis holds one unit: a report mixing families plots the first family's metric)."""
+    scored = [r for r in runs if r.accuracy is not None]
+    metric = scored[0].metric if scored else runs[0].metric if runs else ACCURACY
+    return metric, [r for r in runs if r.metric == metric]
+
+
+def _axis_label(metric: Metric) -> str:
+    return f"test {metric.label} as deployed ({metric.unit})"
+
+
+def _shown(r: Run, v: float | None) -> float | None:
+    return r.metric.shown(v) if v is not None else None
 
 
 def _pct(v: Any) -> float | None:
@@ -222,11 +241,12 @@ def _draw_pareto(
 ) -> Figure | None:
     """Accuracy against ``cost``; ``cost(run)`` is (value, firm): a point whose cost is
     not firm (an estimate) is drawn hollow, labelled "(est.)" and kept off the front."""
+    metric, runs = _one_metric(runs)
     pts: list[tuple[Run, float, float, bool]] = []
     for r in runs:
         c, firm = cost(r)
         if c is not None and (a := r.accuracy) is not None:
-            pts.append((r, c, 100.0 * a, firm))
+            pts.append((r, c, metric.shown(a), firm))
     if not pts:
         return None
     fig, (ax,) = _new()
@@ -250,7 +270,7 @@ def _draw_pareto(
         ax.scatter([c for c, _ in front], [a for _, a in front], s=120, facecolors="none",
                    edgecolors="black", zorder=4)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("test accuracy as deployed (%)")
+    ax.set_ylabel(_axis_label(metric))
     ax.set_title(title)
     _legend(fig, [ax])
     return fig

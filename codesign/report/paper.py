@@ -182,7 +182,8 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
     ``peers`` (:func:`baseline_peer`)."""
     wb = run.get("config.quant.weight_bits")
     stats = weight_stats(run.weighted_layers, int(wb) if wb is not None else None)
-    frac = _ratio(run.accuracy, run.get("accuracy.float"))
+    # a share of float accuracy; a ratio of PSNRs (dB) is no such share
+    frac = _ratio(run.accuracy, run.score("float")) if run.metric.classifies else None
     acc = run.resources("accelerator") or {}
     wide = run.resources("wide")
     wide_key = run.wide_key()

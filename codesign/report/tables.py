@@ -65,6 +65,25 @@ def fmt(value: Any, kind: str = "") -> str:
     return str(value)
 
 
+STAGES = ("float", "quantized", "hw_graph", "accelerator")
+"""Where a run's metric is measured: float twin, quantized model, FINN graph, accelerator."""
+
+
+def score_text(run: Run, stage: str) -> str:
+    """The run's metric at ``stage``, in its unit.
+
+    >>> score_text(Run("r", {"accuracy": {"float": 0.9611}}), "float")
+    '96.11 %'
+    >>> psnr = {"metric": {"name": "psnr"}, "psnr": {"accelerator": 27.314}}
+    >>> score_text(Run("r", psnr), "accelerator"), score_text(Run("r", psnr), "float")
+    ('27.31 dB', '—')
+    """
+    value = run.score(stage)
+    if value is None or run.metric.unit == "%":
+        return fmt(value, "acc")
+    return f"{value:.2f} {run.metric.unit}"
+
+
 def agreement_text(run: Run) -> str:
     """The agreement cell: FINN graph / accelerator predictions equal to the source
     graph's, and whether the simulated accelerator was bit-exact.
@@ -102,10 +121,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(r.get("config.quant.act_bits")),
                 fmt(r.get("config.model.hidden")),
                 r.folding_text,
-                fmt(r.get("accuracy.float"), "acc"),
-                fmt(r.get("accuracy.quantized"), "acc"),
-                fmt(r.get("accuracy.hw_graph"), "acc"),
-                fmt(r.get("accuracy.accelerator"), "acc"),
+                *(score_text(r, stage) for stage in STAGES),
                 agreement_text(r),
                 fmt(res.get("LUT"), "int"),
                 fmt(res.get("FF"), "int"),
@@ -124,7 +140,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
         title="Runs",
         columns=[
             "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
-            "PE/SIMD", "float acc", "quant acc", "HW graph acc", "accelerator acc",
+            "PE/SIMD", "float", "quantized", "HW graph", "accelerator",
             "agreement", "LUT", "FF",
             "DSP", "BRAM36",
             f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
@@ -135,11 +151,13 @@ def summary_table(runs: Sequence[Run]) -> Table:
         "MinimizeAccumulatorWidth result (widest layer n); 'per layer a/b': a user's model "
         "(its own quantization, no P), each weighted layer's accumulator as built. "
         "PE/SIMD: each MVAU's folding as "
-        "built, in graph order. Accuracies on the test split: "
+        "built, in graph order. The model family's metric on the test split (a classifier's "
+        "accuracy in %, an image family's PSNR in dB): "
         "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
         "model (a squeezed baseline's accumulators wrap there, and only there); "
         "a model imported without labels has none. Agreement, with or without labels: the "
-        "share of test images whose prediction equals the source graph's (QONNX / the "
+        "share of test images whose prediction (a classifier's) or whole output tensor (an "
+        "image family's) equals the source graph's (QONNX / the "
         "imported file), for the FINN graph / the accelerator, and 'bit-exact' where "
         "every simulated output word equals the reference. Resources: Yosys synth_xilinx "
         "(— : not synthesized). Cycles per frame: the II measured in RTL simulation; "

@@ -43,7 +43,7 @@ def split(run: StepRun, get: Callable[[str], Any]) -> DigitsSplit | TargetSplit 
     if isinstance(model, BuiltinModelSection):
         quant, seed = run.cfg.quant, run.cfg.train.seed
         if (dataset := family(model.kind).dataset) is not None:
-            return dataset(model, quant.input_bits, seed)  # type: ignore[no-any-return]
+            return dataset(model, quant.input_bits, seed)
         return load_digits_split(
             quant.input_bits, seed=seed, shape=model.input_shape, order=model.pixel_order
         )

@@ -1,0 +1,45 @@
+"""The super-resolution family through the whole flow, on a CI-sized version of
+configs/sr.yaml: feature convs, the nearest-neighbour upsampling (FINN
+UpsampleNearestNeighbour) and the resize conv; the output image bit-exact in RTL under
+stalls, II against the estimate, the overflow proof, PSNR recorded where accuracy would
+be."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codesign.config import load_config, parse_config
+from codesign.flow.runner import run_flow
+from codesign.paths import data_dir
+
+FRAMES = 8
+
+
+def _small() -> Any:
+    data = load_config(data_dir("configs") / "sr.yaml").model_dump(mode="json")
+    data["model"].update(channels=[4, 4], first_kernel=3, train_patches=256, test_patches=32)
+    data["train"]["epochs"] = 2
+    data["fold"]["target_cycles"] = 2048
+    data["sim"].update(frames=FRAMES, simulator="icarus")
+    return parse_config(data, source="sr.yaml (CI size)")
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_sr_flow(tmp_path: Path) -> None:
+    r = run_flow(_small(), tmp_path, until="overflow").results
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    kinds = {k["kernel"] for k in manifest["steps"]["rtl"]["result"]["kernels"]}
+    assert {"fmpadding", "swg", "mvau", "upsample"} <= kinds
+    assert r["metric"]["name"] == "psnr" and "accuracy" not in r
+    psnr = r["psnr"]
+    assert psnr["accelerator"] == psnr["hw_graph"] == psnr["quantized"] > 0
+    assert r["agreement"]["hw_graph"] == r["agreement"]["accelerator"] == 1.0
+    ver = r["verification"]
+    assert ver["passed"] and ver["frames"] == FRAMES and ver["mismatches"] == 0
+    assert r["cycles"]["ii_error"] <= 0.05, r["cycles"]
+    assert r["overflow"]["total"] == 0

@@ -112,14 +112,14 @@ def test_model_families_register_section_builder_and_recipe() -> None:
     from codesign.frontend.models import families, family
 
     assert {f.kind for f in families()} == {
-        "mlp", "cnn", "mobilenet", "ode", "vit", "onnx", "brevitas"}
+        "mlp", "cnn", "mobilenet", "ode", "vit", "sr", "unet", "onnx", "brevitas"}
     assert all(f.streamline in STREAMLINERS for f in families())
     assert {f.kind for f in families() if f.build is not None} == {
-        "mlp", "cnn", "mobilenet", "ode", "vit"}
+        "mlp", "cnn", "mobilenet", "ode", "vit", "sr", "unet"}
     assert {f.kind: f.source for f in families()}["onnx"] == "file"
     assert type(parse_config({"model": {"kind": "cnn"}}).model) is family("cnn").section
     with pytest.raises(ConfigError, match=r"unknown model.kind 'rnn'; known: brevitas, cnn, "
-                       r"mlp, mobilenet, ode, onnx, vit"):
+                       r"mlp, mobilenet, ode, onnx, sr, unet, vit"):
         family("rnn")
     with pytest.raises(ConfigError, match=r"model.kind: unknown model kind; known: brevitas"):
         parse_config({"model": {"kind": "rnn"}})

@@ -21,9 +21,10 @@ FRAMES = 8
 
 def _small() -> Any:
     data = load_config(data_dir("configs") / "sr.yaml").model_dump(mode="json")
-    data["model"].update(channels=[4, 4], first_kernel=3, train_patches=256, test_patches=32)
+    data["model"].update(patch=4, channels=[4, 4], first_kernel=3, train_patches=256,
+                         test_patches=32)
     data["train"]["epochs"] = 2
-    data["fold"]["target_cycles"] = 2048
+    data["fold"]["target_cycles"] = 512
     data["sim"].update(frames=FRAMES, simulator="icarus")
     return parse_config(data, source="sr.yaml (CI size)")
 

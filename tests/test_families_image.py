@@ -113,6 +113,6 @@ def test_nets_output_an_image(kind: str, model: dict[str, object],
 
 
 def test_image_families_refuse_other_data() -> None:
-    with pytest.raises(ConfigError, match="model.kind sr trains and tests on its own data"):
+    with pytest.raises(ConfigError, match=r"model\.kind sr trains and tests on its own data"):
         parse_config({"name": "s", "model": {"kind": "sr"},
                       "data": {"kind": "digits", "domain": "noisy"}}, source="s")

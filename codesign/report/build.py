@@ -146,12 +146,15 @@ def _names(runs: Sequence[Run]) -> str:
 
 
 def describe_test_sets(done: Sequence[Run]) -> str:
-    """What the accuracies were measured on, and a warning when runs differ in it."""
+    """What the scores (accuracies, PSNRs) were measured on, and a warning when runs
+    differ in it."""
     by_set: dict[str, list[Run]] = {}
     for r in done:
         by_set.setdefault(r.test_set, []).append(r)
     if len(by_set) <= 1:
-        return f"Accuracies are on {next(iter(by_set), 'no test set')}."
+        # an image family's PSNR is no accuracy
+        scores = "Accuracies" if all(r.metric.classifies for r in done) else "Scores"
+        return f"{scores} are on {next(iter(by_set), 'no test set')}."
     parts = "; ".join(f"{desc}: {_names(rs)}" for desc, rs in sorted(by_set.items()))
     return (f"Warning: the runs were tested on {len(by_set)} different test sets, so their "
             f"accuracies are not comparable across sets ({parts}).")

@@ -183,10 +183,14 @@ class Run:
 
     @property
     def test_set(self) -> str:
-        """What the accuracies were measured on, from the run's data source."""
+        """What the scores were measured on: the family's test set, or the user's."""
+        from codesign.frontend.models import families
+
         data = self.get("config.data")
         if not isinstance(data, dict) or data.get("kind", "digits") == "digits":
-            return "the held-out test split of the digits data set"
+            kind = self.get("config.model.kind")
+            return next((f.test_set for f in families() if f.kind == kind),
+                        "the held-out test split of the digits data set")
         images = self.get("import.images", self.get("export.n"))
         count = f" ({images} images)" if images is not None else ""
         return f"the user's test set {data.get('path', '?')}{count}"

@@ -62,6 +62,8 @@ class Family:
     with and without the stem and head)."""
     metric: Metric = ACCURACY
     """What the family is trained for and scored by (loss, scores, agreement)."""
+    test_set: str = "the held-out test split of the digits data set"
+    """What its scores are measured on, as the report says it."""
     dataset: Callable[[Any, int, int], Any] | None = None
     """(section, input bits, seed) -> the family's train/test split (x and y arrays, see
     :class:`codesign.frontend.data.TargetSplit`); None: the digits classes."""

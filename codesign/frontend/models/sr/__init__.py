@@ -91,5 +91,8 @@ def digits_only(kind: str) -> Any:
     return check
 
 
-FAMILY = register(Family("sr", SRConfig, streamline="cnn", build=_build, metric=PSNR,
-                         dataset=_dataset, check=digits_only("sr")))
+FAMILY = register(Family(
+    "sr", SRConfig, streamline="cnn", build=_build, metric=PSNR, dataset=_dataset,
+    test_set="patches of the right quarter of scikit-learn's two sample photographs",
+    check=digits_only("sr"),
+))

@@ -72,5 +72,8 @@ def _dataset(section: UNetConfig, input_bits: int, seed: int) -> TargetSplit:
     return load_noisy_digits(input_bits, section.noise, seed, section.copies)
 
 
-FAMILY = register(Family("unet", UNetConfig, streamline="cnn", build=_build, metric=PSNR,
-                         dataset=_dataset, check=digits_only("unet")))
+FAMILY = register(Family(
+    "unet", UNetConfig, streamline="cnn", build=_build, metric=PSNR, dataset=_dataset,
+    test_set="noisy copies of the held-out test split of the digits",
+    check=digits_only("unet"),
+))

@@ -59,10 +59,10 @@ class PreparedGraph:
     """A topologically sorted graph, ready to execute one sample at a time."""
 
     def __init__(self, model: ModelWrapper, *, float64: bool = False) -> None:
-        """``float64``: a graph typed float64 (``lower.exact.to_float64``), whose standard
-        nodes then run in float64 (their inputs cast: qonnx's Quant still emits float32;
-        ops onnxruntime has only in float32 from :mod:`codesign.dataflow.float64_ops`, or
-        in float32 where they do not sum)."""
+        """``float64``: a graph typed float64 (``lower.exact.to_float64``), whose nodes then
+        run in float64 (:mod:`codesign.dataflow.float64_ops`: qonnx's Quant without its
+        float32 cast, Conv and GlobalAveragePool in numpy; other standard nodes with their
+        inputs cast to the declared type)."""
         if not model.check_all_tensor_shapes_specified():
             raise LoweringError(f"graph {model.graph.name!r} has tensors without shapes")
         if not model.analysis(nodes_topologically_sorted)["nodes_topologically_sorted"]:
@@ -104,6 +104,8 @@ class PreparedGraph:
         opset = opsets.get(node.domain, get_preferred_qonnx_opset())
         if node.op_type == SDP_OP:
             return _partition(node)
+        if self._float64 and node.op_type in FLOAT64_OPS:
+            return FLOAT64_OPS[node.op_type](node)
         if is_custom_op(node.domain, node.op_type):
             op = getCustomOp(node, onnx_opset_version=opset)
             graph = self.model.graph
@@ -111,8 +113,6 @@ class PreparedGraph:
         if any(a.type == AttributeProto.GRAPH for a in node.attribute):
             graph = self.model.graph  # control flow: qonnx's own per-call path
             return lambda ctx: execute_node(node, ctx, graph, opset)
-        if self._float64 and node.op_type in FLOAT64_OPS:
-            return FLOAT64_OPS[node.op_type](node)
         return _onnxruntime_node(node, opset, self._infos, self._float64)
 
 

@@ -112,6 +112,8 @@ def test_vit_attention_notebook(kernel_env: Path,
     from vit_builds import vit_build
 
     out = kernel_env / "out"
+    # softmax first: tests/test_vit_flow.py builds linear first, so that two xdist workers
+    # arriving together build one each
     builds = {form: vit_build(variant, tmp_path_factory)
               for form, variant in (("softmax", "softmax-h4-d8"), ("linear", "linear-h1-d8"))}
     for form, build in builds.items():

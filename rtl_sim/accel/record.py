@@ -138,6 +138,18 @@ def conclude(cfg: dict[str, Any], phase: str, rec: dict[str, Any], **fields: Any
         raise AssertionError("\n".join(errors))
 
 
+def throughput_frames(cfg: dict[str, Any], meta: dict[str, Any]) -> int:
+    """Frames of the stall-free run: the vectors' frames up to ``ii_frames``, and at least
+    two (the harness repeats the vectors), so that one frame-end gap gives the II even
+    when a large frame is verified alone.
+
+    >>> throughput_frames({"ii_frames": 24}, {"frames": 1}), throughput_frames(
+    ...     {"ii_frames": 24}, {"frames": 360})
+    (2, 24)
+    """
+    return max(2, min(int(meta["frames"]), int(cfg["ii_frames"])))
+
+
 def throughput(rec: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """II (mean frame-end gap after the first frame) and latency of a stall-free run."""
     gaps = rec["ii_gaps"]

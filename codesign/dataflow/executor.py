@@ -74,7 +74,8 @@ def sanitize(dtypes: dict[str, BaseDataType], names: Iterable[str], ctx: Context
         rounded = np.round(values)
         warnings.warn(
             f"The values of tensor {name} can't be represented with the set datatype "
-            f"annotation ({dtype.name}), they will be rounded to match the datatype annotation."
+            f"annotation ({dtype.name}), they will be rounded to match the datatype annotation.",
+            stacklevel=2,
         )
         if float(np.abs(values - rounded).max(initial=0.0)) > get_execution_error_thresh():
             raise Exception(

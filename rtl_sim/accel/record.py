@@ -139,15 +139,17 @@ def conclude(cfg: dict[str, Any], phase: str, rec: dict[str, Any], **fields: Any
 
 
 def throughput_frames(cfg: dict[str, Any], meta: dict[str, Any]) -> int:
-    """Frames of the stall-free run: the vectors' frames up to ``ii_frames``, and at least
-    two (the harness repeats the vectors), so that one frame-end gap gives the II even
-    when a large frame is verified alone.
+    """Frames of the stall-free run: the vectors' frames up to ``ii_frames``, and two when
+    ``ii_frames`` allows but the vectors hold one (the harness repeats them), so that a
+    large frame verified alone still gives one frame-end gap, the II. ``ii_frames`` 1:
+    one frame (a run that needs no II, as the overflow proof's).
 
-    >>> throughput_frames({"ii_frames": 24}, {"frames": 1}), throughput_frames(
-    ...     {"ii_frames": 24}, {"frames": 360})
-    (2, 24)
+    >>> [throughput_frames({"ii_frames": n}, {"frames": f}) for n, f in
+    ...  ((24, 1), (24, 360), (1, 4), (8, 3))]
+    [2, 24, 1, 3]
     """
-    return max(2, min(int(meta["frames"]), int(cfg["ii_frames"])))
+    ii_frames = int(cfg["ii_frames"])
+    return max(min(2, ii_frames), min(int(meta["frames"]), ii_frames))
 
 
 def throughput(rec: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:

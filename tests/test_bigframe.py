@@ -177,3 +177,19 @@ def test_sizing_frames_budget() -> None:
     assert sizing_frames(100) == SIZING_FRAMES
     assert sizing_frames(9_453_377) == 2  # a 128x128 frame: two frames, ~19 M cycles
     assert sizing_frames(10**9) == 2
+
+
+def test_block_ram_assertion_found_beyond_the_log_tail(tmp_path: Path) -> None:
+    """The fast Xilinx run stops at NO_BLOCK_RAM when a memory went to block RAM; Yosys
+    then lists every selected cell, 105 for a 140 k-word FIFO: the check reads the whole
+    log (a tail of it once missed the line and failed the synthesis)."""
+    from codesign.synth.yosys import _chose_block_ram
+
+    cells = "\n".join(f"accel_top/u_fifo.mem.0.{i}" for i in range(105))
+    log = tmp_path / "yosys.log"
+    log.write_text("...\nERROR: Assertion failed: selection is not empty: t:$__* "
+                   f"t:$__XILINX_LUTRAM* %d\nSelection contains:\n{cells}\n")
+    assert _chose_block_ram(1, log, "")
+    assert not _chose_block_ram(0, log, "")
+    log.write_text("ERROR: syntax error\n")
+    assert not _chose_block_ram(1, log, "")

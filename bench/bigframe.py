@@ -10,8 +10,9 @@ same accelerator as built (its kernels out of context, Yosys ``synth_ecp5``) for
 ULX3S, as the synth step would for ``board: ulx3s``. Each board's fit check is
 :func:`codesign.synth.fit.check_fit`: the record holds the LUT/FF/BRAM/DSP totals, the
 percentages of the board and, where the design does not fit, the FitError naming the
-resource. Also recorded: wall seconds per step and the cycles per frame measured in RTL
-beside the kernels' estimate.
+resource. Also recorded: wall seconds per step (``flow_seconds``: this run's wall time;
+``steps_reused``: steps taken from an earlier run in ``--out``, their seconds that run's),
+the cycles per frame measured in RTL beside the kernels' estimate, the FIFO depths.
 """
 
 from __future__ import annotations
@@ -61,10 +62,11 @@ def run(out: Path) -> dict[str, Any]:
     from codesign.synth.fit import FitError
 
     cfg = load_config(CONFIG)
+    progress = _Progress()
     t0 = time.monotonic()
     flow_error = None
     try:
-        results = run_flow(cfg, out, progress=_Progress()).results
+        results = run_flow(cfg, out, progress=progress).results
     except FitError as err:  # the config's board refused: the other steps are recorded
         flow_error, results = str(err), {}
     wall = time.monotonic() - t0
@@ -76,12 +78,14 @@ def run(out: Path) -> dict[str, Any]:
         "config": "configs/bigframe.yaml",
         "flow_seconds": round(wall, 1),
         "step_seconds": {name: s.get("seconds") for name, s in steps.items()},
+        "steps_reused": sorted(progress.cached),
         "flow_error": flow_error,
         "layers": [{k: ly.get(k) for k in ("name", "op_type", "mw", "mh", "pe", "simd",
                                            "cycles")}
                    for ly in steps["lower"]["result"]["layers"]],
         "fifos": {"simulated_cycles": steps["fifos"]["result"]["simulated_cycles"],
-                  "words_total": steps["fifos"]["result"]["words_total"]},
+                  "words_total": steps["fifos"]["result"]["words_total"],
+                  "depths": steps["fifos"]["result"]["depths"]},
     }
     if "sim" in steps and steps["sim"].get("status") == "done":
         sim = steps["sim"]["result"]
@@ -97,7 +101,15 @@ def run(out: Path) -> dict[str, Any]:
 
 
 class _Progress:
+    """Prints the flow's progress; remembers the steps reused from an earlier run (their
+    seconds are that run's)."""
+
+    def __init__(self) -> None:
+        self.cached: set[str] = set()
+
     def step(self, name: str, status: str, seconds: float | None = None) -> None:
+        if status == "cached":
+            self.cached.add(name)
         print(f"{name}: {status}" + (f" in {seconds:.1f} s" if seconds else ""), flush=True)
 
     def epoch(self, run: str, epoch: int, total: int, loss: float) -> None:

@@ -39,6 +39,26 @@ def _make_model() -> ModuleType:
     return module
 
 
+# ------------------------------------------------------------------- the shipped example
+
+def test_shipped_config_names_the_full_size_model() -> None:
+    """configs/bigframe.yaml: the committed 128x128 RGB model, 3 -> 64 -> 64 -> 3 channels
+    of 3x3 convolutions, folded for ~1e7 cycles, one frame simulated."""
+    import onnx
+
+    from codesign.config import load_config
+
+    cfg = load_config(EXAMPLE.parents[1] / "configs" / "bigframe.yaml")
+    assert cfg.fold.target_cycles == 10_000_000 and cfg.sim.frames == 1
+    model = onnx.load(str(cfg.model.path))  # type: ignore[union-attr]
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, 128, 128]
+    inits = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    assert (64, 64, 3, 3) in inits.values() and (3, 64, 3, 3) in inits.values()
+    x = np.load(EXAMPLE / "test.npz")["x"]
+    assert x.shape[1:] == (3, 128, 128) and x.dtype == np.uint8
+
+
 # ------------------------------------------------------------------- the flow, scaled down
 
 @pytest.mark.sim

@@ -213,3 +213,27 @@ def test_block_ram_assertion_found_beyond_the_log_tail(tmp_path: Path) -> None:
     assert not _chose_block_ram(0, log, "")
     log.write_text("ERROR: syntax error\n")
     assert not _chose_block_ram(1, log, "")
+
+
+def _pack_words_by_element(values: np.ndarray, bits: int, per_word: int) -> list[int]:
+    """The element-by-element packing pack_words replaced."""
+    mask, words = (1 << bits) - 1, []
+    flat = values.reshape(-1)
+    for i in range(0, flat.size, per_word):
+        w = 0
+        for j in range(per_word):
+            w |= (int(flat[i + j]) & mask) << (j * bits)
+        words.append(w)
+    return words
+
+
+@pytest.mark.parametrize("bits,per_word", [(1, 8), (4, 1), (4, 16), (8, 3), (17, 5),
+                                           (24, 9), (31, 2), (62, 3), (64, 2)])
+def test_pack_words_equals_element_by_element(bits: int, per_word: int) -> None:
+    from codesign.backends.words import pack_words
+
+    rng = np.random.default_rng(bits * 100 + per_word)
+    lo = -(1 << (bits - 1))
+    hi = (1 << bits) - 1 if bits < 64 else (1 << 63) - 1
+    x = rng.integers(lo, hi, 12 * per_word, endpoint=True, dtype=np.int64)
+    assert pack_words(x, bits, per_word) == _pack_words_by_element(x, bits, per_word)

@@ -103,13 +103,34 @@ def pack_words(values: np.ndarray, elem_bits: int, elems_per_word: int) -> list[
     if flat.size and (int(flat.min()) < lo or int(flat.max()) > hi):
         raise ValueError(f"values outside what {elem_bits} bits can hold")
     mask = (1 << elem_bits) - 1
-    words = []
-    for i in range(0, flat.size, elems_per_word):
-        w = 0
-        for j in range(elems_per_word):
-            w |= (int(flat[i + j]) & mask) << (j * elem_bits)
-        words.append(w)
-    return words
+    if elem_bits > 62 or flat.dtype == object:  # beyond int64 fields: Python integers
+        words = []
+        for i in range(0, flat.size, elems_per_word):
+            w = 0
+            for j in range(elems_per_word):
+                w |= (int(flat[i + j]) & mask) << (j * elem_bits)
+            words.append(w)
+        return words
+    return _pack_fields(flat.astype(np.int64) & mask, elem_bits, elems_per_word)
+
+
+def _pack_fields(fields: np.ndarray, bits: int, per_word: int) -> list[int]:
+    """Words of ``per_word`` non-negative ``bits``-bit fields each (element 0 in the LSBs):
+    the fields of each 64-bit chunk OR-ed in numpy, then the chunks of a word joined (one
+    chunk for the usual word of 64 bits or fewer: no Python per element)."""
+    rows = fields.reshape(-1, per_word).astype(np.uint64)
+    k = 64 // bits  # fields per chunk
+    chunks = []
+    for c in range(0, per_word, k):
+        part = rows[:, c:c + k]
+        shifts = np.arange(part.shape[1], dtype=np.uint64) * np.uint64(bits)
+        chunks.append(np.bitwise_or.reduce(part << shifts, axis=1))
+    if len(chunks) == 1:
+        return [int(w) for w in chunks[0].tolist()]
+    words = np.zeros(len(rows), dtype=object)
+    for i, chunk in enumerate(chunks):
+        words |= chunk.astype(object) << (i * k * bits)
+    return [int(w) for w in words.tolist()]
 
 
 def unpack_words(

@@ -26,6 +26,7 @@ from codesign.frontend.data import DigitsSplit, load_digits_split
 from codesign.frontend.export import check_equivalence, export_qonnx
 from codesign.frontend.models import build_model
 from codesign.frontend.models.cnn import CNNConfig
+from codesign.frontend.models.registry import kinds
 from codesign.frontend.quant.presets import collect_quant_weights
 from codesign.frontend.quant.train import train_model
 
@@ -85,7 +86,8 @@ def test_bad_cnn_configs_are_named_errors(model: dict, hint: str) -> None:
 
 
 def test_unknown_kind_and_cnn_keys_on_an_mlp() -> None:
-    known = "brevitas, cnn, mlp, ode, onnx, vit"
+    known = ", ".join(sorted(kinds()))
+    assert {"cnn", "mlp", "mobilenet", "ode", "vit"} <= set(kinds())
     with pytest.raises(ConfigError, match=rf"model\.kind: unknown model kind; known: {known}"):
         parse_config({"model": {"kind": "rnn"}})
     with pytest.raises(ConfigError, match=r"model\.conv: unknown key"):

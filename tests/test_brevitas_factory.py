@@ -360,7 +360,7 @@ def test_example_config_end_to_end(tmp_path: Path) -> None:
     the export equal to torch on all 360, the accelerator bit-exact on the streamed ones."""
     cfg = load_config(EXAMPLE / "cnv_w2a2.yaml")
     cfg = cfg.model_copy(update={
-        "sim": cfg.sim.model_copy(update={"simulator": "icarus", "frames": 12}),
+        "sim": cfg.sim.model_copy(update={"simulator": "icarus", "frames": 4}),
         "synth": cfg.synth.model_copy(update={"enabled": False}),
     })
     r = run_flow(cfg, tmp_path / "build").results
@@ -370,6 +370,6 @@ def test_example_config_end_to_end(tmp_path: Path) -> None:
     assert r["accuracy"]["hw_graph"] == r["accuracy"]["accelerator"] == r["accuracy"]["quantized"]
     assert r["agreement"] == {"hw_graph": 1.0, "accelerator": 1.0,
                               "accelerator_outputs_bit_exact": True}
-    assert r["verification"]["frames"] == 12 and r["verification"]["mismatches"] == 0
+    assert r["verification"]["frames"] == 4 and r["verification"]["mismatches"] == 0
     assert r["overflow"]["total"] == 0 and len(r["overflow"]["layers"]) == 6
     assert r["cycles"]["ii_error"] <= 0.05

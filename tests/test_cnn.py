@@ -13,13 +13,20 @@ from qonnx.custom_op.registry import getCustomOp
 
 from codesign.bounds import a2q_l1_limit
 from codesign.config import FlowConfig, QuantConfig, TrainConfig, parse_config
-from codesign.dataflow.lower import execute_dataflow, execute_parent, load_lowered, run_lower
+from codesign.dataflow.lower import (
+    execute_dataflow,
+    execute_float64,
+    execute_parent,
+    load_lowered,
+    run_lower,
+)
 from codesign.errors import ConfigError, ExportMismatchError
 from codesign.flow.steps.checks import check_hw_graph
 from codesign.frontend.data import DigitsSplit, load_digits_split
 from codesign.frontend.export import check_equivalence, export_qonnx
 from codesign.frontend.models import build_model
 from codesign.frontend.models.cnn import CNNConfig
+from codesign.frontend.models.registry import kinds
 from codesign.frontend.quant.presets import collect_quant_weights
 from codesign.frontend.quant.train import train_model
 
@@ -79,7 +86,8 @@ def test_bad_cnn_configs_are_named_errors(model: dict, hint: str) -> None:
 
 
 def test_unknown_kind_and_cnn_keys_on_an_mlp() -> None:
-    known = "brevitas, cnn, mlp, ode, onnx, vit"
+    known = ", ".join(sorted(kinds()))
+    assert {"cnn", "mlp", "mobilenet", "ode", "vit"} <= set(kinds())
     with pytest.raises(ConfigError, match=rf"model\.kind: unknown model kind; known: {known}"):
         parse_config({"model": {"kind": "rnn"}})
     with pytest.raises(ConfigError, match=r"model\.conv: unknown key"):
@@ -221,9 +229,9 @@ def test_lowered_hw_graph_equals_qonnx(
     child = ModelWrapper(str(res.dataflow))
     assert child.get_tensor_shape(child.graph.input[0].name) == [1, 8, 8, 1]
 
-    want = execute_parent(ModelWrapper(str(onnx_path)), split.x_test)
+    want = execute_float64(ModelWrapper(str(onnx_path)), split.x_test)
     got = execute_parent(parent, split.x_test)
-    assert check_hw_graph(want, got) <= 3
+    check_hw_graph(want, got)
     # the accelerator's input stream is the raster pixel order of the flat image
     acc = execute_dataflow(child, split.x_test[:4].reshape(4, 8, 8, 1))
     assert acc.shape == (4, 10) and np.array_equal(acc, np.round(acc))

@@ -66,3 +66,21 @@ def test_graph_in_float64_keeps_what_float32_rounds() -> None:
     model = _conv_model([1, 2, 1, 1], np.ones((1, 2, 1, 1)) * [[[[2.0]], [[1.0]]]])
     assert execute_float64(model, x)[0].item() == 2.0**24 + 1
     assert execute_parent(model, x)[0].item() == 2.0**24
+
+
+def test_quant_keeps_the_integer_times_its_scale() -> None:
+    """qonnx's Quant rounds q * s to float32; the float64 execution keeps q * s exact, as
+    the lowered graph computes it (an integer weight, then its scale)."""
+    scale = np.float32(0.1)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    inits = [numpy_helper.from_array(np.array(v, dtype=np.float32), n)
+             for n, v in (("s", scale), ("z", 0.0), ("b", 8.0))]
+    quant = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"],
+                             domain="qonnx.custom_op.general", signed=1, narrow=0,
+                             rounding_mode="ROUND")
+    model = ModelWrapper(qonnx_make_model(helper.make_graph([quant], "q", [x], [y], inits)))
+    codes = np.array([[3.0, 7.0, -5.0, 11.0]])
+    exact_values = codes * np.float64(scale)
+    assert np.array_equal(execute_float64(model, codes * 0.1), exact_values)
+    assert not np.array_equal(execute_parent(model, codes * 0.1), exact_values)

@@ -8,6 +8,7 @@ Python on the machine is picked up.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -100,22 +101,36 @@ def test_dsodenet_notebook(kernel_env: Path) -> None:
 
 
 @pytest.mark.slow
-def test_vit_attention_notebook(kernel_env: Path) -> None:
+def test_vit_attention_notebook(kernel_env: Path,
+                                tmp_path_factory: pytest.TempPathFactory) -> None:
     """notebooks/vit_attention.ipynb in its short mode: both attention forms at width 8
     through the flow up to the RTL simulation (the notebook asserts PASS and II within
-    5 %), and the report's ViT table and figure."""
+    5 %), and the report's ViT table and figure. Its designs are tests/vit_builds.py's,
+    which tests/test_vit_flow.py verifies: the session's builds, copied, are reused."""
     import nbclient
     import nbformat
+    from vit_builds import vit_build
 
+    out = kernel_env / "out"
+    # softmax first: tests/test_vit_flow.py builds linear first, so that two xdist workers
+    # arriving together build one each
+    builds = {form: vit_build(variant, tmp_path_factory)
+              for form, variant in (("softmax", "softmax-h4-d8"), ("linear", "linear-h1-d8"))}
+    for form, build in builds.items():
+        shutil.copytree(build, out / form)
     nb = nbformat.read(NOTEBOOKS / "vit_attention.ipynb", as_version=4)
     client = nbclient.NotebookClient(
         nb, kernel_name="python3", timeout=900,
         resources={"metadata": {"path": str(kernel_env)}},
     )
     client.execute()
-    out = kernel_env / "out"
-    for form in ("softmax", "linear"):
+    for form, build in builds.items():
         results = json.loads((out / form / "results.json").read_text())
         assert results["verification"]["passed"], form
         assert results["config"]["model"]["attention"] == form
+        # the notebook's short configs are the shared designs: no step ran again
+        ran = json.loads((out / form / "manifest.json").read_text())["steps"]
+        built = json.loads((build / "manifest.json").read_text())["steps"]
+        assert {s: ran[s]["started"] for s in results["steps_run"]} == {
+            s: built[s]["started"] for s in results["steps_run"]}, form
     assert (out / "report" / "vit_scaling.png").is_file()

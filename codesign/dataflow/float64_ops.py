@@ -1,9 +1,13 @@
-"""Float64 kernels of the standard ops onnxruntime's CPU provider has only in float32.
+"""Float64 kernels for the QONNX graph's float64 execution, the lowering's reference
+(:func:`codesign.dataflow.lower.execute_float64`).
 
-The QONNX graph is executed in float64 as the lowering's reference
-(:func:`codesign.dataflow.lower.execute_float64`); onnxruntime has no float64 Conv or
-GlobalAveragePool, and those are exactly the ops that sum. They run here in numpy; other
-ops without a float64 kernel (Resize, Erf, ...) do not sum and run in float32.
+- qonnx's ``Quant`` rounds its output to float32: a quantized weight ``q * s`` then
+  differs from the integer times the scale that the lowered graph (and the hardware)
+  computes with, by enough to move a sum that lies within ~1e-5 of a rounding boundary
+  across it. Here ``q * s`` stays exact in float64.
+- onnxruntime's CPU provider has no float64 Conv or GlobalAveragePool, exactly the ops
+  that sum; they run here in numpy. Other ops without a float64 kernel (Resize, Erf, ...)
+  do not sum and run in float32.
 """
 
 from __future__ import annotations
@@ -75,8 +79,27 @@ def _global_average_pool(node: NodeProto) -> Callable[[Context], None]:
     return run
 
 
+def _quant(node: NodeProto) -> Callable[[Context], None]:
+    """qonnx's Quant/IntQuant without its cast of the result to float32."""
+    from qonnx.custom_op.general.intquant import int_quant
+
+    a = _attrs(node)
+
+    def run(ctx: Context) -> None:
+        x, scale, zeropt, bits = (np.asarray(ctx[t], dtype=np.float64) for t in node.input)
+        rounding = a.get("rounding_mode", b"ROUND")
+        ctx[node.output[0]] = np.asarray(int_quant(
+            x, scale, zeropt, bits, int(a.get("signed", 1)), int(a.get("narrow", 0)),
+            rounding.decode() if isinstance(rounding, bytes) else rounding,
+        ), dtype=np.float64)
+
+    return run
+
+
 FLOAT64_OPS: dict[str, Callable[[NodeProto], Callable[[Context], None]]] = {
     "Conv": _conv,
     "GlobalAveragePool": _global_average_pool,
+    "Quant": _quant,
+    "IntQuant": _quant,
 }
 """Per op type, a maker of the node's float64 execution."""

@@ -35,7 +35,8 @@ HINTS: dict[str, str] = {
 _MEMORY = (
     "lower PE (each PE reads its own weight ROM; fewer, deeper ROMs pack block RAM "
     "better) or narrow quant.weight_bits; a loop's frame buffer holds one feature map "
-    "(an ODE's: fewer model.channels, or model.pool)"
+    "(an ODE's: fewer model.channels, or model.pool); at large frames the FIFOs sized "
+    "by simulation may hold most of a feature map (the fifos step's peaks name them)"
 )
 for _mem in ("BRAM36", "URAM", "EBR", "SPRAM", "BSRAM"):
     HINTS[_mem] = _MEMORY

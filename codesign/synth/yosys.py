@@ -163,6 +163,20 @@ def _map_memory_commands(exe: Path, board: Board, flags: Sequence[str]) -> tuple
     return _label_commands(exe, command, "map_memory", XILINX_AFTER_MEMORY)
 
 
+def _chose_block_ram(returncode: int, log_path: Path, stderr: str) -> bool:
+    """Whether a run stopped at :data:`NO_BLOCK_RAM`: its ERROR line anywhere in the log,
+    not only in its last lines (Yosys lists every selected cell after it: a deep FIFO's
+    105 block RAMs push the line out of any tail)."""
+    if returncode == 0:
+        return False
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        text = ""
+    return any(line.startswith("ERROR:") and _BLOCK_RAM_CHOSEN in line
+               for line in (*text.splitlines(), *stderr.splitlines()))
+
+
 def _tail(path: Path, fallback: str, lines: int = 25) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -235,7 +249,7 @@ def synthesize(
                      include_dirs=include_dirs, flags=flags, netlist=netlist,
                      map_memory=map_memory)
         proc = run_yosys(out_dir / SCRIPT_NAME, yosys=exe, timeout_s=timeout_s)
-        if _BLOCK_RAM_CHOSEN not in _tail(out_dir / LOG_NAME, proc.stderr):
+        if not _chose_block_ram(proc.returncode, out_dir / LOG_NAME, proc.stderr):
             break  # else the design has block RAM: the whole label after all
     seconds = time.monotonic() - start
     command = [str(a) for a in proc.args]

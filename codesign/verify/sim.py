@@ -78,18 +78,26 @@ def run_limits(meta: dict[str, Any], frames: int, in_pause: float,
     still has words to move is a deadlock; ``drain`` cycles after the last expected word
     are watched for extra words; ``max_cycles`` bounds the whole run.
 
+    The drain is two frames' worth of cycles, but at most 64 output-word intervals (at
+    the estimated rate) plus 1000: an extra word leaves the design at its output rate,
+    so a 128x128 frame of ~1e7 cycles is watched for 13 k cycles after it, not 2e7.
+
     >>> meta = {"est_ii_cycles": 64, "in": {"words_per_frame": 16},
     ...         "out": {"words_per_frame": 2}}
     >>> run_limits(meta, 360, 0.3, 0.3)
     {'watchdog': 6248, 'drain': 210, 'max_cycles': 253475}
+    >>> big = {"est_ii_cycles": 9_453_377, "in": {"words_per_frame": 49_152},
+    ...        "out": {"words_per_frame": 49_152}}
+    >>> run_limits(big, 1, 0.3, 0.3)["drain"]
+    13480
     """
-    step = int(meta["est_ii_cycles"]) + int(meta["in"]["words_per_frame"]) + int(
-        meta["out"]["words_per_frame"])
+    out_words = int(meta["out"]["words_per_frame"])
+    step = int(meta["est_ii_cycles"]) + int(meta["in"]["words_per_frame"]) + out_words
     slow = 1.0 / ((1.0 - in_pause) * (1.0 - out_pause))
     watchdog = 64 * step + 1000
     return {
         "watchdog": watchdog,
-        "drain": 2 * step + 46,
+        "drain": min(2 * step + 46, 64 * -(-step // max(1, out_words)) + 1000),
         "max_cycles": int(4 * frames * step * slow) + 2 * watchdog,
     }
 

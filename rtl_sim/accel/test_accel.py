@@ -137,5 +137,5 @@ async def frames_under_backpressure(dut: Any) -> None:
 async def throughput(dut: Any) -> None:
     cfg = config()
     meta = record.meta(cfg)
-    rec = await _run(dut, cfg, meta, min(meta["frames"], cfg["ii_frames"]), 0.0, 0.0)
+    rec = await _run(dut, cfg, meta, record.throughput_frames(cfg, meta), 0.0, 0.0)
     record.conclude(cfg, "throughput", rec, **record.throughput(rec, meta))

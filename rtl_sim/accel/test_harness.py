@@ -60,7 +60,7 @@ async def frames_under_backpressure(dut: Any) -> None:
 async def throughput(dut: Any) -> None:
     cfg = config()
     meta = record.meta(cfg)
-    frames = min(meta["frames"], cfg["ii_frames"])
+    frames = record.throughput_frames(cfg, meta)
     c = await run(dut, frames, 0.0, 0.0, cfg["seed"], cfg["limits"])
     rec = _record(meta, frames, c)
     record.conclude(cfg, "throughput", rec, **record.throughput(rec, meta))

@@ -20,7 +20,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
 from codesign import bounds
-from codesign.backends.words import value_range, wrap
+from codesign.backends.words import exact_matmul, value_range, wrap
 from codesign.dataflow.kernels import register
 from codesign.dataflow.kernels._base import (
     Accumulator,
@@ -66,7 +66,7 @@ def mvau(
     >>> mvau(x, w, acc_bits=16, thr=np.array([[0, 150, 250]])).tolist()
     [[2]]
     """
-    exact = np.asarray(x, dtype=object) @ np.asarray(w, dtype=object)
+    exact = exact_matmul(x, w)
     acc = wrap(exact, acc_bits, acc_signed)
     if thr is None:
         return acc

@@ -46,10 +46,10 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
         project = emit_rtl(single, work / "rtl")
         write_vectors(single, x, run_reference(single, x), work / "vectors")
         t0 = time.monotonic()
-        try:
+        try:  # the flags are the probe run's; one stall-free frame (no II is needed)
             report = simulate_accelerator(
                 project, work / "vectors", work / "sim", simulator=cfg.sim.simulator,
-                driver=cfg.sim.driver, in_pause=0.0, out_pause=0.0, ii_frames=min(len(x), 8),
+                driver=cfg.sim.driver, in_pause=0.0, out_pause=0.0, ii_frames=1,
             )
             flagged = report.ovf_flags[k.node]
             if flagged != bool(bad.any()):

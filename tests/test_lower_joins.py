@@ -139,7 +139,7 @@ def test_unet_is_one_hw_partition_bit_exact(unet: tuple[Path, Path], tmp_path: P
         "Transpose", "Transpose", "Mul"]  # NCHW in, NCHW logits out, the float scale
     assert {"UpsampleNearestNeighbour", "StreamingConcat", "DuplicateStreams", "Pool",
             "MVAU"} <= set(_ops(child))
-    assert r["agreement"]["hw_graph"] == 1.0 and lower["hw_graph_images_differing"] == 0
+    assert r["agreement"]["hw_graph"] == 1.0
     ver = r["verification"]
     assert ver["passed"] and ver["frames"] == FRAMES and ver["mismatches"] == 0
     assert r["cycles"]["ii_error"] <= 0.05, r["cycles"]

@@ -53,7 +53,7 @@ def fit_record(graph: Any, board_name: str, out: Path) -> dict[str, Any]:
     return record
 
 
-def run(out: Path) -> dict[str, Any]:
+def run(out: Path, config: Path = CONFIG) -> dict[str, Any]:
     from codesign.config import load_config
     from codesign.dataflow.fifos import with_depths
     from codesign.dataflow.graph import read_graph
@@ -61,7 +61,7 @@ def run(out: Path) -> dict[str, Any]:
     from codesign.flow.runner import run_flow
     from codesign.synth.fit import FitError
 
-    cfg = load_config(CONFIG)
+    cfg = load_config(config)
     progress = _Progress()
     t0 = time.monotonic()
     flow_error = None
@@ -74,8 +74,8 @@ def run(out: Path) -> dict[str, Any]:
     steps = manifest["steps"]
     record: dict[str, Any] = {
         "benchmark": "bigframe",
-        "command": "PYTHONPATH=. .venv/bin/python bench/bigframe.py",
-        "config": "configs/bigframe.yaml",
+        "command": f"PYTHONPATH=. .venv/bin/python bench/bigframe.py --config {rel(config)}",
+        "config": rel(config),
         "flow_seconds": round(wall, 1),
         "step_seconds": {name: s.get("seconds") for name, s in steps.items()},
         "steps_reused": sorted(progress.cached),
@@ -100,6 +100,12 @@ def run(out: Path) -> dict[str, Any]:
     return record
 
 
+def rel(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 class _Progress:
     """Prints the flow's progress; remembers the steps reused from an earlier run (their
     seconds are that run's)."""
@@ -118,10 +124,12 @@ class _Progress:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=CONFIG,
+                        help="configs/bigframe.yaml, or configs/bigframe_sr.yaml (x2 upsampling)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bigframe")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "bigframe.json")
     args = parser.parse_args()
-    record = run(args.out)
+    record = run(args.out, args.config)
     args.json.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: record[k] for k in ("flow_seconds", "step_seconds")}, indent=1))
     print(f"wrote {args.json}")

@@ -249,7 +249,7 @@ def _report_shows_agreement(tmp_path: Path) -> None:
     summary = next(t for t in rep.tables if t.key == "summary")
     row = dict(zip(summary.columns, summary.rows[0], strict=True))
     assert row["agreement"] == "100.0 % / 100.0 %, bit-exact"
-    assert row["accelerator acc"] == "—"
+    assert row["accelerator"] == "—"
     assert "100.0 % / 100.0 %, bit-exact" in rep.html.read_text()
 
 

@@ -386,7 +386,7 @@ def test_user_model_without_labels_end_to_end(tmp_path: Path) -> None:
     rep = build_report([tmp_path / "build" / "results.json"], tmp_path / "report")
     summary = next(t for t in rep.tables if t.key == "summary")
     row = dict(zip(summary.columns, summary.rows[0], strict=True))
-    assert row["agreement"] == "100.0 % / 100.0 %, bit-exact" and row["accelerator acc"] == "—"
+    assert row["agreement"] == "100.0 % / 100.0 %, bit-exact" and row["accelerator"] == "—"
     # an imported model: its own quantization, each layer's accumulator, its own test set
     widths = "/".join(str(ly["acc_bits_finn"]) for ly in r["layers"] if ly.get("acc_bits_finn"))
     assert (row["method"], row["P"]) == ("own quantization (onnx)", f"per layer {widths}")

@@ -4,13 +4,17 @@ the large-frame hardware path (issue 23: line buffers and weight ROMs in BRAM, v
 references for frames of 49 k pixels, an RTL simulation of millions of cycles).
 
     python examples/bigframe/make_model.py [--out DIR] [--size 128] [--channels 64]
+                                           [--upscale 2]
 
 The network: the 8-bit pixel codes scaled to [0, 1] (a Mul FINN moves into the first
 thresholds), QuantConv2d 3 -> C, 4-bit QuantReLU, QuantConv2d C -> C, 4-bit QuantReLU,
 QuantConv2d C -> 3 and an 8-bit signed output quantizer; every convolution 3x3 with zero
-padding 1, 4-bit weights, no bias. The weights are random (this model is about the
-hardware, not accuracy); the activation scales are calibrated on the test patches, so
-that the quantized activations use their whole range instead of saturating or vanishing.
+padding 1, 4-bit weights, no bias. With ``--upscale s`` a nearest-neighbour upsampling by
+``s`` comes before the last convolution: ESPCN-style super-resolution with a resize
+convolution, as the A2Q papers ran it (``configs/bigframe_sr.yaml``). The weights are
+random (this model is about the hardware, not accuracy); the activation scales are
+calibrated on the test patches, so that the quantized activations use their whole range
+instead of saturating or vanishing.
 
 Writes ``DIR/net.onnx`` (``brevitas.export.export_qonnx``, batch 1, input not annotated:
 the config gives ``data.input_type: UINT8``) and ``DIR/test.npz`` (``x``: RGB patches of
@@ -47,13 +51,15 @@ def _conv(in_ch: int, out_ch: int) -> QuantConv2d:
                        weight_quant=Int8WeightPerTensorFloat, weight_bit_width=4)
 
 
-def make_net(channels: int = 64, act_bits: int = 4) -> nn.Module:
+def make_net(channels: int = 64, act_bits: int = 4, upscale: int = 1) -> nn.Module:
+    resize = [nn.Upsample(scale_factor=upscale, mode="nearest")] if upscale > 1 else []
     return nn.Sequential(
         Scale(),
         _conv(3, channels),
         QuantReLU(bit_width=act_bits),
         _conv(channels, channels),
         QuantReLU(bit_width=act_bits),
+        *resize,
         _conv(channels, 3),
         QuantIdentity(act_quant=Int8ActPerTensorFloat),
     )
@@ -74,10 +80,10 @@ def patches(size: int, count: int) -> np.ndarray:
 
 
 def build(out: Path, size: int = 128, channels: int = 64, count: int = 4,
-          seed: int = 0) -> tuple[Path, Path]:
+          seed: int = 0, upscale: int = 1) -> tuple[Path, Path]:
     """Write ``out/net.onnx`` and ``out/test.npz``; return both paths."""
     torch.manual_seed(seed)
-    net = make_net(channels)
+    net = make_net(channels, upscale=upscale)
     x = patches(size, count)
     xs = torch.from_numpy(x.astype(np.float32))
     net.eval()
@@ -97,8 +103,10 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=64, help="hidden channels")
     parser.add_argument("--count", type=int, default=4, help="test patches")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--upscale", type=int, default=1,
+                        help="nearest-neighbour upsampling before the last convolution")
     args = parser.parse_args()
-    paths = build(args.out, args.size, args.channels, args.count, args.seed)
+    paths = build(args.out, args.size, args.channels, args.count, args.seed, args.upscale)
     print(f"wrote {paths[0]} and {paths[1]}")
 
 

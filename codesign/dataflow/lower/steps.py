@@ -429,11 +429,12 @@ def _stranding_lowerings(lowered: ModelWrapper) -> set[str]:
 
 def _restreamline(model: ModelWrapper) -> ModelWrapper:
     """The second streamlining pass, for a lowering that leaves float ops between HW
-    layers: InferGlobalAccPoolLayer puts a GlobalAccPool (integer sums) between NCHW/NHWC
-    Transposes, with a float Mul by 1/(H*W) after it. The Transpose of its 1x1 output
-    folds into the Flatten (FINN's AbsorbTransposeIntoFlatten, as in FINN's MobileNet
-    recipe), and the end every recipe shares (:func:`_absorb_into_thresholds`) moves the
-    Mul past the Flatten (and a MatMul) into the next thresholds or the final host Mul."""
+    layers: FINN's GlobalAveragePool lowering puts a GlobalAccPool (integer sums) between
+    NCHW/NHWC Transposes, with a float Mul by 1/(H*W) after it. The Transpose of its 1x1
+    output folds into the Flatten (FINN's AbsorbTransposeIntoFlatten, as in FINN's
+    MobileNet recipe), and the end every recipe shares (:func:`_absorb_into_thresholds`)
+    moves the Mul past the Flatten (and a MatMul) into the next thresholds or the final
+    host Mul."""
     from finn.transformation.streamline.absorb import AbsorbTransposeIntoFlatten
 
     model = model.transform(InferDataLayouts())  # AbsorbTransposeIntoFlatten reads them
@@ -449,8 +450,8 @@ def step_convert_to_hw(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     Where that leaves host ops between HW layers fed by a HW layer, the lowerings that
     made those HW layers run first on the streamlined graph, then a second streamlining
     pass (:func:`_restreamline`), then every lowering. The others must wait: finn-plus
-    1.6.1's InferThresholdingLayer would lower the MultiThreshold after the float Mul as
-    a float Thresholding that absorbs nothing. FINN's builder has no such pass (its
+    1.6.1's thresholding lowering would make the MultiThreshold after the float Mul a
+    float Thresholding that absorbs nothing. FINN's builder has no such pass (its
     MobileNet recipe pools with QuantAvgPool2d). Then Transpose pairs left between HW
     layers cancel and the CNV-to-FC flatten is absorbed into the first FC layer."""
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten

@@ -14,7 +14,7 @@ computation widened by :func:`finn_thresholds_in_float64`) and, right after the 
 conversion, moves each threshold of a round-to-nearest quantizer by a tiny ``delta``
 towards the side its tie belongs to (:func:`nudge_ties`: up for odd levels, down for
 even). Streamlining maps thresholds through increasing affine functions, which keep that
-side; float64's error stays about 2^-12 of ``delta`` (the margin in :data:`TIE_NUDGE`),
+side; float64's error stays about 2^-10 of ``delta`` (the margin in :data:`TIE_NUDGE`),
 so :func:`round_and_clip_thresholds` rounds each up to the exact integer. Integer
 thresholds beyond float32's exact range (2^24) stay float64 in the graph.
 """

@@ -188,15 +188,19 @@ def _batchable(model: ModelWrapper) -> bool:
     return True
 
 
-def _execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
+def _execute(model: ModelWrapper, x: np.ndarray, float64: bool = False) -> np.ndarray:
     """Run ``model``: a batch at once if it has no HW layers (nor ops fixed to batch 1),
-    else sample by sample (FINN's HW layers are built for batch 1), the graph prepared once."""
-    arr = _as_batch(x, model)
+    else sample by sample (FINN's HW layers are built for batch 1), the graph prepared once.
+    ``float64``: a graph typed float64, run in :class:`PreparedGraph`'s float64 mode."""
+    arr = _as_batch(x, model, np.float64 if float64 else np.float32)
     iname = model.graph.input[0].name
     oname = model.graph.output[0].name
     if arr.shape[0] > 1 and _batchable(model):
-        return execute_onnx(_batched(model, arr.shape[0]), {iname: arr})[oname]
-    run = PreparedGraph(model)
+        batched = _batched(model, arr.shape[0])
+        if float64:
+            return np.asarray(PreparedGraph(batched, float64=True)({iname: arr})[oname])
+        return execute_onnx(batched, {iname: arr})[oname]
+    run = PreparedGraph(model, float64=float64)
     outs = [run({iname: arr[i : i + 1]})[oname] for i in range(arr.shape[0])]
     return np.concatenate(outs, axis=0)
 
@@ -205,18 +209,11 @@ def execute_float64(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
     """Execute a graph without HW layers (the QONNX graph) in float64: the reference the
     lowered graph is checked against, since its thresholds are exact
     (:mod:`codesign.dataflow.lower.exact`) while float32 execution rounds sums of scaled
-    values and can move them across a quantizer's rounding boundary. (qonnx's Quant
-    still emits float32: each quantized value is one float32 rounding off.)"""
+    values (and qonnx's Quant rounds ``q * s`` to float32) and can move them across a
+    quantizer's rounding boundary."""
     from codesign.dataflow.lower.exact import to_float64
 
-    wide = to_float64(copy.deepcopy(model))
-    arr = _as_batch(x, wide, np.float64)
-    if _batchable(wide):
-        run = PreparedGraph(_batched(wide, arr.shape[0]), float64=True)
-        return np.asarray(run({wide.graph.input[0].name: arr})[wide.graph.output[0].name])
-    run = PreparedGraph(wide, float64=True)
-    outs = [run({run.inputs[0]: arr[i : i + 1]})[run.outputs[0]] for i in range(len(arr))]
-    return np.concatenate(outs, axis=0)
+    return _execute(to_float64(copy.deepcopy(model)), x, float64=True)
 
 
 def execute_parent(parent: ModelWrapper, x: np.ndarray) -> np.ndarray:

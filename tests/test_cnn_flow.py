@@ -10,25 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_size import ci_sized
 
-from codesign.config import load_config, parse_config
 from codesign.flow.runner import run_flow
-from codesign.paths import data_dir
 
 FRAMES = 8
 
 
 def _small(shipped: str, **model: Any) -> Any:
-    """A shipped CNN config, trained briefly and verified on a sample of the test set."""
-    data = load_config(data_dir("configs") / shipped).model_dump(mode="json")
-    data["model"].update(model)
-    data["train"]["epochs"] = 2  # the checks are bit-exactness and cycles, not accuracy
-    # Icarus builds in a second (Verilator's ~7 builds per flow would dominate); the kernel
-    # tests run every kernel on both simulators. 8 frames under stalls (the II is measured
-    # on 24 more without): Icarus spends about a second per frame on these designs
-    data["sim"].update(frames=FRAMES, simulator="icarus")
-    data["synth"].update(compare_acc_bits=None)  # the MLP's flow test covers the twin
-    return parse_config(data, source=f"{shipped} (CI size)")
+    """A shipped CNN config at CI size (2 epochs: the checks are bit-exactness and
+    cycles, not accuracy); the MLP's flow test covers the 32-bit twin."""
+    return ci_sized(shipped, model=model, epochs=2, frames=FRAMES,
+                    synth={"compare_acc_bits": None})
 
 
 # Both variants start with a standard conv stage; the residual one synthesizes every kernel

@@ -11,20 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_size import ci_sized
 
-from codesign.config import load_config, parse_config
 from codesign.flow.runner import run_flow
-from codesign.paths import data_dir
 
 FRAMES = 16
 
 
 def _small() -> Any:
-    data = load_config(data_dir("configs") / "mobilenet.yaml").model_dump(mode="json")
-    data["model"].update(stem=4, blocks=[8, 8])
-    data["train"]["epochs"] = 3
-    data["sim"].update(frames=FRAMES, simulator="icarus")
-    return parse_config(data, source="mobilenet.yaml (CI size)")
+    return ci_sized("mobilenet.yaml", model={"stem": 4, "blocks": [8, 8]}, epochs=3,
+                    frames=FRAMES)
 
 
 @pytest.mark.sim

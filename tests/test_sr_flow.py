@@ -11,22 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_size import ci_sized
 
-from codesign.config import load_config, parse_config
 from codesign.flow.runner import run_flow
-from codesign.paths import data_dir
 
 FRAMES = 8
 
 
 def _small() -> Any:
-    data = load_config(data_dir("configs") / "sr.yaml").model_dump(mode="json")
-    data["model"].update(patch=4, channels=[4, 4], first_kernel=3, train_patches=256,
-                         test_patches=32)
-    data["train"]["epochs"] = 2
-    data["fold"]["target_cycles"] = 512
-    data["sim"].update(frames=FRAMES, simulator="icarus")
-    return parse_config(data, source="sr.yaml (CI size)")
+    model = {"patch": 4, "channels": [4, 4], "first_kernel": 3, "train_patches": 256,
+             "test_patches": 32}
+    return ci_sized("sr.yaml", model=model, epochs=2, frames=FRAMES,
+                    fold={"target_cycles": 512})
 
 
 @pytest.mark.sim

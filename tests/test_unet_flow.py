@@ -11,20 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_size import ci_sized
 
-from codesign.config import load_config, parse_config
 from codesign.flow.runner import run_flow
-from codesign.paths import data_dir
 
 FRAMES = 8
 
 
 def _small() -> Any:
-    data = load_config(data_dir("configs") / "unet.yaml").model_dump(mode="json")
-    data["model"].update(channels=[4, 8], copies=1)
-    data["train"]["epochs"] = 2
-    data["sim"].update(frames=FRAMES, simulator="icarus")
-    return parse_config(data, source="unet.yaml (CI size)")
+    return ci_sized("unet.yaml", model={"channels": [4, 8], "copies": 1}, epochs=2,
+                    frames=FRAMES)
 
 
 @pytest.mark.sim

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_size import ci_sized
 
 from codesign.cache import file_lock
-from codesign.config import FlowConfig, load_config, parse_config
+from codesign.config import FlowConfig
 from codesign.flow.runner import run_flow
-from codesign.paths import data_dir
 
 FRAMES = 12
 
@@ -28,12 +28,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 def small_vit(variant: str) -> FlowConfig:
     """A shipped ViT config, trained briefly, verified on a sample of the test set."""
     shipped, model = VARIANTS[variant]
-    data = load_config(data_dir("configs") / shipped).model_dump(mode="json")
-    data["model"].update(model)
-    data["train"]["epochs"] = 3
-    data["sim"].update(frames=FRAMES, simulator="icarus")
-    data["fold"] = {"target_cycles": 512}
-    return parse_config(data, source=f"{shipped} (CI size)")
+    return ci_sized(shipped, model=model, epochs=3, frames=FRAMES,
+                    fold={"target_cycles": 512})
 
 
 def vit_build(variant: str, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -101,6 +101,9 @@ class SimConfig(Strict):
     """Test images streamed through the accelerator; None = the whole test set."""
     backpressure: float = Field(default=0.3, ge=0.0, lt=1.0)
     """Probability of a stall per cycle on the input valid and on the output ready."""
+    ii_frames: int = Field(default=24, ge=1, strict=True)
+    """Frames of the second, stall-free run that measures the II (the mean gap between
+    frame ends after the first) and the latency; at most ``frames``."""
     waves: bool = False
 
 

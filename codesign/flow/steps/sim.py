@@ -31,6 +31,7 @@ def sim(run: StepRun) -> JSON:
             seed=cfg.train.seed,
             in_pause=cfg.sim.backpressure,
             out_pause=cfg.sim.backpressure,
+            ii_frames=cfg.sim.ii_frames,
         )
         if report.ii_error > 0.05:
             raise VerificationError(

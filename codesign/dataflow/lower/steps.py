@@ -294,7 +294,9 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     A Concat (a UNet's skip join) of equally scaled streams takes the scale past it
     (MoveMulPastJoinConcat) and joins integers; a nearest Resize/Upsample between
     Transposes becomes NHWC (MakeScaleResizeNHWC), and the Transposes of a Concat's
-    inputs move past it (MoveTransposePastJoinConcat, which changes its axis).
+    inputs move past it (MoveTransposePastJoinConcat, which changes its axis). A graph
+    input that a join reads beside a conv is read through the conv's NHWC Transpose and
+    its inverse (:func:`_input_transposed_once`), so its Transpose moves past the join too.
     """
     import finn.transformation.streamline.absorb as absorb
     from finn.transformation.streamline import Streamline
@@ -320,6 +322,9 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
     model = model.transform(Streamline())
     model = model.transform(LowerConvsToMatMul())
     model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
+    # the inverse Transpose must pass its join before AbsorbConsecutiveTransposes, which
+    # would cancel it against the input's
+    model = _input_transposed_once(model).transform(MoveTransposePastJoinConcat())
     # each round moves Transposes one op further; stop when no more cancel
     transposes = len(model.get_nodes_by_op_type("Transpose")) + 1
     while len(model.get_nodes_by_op_type("Transpose")) < transposes:
@@ -332,7 +337,57 @@ def streamline_cnn(model: ModelWrapper) -> ModelWrapper:
         model = model.transform(MoveTransposePastJoinConcat())
         model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
         model = model.transform(absorb.AbsorbConsecutiveTransposes())
+        model = _merge_twin_transposes(model)
     return _absorb_into_thresholds(model)
+
+
+def _input_transposed_once(model: ModelWrapper) -> ModelWrapper:
+    """Where a graph input feeds one Transpose and other nodes too (a super-resolution
+    skip: the input joins the features in NCHW, the first conv reads it in NHWC), the
+    other nodes read the Transpose's output transposed back, so that every branch of the
+    input starts with one layout change: the inverse moves past the join like the
+    features' own Transpose, and both cancel in the NHWC region."""
+    from onnx import helper
+    from qonnx.transformation.general import SortGraph
+    from qonnx.util.basic import get_by_name
+
+    for inp in model.graph.input:
+        readers = model.find_consumers(inp.name) or []
+        transposes = [n for n in readers if n.op_type == "Transpose"]
+        others = [n for n in readers if n.op_type != "Transpose"]
+        if len(transposes) != 1 or not others:
+            continue
+        perm = list(helper.get_attribute_value(get_by_name(transposes[0].attribute, "perm")))
+        back = model.make_new_valueinfo_name()
+        model.set_tensor_shape(back, model.get_tensor_shape(inp.name))
+        model.set_tensor_datatype(back, model.get_tensor_datatype(inp.name))
+        model.graph.node.append(helper.make_node(
+            "Transpose", [transposes[0].output[0]], [back],
+            perm=[perm.index(axis) for axis in range(len(perm))]))
+        for node in others:
+            node.input[:] = [back if name == inp.name else name for name in node.input]
+    return model.transform(SortGraph())
+
+
+def _merge_twin_transposes(model: ModelWrapper) -> ModelWrapper:
+    """Transposes of one tensor with the same perm merged into the first: the input of
+    a net whose join reads it (see :func:`_input_transposed_once`) ends up with two."""
+    from onnx import helper
+    from qonnx.util.basic import get_by_name
+
+    seen: dict[tuple[str, tuple[int, ...]], str] = {}
+    for node in list(model.graph.node):
+        if node.op_type != "Transpose":
+            continue
+        perm = tuple(helper.get_attribute_value(get_by_name(node.attribute, "perm")))
+        first = seen.setdefault((node.input[0], perm), node.output[0])
+        if first == node.output[0] or node.output[0] in [o.name for o in model.graph.output]:
+            continue
+        for reader in model.find_consumers(node.output[0]) or []:
+            reader.input[:] = [first if name == node.output[0] else name
+                               for name in reader.input]
+        model.graph.node.remove(node)
+    return model
 
 
 def untie_initializers(model: ModelWrapper) -> ModelWrapper:

@@ -21,6 +21,7 @@ import brevitas.nn as qnn
 import numpy as np
 import numpy.typing as npt
 import torch
+from brevitas.inject.enum import ScalingImplType
 from brevitas.quant import Int8ActPerTensorFloat, Uint8ActPerTensorFloat
 from brevitas.quant.scaled_int import (
     Int8AccumulatorAwareWeightQuant,
@@ -168,6 +169,21 @@ def make_relu(quant_cfg: QuantConfig) -> nn.Module:
     # the QuantTensor output tells the next A2Q layer its input width and signedness
     return qnn.QuantReLU(
         act_quant=ActQuant.let(bit_width=quant_cfg.act_bits), return_quant_tensor=True
+    )
+
+
+def make_relu_in_input_codes(quant_cfg: QuantConfig) -> nn.Module:
+    """A ReLU quantized like the integer input (:class:`IntegerInput`): unsigned
+    ``input_bits`` codes of scale 1, so that its output and the input can be concatenated
+    (a concat of QuantTensors shares one scale). Identity ReLU for the float preset."""
+    if get_preset(quant_cfg.method).weight_quant is None:
+        return nn.ReLU()
+    top = float(2**quant_cfg.input_bits - 1)
+    return qnn.QuantReLU(
+        act_quant=Uint8ActPerTensorFloat.let(
+            bit_width=quant_cfg.input_bits, scaling_impl_type=ScalingImplType.CONST,
+            scaling_init=top, max_val=top),
+        return_quant_tensor=True,
     )
 
 

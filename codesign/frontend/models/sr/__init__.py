@@ -23,7 +23,8 @@ class SRConfig(BuiltinModelSection):
     ``kernel``, BatchNorm, ReLU; the first ``first_kernel`` x ``first_kernel``), then the
     resize convolution: a ``scale`` x nearest-neighbour upsampling and a ``kernel`` x
     ``kernel`` conv to the one output channel, the high-resolution luminance in pixel
-    codes (no activation: a regression output).
+    codes (no activation: a regression output). The input patch joins the last features
+    as one more channel (a skip), so the resize conv refines the nearest upsampling.
 
     The resize convolution is the A2Q papers' super-resolution setting: an upsampling
     followed by a conv instead of ESPCN's sub-pixel conv and pixel shuffle, which avoids

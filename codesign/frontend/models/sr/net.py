@@ -3,9 +3,12 @@
 
 Every conv's input is a QuantTensor (the pixel codes, an activation, or the upsampled
 activation: nearest-neighbour upsampling repeats codes, so it keeps the quantizer), from
-which an A2Q conv reads its input width and signedness. The output conv has no
-activation: its float outputs are the predicted pixel codes, which the host's final
-scale produces from the accelerator's integer accumulators.
+which an A2Q conv reads its input width and signedness. The last feature activation is
+quantized like the input (unsigned pixel codes, scale 1), so the input joins it as one
+more channel: the resize conv sees the nearest-upsampled patch beside the features and
+learns the detail on top of it (without that skip the net trails nearest upsampling).
+The output conv has no activation: its float outputs are the predicted pixel codes,
+which the host's final scale produces from the accelerator's integer accumulators.
 """
 
 from __future__ import annotations
@@ -26,14 +29,19 @@ class SuperResolution(nn.Module):
         channels = 1
         for i, out in enumerate(cfg.channels):
             kernel = cfg.first_kernel if i == 0 else cfg.kernel
+            last = i == len(cfg.channels) - 1
+            relu = (presets.make_relu_in_input_codes(quant_cfg) if last
+                    else presets.make_relu(quant_cfg))
             layers += [presets.make_conv2d(channels, out, kernel, quant_cfg),
-                       nn.BatchNorm2d(out), presets.make_relu(quant_cfg)]
+                       nn.BatchNorm2d(out), relu]
             channels = out
         self.features = nn.Sequential(*layers)
         self.upsample = nn.Upsample(scale_factor=cfg.scale, mode="nearest")
-        self.resize_conv = presets.make_conv2d(channels, 1, cfg.kernel, quant_cfg)
+        self.resize_conv = presets.make_conv2d(channels + 1, 1, cfg.kernel, quant_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.resize_conv(self.upsample(self.features(self.input_quant(x))))
+        codes = self.input_quant(x)
+        joined = torch.cat([self.features(codes), codes], dim=1)
+        out = self.resize_conv(self.upsample(joined))
         assert isinstance(out, torch.Tensor)  # the conv returns plain values
         return out

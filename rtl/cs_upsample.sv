@@ -21,11 +21,13 @@
 // rx, channel fold cf, and the read address ra = ix*CF + cf). The first copy of each
 // pixel (ry = 0, rx = 0) takes the next input word, writes it into a one-row buffer
 // (IMG_W*CF words) and forwards it; every other copy reads the buffer. The buffer is a
-// simple dual port RAM, one write and one synchronous read port with addresses of their
-// own, as block RAM needs: the input words of a row arrive in address order, so the write
-// address wa counts them (modulo the row). A word is written in the cycle it arrives;
-// the cycle after, its next copy (CF = 1, or a one-word row) reads it from the RAM, so no
-// read meets a write of the word it wants. One output word per cycle (FINN's estimate:
+// simple dual port RAM: one write and one synchronous read port, each with its own
+// address register (one shared address made Yosys map it as single-port LUT RAM, which
+// fails at 8K words; this way it is block RAM). The input words of a row arrive in
+// address order, so the write address wa counts them modulo the row. A word is written
+// in the cycle it arrives (the read port then reads the old word there, unused: the
+// output takes the input word); its next copy, at the earliest the cycle after (CF = 1,
+// or a one-word row), reads the written word. One output word per cycle (FINN's estimate:
 // the output words), frames back to back. The output is a 2-deep cs_fifo whose
 // registered not-full flag gates the counters; s_axis_tready is that flag AND the
 // registered "first copy" flag (no path from m_axis_tready). Latency: 2 cycles.

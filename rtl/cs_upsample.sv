@@ -18,11 +18,17 @@
 //
 // The kernel needs no image height: every input row is handled alike. Counters walk the
 // output words of one input row's SCALE_H output rows (repetition ry, pixel repetition
-// rx, channel fold cf, and the row address ix*CF + cf). The first copy of each pixel
-// (ry = 0, rx = 0) takes the next input word, writes it into a one-row buffer (IMG_W*CF
-// words, one write and one synchronous read port, inferable as LUT or block RAM) and
-// forwards it; every other copy reads the buffer. One output word per cycle (FINN's
-// estimate: the output words), frames back to back. The output is a 2-deep cs_fifo whose
+// rx, channel fold cf, and the read address ra = ix*CF + cf). The first copy of each
+// pixel (ry = 0, rx = 0) takes the next input word, writes it into a one-row buffer
+// (IMG_W*CF words) and forwards it; every other copy reads the buffer. The buffer is a
+// simple dual port RAM: one write and one synchronous read port, each with its own
+// address register (one shared address made Yosys map it as single-port LUT RAM, which
+// fails at 8K words; this way it is block RAM). The input words of a row arrive in
+// address order, so the write address wa counts them modulo the row. A word is written
+// in the cycle it arrives (the read port then reads the old word there, unused: the
+// output takes the input word); its next copy, at the earliest the cycle after (CF = 1,
+// or a one-word row), reads the written word. One output word per cycle (FINN's estimate:
+// the output words), frames back to back. The output is a 2-deep cs_fifo whose
 // registered not-full flag gates the counters; s_axis_tready is that flag AND the
 // registered "first copy" flag (no path from m_axis_tready). Latency: 2 cycles.
 module cs_upsample #(
@@ -52,7 +58,8 @@ module cs_upsample #(
   localparam int WRY = cs_pkg::cnt_bits(SCALE_H);
 
   logic [PW-1:0] mem[0:ROW-1];
-  logic [WA-1:0] addr, base;  // row address of the word; of the pixel's first word
+  logic [WA-1:0] ra, base;  // read address of the word; of the pixel's first word
+  logic [WA-1:0] wa;  // write address: the input words of the row so far
   logic [WC-1:0] cf;
   logic [WRX-1:0] rx;
   logic [WRY-1:0] ry;
@@ -68,7 +75,7 @@ module cs_upsample #(
   assign wr = step && fresh;
   assign cf_last = (cf == WC'(CF - 1));
   assign rx_last = (rx == WRX'(SCALE_W - 1));
-  assign row_end = cf_last && rx_last && (addr == WA'(ROW - 1));
+  assign row_end = cf_last && rx_last && (ra == WA'(ROW - 1));
 
   always_comb begin
     rx_next = rx;
@@ -79,8 +86,8 @@ module cs_upsample #(
 
   // buffer: one write port, one synchronous read port (data only, no reset)
   always_ff @(posedge ap_clk) begin
-    if (wr) mem[addr] <= s_axis_tdata[PW-1:0];
-    if (en) rd_q <= mem[addr];
+    if (wr) mem[wa] <= s_axis_tdata[PW-1:0];
+    if (en) rd_q <= mem[ra];
   end
 
   always_ff @(posedge ap_clk) begin
@@ -92,7 +99,8 @@ module cs_upsample #(
 
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
-      addr <= '0;
+      ra <= '0;
+      wa <= '0;
       base <= '0;
       cf <= '0;
       rx <= '0;
@@ -101,20 +109,21 @@ module cs_upsample #(
       q_valid <= 1'b0;
     end else begin
       if (en) q_valid <= step;
+      if (wr) wa <= (wa == WA'(ROW - 1)) ? '0 : wa + 1'b1;
       if (step) begin
         cf <= cf_last ? '0 : cf + 1'b1;
         rx <= rx_next;
         ry <= ry_next;
         fresh <= (rx_next == '0) && (ry_next == '0);
         if (!cf_last) begin
-          addr <= addr + 1'b1;
+          ra <= ra + 1'b1;
         end else if (!rx_last) begin
-          addr <= base;  // the pixel's next copy
+          ra <= base;  // the pixel's next copy
         end else if (!row_end) begin
-          addr <= addr + 1'b1;  // the next pixel
-          base <= addr + 1'b1;
+          ra <= ra + 1'b1;  // the next pixel
+          base <= ra + 1'b1;
         end else begin
-          addr <= '0;  // the row's next copy, or the next row
+          ra <= '0;  // the row's next copy, or the next row
           base <= '0;
         end
       end

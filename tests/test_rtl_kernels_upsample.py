@@ -5,7 +5,8 @@ The golden function against FINN's Python execution of the generic node on rando
 Resize through the kernel's own lowering; the refusals; then the RTL under cocotb with
 random stalls (the single-node harness of tests/test_rtl_kernels_dws.py), its stall-free
 cycles per frame equal to the estimate (FINN's get_exp_cycles: the output words).
-Icarus runs every case, Verilator one.
+Icarus runs every case, Verilator two.
+Last, cs_upsample alone at bigframe_sr's size puts its row buffer in block RAM.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.basic import qonnx_make_model
 
 from codesign.backends.rtl import module_sources
+from codesign.board.registry import get_board
 from codesign.dataflow.kernels import kernel_named, lowerings
 from codesign.errors import LoweringError
+from codesign.synth.yosys import synthesize
+from codesign.synth.yosys_script import flatten_flags
 
 FINN = "finn.custom_op.fpgadataflow"
 
@@ -132,6 +136,10 @@ CASES = [
     # rows repeated only, one pixel per row (a one-word row buffer)
     _case("4x1to12x1-c1-simd1-u2", 84, hw_in=(4, 1), hw_out=(12, 1), c=1, simd=1,
           idt="UINT2"),
+    # one word per pixel, both axes scaled: a pixel's next copy reads the buffer the
+    # cycle after its word was written, and the next rows read the whole row back
+    _case("3x4to6x12-c2-simd2-s5", 85, verilator=True, hw_in=(3, 4), hw_out=(6, 12), c=2,
+          simd=2, idt="INT5"),
 ]
 
 
@@ -147,3 +155,17 @@ def test_rtl_upsample(case: dws.Case, simulator: str, cache_root: Path) -> None:
     assert res["cycles_per_frame"] == res["est_cycles"], (
         f"{res['cycles_per_frame']:.2f} cycles per frame, estimate {res['est_cycles']}"
     )
+
+
+@pytest.mark.synth
+def test_row_buffer_maps_to_block_ram(tmp_path: Path) -> None:
+    """configs/bigframe_sr.yaml's upsampler (128 pixels x 64 four-bit channels a row, 2x2):
+    its 8192-word row buffer, one write and one read address, is one RAMB36 on the ZCU104
+    (with one shared address Yosys took it for single-port LUT RAM and failed to map it)."""
+    board = get_board("zcu104")
+    params = {"IMG_W": 128, "C": 64, "SIMD": 1, "SCALE_H": 2, "SCALE_W": 2, "ELEM_BITS": 4}
+    res = synthesize(list(module_sources(["cs_upsample"])), "cs_upsample", board, tmp_path,
+                     params=params, flags=flatten_flags(board))
+    assert res.totals["BRAM36"] == 1  # 8192 x 4 bits = 32 Kbit
+    assert "LUTRAM" not in res.totals
+    assert res.totals["LUT"] < 200  # counters and muxes only, no buffer in LUTs

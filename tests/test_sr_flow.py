@@ -31,7 +31,8 @@ def test_sr_flow(tmp_path: Path) -> None:
     r = run_flow(_small(), tmp_path, until="overflow").results
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     kinds = {k["kernel"] for k in manifest["steps"]["rtl"]["result"]["kernels"]}
-    assert {"fmpadding", "swg", "mvau", "upsample"} <= kinds
+    # the input patch joins the features: one DuplicateStreams at the input, one Concat
+    assert {"fmpadding", "swg", "mvau", "upsample", "duplicate_streams", "concat"} <= kinds
     assert r["metric"]["name"] == "psnr" and "accuracy" not in r
     psnr = r["psnr"]
     assert psnr["accelerator"] == psnr["hw_graph"] == psnr["quantized"] > 0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codesign.errors import VerificationError
+from codesign.errors import LoweringError, VerificationError
 from codesign.flow.steps import StepRun
 
 if TYPE_CHECKING:
@@ -63,20 +63,48 @@ def stream_graph(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
     return graph if sized is None else with_depths(graph, sized["depths"])
 
 
-def squeeze_bits(cfg: FlowConfig) -> int | None:
-    """P for a baseline squeezed to P-bit accumulators (which then wrap), else None."""
-    if cfg.quant.method == "baseline" and cfg.quant.acc_bits is not None:
-        return cfg.quant.acc_bits
-    return None
+def layer_targets(cfg: FlowConfig, graph: StreamGraph) -> dict[str, int | None]:
+    """Each accumulating layer's P by node name, in graph order (loop bodies included):
+    the config's layer plan (:meth:`FlowConfig.layer_plan`), whose entries follow the
+    model's weighted layers; None: unconstrained (and always for a user's model). A plan
+    that differs between layers needs one accumulating layer per weighted layer."""
+    nodes = [k.node for _, k in graph.walk() if k.kernel.has_accumulator]
+    plan = cfg.layer_plan()
+    if plan is None:
+        return dict.fromkeys(nodes)
+    targets = [q.acc_bits for q in plan]
+    if len(set(targets)) == 1:
+        return dict.fromkeys(nodes, targets[0])
+    if len(nodes) != len(targets):
+        raise LoweringError(
+            f"the model's {len(targets)} weighted layers have their own P (quant.acc_bits, "
+            f"quant.layer_policy), but the dataflow graph has {len(nodes)} accumulating "
+            f"layers ({', '.join(nodes)}); give one P for every layer"
+        )
+    return dict(zip(nodes, targets, strict=True))
+
+
+def squeezed(cfg: FlowConfig, graph: StreamGraph) -> dict[str, int]:
+    """A squeezed baseline's accumulators: each layer with a P, squeezed to it (its
+    accumulator then wraps); empty for any other method."""
+    if cfg.user_model or cfg.quant.method != "baseline":
+        return {}
+    return {n: p for n, p in layer_targets(cfg, graph).items() if p is not None}
 
 
 def as_built(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
-    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
-    from codesign.dataflow.graph import with_acc_bits
+    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline
+    (each layer to its own P)."""
+    from codesign.dataflow.graph import with_acc_bits, with_layer_acc_bits
 
     graph: StreamGraph = get("stream_graph")
-    bits = squeeze_bits(run.cfg)
-    return graph if bits is None else with_acc_bits(graph, bits)
+    bits = squeezed(run.cfg, graph)
+    if not bits:
+        return graph
+    widths = set(bits.values())
+    if len(widths) == 1 and len(bits) == len(layer_targets(run.cfg, graph)):
+        return with_acc_bits(graph, widths.pop())
+    return with_layer_acc_bits(graph, bits)
 
 
 def accel_inputs(run: StepRun, get: Callable[[str], Any]) -> np.ndarray:

@@ -26,8 +26,9 @@ class SuperResolution(nn.Module):
         channels = 1
         for i, out in enumerate(cfg.channels):
             kernel = cfg.first_kernel if i == 0 else cfg.kernel
+            last = i == len(cfg.channels) - 1  # upsampled, it is the resize conv's input
             layers += [presets.make_conv2d(channels, out, kernel, quant_cfg),
-                       nn.BatchNorm2d(out), presets.make_relu(quant_cfg)]
+                       nn.BatchNorm2d(out), presets.make_relu(quant_cfg, last_input=last)]
             channels = out
         self.features = nn.Sequential(*layers)
         self.upsample = nn.Upsample(scale_factor=cfg.scale, mode="nearest")

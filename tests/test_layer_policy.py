@@ -56,7 +56,7 @@ def test_per_layer_acc_bits_and_policy_are_checked_before_training() -> None:
 def test_defaults_dump_and_digest_as_before_the_settings() -> None:
     cfg = FlowConfig()
     dumped = cfg.model_dump(mode="json")
-    assert "layer_policy" not in dumped["quant"]
+    assert "layer_policy" not in dumped["quant"] and "init" not in dumped["train"]
     papers = parse_config({"quant": {"layer_policy": "papers"}})
     assert papers.model_dump(mode="json")["quant"]["layer_policy"] == "papers"
     assert papers.design_digest() != cfg.design_digest()

@@ -125,6 +125,12 @@ class FlowConfig(Strict):
             )
         if not self.user_model:
             self.layer_plan()  # a per-layer setting against the model's layers, before training
+        if self.train.init == "float" and (self.user_model or self.quant.method == "float"):
+            raise ValueError(
+                "train.init float starts the quantized model of a built-in family from its "
+                f"float twin; model.kind {kind} with quant.method {self.quant.method} has "
+                "none (use train.init scratch)"
+            )
         check = family(kind).check
         if check is not None:
             check(self)

@@ -155,6 +155,19 @@ class TrainConfig(Strict):
     cache: bool = True
     """Take the checkpoint of an identical earlier training run (see
     codesign.frontend.quant.train_cache); False trains afresh (and stores nothing)."""
+    init: Literal["scratch", "float"] = "scratch"
+    """Where the quantized model starts: ``scratch``, its seeded initialisation; ``float``,
+    the trained float twin (weights copied, fitted to each layer's P, activation ranges
+    calibrated; see codesign.frontend.quant.init), then fine-tuned for ``epochs`` at
+    ``lr``, as the A2Q papers do for their classifiers."""
+
+    @model_serializer(mode="wrap")
+    def _omit_scratch_init(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # configs training from scratch dump (and digest) as before init existed
+        out: dict[str, Any] = handler(self)
+        if self.init == "scratch":
+            out.pop("init", None)
+        return out
 
 
 class LayerFold(Strict):

@@ -64,8 +64,9 @@ def _train(cfg: FlowConfig, work: Path) -> dict[str, Any]:
 def _commit() -> str:
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                            "codesign", "bench"], capture_output=True, text=True).stdout
+    # results files are outputs, not code
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "codesign",
+                            "bench", ":!bench/results"], capture_output=True, text=True).stdout
     return head + ("-dirty" if dirty.strip() else "")
 
 

@@ -51,6 +51,12 @@ def test_per_layer_acc_bits_and_policy_are_checked_before_training() -> None:
     _bad({"quant": {"act_bits": 4, "acc_bits": 9}}, "smallest usable P is 10")
     ok = parse_config({"quant": {"acc_bits": [16, None, 12], "method": "baseline"}})
     assert [q.acc_bits for q in ok.layer_plan() or ()] == [16, None, 12]
+    # a baseline is constrained nowhere: under the papers' policy its P (the 32-bit
+    # reference's, a squeezed one's) is every layer's width; only the edges' bits change
+    ref = parse_config({"quant": {"method": "baseline", "acc_bits": 32, "weight_bits": 4,
+                                  "layer_policy": "papers"}})
+    assert [(q.weight_bits, q.acc_bits) for q in ref.layer_plan() or ()] == [
+        (8, 32), (4, 32), (8, 32)]
 
 
 def test_defaults_dump_and_digest_as_before_the_settings() -> None:

@@ -50,8 +50,10 @@ class QuantConfig(Strict):
     """uniform: every weighted layer as configured. papers: the A2Q papers' policy (A2Q+
     App. B.1, following Colbert et al. 2023): the first and last weighted layers take
     8-bit weights and 8-bit input activations (the first reads the input codes,
-    ``input_bits``) and are not accumulator-constrained (their data-type bound); the
-    hidden layers share ``weight_bits``, ``act_bits`` and P."""
+    ``input_bits``) and are not accumulator-constrained (their data-type bound: FINN
+    sizes their accumulators); the hidden layers share ``weight_bits``, ``act_bits`` and
+    P. A baseline, constrained nowhere, has its P (a build width: 32 bits, or squeezed)
+    on every layer."""
 
     @model_validator(mode="after")
     def _usable_acc_bits(self) -> QuantConfig:
@@ -77,7 +79,7 @@ class QuantConfig(Strict):
     def _check_acc_list(self, entries: list[int | None]) -> None:
         if not entries:
             raise ValueError("quant.acc_bits: give one P, or a list of one per weighted layer")
-        if self.layer_policy == "papers":
+        if self.layer_policy == "papers" and self.method in ACCUMULATOR_AWARE:
             for i in sorted({0, len(entries) - 1}):
                 if entries[i] is not None:
                     raise ValueError(
@@ -122,11 +124,12 @@ class QuantConfig(Strict):
         else:
             targets = [self.acc_bits] * n
         plan = []
+        constrains = self.method in ACCUMULATOR_AWARE
         for i, p in enumerate(targets):
             edge = self.layer_policy == "papers" and i in (0, n - 1)
-            plan.append(LayerQuant(PAPERS_EDGE_BITS, None) if edge
+            plan.append(LayerQuant(PAPERS_EDGE_BITS, None if constrains else p) if edge
                         else LayerQuant(self.weight_bits, p))
-        if self.method in ACCUMULATOR_AWARE and all(q.acc_bits is None for q in plan):
+        if constrains and all(q.acc_bits is None for q in plan):
             why = (
                 "quant.layer_policy papers leaves the first and last unconstrained; use a "
                 "model with hidden layers or quant.layer_policy uniform"

@@ -10,7 +10,8 @@ float twin and the quantized model, its train section unchanged: epochs, seed, b
 learning rate; a fine-tuned model trains as many epochs at the same rate). The training
 cache is off, so every figure is trained in this run. Accuracy on the digits' 360 test
 images; ``at_init``: the quantized model right after the initialisation from float,
-before any fine-tuning. Writes ``bench/results/a2q_init.json``.
+before any fine-tuning; ``at_init_clamped``: the same start without the fit to P (A2Q's
+quantizer clamping the copied weights' norm). Writes ``bench/results/a2q_init.json``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 import torch
 
-from codesign.config import FlowConfig, load_config, parse_config
+from codesign.config import BuiltinModelSection, FlowConfig, load_config, parse_config
 from codesign.flow.build import write_json_atomic
 from codesign.flow.runner import run_flow
 
@@ -58,7 +59,27 @@ def _train(cfg: FlowConfig, work: Path) -> dict[str, Any]:
     if "init" in quant:
         out["at_init"] = scores["quantized_at_init"]
         out["weight_error_at_init"] = quant["init"]["weight_error"]
+        out["at_init_clamped"] = _clamped_start(cfg, build)
     return out
+
+
+def _clamped_start(cfg: FlowConfig, build: Path) -> float:
+    """Accuracy of the quantized model started from the same float twin without the fit
+    to P: the weights copied, the quantizers initialised from them (A2Q then clamps g to
+    the P limit) and the activations calibrated, as A2Q's own quantizer starts."""
+    from codesign.frontend.data import load_digits_split
+    from codesign.frontend.models import build_model
+    from codesign.frontend.quant.init import calibrate_activations, copy_float_state
+    from codesign.frontend.quant.train import evaluate
+
+    assert isinstance(cfg.model, BuiltinModelSection)
+    split = load_digits_split(cfg.quant.input_bits, seed=cfg.train.seed,
+                              shape=cfg.model.input_shape)
+    model = build_model(cfg.model, cfg.quant, seed=cfg.train.seed)
+    state = torch.load(build / "train" / "float.pt", map_location="cpu", weights_only=True)
+    copy_float_state(model, state)
+    calibrate_activations(model, split.x_train, cfg.train.batch_size)
+    return evaluate(model, split.x_test, split.y_test)
 
 
 def _commit() -> str:
@@ -93,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                                "init": init, **_train(cfg, Path(tmp))}
                         row["quantized_vs_float"] = row["quantized"] / row["float"]
                         points.append(row)
-                        at_init = (f", {100 * row['at_init']:.1f} % at init"
+                        at_init = (f", {100 * row['at_init']:.1f} % at init, "
+                                   f"{100 * row['at_init_clamped']:.1f} % unfitted"
                                    if "at_init" in row else "")
                         print(f"{method} P={p} {policy} {init}: {100 * row['quantized']:.1f} % "
                               f"(float {100 * row['float']:.1f} %{at_init}; {row['seconds']} s)",

@@ -197,3 +197,24 @@ def test_each_layer_is_lowered_and_proven_at_its_own_p(tmp_path: Path) -> None:
     as_built = Products(StepRun(bd, cfg, _Quiet())).get("as_built")
     with pytest.raises(VerificationError, match=rf"MVAU_1: its P is {bits} bits"):
         overflow(StepRun(bd, tight, _Quiet()), as_built=as_built)
+
+
+def test_report_and_sweep_table_show_each_layers_p() -> None:
+    from codesign.cli.app import _p_text
+    from codesign.report.data import Run
+
+    def run(quant: dict[str, Any], layers: list[dict[str, Any]] | None = None) -> Run:
+        return Run("r.json", {"config": {"quant": quant}, "layers": layers or []})
+
+    per_layer = run({"method": "baseline", "acc_bits": [16, None, 12]}, [
+        {"name": f"MVAU_{i}", "acc_bits_finn": 20, "acc_bits_target": p}
+        for i, p in enumerate([16, None, 12])])
+    assert per_layer.acc_text == "per layer 16/-/12" and per_layer.target_acc_bits == 16
+    # a squeezed baseline is built at each layer's own P, FINN's width where it has none
+    assert per_layer.squeezed and per_layer.layer_acc_bits == [16, 20, 12]
+    papers = run({"method": "a2q", "acc_bits": 14, "layer_policy": "papers"})
+    assert papers.acc_text == "14 (papers)" and papers.series == "a2q (papers)"
+    assert run({"method": "a2q", "acc_bits": 14}).acc_text == "14"
+    assert _p_text({"config.quant.acc_bits": [16, None, 12]}) == "16/-/12"
+    assert _p_text({"config.quant.acc_bits": 14, "config.quant.layer_policy": "papers"}) == (
+        "14 (papers)")

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from codesign.errors import LoweringError, VerificationError
+from codesign.errors import VerificationError
 from codesign.flow.steps import StepRun
 
 if TYPE_CHECKING:
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from codesign.config import FlowConfig
     from codesign.dataflow.graph import StreamGraph
 
 
@@ -63,39 +62,11 @@ def stream_graph(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
     return graph if sized is None else with_depths(graph, sized["depths"])
 
 
-def layer_targets(cfg: FlowConfig, graph: StreamGraph) -> dict[str, int | None]:
-    """Each accumulating layer's P by node name, in graph order (loop bodies included):
-    the config's layer plan (:meth:`FlowConfig.layer_plan`), whose entries follow the
-    model's weighted layers; None: unconstrained (and always for a user's model). A plan
-    that differs between layers needs one accumulating layer per weighted layer."""
-    nodes = [k.node for _, k in graph.walk() if k.kernel.has_accumulator]
-    plan = cfg.layer_plan()
-    if plan is None:
-        return dict.fromkeys(nodes)
-    targets = [q.acc_bits for q in plan]
-    if len(set(targets)) == 1:
-        return dict.fromkeys(nodes, targets[0])
-    if len(nodes) != len(targets):
-        raise LoweringError(
-            f"the model's {len(targets)} weighted layers have their own P (quant.acc_bits, "
-            f"quant.layer_policy), but the dataflow graph has {len(nodes)} accumulating "
-            f"layers ({', '.join(nodes)}); give one P for every layer"
-        )
-    return dict(zip(nodes, targets, strict=True))
-
-
-def squeezed(cfg: FlowConfig, graph: StreamGraph) -> dict[str, int]:
-    """A squeezed baseline's accumulators: each layer with a P, squeezed to it (its
-    accumulator then wraps); empty for any other method."""
-    if cfg.user_model or cfg.quant.method != "baseline":
-        return {}
-    return {n: p for n, p in layer_targets(cfg, graph).items() if p is not None}
-
-
 def as_built(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
     """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline
     (each layer to its own P)."""
     from codesign.dataflow.graph import with_acc_bits, with_layer_acc_bits
+    from codesign.flow.steps.targets import layer_targets, squeezed
 
     graph: StreamGraph = get("stream_graph")
     bits = squeezed(run.cfg, graph)

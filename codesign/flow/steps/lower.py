@@ -11,7 +11,7 @@ from codesign import bounds
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.checks import check_hw_graph, differing_rows, metric_of, score
-from codesign.flow.steps.graphs import layer_targets
+from codesign.flow.steps.targets import layer_targets
 
 if TYPE_CHECKING:
     from pathlib import Path

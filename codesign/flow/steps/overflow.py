@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from codesign import bounds
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
-from codesign.flow.steps.graphs import layer_targets
+from codesign.flow.steps.targets import layer_targets
 
 if TYPE_CHECKING:
     from codesign.dataflow.graph import StreamGraph

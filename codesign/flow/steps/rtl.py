@@ -10,7 +10,7 @@ import numpy as np
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.checks import metric_of, score
-from codesign.flow.steps.graphs import squeezed
+from codesign.flow.steps.targets import squeezed
 
 if TYPE_CHECKING:
     from qonnx.core.modelwrapper import ModelWrapper

@@ -339,7 +339,8 @@ def test_build_report(tmp_path: Path) -> None:
     folding = [row[summary.columns.index("PE/SIMD")] for row in summary.rows]
     assert folding.count("8/4, 1/8") == 5 and "PE/SIMD: each MVAU" in doc
     ov = next(t for t in result.tables if t.key == "overflow")
-    totals = {r[0]: r[5] for r in ov.rows if r[2] == "total"}
+    count = ov.columns.index("overflowing channels")
+    totals = {r[0]: r[count] for r in ov.rows if r[2] == "total"}
     assert sorted(totals.values()) == ["0", "0", "0", "15"]
     assert "RuntimeError: boom" in doc  # the failed point is listed with its error
     # the squeezed baseline's accuracy is the accelerator's (wrap-around included)

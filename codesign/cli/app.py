@@ -93,6 +93,16 @@ def _ii_text(record: dict[str, Any]) -> str:
     return f"{record['ii.cycles']} est." if record.get("ii.cycles") is not None else "-"
 
 
+def _p_text(record: dict[str, Any]) -> str:
+    """A sweep point's P: one, ``16 (papers)`` under the papers' layer policy (P of the
+    hidden layers), or one per weighted layer, ``16/14/-`` (-: unconstrained)."""
+    p = record.get("config.quant.acc_bits")
+    if isinstance(p, list):
+        return "/".join("-" if v is None else str(v) for v in p)
+    papers = p is not None and record.get("config.quant.layer_policy") == "papers"
+    return fmt(p) + (" (papers)" if papers else "")
+
+
 def _first(record: dict[str, Any], *keys: str) -> Any:
     """The first of ``keys`` present (not None) in a flat sweep record."""
     return next((record[k] for k in keys if record.get(k) is not None), None)
@@ -303,7 +313,7 @@ def sweep(
         with SweepStore(store_path) as st:
             rows = [(
                 r["digest"], fmt(r.get("config.quant.method")),
-                fmt(r.get("config.quant.acc_bits")), folding_text(r.get("layers") or []),
+                _p_text(r), folding_text(r.get("layers") or []),
                 r["status"],
                 fmt(_first(r, *(f"{r.get('metric.name') or 'accuracy'}.{stage}"
                                 for stage in ("accelerator", "hw_graph", "quantized")))),

@@ -41,9 +41,12 @@ def _print_accuracy(results: dict[str, Any]) -> None:
         value = scores.get(key)
         return fmt(value) if value is None or not unit else f"{value:.2f}{unit}"
 
+    # train.init float: the quantized model as started from the float twin
+    init = ("" if "quantized_at_init" not in scores
+            else f" (from float: {score('quantized_at_init')} before fine-tuning)")
     console().print(
         f"[bold]{results['name']}[/]  {metric['label']}: float {score('float')}, "
-        f"quantized {score('quantized')}, HW graph {score('hw_graph')}, "
+        f"quantized {score('quantized')}{init}, HW graph {score('hw_graph')}, "
         f"accelerator {score('accelerator')}"
     )
     agree = results.get("agreement") or {}
@@ -63,7 +66,8 @@ def _print_layers(layers: list[dict[str, Any]]) -> None:
     for row in layers:
         acc = "/".join(
             fmt(row.get(k))
-            for k in ("acc_bits_dtype_bound", "acc_bits_a2q_bound", "acc_bits_finn")
+            for k in ("acc_bits_dtype_bound", "acc_bits_a2q_bound", "acc_bits_finn",
+                      "acc_bits_target")
         )
         rows.append((
             row["name"],
@@ -75,7 +79,7 @@ def _print_layers(layers: list[dict[str, Any]]) -> None:
             fmt(row.get("lut"), 0),
         ))
     header = ("layer", "MWxMH", "in/w bits", "acc bits", "PE/SIMD", "cycles", "LUT est")
-    print_lines(["layers (acc bits: data-type bound / A2Q bound / FINN)",
+    print_lines(["layers (acc bits: data-type bound / A2Q bound / FINN / the layer's P)",
                  *aligned(header, rows)])
 
 
@@ -121,7 +125,10 @@ def _print_overflow(ovf: dict[str, Any]) -> None:
     parts = [
         f"{layer['name']} {layer['overflowing_channels']}/{layer['channels']} channels "
         f"at {layer['acc_bits']} bits "
-        f"(RTL flag {'set' if layer['rtl_overflow_flag'] else 'low'})"
+        f"(RTL flag {'set' if layer['rtl_overflow_flag'] else 'low'}"
+        + ("" if layer.get("fits_target") is None else
+           f"; {'fits' if layer['fits_target'] else 'exceeds'} its P = {layer['acc_bits_target']}")
+        + ")"
         for layer in ovf["layers"]
     ]
     console().print("overflow proof (extreme inputs, RTL): " + "; ".join(parts))

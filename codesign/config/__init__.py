@@ -12,6 +12,8 @@ from codesign.config.io import load_config, parse_config, read_yaml_mapping
 from codesign.config.sections import (
     FoldConfig,
     LayerFold,
+    LayerPolicy,
+    LayerQuant,
     QuantConfig,
     QuantMethod,
     SimConfig,
@@ -29,6 +31,8 @@ __all__ = [
     "FlowConfig",
     "FoldConfig",
     "LayerFold",
+    "LayerPolicy",
+    "LayerQuant",
     "ModelSection",
     "NpzData",
     "QuantConfig",

@@ -19,7 +19,14 @@ from pydantic import (
 )
 
 from codesign.config.data import DataField, DigitsData, NpzData
-from codesign.config.sections import FoldConfig, QuantConfig, SimConfig, SynthConfig, TrainConfig
+from codesign.config.sections import (
+    FoldConfig,
+    LayerQuant,
+    QuantConfig,
+    SimConfig,
+    SynthConfig,
+    TrainConfig,
+)
 from codesign.frontend.models import family, registry
 from codesign.schema import ModelSection, Strict, file_digest
 
@@ -116,10 +123,28 @@ class FlowConfig(Strict):
                 "data.train is the training set of a Brevitas factory without "
                 "checkpoint (model.kind brevitas); an ONNX model is not trained"
             )
+        if not self.user_model:
+            self.layer_plan()  # a per-layer setting against the model's layers, before training
+        if self.train.init == "float" and (self.user_model or self.quant.method == "float"):
+            raise ValueError(
+                "train.init float starts the quantized model of a built-in family from its "
+                f"float twin; model.kind {kind} with quant.method {self.quant.method} has "
+                "none (use train.init scratch)"
+            )
         check = family(kind).check
         if check is not None:
             check(self)
         return self
+
+    def layer_plan(self) -> tuple[LayerQuant, ...] | None:
+        """Each weighted layer's quantization, in graph order (see
+        :meth:`QuantConfig.layer_plan`); None for a user's model, which carries its own."""
+        if self.user_model:
+            return None
+        names = family(self.model.kind).weighted_layers
+        if names is None:
+            raise ValueError(f"model.kind {self.model.kind} does not list its weighted layers")
+        return self.quant.layer_plan(names(self.model))
 
     @model_serializer(mode="wrap")
     def _omit_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -15,6 +17,23 @@ from codesign.bounds import smallest_useful_acc_bits
 from codesign.schema import Strict
 
 QuantMethod = Literal["float", "baseline", "a2q", "a2q_plus"]
+LayerPolicy = Literal["uniform", "papers"]
+AccBits = Annotated[int, Field(ge=2, le=64)]
+PAPERS_EDGE_BITS = 8
+"""Weight and input-activation bits of the first and last weighted layers under the
+papers' layer policy (A2Q+ App. B.1, following Colbert et al. 2023)."""
+ACCUMULATOR_AWARE = ("a2q", "a2q_plus")
+
+
+@dataclass(frozen=True)
+class LayerQuant:
+    """How one weighted layer (linear or conv) is quantized."""
+
+    weight_bits: int
+    acc_bits: int | None
+    """Its P: the width A2Q constrains it to (a squeezed baseline: the width it wraps
+    at); None: unconstrained, the accumulator FINN derives from the data types and
+    weights."""
 
 
 class QuantConfig(Strict):
@@ -22,27 +41,113 @@ class QuantConfig(Strict):
     weight_bits: int = Field(default=8, ge=2, le=16)
     act_bits: int = Field(default=8, ge=2, le=16)
     input_bits: int = Field(default=8, ge=2, le=16)
-    acc_bits: int | None = Field(default=16, ge=2, le=64)
-    """Target accumulator width P. Required for a2q/a2q_plus; for baseline, None keeps
-    the width FINN derives from the weights and an integer squeezes accumulators to P."""
+    acc_bits: AccBits | list[AccBits | None] | None = 16
+    """Target accumulator width P: one for every weighted layer, or a list with one entry
+    per weighted layer in graph order (as ``fold.layers``; null: that layer
+    unconstrained). Required for a2q/a2q_plus; for baseline, None keeps the width FINN
+    derives from the weights and an integer squeezes accumulators to P."""
+    layer_policy: LayerPolicy = "uniform"
+    """uniform: every weighted layer as configured. papers: the A2Q papers' policy (A2Q+
+    App. B.1, following Colbert et al. 2023): the first and last weighted layers take
+    8-bit weights and 8-bit input activations (the first reads the input codes,
+    ``input_bits``) and are not accumulator-constrained (their data-type bound: FINN
+    sizes their accumulators); the hidden layers share ``weight_bits``, ``act_bits`` and
+    P. A baseline, constrained nowhere, has its P (a build width: 32 bits, or squeezed)
+    on every layer."""
 
     @model_validator(mode="after")
     def _usable_acc_bits(self) -> QuantConfig:
-        if self.method in ("a2q", "a2q_plus"):
-            if self.acc_bits is None:
-                raise ValueError(f"quant.acc_bits (P) is required for method {self.method!r}")
-            # every layer's input is unsigned: the quantized image or a QuantReLU output
-            need = max(
-                smallest_useful_acc_bits(self.method, bits, input_signed=False)
-                for bits in (self.input_bits, self.act_bits)
-            )
-            if self.acc_bits < need:
-                raise ValueError(
-                    f"quant.acc_bits={self.acc_bits} leaves no nonzero weight possible for "
-                    f"{self.method} with {max(self.input_bits, self.act_bits)}-bit unsigned "
-                    f"inputs; the smallest usable P is {need}"
-                )
+        if isinstance(self.acc_bits, list):
+            self._check_acc_list(self.acc_bits)
+        if self.method not in ACCUMULATOR_AWARE:
+            return self
+        if self.acc_bits is None:
+            raise ValueError(f"quant.acc_bits (P) is required for method {self.method!r}")
+        # every layer's input is unsigned: the quantized image or a QuantReLU output
+        if isinstance(self.acc_bits, list):
+            for i, p in enumerate(self.acc_bits):
+                if p is not None:
+                    self._check_usable(p, {self.input_bits if i == 0 else self.act_bits}, i)
+        else:
+            # one P for every constrained layer: the first reads the input codes (the
+            # papers' policy leaves it unconstrained), the others an activation
+            papers = self.layer_policy == "papers"
+            widths = {self.act_bits} if papers else {self.input_bits, self.act_bits}
+            self._check_usable(self.acc_bits, widths, None)
         return self
+
+    def _check_acc_list(self, entries: list[int | None]) -> None:
+        if not entries:
+            raise ValueError("quant.acc_bits: give one P, or a list of one per weighted layer")
+        if self.layer_policy == "papers" and self.method in ACCUMULATOR_AWARE:
+            for i in sorted({0, len(entries) - 1}):
+                if entries[i] is not None:
+                    raise ValueError(
+                        f"quant.acc_bits[{i}]={entries[i]}: quant.layer_policy papers leaves "
+                        "the first and last weighted layers unconstrained; give null there"
+                    )
+
+    def _check_usable(self, p: int, input_widths: set[int], index: int | None) -> None:
+        """P must leave room for a nonzero weight (||q||_1 >= 1) in a layer reading
+        unsigned inputs of these widths, else A2Q zeroes every weight of it."""
+        bits = max(input_widths)
+        need = smallest_useful_acc_bits(self.method, bits, input_signed=False)
+        if p >= need:
+            return
+        where = (
+            f"quant.acc_bits[{index}]={p} (weighted layer {index})" if index is not None
+            else f"quant.acc_bits={p}"
+        )
+        raise ValueError(
+            f"{where} leaves no nonzero weight possible for {self.method} with {bits}-bit "
+            f"unsigned inputs; the smallest usable P is {need}"
+        )
+
+    @property
+    def last_input_bits(self) -> int:
+        """Bits of the activation the last weighted layer reads."""
+        return PAPERS_EDGE_BITS if self.layer_policy == "papers" else self.act_bits
+
+    def layer_plan(self, layers: Sequence[str]) -> tuple[LayerQuant, ...]:
+        """The quantization of each weighted layer (``layers``: their names, in graph
+        order); a ValueError names the key when ``acc_bits`` is a list of another length,
+        or when an accumulator-aware method would constrain no layer."""
+        n = len(layers)
+        if isinstance(self.acc_bits, list):
+            if len(self.acc_bits) != n:
+                raise ValueError(
+                    f"quant.acc_bits has {len(self.acc_bits)} entries but the model has {n} "
+                    f"weighted layers ({', '.join(layers)}); give one P per weighted layer, "
+                    "in this order, or a single P"
+                )
+            targets: list[int | None] = list(self.acc_bits)
+        else:
+            targets = [self.acc_bits] * n
+        plan = []
+        constrains = self.method in ACCUMULATOR_AWARE
+        for i, p in enumerate(targets):
+            edge = self.layer_policy == "papers" and i in (0, n - 1)
+            plan.append(LayerQuant(PAPERS_EDGE_BITS, None if constrains else p) if edge
+                        else LayerQuant(self.weight_bits, p))
+        if constrains and all(q.acc_bits is None for q in plan):
+            why = (
+                "quant.layer_policy papers leaves the first and last unconstrained; use a "
+                "model with hidden layers or quant.layer_policy uniform"
+                if self.layer_policy == "papers" else "every quant.acc_bits entry is null"
+            )
+            raise ValueError(
+                f"quant.method {self.method} constrains none of the model's {n} weighted "
+                f"layers ({', '.join(layers)}): {why}"
+            )
+        return tuple(plan)
+
+    @model_serializer(mode="wrap")
+    def _omit_uniform_policy(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # configs without a policy dump (and digest) as before it existed
+        out: dict[str, Any] = handler(self)
+        if self.layer_policy == "uniform":
+            out.pop("layer_policy", None)
+        return out
 
 
 class TrainConfig(Strict):
@@ -53,6 +158,19 @@ class TrainConfig(Strict):
     cache: bool = True
     """Take the checkpoint of an identical earlier training run (see
     codesign.frontend.quant.train_cache); False trains afresh (and stores nothing)."""
+    init: Literal["scratch", "float"] = "scratch"
+    """Where the quantized model starts: ``scratch``, its seeded initialisation; ``float``,
+    the trained float twin (weights copied, fitted to each layer's P, activation ranges
+    calibrated; see codesign.frontend.quant.init), then fine-tuned for ``epochs`` at
+    ``lr``, as the A2Q papers do for their classifiers."""
+
+    @model_serializer(mode="wrap")
+    def _omit_scratch_init(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # configs training from scratch dump (and digest) as before init existed
+        out: dict[str, Any] = handler(self)
+        if self.init == "scratch":
+            out.pop("init", None)
+        return out
 
 
 class LayerFold(Strict):

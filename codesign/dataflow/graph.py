@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,6 +238,15 @@ def with_acc_bits(graph: StreamGraph, bits: int) -> StreamGraph:
     32 bits) at the same folding; narrower squeezes them, and the RTL then wraps.
     """
     return graph.map_nodes(lambda k: k.kernel.with_acc_bits(k, bits), f"{graph.name}_acc{bits}")
+
+
+def with_layer_acc_bits(graph: StreamGraph, bits: Mapping[str, int]) -> StreamGraph:
+    """:func:`with_acc_bits` per layer: each node named in ``bits`` with its accumulator
+    that wide and signed, the others as they are."""
+    return graph.map_nodes(
+        lambda k: k.kernel.with_acc_bits(k, bits[k.node]) if k.node in bits else k,
+        f"{graph.name}_acc_layers",
+    )
 
 
 # --------------------------------------------------------------------------- reading

@@ -57,6 +57,10 @@ def scores_of(name: str, s: JSON) -> JSON:
     }
     if scores["float"] and scores["quantized"] is not None:
         scores["quantized_vs_float"] = scores["quantized"] / scores["float"]
+    # train.init float: the quantized model as initialised from the float twin, before
+    # any fine-tuning
+    if (init := runs.get("quant", {}).get("init")) is not None:
+        scores["quantized_at_init"] = init.get(f"test_{name}")
     return scores
 
 

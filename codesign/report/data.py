@@ -76,10 +76,20 @@ class Run:
 
     @property
     def target_acc_bits(self) -> int | None:
-        """The configured accumulator width P (None: FINN derives it from the weights, and
-        always for a user's model, which has no P)."""
+        """The configured accumulator width P, the widest entry of a per-layer list (None:
+        FINN derives it from the weights, and always for a user's model, which has no P)."""
         value = None if self.user_model else self.get("config.quant.acc_bits")
+        if isinstance(value, list):
+            widths = [int(v) for v in value if v is not None]
+            return max(widths) if widths else None
         return int(value) if value is not None else None
+
+    @property
+    def layer_policy(self) -> str:
+        """``quant.layer_policy``: ``papers`` (first and last layers 8-bit, unconstrained)
+        or ``uniform`` (every layer as configured; results written before the setting)."""
+        return "uniform" if self.user_model else str(self.get("config.quant.layer_policy",
+                                                                "uniform"))
 
     @property
     def squeezed(self) -> bool:
@@ -114,10 +124,12 @@ class Run:
         return "quantized model" if self.score("quantized") is not None else "n/a"
 
     def built_acc_bits(self, layer: JSON) -> int | None:
-        """The accumulator width a layer is built with: P for a squeezed baseline, else
-        the width FINN derived (for A2Q never more than P)."""
+        """The accumulator width a layer is built with: its P for a squeezed baseline
+        (where it has one), else the width FINN derived (for A2Q never more than P)."""
         if self.squeezed:
-            return self.target_acc_bits
+            own = layer.get("acc_bits_target", self.target_acc_bits)  # the layer's own P
+            if own is not None:
+                return int(own)
         bits = layer.get("acc_bits_finn", layer.get("acc_bits"))
         return int(bits) if bits is not None else None
 
@@ -158,10 +170,16 @@ class Run:
 
     @property
     def acc_text(self) -> str:
-        """The accumulator cell: ``16`` (P), ``FINN (19)`` (a baseline at FINN's widths,
-        the widest), ``per layer 15/16`` (a user's model), or ``?`` before lowering."""
+        """The accumulator cell: ``16`` (P), ``16 (papers)`` (P of the hidden layers under
+        the papers' layer policy), ``per layer 16/14/-`` (a per-layer quant.acc_bits, -:
+        unconstrained), ``FINN (19)`` (a baseline at FINN's widths, the widest), ``per
+        layer 15/16`` (a user's model: its layers as built), or ``?`` before lowering."""
+        value = None if self.user_model else self.get("config.quant.acc_bits")
+        if isinstance(value, list):
+            return "per layer " + "/".join("-" if v is None else str(v) for v in value)
         if self.target_acc_bits is not None:
-            return str(self.target_acc_bits)
+            papers = " (papers)" if self.layer_policy == "papers" else ""
+            return f"{self.target_acc_bits}{papers}"
         if self.user_model:
             widths = self.layer_acc_bits
             return f"per layer {'/'.join(map(str, widths))}" if widths else "?"
@@ -173,7 +191,7 @@ class Run:
         its accumulators were squeezed to P or left at FINN's width."""
         if self.method == "baseline" and self.target_acc_bits is None:
             return "baseline (FINN width)"
-        return self.method
+        return f"{self.method} (papers)" if self.layer_policy == "papers" else self.method
 
     @property
     def label(self) -> str:

@@ -147,9 +147,11 @@ def summary_table(runs: Sequence[Run]) -> Table:
         ],
         rows=rows,
         row_classes=classes,
-        note="P: the configured accumulator width; 'FINN (n)': no target, FINN's own "
-        "MinimizeAccumulatorWidth result (widest layer n); 'per layer a/b': a user's model "
-        "(its own quantization, no P), each weighted layer's accumulator as built. "
+        note="P: the configured accumulator width; '(papers)': the papers' layer policy, "
+        "P for the hidden layers, the first and last 8-bit and unconstrained; 'per layer "
+        "a/b/-': a P per weighted layer (-: unconstrained), or for a user's model (its own "
+        "quantization, no P) each weighted layer's accumulator as built; 'FINN (n)': no "
+        "target, FINN's own MinimizeAccumulatorWidth result (widest layer n). "
         "PE/SIMD: each MVAU's folding as "
         "built, in graph order. The model family's metric on the test split (a classifier's "
         "accuracy in %, an image family's PSNR in dB): "
@@ -247,8 +249,9 @@ def layer_table(runs: Sequence[Run]) -> Table:
         note="Data-type bound: worst case for the input and weight data types. A2Q bound: "
         "smallest P the A2Q L1-norm bound allows for the largest per-channel ‖q‖₁. "
         "Weight-aware: exact extreme sums of the actual weights. FINN: "
-        "MinimizeAccumulatorWidth. Built: the width in the accelerator (P for a squeezed "
-        "baseline, which then wraps; else FINN's).",
+        "MinimizeAccumulatorWidth. Target P: the layer's own P (quant.acc_bits, per layer "
+        "under a list or the papers' layer policy; — : unconstrained). Built: the width in "
+        "the accelerator (its P for a squeezed baseline, which then wraps; else FINN's).",
     )
 
 
@@ -268,12 +271,14 @@ def overflow_table(runs: Sequence[Run]) -> Table | None:
                     str(ly.get("name")),
                     fmt(ly.get("channels")),
                     fmt(ly.get("acc_bits")),
+                    fmt(ly.get("acc_bits_target")),
+                    fmt(ly.get("fits_target")),
                     fmt(n),
                     fmt(ly.get("rtl_overflow_flag")),
                 ]
             )
             classes.append("bad" if n else "")
-        rows.append([r.label, r.method, "total", "", "", fmt(ov.get("total")), ""])
+        rows.append([r.label, r.method, "total", "", "", "", "", fmt(ov.get("total")), ""])
         classes.append("bad" if ov.get("total") else "total")
     if not rows:
         return None
@@ -281,15 +286,16 @@ def overflow_table(runs: Sequence[Run]) -> Table | None:
         key="overflow",
         title="Overflow proof: channels whose accumulator wraps on extreme inputs",
         columns=[
-            "run", "method", "layer", "channels", "acc bits", "overflowing channels",
-            "RTL overflow flag",
+            "run", "method", "layer", "channels", "acc bits", "own P", "fits own P",
+            "overflowing channels", "RTL overflow flag",
         ],
         rows=rows,
         row_classes=classes,
         note="Each accumulating layer's output channel is driven to its largest and smallest "
         "possible accumulator value (sign-aligned extreme inputs) in RTL simulation; a "
         "channel counts if either sum leaves the accumulator's range, and the RTL overflow "
-        "monitor must agree.",
+        "monitor must agree. Own P: the layer's target P (— : unconstrained); fits own P: "
+        "whether its extreme sums fit a P-bit accumulator (an A2Q layer's must).",
     )
 
 

@@ -551,20 +551,32 @@ def step_create_dataflow_partition(model: ModelWrapper, cfg: FlowConfig) -> Mode
 def _refuse_all_zero_weights(child: ModelWrapper, cfg: FlowConfig) -> None:
     """A layer whose weights all quantized to zero computes a constant; FINN cannot size
     its (zero-bit) accumulator. Say so, naming the layer, instead of FINN's assertion."""
-    for node in child.graph.node:
-        if is_hw_node(node) and kernel_for(node).has_accumulator:
-            w = child.get_initializer(node.input[1])
-            if w is not None and not w.any():
-                hint = (
-                    f"; the A2Q bound at quant.acc_bits={cfg.quant.acc_bits} leaves no room "
-                    "for any weight: raise quant.acc_bits"
-                    if not cfg.user_model and cfg.quant.method in ("a2q", "a2q_plus")
-                    else ""
-                )
-                raise LoweringError(
-                    f"{node.name}: every weight quantized to zero, so the layer outputs a "
-                    f"constant and has no accumulator to size{hint}"
-                )
+    weighted = [n for n in child.graph.node if is_hw_node(n) and kernel_for(n).has_accumulator]
+    for i, node in enumerate(weighted):
+        w = child.get_initializer(node.input[1])
+        if w is not None and not w.any():
+            raise LoweringError(
+                f"{node.name}: every weight quantized to zero, so the layer outputs a "
+                f"constant and has no accumulator to size{_a2q_hint(cfg, i, len(weighted))}"
+            )
+
+
+def _a2q_hint(cfg: FlowConfig, index: int, layers: int) -> str:
+    """Why an A2Q layer may have lost every weight: its P (that of the ``index``-th of
+    the ``layers`` weighted layers)."""
+    plan = cfg.layer_plan()
+    if plan is None or cfg.quant.method not in ("a2q", "a2q_plus"):
+        return ""
+    acc = cfg.quant.acc_bits
+    per_layer = isinstance(acc, list)
+    if len(plan) == layers:
+        p = plan[index].acc_bits
+    else:  # the graph's layers are not the model's: only a uniform P is every layer's
+        p = acc if isinstance(acc, int) and cfg.quant.layer_policy == "uniform" else None
+    if p is None:
+        return ""
+    key = f"quant.acc_bits[{index}]" if per_layer else "quant.acc_bits"
+    return f"; the A2Q bound at its P, {key}={p}, leaves no room for any weight: raise it"
 
 
 def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:

@@ -15,7 +15,6 @@ from codesign.flow.steps import StepRun
 if TYPE_CHECKING:
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from codesign.config import FlowConfig
     from codesign.dataflow.graph import StreamGraph
 
 
@@ -63,20 +62,20 @@ def stream_graph(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
     return graph if sized is None else with_depths(graph, sized["depths"])
 
 
-def squeeze_bits(cfg: FlowConfig) -> int | None:
-    """P for a baseline squeezed to P-bit accumulators (which then wrap), else None."""
-    if cfg.quant.method == "baseline" and cfg.quant.acc_bits is not None:
-        return cfg.quant.acc_bits
-    return None
-
-
 def as_built(run: StepRun, get: Callable[[str], Any]) -> StreamGraph:
-    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline."""
-    from codesign.dataflow.graph import with_acc_bits
+    """The accelerator as built: FINN's widths, or squeezed to P for a squeezed baseline
+    (each layer to its own P)."""
+    from codesign.dataflow.graph import with_acc_bits, with_layer_acc_bits
+    from codesign.flow.steps.targets import layer_targets, squeezed
 
     graph: StreamGraph = get("stream_graph")
-    bits = squeeze_bits(run.cfg)
-    return graph if bits is None else with_acc_bits(graph, bits)
+    bits = squeezed(run.cfg, graph)
+    if not bits:
+        return graph
+    widths = set(bits.values())
+    if len(widths) == 1 and len(bits) == len(layer_targets(run.cfg, graph)):
+        return with_acc_bits(graph, widths.pop())
+    return with_layer_acc_bits(graph, bits)
 
 
 def accel_inputs(run: StepRun, get: Callable[[str], Any]) -> np.ndarray:

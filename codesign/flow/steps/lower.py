@@ -11,6 +11,7 @@ from codesign import bounds
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.checks import check_hw_graph, differing_rows, metric_of, score
+from codesign.flow.steps.targets import layer_targets
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,6 +51,7 @@ def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
     np.save(outputs, want)
 
     graph = read_graph(child, name=cfg.name)
+    own_p = layer_targets(cfg, graph)
     layers = []
     for info in layer_table(child):
         row = info.as_dict()
@@ -57,7 +59,7 @@ def lower(run: StepRun, *, graph_file: Path, test_set: EvalSet) -> JSON:
         if (acc := k.kernel.accumulator(k)) is not None:
             row.update(acc_bounds(acc, str(info.weight_dtype)))
             row["acc_bits_finn"] = info.acc_bits
-            row["acc_bits_target"] = None if cfg.user_model else cfg.quant.acc_bits
+            row["acc_bits_target"] = own_p[info.name]  # the layer's own P
         layers.append(row)
     rel = [str(p.relative_to(bd.root)) for p in (res.parent, res.dataflow, outputs)]
     return {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from codesign import bounds
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
+from codesign.flow.steps.targets import layer_targets
 
 if TYPE_CHECKING:
     from codesign.dataflow.graph import StreamGraph
@@ -23,6 +24,10 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
     simulated alone on the frames its kernel builds from those inputs; its overflow
     monitor must fire exactly when some exact extreme sum falls outside its accumulator,
     and its (possibly wrapped) outputs must equal the reference.
+
+    Each layer is also checked at its own P (``quant.acc_bits``, per layer under a list
+    or the layer policy): an A2Q layer's extreme sums must fit it (A2Q's guarantee, on
+    the weights as lowered); a squeezed baseline's records whether they do.
     """
     from codesign.backends.rtl import emit_rtl
     from codesign.backends.vectors import write_vectors
@@ -32,6 +37,7 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
     from codesign.verify.sim import simulate_accelerator
 
     bd, cfg = run.bd, run.cfg
+    targets = layer_targets(cfg, as_built)
     layers = []
     for _, k in as_built.walk():  # inside loop bodies too
         acc = k.kernel.accumulator(k)
@@ -40,6 +46,14 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
         acc_lo, acc_hi = bounds.int_range(acc.bits, acc.signed)
         sum_lo, sum_hi = acc.sum_range()
         bad = (sum_hi > acc_hi) | (sum_lo < acc_lo)
+        target = targets[k.node]
+        fits = None if target is None else _fits(target, int(sum_lo.min()), int(sum_hi.max()))
+        if fits is False and cfg.quant.method in ("a2q", "a2q_plus") and not cfg.user_model:
+            raise VerificationError(
+                f"{k.node}: its P is {target} bits, which {cfg.quant.method} guarantees every "
+                f"sum fits, but its extreme sums {int(sum_lo.min())}..{int(sum_hi.max())} "
+                "leave that range"
+            )
         single = single_kernel(k, name=f"{cfg.name}_{k.node}")
         x = k.kernel.overflow_probe(k)
         work = bd.dir("overflow", k.instance_name)
@@ -64,7 +78,7 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
         record_case(bd.root / JUNIT, "overflow_proof", k.node, None, time.monotonic() - t0)
         layers.append({
             "name": k.node, "channels": acc.channels, "fan_in": acc.fan_in,
-            "acc_bits": acc.bits,
+            "acc_bits": acc.bits, "acc_bits_target": target, "fits_target": fits,
             "overflowing_channels": int(bad.sum()), "rtl_overflow_flag": flagged,
             "extreme_sum_range": [int(sum_lo.min()), int(sum_hi.max())],
         })
@@ -73,3 +87,9 @@ def overflow(run: StepRun, *, as_built: StreamGraph) -> JSON:
         "total": sum(layer["overflowing_channels"] for layer in layers),
         "simulator": cfg.sim.simulator,
     }
+
+
+def _fits(bits: int, lo: int, hi: int) -> bool:
+    """Whether every sum in ``lo..hi`` fits a signed ``bits``-wide accumulator."""
+    low, high = bounds.int_range(bits, signed=True)
+    return low <= lo and hi <= high

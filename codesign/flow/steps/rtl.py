@@ -10,7 +10,7 @@ import numpy as np
 from codesign.errors import VerificationError
 from codesign.flow.steps import JSON, StepRun
 from codesign.flow.steps.checks import metric_of, score
-from codesign.flow.steps.graphs import squeeze_bits
+from codesign.flow.steps.targets import squeezed
 
 if TYPE_CHECKING:
     from qonnx.core.modelwrapper import ModelWrapper
@@ -49,7 +49,8 @@ def rtl(
     artefacts = [project.top_file, project.filelist, *project.memories, meta]
     return {
         "top": project.top,
-        "squeezed_acc_bits": squeeze_bits(run.cfg),
+        # a squeezed baseline: each layer's P, at which its accumulator wraps
+        "squeezed_acc_bits": squeezed(run.cfg, stream_graph) or None,
         f"accelerator_{metric_of(run.cfg).name}": score(run.cfg, out, test_set.y),
         "accelerator_agreement": metric_of(run.cfg).agreement(graph_outputs, out),
         "outputs_differing_from_finn": int((y != finn_out).any(axis=1).sum()),

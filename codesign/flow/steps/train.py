@@ -12,6 +12,8 @@ from codesign.frontend.models import family
 from codesign.frontend.models.brevitas import BrevitasModelConfig
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from codesign.frontend.data import DigitsSplit, TargetSplit, UserSplit
 
     Split = DigitsSplit | TargetSplit | UserSplit
@@ -21,32 +23,38 @@ USER_CHECKPOINT = "model.pt"
 
 
 def float_twin(quant: QuantConfig) -> QuantConfig:
-    return quant.model_copy(update={"method": "float", "acc_bits": None})
+    return quant.model_copy(update={"method": "float", "acc_bits": None,
+                                    "layer_policy": "uniform"})
 
 
 def train(run: StepRun, *, split: Split) -> JSON:
     if isinstance(run.cfg.model, BrevitasModelConfig):
         return _train_user(run, split)
-    runs: JSON = {}
-    artefacts = []
-    for name, quant in (("float", float_twin(run.cfg.quant)), ("quant", run.cfg.quant)):
-        if name == "quant" and run.cfg.quant.method == "float":
-            runs["quant"] = runs["float"]
-            continue
-        runs[name] = _train_run(run, name, quant, split)
-        domain = getattr(run.cfg.data, "domain", "source")
-        if domain != "source":
-            runs[name] = _adapt_run(run, runs[name], quant, split, domain)
-        artefacts.append(runs[name]["checkpoint"])
+    cfg = run.cfg
+    runs: JSON = {"float": _train_run(run, "float", float_twin(cfg.quant), split)}
+    if cfg.quant.method != "float":
+        # train.init float: the quantized model starts from the float twin as trained
+        # on the source data (before any adaptation below)
+        init = runs["float"] if cfg.train.init == "float" else None
+        runs["quant"] = _train_run(run, "quant", cfg.quant, split, init)
+    domain = getattr(cfg.data, "domain", "source")
+    if domain != "source":
+        for name, quant in (("float", float_twin(cfg.quant)), ("quant", cfg.quant)):
+            if name in runs:
+                runs[name] = _adapt_run(run, runs[name], quant, split, domain)
+    runs.setdefault("quant", runs["float"])
+    artefacts = list(dict.fromkeys(r["checkpoint"] for r in runs.values()))
     out: JSON = {"runs": runs, "artefacts": artefacts}
-    if (counts := family(run.cfg.model.kind).parameters) is not None:
-        out["parameters"] = counts(run.cfg.model)
+    if (counts := family(cfg.model.kind).parameters) is not None:
+        out["parameters"] = counts(cfg.model)
     return out
 
 
-def _train_run(run: StepRun, name: str, quant: QuantConfig, split: Split) -> JSON:
+def _train_run(run: StepRun, name: str, quant: QuantConfig, split: Split,
+               init: JSON | None = None) -> JSON:
     """One training run (``float`` or ``quant``) of a built-in model: from the training
-    cache where an identical run is stored, else trained (and stored)."""
+    cache where an identical run is stored, else trained (and stored). ``init``: the
+    float twin's run the quantized model starts from (``train.init: float``)."""
     from codesign.cache import cache_dir, entry_lock
     from codesign.frontend.models import build_model
     from codesign.frontend.quant import train_cache
@@ -64,11 +72,12 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: Split) -> JSO
             result: JSON = {**hit, "source": "cache"}
         else:
             model = build_model(cfg.model, quant, seed=cfg.train.seed)
+            metric = family(cfg.model.kind).metric
+            started = None if init is None else _start_from_float(run, model, init, split)
 
             def report(epoch: int, loss: float) -> None:
                 run.progress.epoch(name, epoch, cfg.train.epochs, loss)
 
-            metric = family(cfg.model.kind).metric
             res = train_model(model, split, cfg.train, progress=report, metric=metric,
                               input_bits=quant.input_bits)
             save_checkpoint(model, ckpt)
@@ -78,11 +87,34 @@ def _train_run(run: StepRun, name: str, quant: QuantConfig, split: Split) -> JSO
                 f"train_{metric.name}": res.train_accuracy,
                 "seconds": round(res.seconds, 2),
             }
+            if started is not None:
+                result["init"] = started
             if cache is not None:
                 train_cache.store(cache, key, ckpt, result)
             result["source"] = "trained"
     result["checkpoint"] = str(ckpt.relative_to(bd.root))
     return result
+
+
+def _start_from_float(run: StepRun, model: nn.Module, float_run: JSON, split: Split) -> JSON:
+    """Initialise ``model`` from the float twin's checkpoint (see
+    :func:`codesign.frontend.quant.init.init_from_float`) and score it before any
+    fine-tuning: how near the float model it starts."""
+    import torch
+
+    from codesign.frontend.quant.init import init_from_float
+    from codesign.frontend.quant.train import score
+
+    cfg = run.cfg
+    state = torch.load(run.bd.root / str(float_run["checkpoint"]), map_location="cpu",
+                       weights_only=True)
+    error = init_from_float(model, state, split.x_train, cfg.train.batch_size)
+    metric = family(cfg.model.kind).metric
+    out: JSON = {"from": "float", "weight_error": {k: round(v, 4) for k, v in error.items()}}
+    if split.y_test is not None:
+        out[f"test_{metric.name}"] = score(model, split.x_test, split.y_test, metric,
+                                          cfg.quant.input_bits)
+    return out
 
 
 def _adapt_run(run: StepRun, trained: JSON, quant: QuantConfig,

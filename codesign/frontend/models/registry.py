@@ -14,6 +14,8 @@ A family registers, in its own module, everything the toolkit needs to know abou
   with npz sets, trained unless a checkpoint is given, exported);
 - ``metric``: what it is measured by (:mod:`codesign.frontend.metrics`): accuracy for a
   classifier (the default), PSNR for a family whose output is an image;
+- ``weighted_layers``: the module names of its linear and conv layers in call order (a
+  built-in family), which per-layer quantization settings index;
 - optional hooks: ``dataset`` (its own training and test split, instead of the digits
   classes), ``loop_iterations`` (the T of a weight-shared block), ``check``
   (consistency with the other sections) and ``identity`` (what
@@ -67,6 +69,11 @@ class Family:
     dataset: Callable[[Any, int, int], Any] | None = None
     """(section, input bits, seed) -> the family's train/test split (x and y arrays, see
     :class:`codesign.frontend.data.TargetSplit`); None: the digits classes."""
+    weighted_layers: Callable[[Any], list[str]] | None = None
+    """The module names of the section's weighted layers (linear and conv), in the order
+    the model calls them (the dataflow graph's order): what a per-layer
+    ``quant.acc_bits`` and ``quant.layer_policy`` index. None: a user's model, which
+    carries its own quantization."""
     content: Callable[[Any, dict[str, Any]], None] | None = None
     """Edits the design's dumped section in place into what defines the whole config
     (e.g. a checkpoint's content, which re-runs steps but keeps the build directory)."""

@@ -14,6 +14,9 @@ feeds the first MatMul directly, with no quantizer (hence no FINN Thresholding) 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +34,7 @@ from brevitas.quant.scaled_int import (
 from brevitas.quant_tensor import IntQuantTensor
 from torch import nn
 
-from codesign.config import QuantConfig
+from codesign.config import LayerQuant, QuantConfig
 from codesign.errors import ConfigError
 
 
@@ -58,6 +61,10 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
+
+
+UNCONSTRAINED = Int8WeightPerChannelFloat
+"""The weight quantizer of a layer an accumulator-aware model leaves unconstrained."""
 
 
 def get_preset(method: str) -> Preset:
@@ -108,29 +115,86 @@ def make_input(quant_cfg: QuantConfig) -> nn.Module:
     return IntegerInput(quant_cfg.input_bits)
 
 
+class LayerCursor:
+    """Hands each weighted layer its :class:`LayerQuant` in the order the model builds
+    them (:func:`layer_plan`), and remembers the layers it made."""
+
+    def __init__(self, plan: Sequence[LayerQuant]) -> None:
+        self.plan = tuple(plan)
+        self.made: list[nn.Module] = []
+
+    def take(self) -> LayerQuant:
+        i = len(self.made)
+        if i >= len(self.plan):
+            raise RuntimeError(
+                f"the model builds more than the {len(self.plan)} weighted layers its "
+                "family lists (Family.weighted_layers)"
+            )
+        return self.plan[i]
+
+
+_CURSOR: ContextVar[LayerCursor | None] = ContextVar("layer_cursor", default=None)
+
+
+@contextmanager
+def layer_plan(plan: Sequence[LayerQuant]) -> Iterator[LayerCursor]:
+    """While a model is built, its weighted layers take ``plan``'s entries in the order
+    they are made."""
+    cursor = LayerCursor(plan)
+    token = _CURSOR.set(cursor)
+    try:
+        yield cursor
+    finally:
+        _CURSOR.reset(token)
+
+
+def _next_layer(quant_cfg: QuantConfig) -> tuple[LayerQuant, LayerCursor | None]:
+    cursor = _CURSOR.get()
+    if cursor is not None:
+        return cursor.take(), cursor
+    if isinstance(quant_cfg.acc_bits, list) or quant_cfg.layer_policy != "uniform":
+        raise ConfigError(
+            "per-layer quantization (a quant.acc_bits list, quant.layer_policy papers) needs "
+            "the model built by codesign.frontend.models.build_model"
+        )
+    return LayerQuant(quant_cfg.weight_bits, quant_cfg.acc_bits), None
+
+
+def _made(layer: nn.Module, cursor: LayerCursor | None) -> nn.Module:
+    if cursor is not None:
+        cursor.made.append(layer)
+    return layer
+
+
 def make_linear(
     in_features: int, out_features: int, bias: bool, quant_cfg: QuantConfig
 ) -> nn.Module:
     """A fully connected layer under the preset's weight quantizer (bias stays float)."""
     preset = get_preset(quant_cfg.method)
+    layer_q, cursor = _next_layer(quant_cfg)
     if preset.weight_quant is None:
-        return nn.Linear(in_features, out_features, bias=bias)
-    return qnn.QuantLinear(
+        return _made(nn.Linear(in_features, out_features, bias=bias), cursor)
+    return _made(qnn.QuantLinear(
         in_features,
         out_features,
         bias=bias,
-        weight_quant=preset.weight_quant.let(**_weight_params(preset, quant_cfg)),
+        weight_quant=_weight_quant(preset, layer_q),
         return_quant_tensor=False,
+    ), cursor)
+
+
+def _weight_quant(preset: Preset, layer_q: LayerQuant) -> Any:
+    """The layer's weight quantizer: the preset's at its bits and P; a layer an
+    accumulator-aware model leaves unconstrained (P None, e.g. the papers' first and last)
+    takes per-channel integer weights, as Brevitas's A2Q examples do."""
+    assert preset.weight_quant is not None  # the float preset builds torch layers
+    if not preset.accumulator_aware:
+        return preset.weight_quant.let(bit_width=layer_q.weight_bits)
+    if layer_q.acc_bits is None:
+        return UNCONSTRAINED.let(bit_width=layer_q.weight_bits)
+    return preset.weight_quant.let(
+        bit_width=layer_q.weight_bits, accumulator_bit_width=layer_q.acc_bits
     )
-
-
-def _weight_params(preset: Preset, quant_cfg: QuantConfig) -> dict[str, Any]:
-    params: dict[str, Any] = {"bit_width": quant_cfg.weight_bits}
-    if preset.accumulator_aware:
-        if quant_cfg.acc_bits is None:
-            raise ConfigError(f"quant.acc_bits (P) is required for method {preset.name!r}")
-        params["accumulator_bit_width"] = quant_cfg.acc_bits
-    return params
 
 
 def make_conv2d(
@@ -146,30 +210,32 @@ def make_conv2d(
     feature map keeps its height and width (odd ``kernel``); ``groups=in_channels``
     makes it depthwise. A2Q bounds each output channel's fan-in (in/groups x k x k)."""
     preset = get_preset(quant_cfg.method)
+    layer_q, cursor = _next_layer(quant_cfg)
     padding = kernel // 2
     if preset.weight_quant is None:
-        return nn.Conv2d(
+        return _made(nn.Conv2d(
             in_channels, out_channels, kernel, padding=padding, groups=groups, bias=bias
-        )
-    return qnn.QuantConv2d(
+        ), cursor)
+    return _made(qnn.QuantConv2d(
         in_channels,
         out_channels,
         kernel,
         padding=padding,
         groups=groups,
         bias=bias,
-        weight_quant=preset.weight_quant.let(**_weight_params(preset, quant_cfg)),
+        weight_quant=_weight_quant(preset, layer_q),
         return_quant_tensor=False,
-    )
+    ), cursor)
 
 
-def make_relu(quant_cfg: QuantConfig) -> nn.Module:
+def make_relu(quant_cfg: QuantConfig, *, last_input: bool = False) -> nn.Module:
+    """A quantized ReLU of ``act_bits``; ``last_input``: the one the last weighted layer
+    reads (8 bits under the papers' layer policy)."""
     if get_preset(quant_cfg.method).weight_quant is None:
         return nn.ReLU()
+    bits = quant_cfg.last_input_bits if last_input else quant_cfg.act_bits
     # the QuantTensor output tells the next A2Q layer its input width and signedness
-    return qnn.QuantReLU(
-        act_quant=ActQuant.let(bit_width=quant_cfg.act_bits), return_quant_tensor=True
-    )
+    return qnn.QuantReLU(act_quant=ActQuant.let(bit_width=bits), return_quant_tensor=True)
 
 
 def make_relu_in_input_codes(quant_cfg: QuantConfig) -> nn.Module:

@@ -69,7 +69,7 @@ def _deterministic_torch(seed: int) -> Iterator[None]:
             torch.set_num_threads(threads)
 
 
-def _as_tensors(
+def as_tensors(
     x: npt.ArrayLike, y: npt.ArrayLike | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     xt = torch.from_numpy(np.array(x, dtype=np.float32))
@@ -79,7 +79,7 @@ def _as_tensors(
 
 def predict_logits(model: nn.Module, x: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Eval-mode logits for a batch of pixel codes."""
-    xt, _ = _as_tensors(x)
+    xt, _ = as_tensors(x)
     model.eval()
     with torch.no_grad():
         out = model(xt)
@@ -134,7 +134,7 @@ def train_model(
     Shuffling, initialisation of Brevitas statistics and every other random choice come
     from ``train_cfg.seed``, so the same model, split and config give the same weights.
     """
-    x_train, y_train = _as_tensors(split.x_train, split.y_train)
+    x_train, y_train = as_tensors(split.x_train, split.y_train)
     assert y_train is not None
     n = x_train.shape[0]
     steps_per_epoch = max(1, -(-n // train_cfg.batch_size))

@@ -4,8 +4,9 @@ Sweep points that differ only in what training never sees (a baseline's accumula
 width P, folding, board, verification and synthesis settings) train the same model:
 the first trains it, the others take its checkpoint. The key digests the model, the
 quantization as the layers are built from it (P only for accumulator-aware methods),
-the training settings (seed included, so the data split too), the training code (the
-import closure of the training, model and data modules) and the versions of what it
+the training settings (seed included, so the data split too; ``train.init``, whose float
+twin those same settings determine), the training code (the import closure of the
+training, initialisation, model and data modules) and the versions of what it
 imports. Training is deterministic for a seed (see :mod:`codesign.frontend.quant.train`),
 so a hit equals a re-run.
 """
@@ -25,7 +26,8 @@ from codesign.frontend.quant.presets import get_preset
 
 CHECKPOINT = "model.pt"
 RECORD = "train.json"
-_TRAINING = ("codesign.frontend.data", "codesign.frontend.models", "codesign.frontend.quant.train")
+_TRAINING = ("codesign.frontend.data", "codesign.frontend.models", "codesign.frontend.quant.train",
+             "codesign.frontend.quant.init")
 """The modules whose import closure decides what a training run produces (the data
 module makes the split the flow hands to training)."""
 
@@ -35,10 +37,12 @@ def training_key(model: ModelSection, quant: QuantConfig, train: TrainConfig) ->
     q = quant.model_dump(mode="json")
     if not get_preset(quant.method).accumulator_aware:
         q.pop("acc_bits")  # the model never sees P: a squeezed baseline trains as the 32-bit
+    # the float twin trains from scratch whatever the quantized model starts from
+    unread = {"cache", "init"} if quant.method == "float" else {"cache"}
     data = {
         "model": model.model_dump(mode="json"),
         "quant": q,
-        "train": train.model_dump(mode="json", exclude={"cache"}),
+        "train": train.model_dump(mode="json", exclude=unread),
         "code": code_digest(_TRAINING),  # the code digest and the versions it imports
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]

@@ -120,4 +120,13 @@ def _build(section: CNNConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return CNN(section, N_CLASSES, quant)  # the image shape comes from the section
 
 
-FAMILY = register(Family("cnn", CNNConfig, streamline="cnn", build=_build))
+def _weighted_layers(section: CNNConfig) -> list[str]:
+    # a separable stage's body: depthwise conv, BatchNorm, ReLU, pointwise conv, ...
+    names = []
+    for i, separable in enumerate(section.separable):
+        names += [f"stages.{i}.body.0"] + ([f"stages.{i}.body.3"] if separable else [])
+    return names + [f"fc.{j}.0" for j in range(len(section.hidden))] + ["classifier"]
+
+
+FAMILY = register(Family("cnn", CNNConfig, streamline="cnn", build=_build,
+                         weighted_layers=_weighted_layers))

@@ -37,9 +37,11 @@ class ConvStage(nn.Module):
         pool: bool,
         quant_cfg: QuantConfig,
         shared_act: nn.Module | None = None,
+        last: bool = False,
     ) -> None:
         """``shared_act`` makes the stage residual: the activation that produced its
-        input, reused on the conv path so both addends share one quantizer."""
+        input, reused on the conv path so both addends share one quantizer. ``last``: the
+        classifier reads the stage's activation."""
         super().__init__()
         layers: list[nn.Module] = []
         if separable:
@@ -59,7 +61,7 @@ class ConvStage(nn.Module):
         # a residual stage's branch ends in the shared quantizer; it is registered on
         # the stage that owns it, so it is kept once in the state dict
         self._shared = [shared_act] if shared_act is not None else []
-        self.act = presets.make_relu(quant_cfg)
+        self.act = presets.make_relu(quant_cfg, last_input=last)
         self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -74,13 +76,13 @@ class CNN(nn.Module):
         self.input_quant = presets.make_input(quant_cfg)
         stages: list[ConvStage] = []
         channels = 1
-        for out, pool, separable, residual in zip(
+        for i, (out, pool, separable, residual) in enumerate(zip(
             model_cfg.conv,
             model_cfg.pools,
             model_cfg.separable,
             model_cfg.residuals,
             strict=True,
-        ):
+        )):
             # config validation guarantees a residual stage has a predecessor
             shared = stages[-1].act if residual else None
             stages.append(
@@ -92,6 +94,7 @@ class CNN(nn.Module):
                     pool=pool,
                     quant_cfg=quant_cfg,
                     shared_act=shared,
+                    last=i == len(model_cfg.conv) - 1 and not model_cfg.hidden,
                 )
             )
             channels = out
@@ -99,12 +102,12 @@ class CNN(nn.Module):
         blocks = []
         c, h, w = model_cfg.feature_shape()
         width = c * h * w
-        for hidden in model_cfg.hidden:
+        for j, hidden in enumerate(model_cfg.hidden):
             blocks.append(
                 nn.Sequential(
                     presets.make_linear(width, hidden, bias=False, quant_cfg=quant_cfg),
                     nn.BatchNorm1d(hidden),
-                    presets.make_relu(quant_cfg),
+                    presets.make_relu(quant_cfg, last_input=j == len(model_cfg.hidden) - 1),
                 )
             )
             width = hidden

@@ -40,4 +40,9 @@ def _build(section: MLPConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return MLP(IMAGE_SIZE * IMAGE_SIZE, list(section.hidden), N_CLASSES, quant)
 
 
-FAMILY = register(Family("mlp", MLPConfig, streamline="mlp", build=_build))
+def _weighted_layers(section: MLPConfig) -> list[str]:
+    return [f"blocks.{i}.0" for i in range(len(section.hidden))] + ["classifier"]
+
+
+FAMILY = register(Family("mlp", MLPConfig, streamline="mlp", build=_build,
+                         weighted_layers=_weighted_layers))

@@ -22,13 +22,13 @@ class MLP(nn.Module):
         self.input_quant = presets.make_input(quant_cfg)
         blocks = []
         width = in_features
-        for h in hidden:
+        for i, h in enumerate(hidden):
             # no bias: the BatchNorm right after it has its own shift
             blocks.append(
                 nn.Sequential(
                     presets.make_linear(width, h, bias=False, quant_cfg=quant_cfg),
                     nn.BatchNorm1d(h),
-                    presets.make_relu(quant_cfg),
+                    presets.make_relu(quant_cfg, last_input=i == len(hidden) - 1),
                 )
             )
             width = h

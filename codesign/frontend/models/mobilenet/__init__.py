@@ -55,4 +55,14 @@ def _build(section: MobileNetConfig, quant: QuantConfig, seed: int) -> nn.Module
     return MobileNet(section, N_CLASSES, quant)
 
 
-FAMILY = register(Family("mobilenet", MobileNetConfig, streamline="cnn", build=_build))
+def _weighted_layers(section: MobileNetConfig) -> list[str]:
+    # features: conv, BatchNorm, ReLU per conv (the stem then the optional max-pool)
+    names, index = ["features.0"], 3 + int(section.pool)
+    for _ in section.blocks:
+        names += [f"features.{index}", f"features.{index + 3}"]
+        index += 6
+    return [*names, "classifier"]
+
+
+FAMILY = register(Family("mobilenet", MobileNetConfig, streamline="cnn", build=_build,
+                         weighted_layers=_weighted_layers))

@@ -38,8 +38,10 @@ def _pool_quant(quant_cfg: QuantConfig) -> nn.Module:
     """The unsigned quantizer of the pooled features (identity for the float preset)."""
     if presets.get_preset(quant_cfg.method).weight_quant is None:
         return nn.Identity()
+    # the classifier reads it
     return qnn.QuantIdentity(
-        act_quant=presets.ActQuant.let(bit_width=quant_cfg.act_bits), return_quant_tensor=True
+        act_quant=presets.ActQuant.let(bit_width=quant_cfg.last_input_bits),
+        return_quant_tensor=True,
     )
 
 

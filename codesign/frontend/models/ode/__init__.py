@@ -35,7 +35,7 @@ from codesign.schema import BuiltinModelSection
 if TYPE_CHECKING:
     from torch import nn
 
-    from codesign.config import QuantConfig
+    from codesign.config import FlowConfig, QuantConfig
 
 Variant = Literal["resnet", "node", "dsodenet"]
 
@@ -120,5 +120,27 @@ def _parameters(section: ODEConfig) -> dict[str, Any]:
     return parameter_counts(section)
 
 
+def _weighted_layers(section: ODEConfig) -> list[str]:
+    # f: (conv, BatchNorm, ReLU) twice without the last ReLU; a separable conv is a
+    # depthwise conv, BatchNorm, ReLU and a pointwise conv
+    per_f = [0, 3, 6, 9] if section.variant == "dsodenet" else [0, 3]
+    blocks = 1 if section.shared else section.steps
+    names = [f"blocks.{b}.f.{i}" for b in range(blocks) for i in per_f]
+    return ["stem.0", *names, "classifier"]
+
+
+def _check(cfg: FlowConfig) -> None:
+    quant = cfg.quant
+    if quant.last_input_bits != quant.act_bits:
+        raise ValueError(
+            f"quant.layer_policy {quant.layer_policy} gives the classifier "
+            f"{quant.last_input_bits}-bit inputs, but the classifier of model.kind ode reads "
+            f"the state h, whose one quantizer every layer shares ({quant.act_bits} bits, "
+            f"quant.act_bits); set quant.act_bits: {quant.last_input_bits} or "
+            "quant.layer_policy: uniform"
+        )
+
+
 FAMILY = register(Family("ode", ODEConfig, streamline="ode", build=_build,
-                         loop_iterations=_loop_iterations, parameters=_parameters))
+                         loop_iterations=_loop_iterations, parameters=_parameters,
+                         weighted_layers=_weighted_layers, check=_check))

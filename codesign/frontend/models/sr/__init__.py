@@ -70,6 +70,11 @@ def _build(section: SRConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return SuperResolution(section, quant)
 
 
+def _weighted_layers(section: SRConfig) -> list[str]:
+    # features: conv, BatchNorm, ReLU per stage
+    return [f"features.{3 * i}" for i in range(len(section.channels))] + ["resize_conv"]
+
+
 def _dataset(section: SRConfig, input_bits: int, seed: int) -> TargetSplit:
     from codesign.frontend.data import load_sr_patches
 
@@ -95,5 +100,5 @@ def digits_only(kind: str) -> Any:
 FAMILY = register(Family(
     "sr", SRConfig, streamline="cnn", build=_build, metric=PSNR, dataset=_dataset,
     test_set="patches of the right quarter of scikit-learn's two sample photographs",
-    check=digits_only("sr"),
+    check=digits_only("sr"), weighted_layers=_weighted_layers,
 ))

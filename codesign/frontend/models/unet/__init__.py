@@ -66,6 +66,13 @@ def _build(section: UNetConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return UNet(section, quant)
 
 
+def _weighted_layers(section: UNetConfig) -> list[str]:
+    # the encoder top-down, then the decoder bottom-up
+    levels = len(section.channels)
+    ups = [f"up.{i}.0" for i in reversed(range(levels - 1))]
+    return [f"down.{i}.0" for i in range(levels)] + ups + ["head"]
+
+
 def _dataset(section: UNetConfig, input_bits: int, seed: int) -> TargetSplit:
     from codesign.frontend.data import load_noisy_digits
 
@@ -75,5 +82,5 @@ def _dataset(section: UNetConfig, input_bits: int, seed: int) -> TargetSplit:
 FAMILY = register(Family(
     "unet", UNetConfig, streamline="cnn", build=_build, metric=PSNR, dataset=_dataset,
     test_set="noisy copies of the held-out test split of the digits",
-    check=digits_only("unet"),
+    check=digits_only("unet"), weighted_layers=_weighted_layers,
 ))

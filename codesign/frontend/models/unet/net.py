@@ -36,7 +36,7 @@ class UNet(nn.Module):
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
         self.up = nn.ModuleList(_conv_bn(widths[i] + widths[i + 1], widths[i], k, quant_cfg)
                                 for i in range(len(widths) - 1))
-        self.out_act = presets.make_relu(quant_cfg)
+        self.out_act = presets.make_relu(quant_cfg, last_input=True)
         self.head = presets.make_conv2d(widths[0], 1, 1, quant_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -189,4 +189,11 @@ def _build(section: ViTConfig, quant: QuantConfig, seed: int) -> nn.Module:
     return ViT(section, N_CLASSES, quant)
 
 
-FAMILY = register(Family("vit", ViTConfig, streamline="vit", build=_build, check=_check))
+def _weighted_layers(section: ViTConfig) -> list[str]:
+    block = ["attn.q.0", "attn.k.0", "attn.v.0", "proj.0", "fc1.0", "fc2.0"]
+    names = [f"blocks.{d}.{name}" for d in range(section.depth) for name in block]
+    return ["embed", *names, "classifier"]
+
+
+FAMILY = register(Family("vit", ViTConfig, streamline="vit", build=_build, check=_check,
+                         weighted_layers=_weighted_layers))

@@ -137,8 +137,10 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ViTConfig, in_act: nn.Module, quant_cfg: QuantConfig) -> None:
-        """``in_act``: the quantizer that produced the block's input (owned upstream)."""
+    def __init__(self, cfg: ViTConfig, in_act: nn.Module, quant_cfg: QuantConfig,
+                 last: bool = False) -> None:
+        """``in_act``: the quantizer that produced the block's input (owned upstream);
+        ``last``: the classifier reads the block's output (summed over the tokens)."""
         super().__init__()
         d = cfg.dim
         self._in_act = [in_act]  # registered where it is owned, kept once in the state dict
@@ -147,7 +149,7 @@ class Block(nn.Module):
         self.mid_act = presets.make_relu(quant_cfg)
         self.fc1 = Projection(d, cfg.mlp, presets.make_relu(quant_cfg), cfg, quant_cfg)
         self.fc2 = Projection(cfg.mlp, d, nn.Identity(), cfg, quant_cfg)
-        self.out_act = presets.make_relu(quant_cfg)
+        self.out_act = presets.make_relu(quant_cfg, last_input=last)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         r = self.mid_act(_value(h) + _value(self._in_act[0](self.proj(self.attn(h)))))
@@ -169,8 +171,8 @@ class ViT(nn.Module):
         self.embed_act = presets.make_relu(quant_cfg)
         blocks: list[Block] = []
         act = self.embed_act
-        for _ in range(cfg.depth):
-            blocks.append(Block(cfg, act, quant_cfg))
+        for d in range(cfg.depth):
+            blocks.append(Block(cfg, act, quant_cfg, last=d == cfg.depth - 1))
             act = blocks[-1].out_act
         self.blocks = nn.Sequential(*blocks)
         self.classifier = presets.make_linear(cfg.dim, n_classes, bias=True, quant_cfg=quant_cfg)

@@ -171,7 +171,8 @@ def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, b
 def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bits: int,
                in_signed: bool, w_bits: int, *, squeeze: int = 0, n_thres: int = 0,
                act_bias: int = 0, nonneg_w: bool = False, edges: bool = False,
-               verilator: bool = False) -> Case:
+               lut: bool = False, verilator: bool = False) -> Case:
+    """``lut``: products coded in LUTs (USE_DSP = 0, FINN's resType lut)."""
     rng = np.random.default_rng(seed)
     wlo, whi = words.value_range(w_bits, True)
     w = rng.integers(0 if nonneg_w else wlo, whi + 1, size=(mw, mh))
@@ -180,7 +181,7 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
     params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "N_VECTORS": 1,
               "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
               "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "N_THRES": n_thres,
-              "THR_BITS": acc_bits + 1, "ACT_BIAS": act_bias}
+              "THR_BITS": acc_bits + 1, "ACT_BIAS": act_bias, "USE_DSP": int(not lut)}
     if n_thres:
         top = act_bias + n_thres
         params["OUT_BITS"] = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
@@ -267,6 +268,11 @@ MVAU_CASES = [
     # ... and unsigned (non-negative weights, unsigned input), PE = 8, NF = 3
     _mvau_case("t255-uacc-pe8-simd2-u4", 20, 4, 24, 8, 2, 4, False, 3, n_thres=255,
                nonneg_w=True, edges=True),
+    # LUT-coded products (resType lut): signed and unsigned inputs, the most negative
+    # weight (its top bit subtracted), squeezed so the sums wrap, and thresholds
+    _mvau_case("lut-squeeze-thr-pe3-simd4-s8", 21, 12, 6, 3, 4, 8, True, 5, squeeze=3,
+               n_thres=7, act_bias=-3, lut=True, verilator=True),
+    _mvau_case("lut-pe2-simd2-u4-w2", 22, 8, 4, 2, 2, 4, False, 2, lut=True),
     # binaryXnorMode (XNOR-popcount): one threshold to a binary output (bnn_pynq's hidden
     # layers), MW = 2^k so the popcount needs the extra bit, thresholds at 0 and MW + 1
     _xnor_case("xnor-thr1-pe4-simd8", 51, 16, 8, 4, 8, n_thres=1, verilator=True),

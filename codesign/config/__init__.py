@@ -12,6 +12,7 @@ from codesign.config.io import load_config, parse_config, read_yaml_mapping
 from codesign.config.sections import (
     FoldConfig,
     LayerFold,
+    MacResource,
     QuantConfig,
     QuantMethod,
     SimConfig,
@@ -29,6 +30,7 @@ __all__ = [
     "FlowConfig",
     "FoldConfig",
     "LayerFold",
+    "MacResource",
     "ModelSection",
     "NpzData",
     "QuantConfig",

@@ -324,6 +324,26 @@ class Kernel:
         res = getCustomOp(node).node_res_estimation(part)
         return self.cycles(node), {key: float(value) for key, value in res.items()}
 
+    def finn_resources(self, model: ModelWrapper, node: Any, part: str,
+                       finn: dict[str, float]) -> dict[str, float]:
+        """The resources of a FINN node, given FINN's estimate ``finn`` of its specialized
+        variant: a kernel whose hardware differs from that variant's model corrects it
+        (default: FINN's)."""
+        return finn
+
+    # ----------------------------------------------------------------- MAC resource
+
+    def mac_resource(self, node: Any) -> str | None:
+        """Where the node's multipliers go, as FINN's ``resType`` says (``lut``, ``dsp``,
+        or ``auto``: not decided yet); None for a kernel without multipliers to place."""
+        return None
+
+    def set_mac_resource(self, node: Any, mode: str) -> None:
+        """Put the node's multipliers in ``mode`` (``lut`` or ``dsp``)."""
+        raise LoweringError(
+            f"node {node.name} ({node.op_type}) has no multipliers to put in LUTs or DSPs"
+        )
+
     # ----------------------------------------------------------------- folding
 
     def fold_to_target(self, node: Any, target_cycles: int) -> None:

@@ -33,8 +33,11 @@
 //   out_valid, acc    acc holds finished results, lane p at [p*ACC_BITS +: ACC_BITS]
 //   ovf               sticky: some partial sum (after any SIMD fold) of some lane,
 //                     computed exactly in a wider shadow accumulator, fell outside the
-//                     ACC_BITS range. The shadow logic only drives ovf, so synthesis
-//                     removes it when ovf is unused.
+//                     ACC_BITS range. The shadow logic only drives ovf: OVF_MONITOR = 0
+//                     leaves it out (ovf stays low), which a caller whose ovf is unused
+//                     sets, so that no synthesis that keeps the hierarchy (and so cannot
+//                     see ovf unused) builds it. An accumulator at least as wide as the
+//                     shadow one needs no monitor: only a narrow one would pay for it.
 //
 // Pipeline: step -> stage 1 (x registered, weight ROM read) -> stage 2 (products + SIMD
 // adder tree per lane) -> stage 3 (accumulate): out_valid 3 en cycles after the last step
@@ -52,6 +55,7 @@ module cs_mac_lanes #(
     parameter bit ACC_SIGNED = 1'b1,
     parameter bit XNOR = 1'b0,
     parameter bit USE_DSP = 1'b1,
+    parameter bit OVF_MONITOR = 1'b1,
     parameter WEIGHT_FILE = "weights.mem"
 ) (
     input  logic                                       ap_clk,
@@ -194,7 +198,7 @@ module cs_mac_lanes #(
     end
     // nextx outside the ACC_BITS range <=> its bits above the range are not all equal
     // to the sign (signed) / not all zero (unsigned)
-    if (EW > ACC_BITS) begin : g_chk
+    if (OVF_MONITOR && EW > ACC_BITS) begin : g_chk
       if (ACC_SIGNED) begin : g_s
         assign part_ovf[p] = (nextx[EW-1:ACC_BITS-1] != '0) && (nextx[EW-1:ACC_BITS-1] != '1);
       end else begin : g_u

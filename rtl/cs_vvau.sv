@@ -27,6 +27,8 @@
 //   USE_DSP           1: the products are multiplications for the synthesis tool's DSP
 //                     mapping (FINN resType "dsp"); 0: coded in LUTs (resType "lut"), see
 //                     cs_mac_lanes
+//   OVF_MONITOR       0: no overflow monitor, ovf stays low (the generated top's choice
+//                     where it leaves ovf unconnected), see cs_mac_lanes
 //   WEIGHT_FILE       $readmemh file in the cs_mvau format for the (K2 x C) matrix
 //                     W[k][c]: NF*SF lines of PE*SIMD*W_BITS bits; line nf*SF+sf holds the
 //                     weight of channel nf*PE+p, kernel position sf*SIMD+s at bit
@@ -74,6 +76,7 @@ module cs_vvau #(
     parameter int THR_BITS = ACC_BITS + 1,
     parameter int ACT_BIAS = 0,
     parameter bit USE_DSP = 1'b1,
+    parameter bit OVF_MONITOR = 1'b1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRESH_FILE = "thresholds"
 ) (
@@ -110,6 +113,7 @@ module cs_vvau #(
       .ACC_SIGNED(ACC_SIGNED),
       .XNOR(1'b0),
       .USE_DSP(USE_DSP),
+      .OVF_MONITOR(OVF_MONITOR),
       .WEIGHT_FILE(WEIGHT_FILE)
   ) u_mac (
       .ap_clk(ap_clk),

@@ -181,6 +181,8 @@ class KernelInstance:
     """The kernel's estimate of this node's cycles per frame (:meth:`Kernel.cycles`)."""
     memories: dict[str, Memory] = field(default_factory=dict)
     has_ovf: bool = False
+    """The module has an overflow monitor: an ``ovf`` output and an ``OVF_MONITOR``
+    parameter, which the generated top sets to 0 where it leaves ``ovf`` unconnected."""
     body: StreamGraph | None = None
     """A loop's body: the stream graph the kernel iterates (None for other kernels); the
     graph walks (reference, wiring, FIFO sizing, overflow proof, synthesis) look inside."""

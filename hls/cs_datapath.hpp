@@ -16,20 +16,30 @@ namespace cs {
 // STRIDE 1, OFFSET 0; cs::vvau's lane p has its own: STRIDE PE, OFFSET p) and the lane's
 // weights w[s] (signed W_BITS). The sum wraps at ACC's width (two's complement), as the
 // RTL accumulator. XNOR: FINN's binaryXnorMode, 1-bit codes of bipolar values whose
-// product is XNOR(x, w): the accumulator counts the matches.
-template <int SIMD, int IN_BITS, bool IN_SIGNED, int W_BITS, bool XNOR, typename ACC, int W,
-          typename WT>
+// product is XNOR(x, w): the accumulator counts the matches. USE_DSP: where the products
+// go (FINN's resType, rtl/cs_mac_lanes.sv's USE_DSP): Vitis HLS binds each multiplication
+// to a DSP (true) or to fabric, LUTs (false); C-simulation computes the same product.
+template <int SIMD, int IN_BITS, bool IN_SIGNED, int W_BITS, bool XNOR, bool USE_DSP,
+          typename ACC, int W, typename WT>
 ACC mac_lane(const ACC& acc, bool first, const ap_uint<W>& x, int stride, int offset,
              const WT w[SIMD]) {
 #pragma HLS INLINE
+  typedef ap_int<IN_BITS + 1 + W_BITS> prod_t;  // exact: the input made signed
   ACC sum = first ? ACC(0) : acc;
   for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
     const int i = s * stride + offset;
-    if (XNOR)  // a match counts 1
+    if (XNOR) {  // a match counts 1
       sum += (get<1, false>(x, i) == ap_uint<1>(w[s])) ? 1 : 0;
-    else  // wraps at ACC's width
-      sum += get<IN_BITS, IN_SIGNED>(x, i) * ap_int<W_BITS>(w[s]);
+    } else if (USE_DSP) {  // wraps at ACC's width
+      const prod_t prod = get<IN_BITS, IN_SIGNED>(x, i) * ap_int<W_BITS>(w[s]);
+#pragma HLS BIND_OP variable=prod op=mul impl=dsp
+      sum += prod;
+    } else {
+      const prod_t prod = get<IN_BITS, IN_SIGNED>(x, i) * ap_int<W_BITS>(w[s]);
+#pragma HLS BIND_OP variable=prod op=mul impl=fabric
+      sum += prod;
+    }
   }
   return sum;
 }

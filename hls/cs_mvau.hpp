@@ -9,6 +9,8 @@
 //   * cs::mvau: output = ACT_BIAS + count(t : acc >= thresholds[nf][p][t]) truncated to
 //     OUT_BITS (thresholds have the accumulator's signedness, THR_BITS wide);
 //   * cs::mvau_noact: output = the accumulator extended (per ACC_SIGNED) to OUT_BITS.
+// USE_DSP (the last template parameter of cs::mvau and cs::mvau_noact): the products in
+// DSPs (true) or in LUTs (false), FINN's resType, cs::mac_lane's BIND_OP.
 // Streams: input words of SIMD elements of IN_BITS (signed iff IN_SIGNED), output words of
 // PE elements of OUT_BITS, packed as cs_common.hpp says.
 // Arrays: weights[NF*SF][PE][SIMD], entry [nf*SF+sf][p][s] the weight of row nf*PE+p and
@@ -34,7 +36,7 @@ namespace detail {
 // The lanes' steps and activations are cs::mac_lane and cs::activate (cs_datapath.hpp).
 template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
-          int ACT_BIAS, bool XNOR>
+          int ACT_BIAS, bool XNOR, bool USE_DSP>
 void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
                const typename rom<W_BITS, !XNOR>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
@@ -68,8 +70,8 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
         }
         for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, XNOR>(acc[p], sf == 0, x, 1, 0,
-                                                                   weights[nf * SF + sf][p]);
+          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, XNOR, USE_DSP>(
+              acc[p], sf == 0, x, 1, 0, weights[nf * SF + sf][p]);
         }
         if (sf == SF - 1) {
           out_word y = 0;
@@ -89,25 +91,25 @@ void mvau_core(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
 // MVAU with a MultiThreshold activation (N_THRES >= 1).
 template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
-          int ACT_BIAS>
+          int ACT_BIAS, bool USE_DSP>
 void mvau(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
           hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
           const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD],
           const typename rom<THR_BITS, ACC_SIGNED>::type thresholds[MH / PE][PE][N_THRES]) {
   static_assert(N_THRES >= 1, "cs::mvau takes thresholds; use cs::mvau_noact without");
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS, false>(in, out, weights,
-                                                                              thresholds);
+                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS, false, USE_DSP>(
+      in, out, weights, thresholds);
 }
 
 // MVAU without activation: the wrapped accumulators are the outputs.
 template <int MW, int MH, int PE, int SIMD, int N_VECTORS, int IN_BITS, bool IN_SIGNED,
-          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS>
+          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, bool USE_DSP>
 void mvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * IN_BITS)>>& in,
                 hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
                 const typename rom<W_BITS, true>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, 0, 2, 0, false>(in, out, weights, nullptr);
+                    ACC_SIGNED, OUT_BITS, 0, 2, 0, false, USE_DSP>(in, out, weights, nullptr);
 }
 
 // binaryXnorMode MVAU with a MultiThreshold activation (thresholds in popcount terms).
@@ -119,7 +121,7 @@ void mvau_xnor(hls::stream<ap_uint<tdata_bits(SIMD)>>& in,
                const typename rom<THR_BITS, false>::type thresholds[MH / PE][PE][N_THRES]) {
   static_assert(N_THRES >= 1, "cs::mvau_xnor takes thresholds; use cs::mvau_xnor_noact");
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, 1, false, 1, ACC_BITS, false, OUT_BITS,
-                    N_THRES, THR_BITS, ACT_BIAS, true>(in, out, weights, thresholds);
+                    N_THRES, THR_BITS, ACT_BIAS, true, false>(in, out, weights, thresholds);
 }
 
 // binaryXnorMode MVAU without activation: the popcounts are the outputs.
@@ -128,7 +130,7 @@ void mvau_xnor_noact(hls::stream<ap_uint<tdata_bits(SIMD)>>& in,
                      hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out,
                      const typename rom<1, false>::type weights[(MH / PE) * (MW / SIMD)][PE][SIMD]) {
   detail::mvau_core<MW, MH, PE, SIMD, N_VECTORS, 1, false, 1, ACC_BITS, false, OUT_BITS, 0, 2,
-                    0, true>(in, out, weights, nullptr);
+                    0, true, false>(in, out, weights, nullptr);
 }
 
 }  // namespace cs

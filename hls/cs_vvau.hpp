@@ -18,6 +18,8 @@
 //   N_THRES, THR_BITS thresholds per channel (0: no activation) and their width; they
 //                     are signed iff ACC_SIGNED
 //   ACT_BIAS          FINN ActVal added to the count
+//   USE_DSP           the products in DSPs (true) or in LUTs (false): FINN's resType,
+//                     cs::mac_lane's BIND_OP (cs::vvau's and cs::vvau_noact's last)
 // Streams: in0 N_PIXELS*NF*SF words of SIMD*PE elements: element s*PE+p of word nf*SF+sf
 // of a pixel is kernel position sf*SIMD+s of channel nf*PE+p (FINN's depthwise order);
 // out0 N_PIXELS*NF words of PE elements, element p channel nf*PE+p.
@@ -44,7 +46,7 @@ namespace detail {
 // The VVAU body; thresholds is null for N_THRES = 0 (then never read).
 template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
-          int ACT_BIAS, typename THR_T>
+          int ACT_BIAS, bool USE_DSP, typename THR_T>
 void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
                hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
                const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
@@ -71,7 +73,7 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
         for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
           // lane p's own window elements s*PE + p
-          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, false>(
+          acc[p] = mac_lane<SIMD, IN_BITS, IN_SIGNED, W_BITS, false, USE_DSP>(
               acc[p], sf == 0, x, PE, p, weights[nf * SF + sf][p]);
         }
         if (sf == SF - 1) {
@@ -92,27 +94,27 @@ void vvau_core(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
 // with thresholds (N_THRES > 0)
 template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SIGNED,
           int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, int N_THRES, int THR_BITS,
-          int ACT_BIAS>
+          int ACT_BIAS, bool USE_DSP>
 void vvau(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
           hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
           const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD],
           const typename rom<THR_BITS, ACC_SIGNED>::type thresholds[C / PE][PE][N_THRES]) {
   static_assert(N_THRES > 0, "thresholds are given: N_THRES > 0");
   detail::vvau_core<K2, C, PE, SIMD, N_PIXELS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS>(in0, out0, weights,
-                                                                       thresholds);
+                    ACC_SIGNED, OUT_BITS, N_THRES, THR_BITS, ACT_BIAS, USE_DSP>(
+      in0, out0, weights, thresholds);
 }
 
 // without activation (N_THRES = 0): the accumulator extended to OUT_BITS is the output;
-// the template parameters are cs::vvau's first eleven
+// the template parameters are cs::vvau's first eleven and USE_DSP
 template <int K2, int C, int PE, int SIMD, int N_PIXELS, int IN_BITS, bool IN_SIGNED,
-          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS>
+          int W_BITS, int ACC_BITS, bool ACC_SIGNED, int OUT_BITS, bool USE_DSP>
 void vvau_noact(hls::stream<ap_uint<tdata_bits(SIMD * PE * IN_BITS)>>& in0,
                 hls::stream<ap_uint<tdata_bits(PE * OUT_BITS)>>& out0,
                 const typename rom<W_BITS, true>::type weights[(C / PE) * (K2 / SIMD)][PE][SIMD]) {
   detail::vvau_core<K2, C, PE, SIMD, N_PIXELS, IN_BITS, IN_SIGNED, W_BITS, ACC_BITS,
-                    ACC_SIGNED, OUT_BITS, 0, ACC_BITS + 1, 0, int8_t>(in0, out0, weights,
-                                                                         nullptr);
+                    ACC_SIGNED, OUT_BITS, 0, ACC_BITS + 1, 0, USE_DSP, int8_t>(
+      in0, out0, weights, nullptr);
 }
 
 }  // namespace cs

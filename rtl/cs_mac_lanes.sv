@@ -15,6 +15,12 @@
 //   IN_BITS, IN_SIGNED, W_BITS, ACC_BITS, ACC_SIGNED, XNOR, WEIGHT_FILE: as cs_mvau's
 //                     (the ROM holds NF*SF words of PE*SIMD*W_BITS, read in order, one
 //                     word per step)
+//   USE_DSP           FINN's resType: 1 ("dsp") writes each product as a multiplication
+//                     for the synthesis tool's DSP mapping; 0 ("lut") as the sum of the
+//                     input shifted by each set weight bit (the top bit's subtracted), so
+//                     no multiplier reaches a DSP mapper (Yosys maps only multiplication
+//                     cells to DSPs) and the products stay in LUTs and carry chains.
+//                     Both carry Vivado's use_dsp attribute ("yes" / "no") on the product.
 // Ports
 //   ap_clk, ap_rst_n  clock, synchronous active-low reset
 //   en                the whole pipeline moves one step (the caller's output not full)
@@ -27,8 +33,11 @@
 //   out_valid, acc    acc holds finished results, lane p at [p*ACC_BITS +: ACC_BITS]
 //   ovf               sticky: some partial sum (after any SIMD fold) of some lane,
 //                     computed exactly in a wider shadow accumulator, fell outside the
-//                     ACC_BITS range. The shadow logic only drives ovf, so synthesis
-//                     removes it when ovf is unused.
+//                     ACC_BITS range. The shadow logic only drives ovf: OVF_MONITOR = 0
+//                     leaves it out (ovf stays low), which a caller whose ovf is unused
+//                     sets, so that no synthesis that keeps the hierarchy (and so cannot
+//                     see ovf unused) builds it. An accumulator at least as wide as the
+//                     shadow one needs no monitor: only a narrow one would pay for it.
 //
 // Pipeline: step -> stage 1 (x registered, weight ROM read) -> stage 2 (products + SIMD
 // adder tree per lane) -> stage 3 (accumulate): out_valid 3 en cycles after the last step
@@ -45,6 +54,8 @@ module cs_mac_lanes #(
     parameter int ACC_BITS = 24,
     parameter bit ACC_SIGNED = 1'b1,
     parameter bit XNOR = 1'b0,
+    parameter bit USE_DSP = 1'b1,
+    parameter bit OVF_MONITOR = 1'b1,
     parameter WEIGHT_FILE = "weights.mem"
 ) (
     input  logic                                       ap_clk,
@@ -107,26 +118,44 @@ module cs_mac_lanes #(
   logic [PE*DW-1:0] s2_dotx;  // exact, for the overflow monitor only
 
   for (genvar p = 0; p < PE; p++) begin : g_pe
-    logic signed [PW-1:0] prod;
+    logic [SIMD*PW-1:0] prods;  // the exact products of lane p, product s at [s*PW +: PW]
     logic [ACC_BITS-1:0] dot;
     logic signed [DW-1:0] dotx;
+    // lane p's input element s (DEPTHWISE: s*PE+p) against its weight p*SIMD+s
+    for (genvar s = 0; s < SIMD; s++) begin : g_prod
+      logic [IN_BITS-1:0] xe;
+      logic [W_BITS-1:0] we;
+      logic signed [PW-1:0] xs;  // the input element made signed
+      assign xe = s1_x[(DEPTHWISE ? s*PE+p : s)*IN_BITS+:IN_BITS];
+      assign we = s1_w[(p*SIMD+s)*W_BITS+:W_BITS];
+      assign xs = IN_SIGNED ? PW'($signed(xe)) : $signed(PW'(xe));
+      if (XNOR) begin : g_xnor
+        // a match counts 1, (b_x*b_w + 1)/2 of the bipolar values; the concatenation
+        // keeps the XNOR 1 bit wide (a cast would widen its operands)
+        assign prods[s*PW+:PW] = PW'({xe[0] ~^ we[0]});
+      end else if (USE_DSP) begin : g_dsp
+        (* use_dsp = "yes" *) logic signed [PW-1:0] prod;
+        assign prod = xs * PW'($signed(we));
+        assign prods[s*PW+:PW] = prod;
+      end else begin : g_lut
+        // w = -w[W-1]*2^(W-1) + sum_j<W-1 w[j]*2^j: one shifted copy of xs per weight bit
+        (* use_dsp = "no" *) logic signed [PW-1:0] prod;
+        always_comb begin
+          prod = '0;
+          for (int j = 0; j < W_BITS; j++) begin
+            if (j == W_BITS - 1) prod = prod - ((xs & {PW{we[j]}}) << j);
+            else prod = prod + ((xs & {PW{we[j]}}) << j);
+          end
+        end
+        assign prods[s*PW+:PW] = prod;
+      end
+    end
     always_comb begin
       dot = '0;
       dotx = '0;
-      // lane p's input element s (DEPTHWISE: s*PE+p) against its weight p*SIMD+s
       for (int s = 0; s < SIMD; s++) begin
-        // XNOR: a match counts 1, (b_x*b_w + 1)/2 of the bipolar values; the
-        // concatenation keeps the XNOR 1 bit wide (a cast would widen its operands)
-        if (XNOR)
-          prod = PW'({s1_x[(DEPTHWISE ? s*PE+p : s)*IN_BITS] ~^ s1_w[(p*SIMD+s)*W_BITS]});
-        else if (IN_SIGNED)
-          prod = PW'($signed(s1_x[(DEPTHWISE ? s*PE+p : s)*IN_BITS+:IN_BITS])) *
-                    PW'($signed(s1_w[(p*SIMD+s)*W_BITS+:W_BITS]));
-        else
-          prod = $signed(PW'(s1_x[(DEPTHWISE ? s*PE+p : s)*IN_BITS+:IN_BITS])) *
-                    PW'($signed(s1_w[(p*SIMD+s)*W_BITS+:W_BITS]));
-        dot = dot + ACC_BITS'(prod);  // wraps at ACC_BITS
-        dotx = dotx + DW'(prod);
+        dot = dot + ACC_BITS'($signed(prods[s*PW+:PW]));  // wraps at ACC_BITS
+        dotx = dotx + DW'($signed(prods[s*PW+:PW]));
       end
     end
     always_ff @(posedge ap_clk) begin
@@ -169,7 +198,7 @@ module cs_mac_lanes #(
     end
     // nextx outside the ACC_BITS range <=> its bits above the range are not all equal
     // to the sign (signed) / not all zero (unsigned)
-    if (EW > ACC_BITS) begin : g_chk
+    if (OVF_MONITOR && EW > ACC_BITS) begin : g_chk
       if (ACC_SIGNED) begin : g_s
         assign part_ovf[p] = (nextx[EW-1:ACC_BITS-1] != '0) && (nextx[EW-1:ACC_BITS-1] != '1);
       end else begin : g_u

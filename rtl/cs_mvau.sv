@@ -28,6 +28,11 @@
 //                     and the accumulator counts the matches (a popcount, 0..MW; use
 //                     ACC_SIGNED = 0 and ACC_BITS >= $clog2(MW+1), which never wraps);
 //                     thresholds compare the count
+//   USE_DSP           1: the products are multiplications for the synthesis tool's DSP
+//                     mapping (FINN resType "dsp"); 0: coded in LUTs (resType "lut"), see
+//                     cs_mac_lanes
+//   OVF_MONITOR       0: no overflow monitor, ovf stays low (the generated top's choice
+//                     where it leaves ovf unconnected), see cs_mac_lanes
 //   WEIGHT_FILE       $readmemh file, NF*SF lines of PE*SIMD*W_BITS bits: line nf*SF+sf,
 //                     weight of row r = nf*PE+p, column c = sf*SIMD+s at bit (p*SIMD+s)*W_BITS
 //   THRESH_FILE       base name of the threshold ROM files (N_THRES > 0): one $readmemh
@@ -76,6 +81,8 @@ module cs_mvau #(
     parameter int THR_BITS = ACC_BITS + 1,
     parameter int ACT_BIAS = 0,
     parameter bit XNOR = 1'b0,
+    parameter bit USE_DSP = 1'b1,
+    parameter bit OVF_MONITOR = 1'b1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRESH_FILE = "thresholds"
 ) (
@@ -125,6 +132,8 @@ module cs_mvau #(
       .ACC_BITS(ACC_BITS),
       .ACC_SIGNED(ACC_SIGNED),
       .XNOR(XNOR),
+      .USE_DSP(USE_DSP),
+      .OVF_MONITOR(OVF_MONITOR),
       .WEIGHT_FILE(WEIGHT_FILE)
   ) u_mac (
       .ap_clk(ap_clk),

@@ -24,6 +24,11 @@
 //   THR_BITS          threshold width; thresholds are signed iff ACC_SIGNED. At least
 //                     ACC_BITS + 1 (the default), see cs_mvau
 //   ACT_BIAS          FINN ActVal added to the threshold count (output signed iff < 0)
+//   USE_DSP           1: the products are multiplications for the synthesis tool's DSP
+//                     mapping (FINN resType "dsp"); 0: coded in LUTs (resType "lut"), see
+//                     cs_mac_lanes
+//   OVF_MONITOR       0: no overflow monitor, ovf stays low (the generated top's choice
+//                     where it leaves ovf unconnected), see cs_mac_lanes
 //   WEIGHT_FILE       $readmemh file in the cs_mvau format for the (K2 x C) matrix
 //                     W[k][c]: NF*SF lines of PE*SIMD*W_BITS bits; line nf*SF+sf holds the
 //                     weight of channel nf*PE+p, kernel position sf*SIMD+s at bit
@@ -70,6 +75,8 @@ module cs_vvau #(
     parameter int N_THRES = 0,
     parameter int THR_BITS = ACC_BITS + 1,
     parameter int ACT_BIAS = 0,
+    parameter bit USE_DSP = 1'b1,
+    parameter bit OVF_MONITOR = 1'b1,
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRESH_FILE = "thresholds"
 ) (
@@ -105,6 +112,8 @@ module cs_vvau #(
       .ACC_BITS(ACC_BITS),
       .ACC_SIGNED(ACC_SIGNED),
       .XNOR(1'b0),
+      .USE_DSP(USE_DSP),
+      .OVF_MONITOR(OVF_MONITOR),
       .WEIGHT_FILE(WEIGHT_FILE)
   ) u_mac (
       .ap_clk(ap_clk),

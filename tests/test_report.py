@@ -27,7 +27,7 @@ from codesign.report import (
 )
 from codesign.report.data import Run, resolve_cycles
 from codesign.report.figures import FIGURES, draw_accuracy_vs_p, draw_pareto_cycles
-from codesign.report.tables import paper_table
+from codesign.report.tables import paper_table, summary_table
 
 FIGURE_NAMES = {"accuracy_vs_p", "resources_vs_p", "pareto_lut", "pareto_cycles", "sparsity_vs_p"}
 
@@ -219,6 +219,32 @@ def test_without_a_twin_the_32_bit_baseline_of_the_same_design_is_the_reference(
     assert compare_run(a2q, [Run(source="d", results=same_fold)]).lut_reduction == 2.5
 
 
+def test_the_32_bit_baseline_must_have_the_same_macs() -> None:
+    """A reduction is within one MAC resource: a baseline whose multipliers sit in DSPs
+    is no reference for an A2Q run with LUT multipliers; the tables say which is which."""
+    def with_macs(results: dict[str, Any], *modes: str) -> Run:
+        for layer, mode in zip(results["layers"], modes, strict=True):
+            layer["mac_resource"] = mode
+        return Run(source=str(modes), results=results)
+
+    a2q = with_macs(make_results("a2q", 16, quant_acc=0.95, sparsity=(0.75, 0.5), lut=2000,
+                                 ff=1600, lut32=None), "lut", "lut")
+    dsp32 = with_macs(make_results("baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1),
+                                   lut=3000, ff=3200, lut32=None), "dsp", "dsp")
+    lut32 = with_macs(make_results("baseline", 32, quant_acc=0.96, sparsity=(0.1, 0.1),
+                                   lut=5000, ff=3200, lut32=None), "lut", "lut")
+    alone = compare_run(a2q, [dsp32])
+    assert alone.lut_reduction is None and alone.macs == "LUT"
+    assert alone.reference is not None and "has DSP MACs, this run LUT" in alone.reference
+    c = compare_run(a2q, [dsp32, lut32])
+    assert c.lut_reduction == pytest.approx(2.5) and "LUT MACs" in str(c.reference)
+    summary = summary_table([a2q, dsp32])
+    assert [r[summary.columns.index("MACs")] for r in summary.rows] == ["LUT", "DSP"]
+    mixed = with_macs(make_results("a2q", 16, quant_acc=0.95, sparsity=(0.75, 0.5),
+                                   lut=2000, ff=1600), "lut", "dsp")
+    assert paper_table([compare_run(mixed)]).rows[1][4] == "LUT/DSP"
+
+
 def test_weight_stats_edge_cases() -> None:
     # every weight zero: infinite compression; no weighted layer: no figures
     s = weight_stats([{"weight_count": 8, "weight_sparsity": 1.0}], 8)
@@ -235,7 +261,8 @@ def test_paper_row_shows_the_published_figures() -> None:
     table = paper_table([])
     row = dict(zip(table.columns, table.rows[0], strict=True))
     assert row == {
-        "run": "A2Q paper", "method": "a2q", "P": "16", "PE/SIMD": "—", "weight sparsity": "98.2 %",
+        "run": "A2Q paper", "method": "a2q", "P": "16", "PE/SIMD": "—", "MACs": "LUT",
+        "weight sparsity": "98.2 %",
         "est. compression": "46.5x", "% of float accuracy": "99.2 %",
         "LUT reduction vs 32-bit acc": "up to 2.3x", "FF reduction vs 32-bit acc": "—",
         "32-bit reference": "same accelerators, 32-bit accumulators",

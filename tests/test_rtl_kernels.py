@@ -171,7 +171,8 @@ def _finn_acc_bits(w: np.ndarray, in_bits: int, in_signed: bool) -> tuple[int, b
 def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bits: int,
                in_signed: bool, w_bits: int, *, squeeze: int = 0, n_thres: int = 0,
                act_bias: int = 0, nonneg_w: bool = False, edges: bool = False,
-               verilator: bool = False) -> Case:
+               lut: bool = False, verilator: bool = False) -> Case:
+    """``lut``: products coded in LUTs (USE_DSP = 0, FINN's resType lut)."""
     rng = np.random.default_rng(seed)
     wlo, whi = words.value_range(w_bits, True)
     w = rng.integers(0 if nonneg_w else wlo, whi + 1, size=(mw, mh))
@@ -180,7 +181,7 @@ def _mvau_case(name: str, seed: int, mw: int, mh: int, pe: int, simd: int, in_bi
     params = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "N_VECTORS": 1,
               "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
               "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "N_THRES": n_thres,
-              "THR_BITS": acc_bits + 1, "ACT_BIAS": act_bias}
+              "THR_BITS": acc_bits + 1, "ACT_BIAS": act_bias, "USE_DSP": int(not lut)}
     if n_thres:
         top = act_bias + n_thres
         params["OUT_BITS"] = max(act_bias.bit_length(), top.bit_length()) + int(act_bias < 0)
@@ -267,6 +268,11 @@ MVAU_CASES = [
     # ... and unsigned (non-negative weights, unsigned input), PE = 8, NF = 3
     _mvau_case("t255-uacc-pe8-simd2-u4", 20, 4, 24, 8, 2, 4, False, 3, n_thres=255,
                nonneg_w=True, edges=True),
+    # LUT-coded products (resType lut): signed and unsigned inputs, the most negative
+    # weight (its top bit subtracted), squeezed so the sums wrap, and thresholds
+    _mvau_case("lut-squeeze-thr-pe3-simd4-s8", 21, 12, 6, 3, 4, 8, True, 5, squeeze=3,
+               n_thres=7, act_bias=-3, lut=True, verilator=True),
+    _mvau_case("lut-pe2-simd2-u4-w2", 22, 8, 4, 2, 2, 4, False, 2, lut=True),
     # binaryXnorMode (XNOR-popcount): one threshold to a binary output (bnn_pynq's hidden
     # layers), MW = 2^k so the popcount needs the extra bit, thresholds at 0 and MW + 1
     _xnor_case("xnor-thr1-pe4-simd8", 51, 16, 8, 4, 8, n_thres=1, verilator=True),
@@ -400,8 +406,11 @@ def test_label_select(case: Case, simulator: str, cache_root: Path) -> None:
 # --------------------------------------------------------------------------- synthesis
 @pytest.mark.synth
 def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
-    """With ovf unconnected, Yosys removes the shadow accumulator: fewer flip-flops and
-    fewer cells (generic synth; with synth_xilinx the FF count drops the same way)."""
+    """With ovf unconnected, Yosys removes the shadow accumulator when it flattens: fewer
+    flip-flops and fewer cells (generic synth; with synth_xilinx the FF count drops the
+    same way). Kept hierarchical it cannot see ovf unused and builds the monitor, which a
+    narrow accumulator has and one as wide as the shadow does not, unless OVF_MONITOR = 0
+    (what the generated top sets): then it matches the flattened design."""
     rng = random.Random(0)
     w = np.array([[rng.randint(-8, 7) for _ in range(4)] for _ in range(8)])
     words.write_weight_mem(w, 2, 2, 4, tmp_path / "weights.mem")
@@ -409,30 +418,50 @@ def test_mvau_ovf_optimised_away(tmp_path: Path) -> None:
     wrapper = tmp_path / "wrap.sv"
     ports = ["ap_clk", "ap_rst_n", "s_axis_tvalid", "s_axis_tready", "s_axis_tdata",
              "m_axis_tvalid", "m_axis_tready", "m_axis_tdata"]
+    # top: (ovf connected, OVF_MONITOR, flattened)
+    tops = {"with_ovf": (True, 1, True), "without_ovf": (False, 1, True),
+            "hier_monitor": (False, 1, False), "hier_no_monitor": (False, 0, False)}
     body = []
-    for name, ovf in (("with_ovf", ".ovf(ovf)"), ("without_ovf", ".ovf()")):
+    for name, (connected, monitor, _) in tops.items():
         body.append(
             f"module {name}(input ap_clk, input ap_rst_n, input s_axis_tvalid,\n"
             " output s_axis_tready, input [7:0] s_axis_tdata, output m_axis_tvalid,\n"
             " input m_axis_tready, output [15:0] m_axis_tdata, output ovf);\n"
             " cs_mvau #(.MW(8), .MH(4), .PE(2), .SIMD(2), .IN_BITS(4), .W_BITS(4),\n"
-            "  .ACC_BITS(8), .OUT_BITS(8), .WEIGHT_FILE(\"weights.mem\")) u (\n"
-            + ", ".join(f".{p}({p})" for p in ports) + f", {ovf});\n"
-            + ("" if ovf == ".ovf(ovf)" else " assign ovf = 1'b0;\n")
+            f"  .ACC_BITS(8), .OUT_BITS(8), .OVF_MONITOR({monitor}),\n"
+            "  .WEIGHT_FILE(\"weights.mem\")) u (\n"
+            + ", ".join(f".{p}({p})" for p in ports)
+            + (", .ovf(ovf));\n" if connected else ", .ovf());\n assign ovf = 1'b0;\n")
             + "endmodule\n"
         )
     wrapper.write_text("".join(body))
     cells, ffs = {}, {}
-    for top in ("with_ovf", "without_ovf"):
+    for top, (_, _, flat) in tops.items():
         script = tmp_path / f"{top}.ys"
         script.write_text(
             f"read_verilog -defer -sv {srcs} {script_path(wrapper, tmp_path)}\n"
-            f"synth -flatten -top {top}\ntee -q -o {top}.json stat -json\n"
+            f"synth {'-flatten ' if flat else ''}-top {top}\n"
+            f"tee -q -o {top}.json stat -top {top} -json\n"
         )
         proc = run_yosys(script, log_name=f"{top}.log")
         assert proc.returncode == 0, (tmp_path / f"{top}.log").read_text()[-2000:]
-        stat = json.loads((tmp_path / f"{top}.json").read_text())["modules"][f"\\{top}"]
+        stat = json.loads((tmp_path / f"{top}.json").read_text())["design"]
         cells[top] = int(stat["num_cells"])
         ffs[top] = sum(n for c, n in stat["num_cells_by_type"].items() if "DFF" in c)
     assert ffs["without_ovf"] < ffs["with_ovf"], ffs
     assert cells["without_ovf"] < cells["with_ovf"], cells
+    assert ffs["hier_monitor"] > ffs["without_ovf"] == ffs["hier_no_monitor"], ffs
+
+
+def test_the_synthesized_top_builds_no_overflow_monitor(tmp_path: Path) -> None:
+    """emit_rtl without monitors sets OVF_MONITOR = 0 on every kernel with an ovf port."""
+    import hls_cases as hc
+
+    from codesign.backends.rtl import emit_rtl
+    from codesign.dataflow.graph import single_kernel
+
+    graph = single_kernel(hc.mvau(3, 4, 2, 2, 4, 8, True, 8), name="one")
+    deployed = emit_rtl(graph, tmp_path / "deployed", monitor_overflow=False).top_file
+    verified = emit_rtl(graph, tmp_path / "verified").top_file
+    assert ".OVF_MONITOR(0)" in deployed.read_text()
+    assert "OVF_MONITOR" not in verified.read_text()

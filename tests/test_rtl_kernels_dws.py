@@ -48,11 +48,12 @@ def _model(nodes: list[Any], inputs: dict[str, list[int]], outputs: dict[str, li
 
 def vvau_model(seed: int, *, c: int, k: tuple[int, int], dim: tuple[int, int], pe: int,
                simd: int, idt: str, wdt: str, n_thres: int = 0, act_bias: int = 0,
-               nonneg_w: bool = False, shared_thr: bool = False) -> ModelWrapper:
+               nonneg_w: bool = False, shared_thr: bool = False,
+               res_type: str = "auto") -> ModelWrapper:
     """One generic VVAU node, weights (C, 1, k_h, k_w) as FINN stores them, thresholds
     (C, n_thres) spread over (and a little beyond) each channel's accumulator range (one
     row for all channels with ``shared_thr``), and FINN's MinimizeAccumulatorWidth for
-    accDataType."""
+    accDataType; ``res_type`` is FINN's resType (``lut``: products in LUTs)."""
     from finn.transformation.fpgadataflow.minimize_accumulator_width import (
         MinimizeAccumulatorWidth,
     )
@@ -71,6 +72,7 @@ def vvau_model(seed: int, *, c: int, k: tuple[int, int], dim: tuple[int, int], p
         name="VVAU_0", domain=FINN_DOMAIN, backend="fpgadataflow", PE=pe, SIMD=simd,
         Dim=[h, w], Channels=c, Kernel=[k_h, k_w], inputDataType=idt, weightDataType=wdt,
         outputDataType=odt, ActVal=act_bias, noActivation=int(n_thres == 0),
+        resType=res_type,
     )
     model = _model([node], {"inp": [1, h, w, k_h * k_w * c]}, {"outp": [1, h, w, c]})
     model.set_tensor_datatype("inp", in_t)
@@ -174,6 +176,9 @@ VVAU_CASES = [
     # threshold row shared by all channels
     _vvau("c4-k1x3-pe4-simd1-uacc-t7", 54, c=4, k=(1, 3), dim=(2, 2), pe=4, simd=1,
           idt="UINT3", wdt="UINT3", n_thres=7, nonneg_w=True, shared_thr=True),
+    # products in LUTs (resType lut), signed input, squeezed so it wraps, thresholds
+    _vvau("lut-c4-k3-pe2-simd3-s5-t7-squeeze", 59, squeeze=2, c=4, k=(3, 3), dim=(2, 2),
+          pe=2, simd=3, idt="INT5", wdt="INT4", n_thres=7, act_bias=-3, res_type="lut"),
     # 8-bit activations: 255 thresholds (8 search stages), squeezed so it wraps
     _vvau("c8-k3-pe4-simd3-s8-t255-squeeze", 55, squeeze=3, verilator=True, c=8, k=(3, 3),
           dim=(2, 2), pe=4, simd=3, idt="INT8", wdt="INT4", n_thres=255, act_bias=-128),

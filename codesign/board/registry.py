@@ -255,6 +255,11 @@ class Board(_Strict):
         """The Xilinx part FINN's estimates (folding, cycles, resources) use."""
         return self.estimate_part or self.part
 
+    @property
+    def has_dsp(self) -> bool:
+        """Whether the device has DSP blocks (multipliers a design can map to)."""
+        return self.resources.get("DSP", 0) > 0
+
     def budget(self) -> dict[str, int]:
         """Resources a design may plan to use: ``floor(available * limit)`` per class."""
         return {

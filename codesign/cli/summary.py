@@ -28,7 +28,7 @@ def print_summary(results: dict[str, Any]) -> None:
         console().print(f"cycles per frame: II {ii['cycles']} estimated (not simulated; the "
                         f"slowest layer is {ii['slowest_node']})", highlight=False)
     if results.get("resources"):
-        _print_resources(results["resources"])
+        _print_resources(results["resources"], _mac_text(results))
 
 
 def _print_accuracy(results: dict[str, Any]) -> None:
@@ -134,14 +134,21 @@ def _print_overflow(ovf: dict[str, Any]) -> None:
     console().print("overflow proof (extreme inputs, RTL): " + "; ".join(parts))
 
 
-def _print_resources(res: dict[str, Any]) -> None:
+def _mac_text(results: dict[str, Any]) -> str:
+    """Where the weighted layers' multipliers are (``LUT``, ``DSP``, ``LUT/DSP`` ...)."""
+    from codesign.report.data import Run
+
+    return Run("results", results).mac_text
+
+
+def _print_resources(res: dict[str, Any], macs: str) -> None:
     rows = [
         (name, *(fmt(r["total"].get(k, 0), 0) for k in ("LUT", "FF", "CARRY", "DSP", "BRAM36")),
          fmt(r["percent"].get("LUT"), 2))
         for name, r in res.items() if isinstance(r, dict) and "total" in r
     ]
     header = ("design", "LUT", "FF", "CARRY", "DSP", "BRAM36", "LUT %")
-    print_lines([f"Yosys resources on {res['board']}", *aligned(header, rows)])
+    print_lines([f"Yosys resources on {res['board']} ({macs} MACs)", *aligned(header, rows)])
 
 
 def print_bitstream(bs: dict[str, Any]) -> None:

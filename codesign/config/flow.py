@@ -76,6 +76,19 @@ class FlowConfig(Strict):
             raise ValueError(f"unknown board {name!r}; known boards: {', '.join(known)}")
         return name
 
+    @model_validator(mode="after")
+    def _dsp_on_board(self) -> FlowConfig:
+        # checked here, not at the fold step after training
+        from codesign.board.registry import get_board
+
+        board = get_board(self.board)
+        if "dsp" in self.fold.explicit_mac_resources and not board.has_dsp:
+            raise ValueError(
+                f"fold.mac_resource: dsp puts multipliers in DSP blocks, but board "
+                f"{board.name} has none; use mac_resource: lut (or leave it unset)"
+            )
+        return self
+
     @property
     def source(self) -> registry.Source:
         """Where the model comes from (its family's source: builtin, file or factory)."""

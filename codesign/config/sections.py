@@ -173,20 +173,55 @@ class TrainConfig(Strict):
         return out
 
 
+MacResource = Literal["lut", "dsp"]
+"""Where a weighted layer's multipliers go (FINN's MVAU/VVAU ``resType``): ``lut``, in
+LUTs and carry chains (FINN's default when the A2Q papers ran it), or ``dsp``, in DSP
+blocks."""
+
+
+def _omit_none(
+    model: Strict, handler: SerializerFunctionWrapHandler, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """The section dumped without the ``keys`` left unset (None): configs that do not set
+    them dump, and digest, as before the keys existed."""
+    out: dict[str, Any] = handler(model)
+    for key in keys:
+        if getattr(model, key) is None:
+            out.pop(key, None)
+    return out
+
+
 class LayerFold(Strict):
     pe: int = Field(ge=1)
     simd: int = Field(ge=1)
+    mac_resource: MacResource | None = None
+    """This layer's multipliers; None: ``fold.mac_resource``'s rule."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_none(self, handler, ("mac_resource",))
 
 
 class FoldConfig(Strict):
     """Folding: explicit PE/SIMD per MVAU layer, a target cycles-per-frame, or ``fit``: the
     largest-throughput target whose design fits a board (codesign.dse.fold_fit resolves it
-    into ``target_cycles`` before the flow runs)."""
+    into ``target_cycles`` before the flow runs); and where the layers' multipliers go."""
 
     # strict: YAML's ``yes`` or ``"64"`` is no count of cycles (lax int would take them)
     target_cycles: int | None = Field(default=None, ge=1, strict=True)
     layers: list[LayerFold] | None = None
     fit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
+    mac_resource: MacResource | None = None
+    """Every weighted layer's multipliers (``fold.layers[i].mac_resource`` overrides it for
+    one layer). None keeps each layer's own ``resType`` where its graph sets one (a
+    user's FINN-ONNX file) and puts the others in DSPs where the board has DSP blocks, as
+    codesign did before the setting existed; in LUTs on a board without."""
+
+    @property
+    def explicit_mac_resources(self) -> set[str]:
+        """The MAC resources this section sets itself (net-wide or per layer)."""
+        per_layer = {f.mac_resource for f in self.layers or ()}
+        return {m for m in (self.mac_resource, *per_layer) if m is not None}
 
     @model_validator(mode="after")
     def _one_of(self) -> FoldConfig:
@@ -199,12 +234,8 @@ class FoldConfig(Strict):
         return self
 
     @model_serializer(mode="wrap")
-    def _omit_unset_fit(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # configs without fold.fit dump (and digest) as before it existed
-        out: dict[str, Any] = handler(self)
-        if self.fit is None:
-            out.pop("fit", None)
-        return out
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_none(self, handler, ("fit", "mac_resource"))
 
 
 class SimConfig(Strict):

@@ -135,7 +135,8 @@ def fold_layers(results: JSON) -> list[JSON]:
 
 
 def pinned(spec: SweepSpec, layers: list[JSON]) -> SweepSpec:
-    """``spec`` with every point built with ``layers`` as ``fold.layers``.
+    """``spec`` with every point built with ``layers`` as ``fold.layers`` (and the base's
+    ``fold.mac_resource``, which a point may vary: it leaves the folding alone).
 
     >>> from codesign.dse.spec import parse_sweep_spec
     >>> spec = parse_sweep_spec({"grid": {"quant.acc_bits": [14, 16]},
@@ -145,7 +146,8 @@ def pinned(spec: SweepSpec, layers: list[JSON]) -> SweepSpec:
 {'target_cycles': None, 'layers': [{'pe': 4, 'simd': 8}]}]
     """
     base = copy.deepcopy(spec.base)
-    base["fold"] = {"layers": copy.deepcopy(layers)}
+    macs = {k: v for k, v in (base.get("fold") or {}).items() if k == "mac_resource"}
+    base["fold"] = {"layers": copy.deepcopy(layers), **macs}
     return spec.model_copy(update={"base": base, "pin_folding": None})
 
 

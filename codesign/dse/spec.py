@@ -160,6 +160,10 @@ def parse_sweep_spec(data: JSON, source: str = "<dict>", base_dir: Path | None =
     return spec
 
 
+FOLDING_FREE_KEYS = ("fold.mac_resource",)
+"""Fold keys a pinned sweep may vary: they leave PE/SIMD alone."""
+
+
 def _check_pin(spec: SweepSpec, where: str) -> None:
     """A pinned sweep varies no fold key, and its reference point solves a target."""
     assert spec.pin_folding is not None
@@ -167,7 +171,7 @@ def _check_pin(spec: SweepSpec, where: str) -> None:
     swept += list(spec.random.space) if spec.random is not None else []
     for key in [*spec.pin_folding, *swept]:
         _check_key(key, where)
-        if key.split(".")[0] == "fold":
+        if key.split(".")[0] == "fold" and key not in FOLDING_FREE_KEYS:
             raise ConfigError(
                 f"{where}: the sweep varies {key!r}, but pinning sets fold.layers on every "
                 "point; drop pin_folding or the fold key"

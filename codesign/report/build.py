@@ -75,7 +75,7 @@ def _findings(done: Sequence[Run], comparisons: Sequence[PaperComparison]) -> li
             verdict = "fewer" if c.lut_reduction > 1 else "not fewer"
             parts.append(
                 f"{verdict} LUTs than the {c.wide_acc_bits}-bit-accumulator reference "
-                f"{c.reference} ({c.lut_reduction:.2f}x reduction),"
+                f"{c.reference} ({c.lut_reduction:.2f}x reduction, {c.macs} MACs),"
             )
         if c.float_fraction is not None:
             ok = "≥" if c.float_fraction >= 0.99 else "<"

@@ -152,6 +152,37 @@ class Run:
         return folding_text(self.results.get("layers") or [])
 
     @property
+    def mac_resources(self) -> tuple[str | None, ...] | None:
+        """Where each weighted layer's multipliers are as built (``lut`` / ``dsp``; None
+        for a layer without, an XNOR-popcount), in graph order; None before lowering and
+        in results written before codesign recorded it."""
+        layers = self.weighted_layers
+        if not layers or any("mac_resource" not in ly for ly in layers):
+            return None
+        return tuple(ly["mac_resource"] for ly in layers)
+
+    @property
+    def mac_text(self) -> str:
+        """:attr:`mac_resources` as ``LUT``, ``DSP`` or per layer (``LUT/LUT/DSP``);
+        ``none`` without multipliers, ``?`` where not recorded.
+
+        >>> Run("r", {"layers": [{"acc_bits_finn": 16, "mac_resource": "lut"}]}).mac_text
+        'LUT'
+        >>> Run("r", {"layers": [{"acc_bits_finn": 16, "mac_resource": "lut"},
+        ...                      {"acc_bits_finn": 9, "mac_resource": "dsp"}]}).mac_text
+        'LUT/DSP'
+        >>> Run("r", {"layers": [{"acc_bits_finn": 16}]}).mac_text
+        '?'
+        """
+        modes = self.mac_resources
+        if modes is None:
+            return "?"
+        placed = [m.upper() for m in modes if m is not None]
+        if not placed:
+            return "none"
+        return placed[0] if len(set(placed)) == 1 else "/".join(placed)
+
+    @property
     def layer_acc_bits(self) -> list[int]:
         """The accumulator width of each weighted layer as built, in graph order."""
         return [b for ly in self.weighted_layers if (b := self.built_acc_bits(ly)) is not None]

@@ -41,10 +41,15 @@ class PaperFigures:
     compression: float = 46.5
     float_fraction: float = 0.992
     resource_reduction: float = 2.3
+    macs: str = "LUT"
+    """FINN's MVAU resType default when the papers ran (multipliers in LUTs); the papers
+    do not name the setting of their designs."""
     source: str = (
         "Colbert et al., arXiv 2301.13376 (sparsity, compression, % of float; "
         "average over their benchmarks, 8-bit weights/activations, hidden layers at "
-        "P = 16) and ICCV 2023 (up to 2.3x less FPGA resources than 32-bit accumulators)"
+        "P = 16) and ICCV 2023 (up to 2.3x less FPGA resources than 32-bit accumulators, "
+        "on FINN-generated accelerators; FINN's MVAU then defaulted to resType lut, its "
+        "multipliers in LUTs)"
     )
 
 
@@ -61,10 +66,11 @@ COMPRESSION_DEFINITION = (
     "step; else the quantized model) divided by the float twin's test accuracy. "
     "Resource reduction is LUT (and FF) of the same accelerator synthesized with 32-bit "
     "accumulators (same weights, same folding; the flow's synth.compare_acc_bits twin) "
-    "divided by LUT (FF) of the accelerator at its P; where a run has no twin, the "
+    "divided by LUT (FF) of the accelerator at its P, both with the run's MACs (each "
+    "layer's multipliers in LUTs or DSPs, fold.mac_resource); where a run has no twin, the "
     "reference is the baseline model of the same sweep built with 32-bit accumulators "
-    "and the same PE/SIMD in every layer (named in the table; with another folding there "
-    "is no reduction, and the table says so)."
+    "and the same PE/SIMD and MAC resource in every layer (named in the table; with "
+    "another folding or MAC resource there is no reduction, and the table says so)."
 )
 
 
@@ -121,6 +127,9 @@ class PaperComparison:
     acc_bits: int | None
     folding: str
     """PE/SIMD of each MVAU as built (``16/4, 1/8``)."""
+    macs: str
+    """Where the multipliers are (:attr:`~codesign.report.data.Run.mac_text`): the
+    reductions hold for this MAC resource."""
     sparsity: float | None
     compression: float | None
     float_fraction: float | None
@@ -165,14 +174,19 @@ def _wide_baselines(run: Run, peers: Sequence[Run]) -> list[Run]:
     ]
 
 
+def _same_build(run: Run, peer: Run) -> bool:
+    """The same PE/SIMD and the same MAC resource in every layer."""
+    return peer.folding == run.folding and peer.mac_resources == run.mac_resources
+
+
 def baseline_peer(run: Run, peers: Sequence[Run]) -> Run | None:
     """The finished baseline among ``peers`` built with ``PAPER_WIDE_BITS``-bit
     accumulators and otherwise the same design (model, bit widths, training, board) with
-    the same PE/SIMD in every layer as ``run``: the reference for resource reduction when
-    ``run`` has no twin."""
+    the same PE/SIMD and MAC resource in every layer as ``run``: the reference for
+    resource reduction when ``run`` has no twin."""
     if run.folding is None:
         return None
-    return next((p for p in _wide_baselines(run, peers) if p.folding == run.folding), None)
+    return next((p for p in _wide_baselines(run, peers) if _same_build(run, p)), None)
 
 
 def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
@@ -192,14 +206,22 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
         reference: str | None = f"{wide_key} twin (same weights, same folding)"
     elif (peer := baseline_peer(run, peers)) is not None:
         wide, wide_bits = peer.resources("accelerator"), PAPER_WIDE_BITS
-        reference = f"{peer.label} (baseline, same folding {peer.folding_text})"
+        reference = (f"{peer.label} (baseline, same folding {peer.folding_text}, "
+                     f"{peer.mac_text} MACs)")
     elif others := _wide_baselines(run, peers):
-        # a reduction against another folding would mix PE/SIMD lanes into it
-        wide, wide_bits = None, None
-        reference = (
-            f"none: {others[0].label} is folded {others[0].folding_text} (PE/SIMD), this run "
-            f"{run.folding_text}; pin the folding (sweep pin_folding) to compare"
-        )
+        # a reduction against another folding (or MAC resource) would mix PE/SIMD lanes
+        # (or DSPs) into it
+        wide, wide_bits, other = None, None, others[0]
+        if other.folding != run.folding:
+            reference = (
+                f"none: {other.label} is folded {other.folding_text} (PE/SIMD), this run "
+                f"{run.folding_text}; pin the folding (sweep pin_folding) to compare"
+            )
+        else:
+            reference = (
+                f"none: {other.label} has {other.mac_text} MACs, this run {run.mac_text}; "
+                "build the baseline with the same fold.mac_resource to compare"
+            )
     else:
         wide, wide_bits, reference = None, None, None
     wide = wide or {}
@@ -208,6 +230,7 @@ def compare_run(run: Run, peers: Sequence[Run] = ()) -> PaperComparison:
         method=run.method,
         acc_bits=run.acc_bits,
         folding=run.folding_text,
+        macs=run.mac_text,
         sparsity=stats.sparsity,
         compression=stats.compression,
         float_fraction=float(frac) if frac is not None else None,

@@ -121,6 +121,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
                 fmt(r.get("config.quant.act_bits")),
                 fmt(r.get("config.model.hidden")),
                 r.folding_text,
+                r.mac_text,
                 *(score_text(r, stage) for stage in STAGES),
                 agreement_text(r),
                 fmt(res.get("LUT"), "int"),
@@ -140,7 +141,7 @@ def summary_table(runs: Sequence[Run]) -> Table:
         title="Runs",
         columns=[
             "name", "digest", "status", "method", "P", "W bits", "A bits", "hidden",
-            "PE/SIMD", "float", "quantized", "HW graph", "accelerator",
+            "PE/SIMD", "MACs", "float", "quantized", "HW graph", "accelerator",
             "agreement", "LUT", "FF",
             "DSP", "BRAM36",
             f"LUT {wide_name}", f"FF {wide_name}", "cycles/frame",
@@ -153,7 +154,9 @@ def summary_table(runs: Sequence[Run]) -> Table:
         "quantization, no P) each weighted layer's accumulator as built; 'FINN (n)': no "
         "target, FINN's own MinimizeAccumulatorWidth result (widest layer n). "
         "PE/SIMD: each MVAU's folding as "
-        "built, in graph order. The model family's metric on the test split (a classifier's "
+        "built, in graph order. MACs: where the weighted layers' multipliers are (LUT or "
+        "DSP, per layer where they differ; fold.mac_resource, FINN's resType). The model "
+        "family's metric on the test split (a classifier's "
         "accuracy in %, an image family's PSNR in dB): "
         "float twin, quantized torch model, FINN graph, and the bit-accurate accelerator "
         "model (a squeezed baseline's accumulators wrap there, and only there); "
@@ -175,6 +178,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
             "a2q",
             str(PAPER.acc_bits),
             DASH,
+            PAPER.macs,
             fmt(PAPER.sparsity, "pct"),
             fmt(PAPER.compression, "x"),
             fmt(PAPER.float_fraction, "pct"),
@@ -193,6 +197,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
                 c.method,
                 fmt(c.acc_bits),
                 c.folding,
+                c.macs,
                 fmt(c.sparsity, "pct"),
                 fmt(c.compression, "x"),
                 fmt(c.float_fraction, "pct"),
@@ -206,7 +211,7 @@ def paper_table(comparisons: Sequence[PaperComparison]) -> Table:
         key="paper",
         title="Side by side with the A2Q paper",
         columns=[
-            "run", "method", "P", "PE/SIMD", "weight sparsity", "est. compression",
+            "run", "method", "P", "PE/SIMD", "MACs", "weight sparsity", "est. compression",
             "% of float accuracy",
             "LUT reduction vs 32-bit acc", "FF reduction vs 32-bit acc", "32-bit reference",
         ],

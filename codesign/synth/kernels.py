@@ -151,7 +151,7 @@ def _synthesize_kernel(
     k: KernelInstance, board: Board, work: Path
 ) -> tuple[dict[str, float], float]:
     single = single_kernel(k, name=k.node)
-    # the deployable kernel: overflow monitor unconnected, so Yosys removes it
+    # the deployable kernel: built without its overflow monitor (OVF_MONITOR = 0)
     project = emit_rtl(single, work / "rtl", monitor_overflow=False)
     project.stage_memories(work)
     res = synthesize(list(project.sources), project.top, board, work,

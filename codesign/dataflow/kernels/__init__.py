@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from typing import Any
 
 from codesign.dataflow.kernels._base import (
@@ -69,6 +70,9 @@ _CUSTOM_OP: dict[str, type[Any]] = {}
 """qonnx's custom-op table of :data:`DOMAIN` (op type -> CustomOp class), which qonnx reads
 as this module's ``custom_op`` (see :func:`__getattr__`)."""
 _LOADED = False
+_LOADING = threading.RLock()
+"""Held while the kernel modules import: another thread asking the registry then (the
+synthesis pool's first kernels) waits for all of them; the importing thread may re-enter."""
 _BY_NAME: dict[str, Kernel] = {}
 _BY_OP: dict[str, Kernel] = {}
 
@@ -103,12 +107,13 @@ def _load_all() -> None:
     a testbench that imports one kernel's golden must not pay for FINN's custom ops (and
     torch behind them), which some kernel modules subclass."""
     global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    for mod in pkgutil.iter_modules(__path__):
-        if not mod.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{mod.name}")
+    with _LOADING:
+        if _LOADED:
+            return
+        _LOADED = True
+        for mod in pkgutil.iter_modules(__path__):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{mod.name}")
 
 
 def __getattr__(name: str) -> Any:

@@ -181,6 +181,8 @@ class KernelInstance:
     """The kernel's estimate of this node's cycles per frame (:meth:`Kernel.cycles`)."""
     memories: dict[str, Memory] = field(default_factory=dict)
     has_ovf: bool = False
+    """The module has an overflow monitor: an ``ovf`` output and an ``OVF_MONITOR``
+    parameter, which the generated top sets to 0 where it leaves ``ovf`` unconnected."""
     body: StreamGraph | None = None
     """A loop's body: the stream graph the kernel iterates (None for other kernels); the
     graph walks (reference, wiring, FIFO sizing, overflow proof, synthesis) look inside."""
@@ -323,6 +325,26 @@ class Kernel:
         FINN's analyses on their ``_hls``/``_rtl`` variant instead."""
         res = getCustomOp(node).node_res_estimation(part)
         return self.cycles(node), {key: float(value) for key, value in res.items()}
+
+    def finn_resources(self, model: ModelWrapper, node: Any, part: str,
+                       finn: dict[str, float]) -> dict[str, float]:
+        """The resources of a FINN node, given FINN's estimate ``finn`` of its specialized
+        variant: a kernel whose hardware differs from that variant's model corrects it
+        (default: FINN's)."""
+        return finn
+
+    # ----------------------------------------------------------------- MAC resource
+
+    def mac_resource(self, node: Any) -> str | None:
+        """Where the node's multipliers go, as FINN's ``resType`` says (``lut``, ``dsp``,
+        or ``auto``: not decided yet); None for a kernel without multipliers to place."""
+        return None
+
+    def set_mac_resource(self, node: Any, mode: str) -> None:
+        """Put the node's multipliers in ``mode`` (``lut`` or ``dsp``)."""
+        raise LoweringError(
+            f"node {node.name} ({node.op_type}) has no multipliers to put in LUTs or DSPs"
+        )
 
     # ----------------------------------------------------------------- folding
 

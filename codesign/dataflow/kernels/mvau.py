@@ -5,6 +5,9 @@ RTL: ``cs_mvau`` (PE rows x SIMD columns per cycle, ACC_BITS accumulators that w
 thresholds by binary search, a sticky overflow monitor). FINN's ``binaryXnorMode`` (the
 bnn_pynq networks: bipolar inputs and weights carried as binary 0/1 codes) is the same
 kernel with ``XNOR = 1``: each product is XNOR(x, w) and the accumulator a popcount.
+FINN's ``resType`` places the products: ``USE_DSP = 1`` (``dsp``) multiplies for the
+synthesis tool's DSP mapping, ``USE_DSP = 0`` (``lut``) codes them in LUTs
+(:func:`mac_lanes_resources` models both).
 """
 
 from __future__ import annotations
@@ -210,6 +213,7 @@ class Mvau(Kernel):
                 "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "OUT_BITS": out_bits,
                 "N_THRES": n_thres, "THR_BITS": thr_bits,
                 "ACT_BIAS": inst.get_nodeattr("ActVal"), "XNOR": int(xnor),
+                "USE_DSP": use_dsp(inst),
             },
             inputs=(StreamFormat(in_bits, simd, in_signed),),
             outputs=(StreamFormat(out_bits, pe, out_signed),),
@@ -234,7 +238,7 @@ class Mvau(Kernel):
     def hls_call(self, k: KernelInstance) -> HlsCall:
         """``cs::mvau`` (thresholds) or ``cs::mvau_noact`` of hls/cs_mvau.hpp, and their
         binaryXnorMode twins ``cs::mvau_xnor`` / ``cs::mvau_xnor_noact``."""
-        refuse_unknown_params(k, (*_HLS_PARAMS, "XNOR"), "hls/cs_mvau.hpp")
+        refuse_unknown_params(k, (*_HLS_PARAMS, "XNOR", "USE_DSP"), "hls/cs_mvau.hpp")
         p = {n: int(v) for n, v in k.params.items() if n in (*_HLS_PARAMS, "XNOR")}
         pe, simd = p["PE"], p["SIMD"]
         w = k.memories["WEIGHT_FILE"]
@@ -248,10 +252,12 @@ class Mvau(Kernel):
         names = _HLS_XNOR_PARAMS if xnor else _HLS_PARAMS
         function = "cs::mvau_xnor" if xnor else "cs::mvau"
         args = [p[n] for n in names[:-3]]
+        # the integer kernels place their products (cs::mac_lane's BIND_OP); XNOR has none
+        tail = () if xnor else (int(k.params.get("USE_DSP", 1)),)
         if not p["N_THRES"]:
-            return HlsCall("cs_mvau.hpp", f"{function}_noact", tuple(args), tuple(arrays))
+            return HlsCall("cs_mvau.hpp", f"{function}_noact", (*args, *tail), tuple(arrays))
         arrays.append(accumulator_thresholds(k))
-        return HlsCall("cs_mvau.hpp", function, (*args, *(p[n] for n in names[-3:])),
+        return HlsCall("cs_mvau.hpp", function, (*args, *(p[n] for n in names[-3:]), *tail),
                        tuple(arrays))
 
     def thresholds(self, model: ModelWrapper, node: Any) -> ThresholdTensor | None:
@@ -306,6 +312,39 @@ class Mvau(Kernel):
             inst.set_nodeattr("outputDataType", odt.name)
             model.set_tensor_datatype(node.output[0], odt)
 
+    def mac_resource(self, node: Any) -> str | None:
+        inst = getCustomOp(node)
+        if self.has_products(inst):
+            return str(inst.get_nodeattr("resType"))
+        return None
+
+    def set_mac_resource(self, node: Any, mode: str) -> None:
+        if self.mac_resource(node) is None:
+            super().set_mac_resource(node, mode)  # refuses: an XNOR-popcount multiplies not
+        getCustomOp(node).set_nodeattr("resType", mode)
+
+    def has_products(self, inst: Any) -> bool:
+        """Whether the node multiplies (an XNOR-popcount compares bits instead)."""
+        return not inst.get_nodeattr("binaryXnorMode")
+
+    def folds(self, k: KernelInstance) -> tuple[int, int]:
+        """(NF, SF) of the instance: channel folds and steps per result."""
+        p = k.params
+        return int(p["MH"]) // int(p["PE"]), int(p["MW"]) // int(p["SIMD"])
+
+    def finn_resources(self, model: ModelWrapper, node: Any, part: str,
+                       finn: dict[str, float]) -> dict[str, float]:
+        """FINN's estimate with LUT and DSP from :func:`mac_lanes_resources` (FINN models
+        its own HLS or RTL MVU, whose RTL variant ignores resType); the weight ROM's
+        LUTs where FINN's estimate gives it no block or ultra RAM."""
+        k = self.read(model, node)
+        nf, sf = self.folds(k)
+        lut, dsp = mac_lanes_resources(k.params, nf, part)
+        w = k.memories["WEIGHT_FILE"]
+        if not finn.get("BRAM_18K") and not finn.get("URAM"):
+            lut += w.pe * w.simd * w.bits * -(-nf * sf // LUT_ROM_WORDS)
+        return {**finn, "LUT": float(lut), "DSP": float(dsp)}
+
     def layer_facts(self, model: ModelWrapper, node: Any) -> dict[str, Any]:
         inst = getCustomOp(node)
         w = model.get_initializer(node.input[1])
@@ -320,6 +359,7 @@ class Mvau(Kernel):
             "binary_xnor": bool(inst.get_nodeattr("binaryXnorMode")),
             "n_thresholds": None if thr is None else int(thr.shape[1]),
             "weight_count": int(w.size),
+            "mac_resource": self.mac_resource(node),
         }
 
 
@@ -344,7 +384,8 @@ def operand_types(inst: Any) -> tuple[tuple[int, bool], tuple[int, bool]]:
     w_bits, w_signed = int_dtype(inst, "weightDataType")
     return inp, (w_bits + int(not w_signed), True)
 
-#: cs::mvau's template parameters in declaration order (cs::mvau_noact: all but the last 3).
+#: cs::mvau's template parameters in declaration order (cs::mvau_noact: all but the last 3),
+#: both followed by USE_DSP.
 _HLS_PARAMS = (
     "MW", "MH", "PE", "SIMD", "N_VECTORS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
     "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
@@ -362,3 +403,71 @@ def whole_frames(vectors: IntArray, per_frame: int) -> IntArray:
     n = -(-len(vectors) // per_frame) * per_frame
     idx = np.arange(n) % len(vectors)
     return vectors[idx].reshape(n // per_frame, -1)
+
+
+LUT_ROM_WORDS = 64
+"""Words of one bit a LUT6 holds as ROM."""
+
+#: Signed operand widths (A, B) of one multiplier of each of FINN's DSP blocks.
+DSP_OPERANDS = {"DSP48E1": (25, 18), "DSP48E2": (27, 18), "DSP58": (27, 24)}
+
+
+def use_dsp(inst: Any) -> int:
+    """The kernel's USE_DSP of a node's ``resType``: 0 for ``lut``, 1 for ``dsp`` and
+    for FINN's ``auto`` (undecided: the products are multiplications, which a synthesis
+    tool maps to DSPs where its family has them; the fold step decides every weighted
+    layer of a flow)."""
+    return int(inst.get_nodeattr("resType") != "lut")
+
+
+def mac_lanes_resources(params: dict[str, Any], nf: int, part: str) -> tuple[int, int]:
+    """LUTs and DSP blocks of cs_mac_lanes and cs_act_tail for kernel parameters
+    ``params`` with ``nf`` channel folds, on Xilinx ``part``.
+
+    Per lane (PE of them), after FINN's MVAU model (FINN-R; the accumulator and
+    threshold terms of FINN PRs #717/#767) but counting what the RTL builds:
+
+    * products (``USE_DSP = 0``): SIMD shift-and-add multipliers of W_BITS rows, each
+      row an adder as wide as the exact product PW = IN_BITS + 1 + W_BITS, so
+      (W_BITS - 1) * PW LUTs a product; with ``USE_DSP = 1`` none, and one DSP per
+      multiplier tile of the part's DSP block a product;
+    * the SIMD adder tree, SIMD - 1 adders as wide as the accumulator (at most the exact
+      dot product), and the accumulator's adder, ACC_BITS: the terms that follow P;
+    * the threshold search: one THR_BITS comparator per binary-search stage, and the
+      stages' ROMs (stage s holds NF * 2^s thresholds), THR_BITS LUTs per 64 words.
+
+    An XNOR-popcount's products are one LUT each.
+
+    >>> p = {"PE": 2, "SIMD": 4, "IN_BITS": 8, "IN_SIGNED": 0, "W_BITS": 4, "ACC_BITS": 16,
+    ...      "N_THRES": 0, "THR_BITS": 17, "USE_DSP": 0}
+    >>> mac_lanes_resources(p, 1, "xczu7ev-ffvc1156-2-e")
+    (434, 0)
+    >>> mac_lanes_resources({**p, "USE_DSP": 1}, 1, "xczu7ev-ffvc1156-2-e")
+    (122, 8)
+    >>> mac_lanes_resources({**p, "USE_DSP": 1, "ACC_BITS": 32}, 1, "xczu7ev-ffvc1156-2-e")
+    (154, 8)
+    """
+    from finn.util.basic import get_dsp_block
+
+    pe, simd = int(params["PE"]), int(params["SIMD"])
+    in_bits, w_bits = int(params["IN_BITS"]), int(params["W_BITS"])
+    acc_bits, thr_bits = int(params["ACC_BITS"]), int(params["THR_BITS"])
+    a_bits = in_bits + int(not int(params["IN_SIGNED"]))  # the input made signed
+    pw = in_bits + 1 + w_bits
+    dsp = 0
+    if int(params.get("XNOR", 0)):
+        mult = simd
+    elif int(params.get("USE_DSP", 1)):
+        mult = 0
+        a_max, b_max = DSP_OPERANDS[get_dsp_block(part)]
+        wide, narrow = max(a_bits, w_bits), min(a_bits, w_bits)
+        dsp = pe * simd * -(-wide // a_max) * -(-narrow // b_max)
+    else:
+        mult = simd * (w_bits - 1) * pw
+    tree = (simd - 1) * min(acc_bits, pw + (simd - 1).bit_length())
+    search = 0
+    if n_thres := int(params.get("N_THRES", 0)):
+        stages = n_thres.bit_length()  # $clog2(N_THRES + 1)
+        search = stages * thr_bits + sum(
+            thr_bits * -(-nf * 2**s // LUT_ROM_WORDS) for s in range(stages))
+    return pe * (mult + tree + acc_bits + search), dsp

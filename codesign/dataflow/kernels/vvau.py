@@ -41,7 +41,7 @@ from codesign.dataflow.kernels._base import (
 )
 from codesign.dataflow.kernels._folding import check_divides
 from codesign.dataflow.kernels._lowering import Lowering
-from codesign.dataflow.kernels.mvau import Mvau, whole_frames
+from codesign.dataflow.kernels.mvau import Mvau, use_dsp, whole_frames
 from codesign.dataflow.kernels.thresholding import (
     accumulator_thresholds,
     multithreshold,
@@ -164,7 +164,8 @@ def hls_weights(mem: Memory) -> HlsArray:
                     partition=((2, "complete"), (3, "complete")))
 
 
-#: cs::vvau's template parameters in declaration order (cs::vvau_noact: the first 11).
+#: cs::vvau's template parameters in declaration order (cs::vvau_noact: the first 11),
+#: both followed by USE_DSP.
 _HLS_PARAMS = (
     "K2", "C", "PE", "SIMD", "N_PIXELS", "IN_BITS", "IN_SIGNED", "W_BITS", "ACC_BITS",
     "ACC_SIGNED", "OUT_BITS", "N_THRES", "THR_BITS", "ACT_BIAS",
@@ -233,7 +234,7 @@ class Vvau(Mvau):
                 "IN_BITS": in_bits, "IN_SIGNED": int(in_signed), "W_BITS": w_bits,
                 "ACC_BITS": acc_bits, "ACC_SIGNED": int(acc_signed), "OUT_BITS": out_bits,
                 "N_THRES": n_thres, "THR_BITS": thr_bits,
-                "ACT_BIAS": inst.get_nodeattr("ActVal"),
+                "ACT_BIAS": inst.get_nodeattr("ActVal"), "USE_DSP": use_dsp(inst),
             },
             inputs=(StreamFormat(in_bits, simd * pe, in_signed),),
             outputs=(StreamFormat(out_bits, pe, out_signed),),
@@ -254,15 +255,20 @@ class Vvau(Mvau):
     def hls_call(self, k: KernelInstance) -> HlsCall:
         """``cs::vvau`` (thresholds) or ``cs::vvau_noact`` of hls/cs_vvau.hpp (not the
         MVAU's: the VVAU's weights and input order are per channel)."""
-        refuse_unknown_params(k, _HLS_PARAMS, "hls/cs_vvau.hpp")
+        refuse_unknown_params(k, (*_HLS_PARAMS, "USE_DSP"), "hls/cs_vvau.hpp")
         p = {n: int(k.params[n]) for n in _HLS_PARAMS}
+        place = int(k.params.get("USE_DSP", 1))  # cs::mac_lane's BIND_OP
         arrays = [hls_weights(k.memories["WEIGHT_FILE"])]
         if not p["N_THRES"]:
             return HlsCall("cs_vvau.hpp", "cs::vvau_noact",
-                           tuple(p[n] for n in _HLS_PARAMS[:11]), tuple(arrays))
+                           (*(p[n] for n in _HLS_PARAMS[:11]), place), tuple(arrays))
         arrays.append(accumulator_thresholds(k))
-        return HlsCall("cs_vvau.hpp", "cs::vvau", tuple(p[n] for n in _HLS_PARAMS),
+        return HlsCall("cs_vvau.hpp", "cs::vvau", (*(p[n] for n in _HLS_PARAMS), place),
                        tuple(arrays))
+
+    def folds(self, k: KernelInstance) -> tuple[int, int]:
+        p = k.params
+        return int(p["C"]) // int(p["PE"]), int(p["K2"]) // int(p["SIMD"])
 
     def overflow_probe(self, k: KernelInstance) -> IntArray:
         acc = self.accumulator(k)
@@ -294,4 +300,5 @@ class Vvau(Mvau):
             "no_activation": no_act,
             "n_thresholds": None if thr is None else int(thr.shape[1]),
             "weight_count": int(model.get_initializer(node.input[1]).size),
+            "mac_resource": self.mac_resource(node),
         }

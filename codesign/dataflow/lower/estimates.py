@@ -8,8 +8,11 @@ part, which picks ``MVAU_hls`` or ``MVAU_rtl`` exactly as the vendor flow would)
 written back onto the generic nodes as FINN's own annotation attributes
 ``cycles_estimate`` (int) and ``res_estimate`` (``str(dict)``, as ``AnnotateResources``
 writes it). Nodes FINN does not specialize (codesign's own ops) are estimated by their
-kernel (:meth:`~codesign.dataflow.kernels.Kernel.estimate`). The part and the op type
-each estimate refers to are recorded in the model metadata.
+kernel (:meth:`~codesign.dataflow.kernels.Kernel.estimate`); a kernel whose hardware
+differs from FINN's model of the specialized variant corrects FINN's figures
+(:meth:`~codesign.dataflow.kernels.Kernel.finn_resources`: the MVAU's and VVAU's LUTs and
+DSPs follow their ``resType`` and accumulator width). The part and the op type each
+estimate refers to are recorded in the model metadata.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def annotate_estimates(child: ModelWrapper, part: str) -> ModelWrapper:
         if is_own_node(node):
             (cycles, res), impl[node.name] = kernel_for(node).estimate(node, part), node.op_type
         else:
-            cycles, res, impl[node.name] = finn[node.output[0]]
+            cycles, finn_res, impl[node.name] = finn[node.output[0]]
+            res = kernel_for(node).finn_resources(child, node, part, finn_res)
         inst = getCustomOp(node)
         inst.set_nodeattr("cycles_estimate", cycles)
         inst.set_nodeattr("res_estimate", str(res))

@@ -17,14 +17,19 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
+from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from codesign.config import LayerFold
+from codesign.config import FoldConfig, LayerFold
 from codesign.dataflow.kernels import kernel_for
 from codesign.dataflow.lower._graph import is_hw_node, is_own_node, specialized_copy
 from codesign.errors import LoweringError
+
+if TYPE_CHECKING:
+    from codesign.board.registry import Board
 
 MVAU_WWIDTH_MAX = 36
 """Widest weight stream per PE (bits) FINN's SetFolding grows SIMD to (its default)."""
@@ -172,7 +177,7 @@ def fold_to_target(child: ModelWrapper, target_cycles: int, part: str) -> ModelW
     return child
 
 
-def weighted_layers(child: ModelWrapper) -> list[object]:
+def weighted_layers(child: ModelWrapper) -> list[NodeProto]:
     """The nodes ``fold.layers`` folds, in graph order: those whose kernel accumulates
     weights (matrix and vector units), each folded by PE and SIMD."""
     return [n for n in child.graph.node if is_hw_node(n) and kernel_for(n).has_accumulator]
@@ -187,7 +192,7 @@ def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -
     """
     weighted = weighted_layers(child)
     if len(layers) != len(weighted):
-        found = ", ".join(f"{n.name} ({n.op_type})" for n in weighted)  # type: ignore[attr-defined]
+        found = ", ".join(f"{n.name} ({n.op_type})" for n in weighted)
         raise LoweringError(
             f"fold.layers has {len(layers)} entries but the dataflow graph has "
             f"{len(weighted)} weighted layers: {found}"
@@ -198,9 +203,36 @@ def fold_explicit(child: ModelWrapper, layers: Sequence[LayerFold], part: str) -
         inst.set_nodeattr("SIMD", fold.simd)
     validate_folding(child)
     slowest = max((int(getCustomOp(n).get_exp_cycles()) for n in weighted), default=1)
-    skip = [n.name for n in weighted]  # type: ignore[attr-defined]
+    skip = [n.name for n in weighted]
     spec = _fold_pass(specialized_copy(child, part), max(slowest, 1), skip)
     _copy_folding(spec, child, skip=skip)
     validate_folding(child)
     _record(child, spec, None, ())
+    return child
+
+
+def set_mac_resources(child: ModelWrapper, fold: FoldConfig, board: Board) -> ModelWrapper:
+    """Write where every weighted layer's multipliers go (FINN's ``resType``, ``lut`` or
+    ``dsp``) onto its node: ``fold.layers[i].mac_resource``, else ``fold.mac_resource``,
+    else the node's own (a user's FINN-ONNX graph), else DSPs where the board has DSP
+    blocks and LUTs where it has none. Layers without multipliers (an XNOR-popcount) are
+    left alone, and refused where the config names them one by one."""
+    weighted = weighted_layers(child)
+    per_layer = [f.mac_resource for f in fold.layers] if fold.layers else [None] * len(weighted)
+    for i, (node, asked) in enumerate(zip(weighted, per_layer, strict=True)):
+        kernel = kernel_for(node)
+        own = kernel.mac_resource(node)
+        if own is None and asked is None:
+            continue
+        mode = asked or fold.mac_resource or (own if own in ("lut", "dsp") else None)
+        mode = mode or ("dsp" if board.has_dsp else "lut")
+        if mode == "dsp" and not board.has_dsp:
+            raise LoweringError(
+                f"node {node.name} ({node.op_type}) has resType dsp in its graph, but board "
+                f"{board.name} has no DSP blocks; set fold.mac_resource: lut"
+            )
+        try:
+            kernel.set_mac_resource(node, mode)
+        except LoweringError as err:
+            raise LoweringError(f"fold.layers[{i}].mac_resource: {err}") from None
     return child

@@ -39,7 +39,7 @@ from codesign.dataflow.lower._graph import (
     workdir,
 )
 from codesign.dataflow.lower.estimates import annotate_estimates
-from codesign.dataflow.lower.folding import fold_explicit, fold_to_target
+from codesign.dataflow.lower.folding import fold_explicit, fold_to_target, set_mac_resources
 from codesign.dataflow.lower.region import check_region, host_nodes_inside
 from codesign.dataflow.ops import QUANTIZER_OPS
 from codesign.errors import LoweringError
@@ -611,12 +611,15 @@ def step_minimize_accumulator_width(model: ModelWrapper, cfg: FlowConfig) -> Mod
 
 def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     """PE/SIMD from ``fold.layers`` (per MVAU, in order) or solved for ``fold.target_cycles``;
-    illegal values raise LoweringError naming the node and the allowed values."""
+    illegal values raise LoweringError naming the node and the allowed values. Then each
+    weighted layer's MAC resource (``resType``: :func:`set_mac_resources`)."""
     if cfg.fold.fit is not None:
         raise LoweringError(
             f"fold.fit: {cfg.fold.fit} is resolved into fold.target_cycles before the flow "
             "runs (codesign flow / bitstream do it: codesign.dse.fold_fit.resolve_fit)"
         )
+    from codesign.board.registry import get_board
+
     child = _hw_child(model)
     part = fpga_part(cfg.board)
     if cfg.fold.layers is not None:
@@ -624,6 +627,7 @@ def step_fold(model: ModelWrapper, cfg: FlowConfig) -> ModelWrapper:
     else:
         assert cfg.fold.target_cycles is not None
         child = fold_to_target(child, cfg.fold.target_cycles, part)
+    child = set_mac_resources(child, cfg.fold, get_board(cfg.board))
     return store_child(model, child, "folded")
 
 

@@ -180,11 +180,17 @@ def test_spec_errors_name_the_key(data: dict[str, Any], needle: str) -> None:
 
 
 def test_shipped_specs() -> None:
-    full = load_sweep_spec(data_dir("configs") / "sweep_a2q.yaml")
-    points = expand_points(full)
-    assert len(points) == 6 and all(p.error is None for p in points)
-    methods = {(p.config["quant"]["method"], p.config["quant"]["acc_bits"]) for p in points}
-    assert {("a2q", 16), ("baseline", 32), ("baseline", 16)} <= methods
+    # the A2Q studies: A2Q and A2Q+ beside the 32-bit and squeezed baselines, every point
+    # in both MAC modes, under the papers' layer policy
+    for name, count in (("sweep_a2q", 24), ("sweep_cnn", 24), ("sweep_sr", 20)):
+        points = expand_points(load_sweep_spec(data_dir("configs") / f"{name}.yaml"))
+        assert len(points) == count and all(p.error is None for p in points), name
+        keys = {(p.config["quant"]["method"], p.config["quant"]["acc_bits"],
+                 p.config["fold"]["mac_resource"]) for p in points}
+        for macs in ("lut", "dsp"):
+            assert {("a2q", 16, macs), ("a2q_plus", 16, macs), ("baseline", 32, macs),
+                    ("baseline", 16, macs)} <= keys, name
+        assert all(p.config["quant"]["layer_policy"] == "papers" for p in points), name
     ci = expand_points(load_sweep_spec(data_dir("configs") / "sweep_ci.yaml"))
     assert len(ci) == 3 and all(p.error is None for p in ci)
     assert all(p.config["train"]["epochs"] <= 5 for p in ci)

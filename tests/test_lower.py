@@ -214,7 +214,7 @@ def test_all_zero_weights_name_the_layer(lowered, tmp_path: Path) -> None:  # ty
     child.save(str(child_path))
     cfg = parse_config({"quant": {"method": "a2q", "acc_bits": 12}})
     with pytest.raises(LoweringError, match=rf"{node.name}: every weight quantized to zero.*"
-                       r"quant.acc_bits=12.*raise quant.acc_bits"):
+                       r"quant.acc_bits=12.*raise it"):
         run_lower(Path("unused.onnx"), cfg, build, start="minimize_accumulator_width")
 
 

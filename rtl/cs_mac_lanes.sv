@@ -138,8 +138,16 @@ module cs_mac_lanes #(
         assign prod = xs * PW'($signed(we));
         assign prods[s*PW+:PW] = prod;
       end else begin : g_lut
-        // w = -w[W-1]*2^(W-1) + sum_j<W-1 w[j]*2^j: one shifted copy of xs per weight bit
+        // w = -w[W-1]*2^(W-1) + sum_j<W-1 w[j]*2^j: one shifted copy of xs per weight bit.
+        // Yosys: kept, each product is its own adder chain. Else, where the accumulator
+        // is no wider than a product (ACC_BITS <= PW), its alumacc merges every row of
+        // the lane into one wrapped sum, which maccmap builds as a full-adder tree in LUTs:
+        // more LUTs than the chains (and than the same lanes at a wider accumulator)
+`ifdef YOSYS
+        (* use_dsp = "no", keep *) logic signed [PW-1:0] prod;
+`else
         (* use_dsp = "no" *) logic signed [PW-1:0] prod;
+`endif
         always_comb begin
           prod = '0;
           for (int j = 0; j < W_BITS; j++) begin

@@ -7,6 +7,7 @@ cases) and tests/test_rtl_kernels_dws.py (the ``lut-`` VVAU case)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import hls_cases as hc
@@ -177,13 +178,12 @@ def test_hls_binds_the_products_as_the_layer_says(tmp_path: Path) -> None:
         call = k.kernel.hls_call(k)
         assert call.template_args[-1] == k.params["USE_DSP"]
     project = emit_hls(single_kernel(ks[1], name="top"), tmp_path / "hls")
-    assert "cs::mvau_noact<6, 3, 3, 2, 1, 4, 0, 2," in project.top_file.read_text()
-    assert project.top_file.read_text().count(", 0>(") == 1
+    call_args = re.search(r"cs::mvau_noact<([^>]*)>\(", project.top_file.read_text())
+    assert call_args is not None and call_args.group(1).split(", ")[-1] == "0"
     inputs = [hc.random_inputs(k, 4, i) for i, k in enumerate(ks)]  # g++ C-sim, bit-exact
     for k, x, got in zip(ks, inputs, run_kernels(ks, inputs, tmp_path / "csim"), strict=True):
         for a, b in zip(got, hc.golden(k, x), strict=True):
             assert (a == b).all(), k.node
-
 
 
 # --------------------------------------------------------------------------- sweeps

@@ -441,11 +441,11 @@ def mac_lanes_resources(params: dict[str, Any], nf: int, part: str) -> tuple[int
     >>> p = {"PE": 2, "SIMD": 4, "IN_BITS": 8, "IN_SIGNED": 0, "W_BITS": 4, "ACC_BITS": 16,
     ...      "N_THRES": 0, "THR_BITS": 17, "USE_DSP": 0}
     >>> mac_lanes_resources(p, 1, "xczu7ev-ffvc1156-2-e")
-    (434, 0)
+    (440, 0)
     >>> mac_lanes_resources({**p, "USE_DSP": 1}, 1, "xczu7ev-ffvc1156-2-e")
-    (122, 8)
+    (128, 8)
     >>> mac_lanes_resources({**p, "USE_DSP": 1, "ACC_BITS": 32}, 1, "xczu7ev-ffvc1156-2-e")
-    (154, 8)
+    (160, 8)
     """
     from finn.util.basic import get_dsp_block
 
@@ -464,7 +464,7 @@ def mac_lanes_resources(params: dict[str, Any], nf: int, part: str) -> tuple[int
         dsp = pe * simd * -(-wide // a_max) * -(-narrow // b_max)
     else:
         mult = simd * (w_bits - 1) * pw
-    tree = (simd - 1) * min(acc_bits, pw + (simd - 1).bit_length())
+    tree = (simd - 1) * min(acc_bits, pw + simd.bit_length())  # DW = PW + $clog2(SIMD+1)
     search = 0
     if n_thres := int(params.get("N_THRES", 0)):
         stages = n_thres.bit_length()  # $clog2(N_THRES + 1)

@@ -152,6 +152,30 @@ def test_graph_dsp_on_a_board_without_dsps_names_board_and_node(
         set_mac_resources(child, parse_config({"fold": {"target_cycles": 64}}).fold, board)
 
 
+def test_an_xnor_popcount_has_no_multipliers_to_place() -> None:
+    """binaryXnorMode MVAUs are left alone net-wide and refused by name per layer."""
+    from onnx import TensorProto, helper
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.basic import qonnx_make_model
+
+    node = helper.make_node(
+        "MVAU", ["x", "w"], ["y"], name="MVAU_xnor", domain="finn.custom_op.fpgadataflow",
+        backend="fpgadataflow", MW=8, MH=4, PE=1, SIMD=1, binaryXnorMode=1, noActivation=1,
+        inputDataType="BINARY", weightDataType="BINARY", outputDataType="UINT4")
+    graph = helper.make_graph(
+        [node], "xnor", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    child = ModelWrapper(qonnx_make_model(graph))
+    zcu104 = get_board("zcu104")
+    set_mac_resources(child, parse_config({"fold": {"target_cycles": 8,
+                                                    "mac_resource": "lut"}}).fold, zcu104)
+    assert kernel_for(node).mac_resource(node) is None
+    per_layer = parse_config({"fold": {"layers": [{"pe": 1, "simd": 1, "mac_resource": "lut"}]}})
+    with pytest.raises(LoweringError, match=r"fold.layers\[0\].mac_resource: node MVAU_xnor "
+                       r"\(MVAU\) has no multipliers"):
+        set_mac_resources(child, per_layer.fold, zcu104)
+
+
 # --------------------------------------------------------------------------- synthesis
 @pytest.mark.synth
 def test_yosys_keeps_a_lut_layer_out_of_dsps(tmp_path: Path) -> None:

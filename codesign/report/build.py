@@ -73,9 +73,10 @@ def _findings(done: Sequence[Run], comparisons: Sequence[PaperComparison]) -> li
         parts = [f"{run.label}:"]
         if c.lut_reduction is not None:
             verdict = "fewer" if c.lut_reduction > 1 else "not fewer"
+            macs = "" if c.macs == "?" else f", {c.macs} MACs"  # '?': not recorded
             parts.append(
                 f"{verdict} LUTs than the {c.wide_acc_bits}-bit-accumulator reference "
-                f"{c.reference} ({c.lut_reduction:.2f}x reduction, {c.macs} MACs),"
+                f"{c.reference} ({c.lut_reduction:.2f}x reduction{macs}),"
             )
         if c.float_fraction is not None:
             ok = "≥" if c.float_fraction >= 0.99 else "<"

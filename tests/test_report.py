@@ -382,7 +382,7 @@ def test_build_report(tmp_path: Path) -> None:
     a2q16 = next(c for c in result.comparisons if c.method == "a2q" and c.acc_bits == 16)
     assert a2q16.lut_reduction == pytest.approx(2.0)
     assert "fewer LUTs than the 32-bit-accumulator reference acc32 twin" in doc
-    assert "(2.00x reduction, ? MACs)" in doc  # these results do not record their MACs
+    assert "(2.00x reduction)" in doc  # these results do not record their MACs
 
     # deterministic: a second build gives the same bytes
     again = build_report(sources, tmp_path / "again")

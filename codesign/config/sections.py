@@ -36,6 +36,18 @@ class LayerQuant:
     weights."""
 
 
+def _omit_defaults(
+    model: Strict, handler: SerializerFunctionWrapHandler, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """The section dumped without the keys left at these values (their defaults):
+    configs that do not set them dump, and digest, as before the keys existed."""
+    out: dict[str, Any] = handler(model)
+    for key, default in defaults.items():
+        if getattr(model, key) == default:
+            out.pop(key, None)
+    return out
+
+
 class QuantConfig(Strict):
     method: QuantMethod = "a2q"
     weight_bits: int = Field(default=8, ge=2, le=16)
@@ -143,11 +155,7 @@ class QuantConfig(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_uniform_policy(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # configs without a policy dump (and digest) as before it existed
-        out: dict[str, Any] = handler(self)
-        if self.layer_policy == "uniform":
-            out.pop("layer_policy", None)
-        return out
+        return _omit_defaults(self, handler, {"layer_policy": "uniform"})
 
 
 class TrainConfig(Strict):
@@ -166,29 +174,13 @@ class TrainConfig(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_scratch_init(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # configs training from scratch dump (and digest) as before init existed
-        out: dict[str, Any] = handler(self)
-        if self.init == "scratch":
-            out.pop("init", None)
-        return out
+        return _omit_defaults(self, handler, {"init": "scratch"})
 
 
 MacResource = Literal["lut", "dsp"]
 """Where a weighted layer's multipliers go (FINN's MVAU/VVAU ``resType``): ``lut``, in
 LUTs and carry chains (FINN's default when the A2Q papers ran it), or ``dsp``, in DSP
 blocks."""
-
-
-def _omit_none(
-    model: Strict, handler: SerializerFunctionWrapHandler, keys: tuple[str, ...]
-) -> dict[str, Any]:
-    """The section dumped without the ``keys`` left unset (None): configs that do not set
-    them dump, and digest, as before the keys existed."""
-    out: dict[str, Any] = handler(model)
-    for key in keys:
-        if getattr(model, key) is None:
-            out.pop(key, None)
-    return out
 
 
 class LayerFold(Strict):
@@ -199,7 +191,7 @@ class LayerFold(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _omit_none(self, handler, ("mac_resource",))
+        return _omit_defaults(self, handler, {"mac_resource": None})
 
 
 class FoldConfig(Strict):
@@ -235,7 +227,7 @@ class FoldConfig(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _omit_none(self, handler, ("fit", "mac_resource"))
+        return _omit_defaults(self, handler, {"fit": None, "mac_resource": None})
 
 
 class SimConfig(Strict):

@@ -126,16 +126,23 @@ def test_icarus_sample_bit_exact(
 
 
 @pytest.mark.sim
-def test_fifo_peaks_through_the_harness_on_icarus(accel: StreamGraph, tmp_path: Path) -> None:
-    """FIFO sizing's simulation (the HDL harness, frames paced at the estimated II) reads
-    every FIFO's peak below the harness's accel_top instance."""
+def test_fifo_peaks_through_the_harness_on_icarus(
+    accel: StreamGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FIFO sizing's simulation (the HDL harness, every input word paced at the estimated
+    II) reads every FIFO's peak below the harness's accel_top instance. At a period of
+    20 IIs, a frame sent as one burst would end a few IIs after it starts; paced, the
+    last word of frame 2 comes no sooner than 2 x period + its share of frame 2."""
     from codesign.dataflow.fifos import _peaks
 
+    period = 20 * accel.est_ii
+    monkeypatch.setattr(type(accel), "est_ii", property(lambda graph: period))
     x = load_digits_split(8, seed=0).x_test[:3]
     peaks, cycles = _peaks(accel, x, tmp_path, "icarus")
     fifos = {k.node for _, k in accel.walk() if k.kernel.sized_by_simulation}
     assert set(peaks) == fifos and all(p >= 1 for p in peaks.values()), peaks
-    assert cycles >= 2 * accel.est_ii  # frame 2 may not start before cycle 2 x II
+    w = accel.words_in
+    assert w > 1 and cycles >= 2 * period + (w - 1) * period // w, (cycles, w)
 
 
 @pytest.mark.sim

@@ -15,13 +15,15 @@
 // same sequence for the Python driver, so both drivers see the same stalls.
 //
 // Pacing: cfg_frame_period = 0 offers words whenever the in-stall generator allows.
-// cfg_frame_period = P > 0 offers the first word of input frame k in no cycle before
-// c0 + k*P, c0 the cycle frame 0 is offered in (at once: cycle 2, as the first rising
-// edge out of reset sets the first tvalid), so frame starts are at least P apart; the
-// rest of a frame follows as fast as it is accepted and the stalls allow, as a DMA sends
-// a frame (codesign.dataflow.fifos sizes FIFOs this way, P = the estimated II). A wait
-// for a frame's cycle is not idleness (idle_in stays 0), but the output may idle while
-// the input waits: cfg_watchdog must exceed those gaps.
+// cfg_frame_period = P > 0 paces every word at P cycles a frame: word w of input frame k
+// is offered in no cycle before c0 + k*P + floor(w*P/IN_WPF), c0 the cycle word 0 of
+// frame 0 is offered in (at once: cycle 2, as the first rising edge out of reset sets the
+// first tvalid). A source at the design's own rate, as a throttled DMA is
+// (codesign.dataflow.fifos sizes FIFOs this way, P = the estimated II): a FIFO then holds
+// the skew between producer and consumer, not a frame that arrived faster than it can be
+// used. The schedule is fixed, so a word offered late (a stall, backpressure) lets the
+// following ones catch up. A wait for a word's cycle is not idleness (idle_in stays 0),
+// but the output may idle while the input waits: cfg_watchdog must exceed those gaps.
 //
 // Counting: cycle n is the n-th rising edge after reset release (the first is 1). A
 // word is taken in the cycle whose rising edge samples tvalid && tready. `cycles` is the
@@ -145,18 +147,27 @@ module cs_axis_harness #(
   // ------------------------------------------------------------------ source
   logic [31:0] in_left;  // words not yet offered
   logic [IAW-1:0] in_ptr;
-  logic [31:0] in_word;  // the next word's index within its frame
-  logic [63:0] frame_at;  // the first cycle the next frame may be offered in
-  logic paced;  // the next word starts a frame whose cycle has not come
-  // a word set at this edge is offered in the next cycle, cyc + 1
-  assign paced = in_word == 0 && cyc + 64'd1 < frame_at;
+  logic [63:0] word_at;  // the first cycle the next word may be offered in (0: unset)
+  logic [31:0] pace_rem;  // floor(n*P/IN_WPF) by steps of P/IN_WPF: its remainder
+  logic [31:0] pace_q, pace_r;  // P = pace_q*IN_WPF + pace_r
+  logic [31:0] rem_next;
+  logic [63:0] at_next;
+  logic paced;  // the next word's cycle has not come
+  assign pace_q = cfg_frame_period / IN_WPF;
+  assign pace_r = cfg_frame_period % IN_WPF;
+  assign rem_next = pace_rem + pace_r;
+  // the schedule is anchored at the cycle word 0 is offered in; a word set at this edge
+  // is offered in the next cycle, cyc + 1
+  assign at_next = (word_at == 0 ? cyc + 64'd1 : word_at) + 64'(pace_q)
+                   + 64'(rem_next >= IN_WPF);
+  assign paced = cyc + 64'd1 < word_at;
   always_ff @(posedge clk) begin
     if (!ap_rst_n) begin
       s_axis_tvalid <= 1'b0;
       in_left <= cfg_frames * IN_WPF;
       in_ptr <= '0;
-      in_word <= '0;
-      frame_at <= '0;
+      word_at <= '0;
+      pace_rem <= '0;
       words_in <= '0;
     end else if (!done) begin
       if (take_in) words_in <= words_in + 1;
@@ -166,11 +177,8 @@ module cs_axis_harness #(
           s_axis_tvalid <= 1'b1;
           in_ptr <= (in_ptr == IAW'(IN_WORDS - 1)) ? '0 : in_ptr + 1'b1;
           in_left <= in_left - 1;
-          // frame k may start P cycles after frame k-1 may: the schedule is anchored at
-          // the cycle frame 0 is offered in, so every gap between frame starts is P
-          if (in_word == 0) frame_at <= (frame_at == 0 ? cyc + 64'd1 : frame_at)
-                                        + 64'(cfg_frame_period);
-          in_word <= (in_word == IN_WPF - 1) ? '0 : in_word + 1;
+          word_at <= at_next;
+          pace_rem <= rem_next >= IN_WPF ? rem_next - IN_WPF : rem_next;
         end else begin
           s_axis_tvalid <= 1'b0;
         end

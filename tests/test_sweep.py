@@ -182,7 +182,7 @@ def test_spec_errors_name_the_key(data: dict[str, Any], needle: str) -> None:
 def test_shipped_specs() -> None:
     # the A2Q studies: A2Q and A2Q+ beside the 32-bit and squeezed baselines, every point
     # in both MAC modes, under the papers' layer policy
-    for name, count in (("sweep_a2q", 24), ("sweep_cnn", 24), ("sweep_sr", 20)):
+    for name, count in (("sweep_a2q", 24), ("sweep_cnn", 25), ("sweep_sr", 20)):
         points = expand_points(load_sweep_spec(data_dir("configs") / f"{name}.yaml"))
         assert len(points) == count and all(p.error is None for p in points), name
         keys = {(p.config["quant"]["method"], p.config["quant"]["acc_bits"],
@@ -191,6 +191,9 @@ def test_shipped_specs() -> None:
             assert {("a2q", 16, macs), ("a2q_plus", 16, macs), ("baseline", 32, macs),
                     ("baseline", 16, macs)} <= keys, name
         assert all(p.config["quant"]["layer_policy"] == "papers" for p in points), name
+        twins = {(p.config["quant"]["method"], p.config["fold"]["mac_resource"])
+                 for p in points if p.config["synth"]["compare_acc_bits"] == 32}
+        assert twins == {(m, macs) for m in ("a2q", "a2q_plus") for macs in ("lut", "dsp")}
     ci = expand_points(load_sweep_spec(data_dir("configs") / "sweep_ci.yaml"))
     assert len(ci) == 3 and all(p.error is None for p in ci)
     assert all(p.config["train"]["epochs"] <= 5 for p in ci)

@@ -487,8 +487,8 @@ def test_shipped_ci_sweep_killed_and_resumed_on_the_real_flow(tmp_path: Path) ->
 
     report = build_report([store], tmp_path / "report")
     (c,) = [c for c in report.comparisons if c.method == "a2q"]
-    assert c.lut_reduction is not None and c.lut_reduction > 1
-    assert c.reference is not None and "baseline" in c.reference
+    assert c.vs_baseline is not None and c.vs_baseline.lut is not None
+    assert c.vs_baseline.lut > 1 and "baseline" in c.vs_baseline.reference
 
 
 # ---------------------------------------------------------------- CPU share

@@ -71,13 +71,14 @@ def _findings(done: Sequence[Run], comparisons: Sequence[PaperComparison]) -> li
         if run.method not in ("a2q", "a2q_plus") or run.acc_bits != PAPER.acc_bits:
             continue
         parts = [f"{run.label}:"]
-        if c.lut_reduction is not None:
-            verdict = "fewer" if c.lut_reduction > 1 else "not fewer"
-            macs = "" if c.macs == "?" else f", {c.macs} MACs"  # '?': not recorded
-            parts.append(
-                f"{verdict} LUTs than the {c.wide_acc_bits}-bit-accumulator reference "
-                f"{c.reference} ({c.lut_reduction:.2f}x reduction{macs}),"
-            )
+        macs = "" if c.macs == "?" else f", {c.macs} MACs"  # '?': not recorded
+        for r in (c.vs_baseline, c.vs_twin):
+            if r is not None and r.lut is not None:
+                verdict = "fewer" if r.lut > 1 else "not fewer"
+                parts.append(
+                    f"{verdict} LUTs than the {r.wide_acc_bits}-bit-accumulator reference "
+                    f"{r.reference} ({r.lut:.2f}x reduction{macs}),"
+                )
         if c.float_fraction is not None:
             ok = "≥" if c.float_fraction >= 0.99 else "<"
             parts.append(f"accuracy {fmt(c.float_fraction, 'pct')} of float ({ok} 99 %),")

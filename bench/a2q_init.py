@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from provenance import commit, machine
 
 from codesign.config import BuiltinModelSection, FlowConfig, load_config, parse_config
 from codesign.flow.build import write_json_atomic
@@ -82,15 +80,6 @@ def _clamped_start(cfg: FlowConfig, build: Path) -> float:
     return evaluate(model, split.x_test, split.y_test)
 
 
-def _commit() -> str:
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    # results files are outputs, not code
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "codesign",
-                            "bench", ":!bench/results"], capture_output=True, text=True).stdout
-    return head + ("-dirty" if dirty.strip() else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=ROOT / "configs/cnn_a2q.yaml")
@@ -125,12 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         "command": "PYTHONPATH=$PWD python bench/a2q_init.py "
                    + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": commit(),
         "config": str(args.config.resolve().relative_to(ROOT)),
         "train": base.train.model_dump(mode="json", exclude={"cache", "init"}),
         "test_images": 360,
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__, "threads": 1},
+        "machine": machine(torch=torch.__version__, threads=1),
         "seconds": round(time.perf_counter() - start, 1),
         "points": points,
     }

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import shutil
@@ -26,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from provenance import commit, machine
 
 from codesign.backends.hls import HlsProject, library_dir, load_hls_project
 from codesign.verify.csim import CXXFLAGS, ap_types_dir
@@ -96,12 +97,6 @@ def measure(build: Path, opt: str) -> dict[str, Any]:
     }
 
 
-def _commit(path: Path) -> str:
-    res = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True, check=False)
-    return res.stdout.strip()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", type=Path, default=Path("out/demo"))
@@ -112,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args(argv)
     code = Path(library_dir()).parent
-    label = args.label or _commit(code)
+    label = args.label or commit(code)
     runs = [{"opt": opt, **measure(args.build.resolve(), opt)}
             for opt in args.opt for _ in range(args.repeat)]
     for r in runs:
@@ -123,11 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
     earlier = data.get("results", {}).get(label, {}).get("runs", [])
     data.setdefault("results", {})[label] = {
-        "code": str(code), "commit": _commit(code), "build": str(args.build),
+        "code": str(code), "commit": commit(code), "build": str(args.build),
         "gxx": subprocess.run(["g++", "--version"], capture_output=True, text=True,
                               check=False).stdout.splitlines()[0],
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine(platform=platform.platform()),
         "python": sys.version.split()[0],
         "runs": [*earlier, *runs],  # a label measured again (paired with another) adds up
     }

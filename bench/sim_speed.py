@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+from provenance import machine
 
 from codesign.backends.rtl import load_rtl_project
 from codesign.config import load_config
@@ -164,8 +165,7 @@ def main() -> None:
             "backpressure": args.backpressure,
             "min_cycles": args.cycles,
             "command": "python bench/sim_speed.py " + " ".join(sys.argv[1:]),
-            "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                        "load_average_start_end": [round(x, 2) for x in load]},
+            "machine": machine(load_average_at_start=[round(x, 2) for x in load]),
             "runs": runs,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

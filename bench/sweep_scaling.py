@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from provenance import machine
 
 from codesign.config import FlowConfig
 from codesign.dse.points import expand_points
@@ -121,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "until": until,
         "points": points,
         "point_seconds": args.point_seconds if args.flow == "burn" else None,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
+        "machine": machine(),
         "runs": runs,
         "ratio_seconds_2_over_1": round(t2 / t1, 3),
         "speedup_2_vs_1": round(t1 / t2, 3),

@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
-import os
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from provenance import commit, machine
 
 from codesign.config import FlowConfig, load_config
 from codesign.flow.build import write_json_atomic
@@ -100,14 +98,6 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _commit() -> str:
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                            "codesign", "bench"], capture_output=True, text=True).stdout
-    return head + ("-dirty" if dirty.strip() else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -137,15 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         "command": "PYTHONPATH=$PWD python bench/vit_accuracy.py "
                    + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": commit(),
         "epochs": sorted(epochs), "seeds": args.seeds,
         "seed_note": "each seed is the training seed and the split seed (train.seed)",
         "test_images": 360,
         "engine_form": "linear attention: keys centred over the tokens with the 1 term "
                        "(model.centre: tokens); normalisation: BatchNorm folded into "
                        "thresholds (model.norm: batch)",
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__, "threads": 1},
+        "machine": machine(torch=torch.__version__, threads=1),
         "seconds": round(time.perf_counter() - start, 1),
         "variants": rows,
     }

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from provenance import commit, machine
 
 from codesign.dse.points import expand_points
 from codesign.dse.spec import load_sweep_spec
@@ -135,14 +134,11 @@ def main() -> None:
             }
     report = build_report([points_store], args.out / "report", title="ViT attention: N scaling")
     points = [point(r) for r in vit_runs(report.runs) if r.status == "done"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False).stdout.strip()
     write_json_atomic(args.json, {
         "command": f"python bench/vit_scaling.py --out {args.out}",
         "date": datetime.date.today().isoformat(),
-        "commit": commit,
-        "machine": {"cpus": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version()},
+        "commit": commit(),
+        "machine": machine(),
         "sweep_seconds": round(seconds, 1),
         "sweep": {"done": summary.done, "failed": summary.failed,
                   "skipped (already in the store)": summary.skipped},

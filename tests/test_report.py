@@ -267,6 +267,24 @@ def test_the_32_bit_baseline_must_have_the_same_macs() -> None:
     assert paper_table([compare_run(mixed)]).rows[-1][4] == "LUT/DSP"
 
 
+def test_fine_tuned_runs_are_their_own_series() -> None:
+    """A run fine-tuned from float (train.init: float) is told apart from the same method
+    trained from scratch: in its label, its series and its marker."""
+    from codesign.report.figures import _style
+
+    scratch = make_results("a2q", 14, quant_acc=0.8, sparsity=(0.9, 0.5), lut=2000, ff=1600)
+    tuned = copy.deepcopy(scratch)
+    for r in (scratch, tuned):
+        r["config"]["quant"]["layer_policy"] = "papers"
+    tuned["config"]["train"]["init"] = "float"
+    a, b = Run(source="a", results=scratch), Run(source="b", results=tuned)
+    assert (a.series, b.series) == ("a2q (papers)", "a2q (papers, fine-tuned)")
+    assert "fine-tuned" in b.label and "fine-tuned" not in a.label
+    assert _style(a.series)["color"] == _style(b.series)["color"] == _style("a2q")["color"]
+    assert _style(a.series)["marker"] == "o" != _style(b.series)["marker"]
+    assert _style("a2q_plus (papers)")["color"] != _style("a2q (papers)")["color"]
+
+
 def test_weight_stats_edge_cases() -> None:
     # every weight zero: infinite compression; no weighted layer: no figures
     s = weight_stats([{"weight_count": 8, "weight_sparsity": 1.0}], 8)

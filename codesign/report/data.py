@@ -92,6 +92,11 @@ class Run:
                                                                 "uniform"))
 
     @property
+    def fine_tuned(self) -> bool:
+        """Trained from its float twin (``train.init: float``), not from scratch."""
+        return not self.user_model and self.get("config.train.init", "scratch") == "float"
+
+    @property
     def squeezed(self) -> bool:
         """A baseline whose accumulators are squeezed to P bits (they wrap on overflow)."""
         return self.method == "baseline" and self.target_acc_bits is not None
@@ -222,13 +227,16 @@ class Run:
         its accumulators were squeezed to P or left at FINN's width."""
         if self.method == "baseline" and self.target_acc_bits is None:
             return "baseline (FINN width)"
-        return f"{self.method} (papers)" if self.layer_policy == "papers" else self.method
+        notes = [n for n, on in (("papers", self.layer_policy == "papers"),
+                                 ("fine-tuned", self.fine_tuned)) if on]
+        return f"{self.method} ({', '.join(notes)})" if notes else self.method
 
     @property
     def label(self) -> str:
         acc = self.acc_text
         acc = acc if acc.startswith("per layer") else f"P={acc}"
-        return f"{self.name} [{self.method}, {acc}] {self.digest[:8]}"
+        tuned = ", fine-tuned" if self.fine_tuned else ""
+        return f"{self.name} [{self.method}, {acc}{tuned}] {self.digest[:8]}"
 
     @property
     def test_set(self) -> str:

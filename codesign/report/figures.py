@@ -103,7 +103,11 @@ def _series(runs: Sequence[Run]) -> dict[str, list[Run]]:
 
 
 def _style(series: str) -> dict[str, Any]:
-    return {"color": _COLOURS.get(series, "#8c564b"), "marker": _MARKERS.get(series, "^")}
+    """Colour by method (``a2q (papers)`` is drawn as ``a2q``); a fine-tuned series gets
+    hexagons, to stand apart from the same method trained from scratch."""
+    method = series if series in _COLOURS else series.split(" (")[0]
+    marker = "h" if "fine-tuned" in series else _MARKERS.get(method, "^")
+    return {"color": _COLOURS.get(method, "#8c564b"), "marker": marker}
 
 
 def run_names(runs: Sequence[Run]) -> dict[int, str]:

@@ -178,13 +178,18 @@ def test_an_xnor_popcount_has_no_multipliers_to_place() -> None:
 
 # --------------------------------------------------------------------------- synthesis
 @pytest.mark.synth
-def test_yosys_keeps_a_lut_layer_out_of_dsps(tmp_path: Path) -> None:
-    """synth_xilinx maps the DSP layer's products to DSP48E2s and none of the LUT one's."""
-    dsp = hc.mvau(7, 4, 2, 1, 2, 4, False, 4, n_thres=0)
+@pytest.mark.parametrize("board", ["zcu104", "ulx3s", "icebreaker", "tangnano9k"])
+def test_yosys_keeps_a_lut_layer_out_of_dsps(board: str, tmp_path: Path) -> None:
+    """Each family's Yosys flow (synth_xilinx, synth_ecp5, synth_ice40 -dsp, synth_gowin)
+    maps the DSP layer's products to its DSP blocks and none of the LUT one's."""
+    # 8 x 8-bit products: iCE40's mapping takes none narrower than 11 bits to an SB_MAC16;
+    # Gowin's MULT9X9 is half a DSP block
+    dsp = hc.mvau(7, 4, 2, 1, 2, 8, False, 8, n_thres=0)
     lut = dataclasses.replace(replace_params(dsp, USE_DSP=0), node="mvau_lut")
     designs = {"dsp": single_kernel(dsp, name="dsp"), "lut": single_kernel(lut, name="lut")}
-    res = synthesize_accelerators(designs, get_board("zcu104"), tmp_path)
-    assert res["dsp"].total.get("DSP", 0) == 2
+    res = synthesize_accelerators(designs, get_board(board), tmp_path)
+    per_product = 0.5 if board == "tangnano9k" else 1
+    assert res["dsp"].total.get("DSP", 0) == 2 * per_product, res["dsp"].total
     assert res["lut"].total.get("DSP", 0) == 0
     assert res["lut"].total["LUT"] > res["dsp"].total["LUT"]
 

@@ -13,7 +13,7 @@ graphs and ``results.json``): the estimate of each MVAU as built (FINN's accumul
 width) and with ``accDataType`` INT32 (FINN then takes the data-type bound of
 arXiv 2301.13376 when it is narrower: the twin's width as FINN would estimate it), under
 both threshold styles, and the LUTs Yosys synthesized for the same MVAUs; ratios against
-the 32-bit baseline of the same MACs.
+the 32-bit baseline of the same MACs, for the whole and per MVAU.
 
     PYTHONPATH=. python bench/finn_estimates.py out/sweep_a2q out/sweep_cnn out/sweep_sr \
         --json bench/results/finn_estimates.json
@@ -95,6 +95,12 @@ def with_ratios(points: list[dict[str, Any]]) -> None:
             for k in STYLES}}
         p["vs_int32_estimate"] = {
             k: round(p["estimate"][f"{k}_int32"] / p["estimate"][k], 3) for k in STYLES}
+        # the constrained layers against the unconstrained ones (the papers' policy)
+        p["vs_baseline_per_mvau"] = {
+            n: {"synth_lut": round(base["per_mvau"][n]["synth_lut"] / m["synth_lut"], 3),
+                "estimate_distributed": round(base["per_mvau"][n]["distributed"]
+                                              / m["distributed"], 3)}
+            for n, m in p["per_mvau"].items() if m["synth_lut"]}
 
 
 def main(argv: list[str] | None = None) -> int:

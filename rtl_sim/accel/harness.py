@@ -25,8 +25,8 @@ COUNTERS = ("done", "timeout", "words_in", "words_out", "frames_done", "mismatch
 async def run(dut: Any, frames: int, in_pause: float, out_pause: float, seed: int,
               limits: dict[str, int], frame_period: int = 0) -> dict[str, Any]:
     """One run of ``frames`` frames, every input word paced at ``frame_period`` cycles a
-    frame (0: as fast as accepted; see the harness's Pacing); returns the harness's counters (``done``
-    0: ``max_cycles`` passed)."""
+    frame (0: as fast as accepted; see the harness's Pacing); returns the harness's
+    counters (``done`` 0: ``max_cycles`` passed)."""
     if config().get("internal_clock"):
         clk = dut.clk  # the harness's own clock (CLOCK_HALF > 0): nothing runs per edge
     else:

@@ -1,9 +1,9 @@
 """cocotb testbench for FIFO sizing: the frames of the vectors through the HDL harness
 (cs_axis_harness) around the accelerator at its steady-state rate (every input word paced
-at ``frame_period`` cycles a frame, as a throttled DMA would send it), output always ready; then the cycles
-taken and the peak occupancy of every FIFO instance named in the configuration, read
-through the hierarchy, into the report. The streaming runs inside the simulator; Python only sets
-the configuration and waits for ``done``.
+at ``frame_period`` cycles a frame, as a throttled DMA would send it), output always
+ready; then the cycles taken and the peak occupancy of every FIFO instance named in the
+configuration, read through the hierarchy, into the report. The streaming runs inside the
+simulator; Python only sets the configuration and waits for ``done``.
 
 An input that is always valid would fill every FIFO upstream of the slowest node, which
 says nothing about the depth the pipeline needs; at the design's own rate a FIFO holds

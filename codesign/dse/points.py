@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codesign.config import FlowConfig, parse_config
-from codesign.dse.spec import Grid, RandomSpec, RangeSpec, SweepSpec
+from codesign.dse.spec import FOLDING_FREE_KEYS, Grid, RandomSpec, RangeSpec, SweepSpec
 from codesign.dse.store import JSON
 from codesign.errors import ConfigError
 
@@ -136,7 +136,8 @@ def fold_layers(results: JSON) -> list[JSON]:
 
 def pinned(spec: SweepSpec, layers: list[JSON]) -> SweepSpec:
     """``spec`` with every point built with ``layers`` as ``fold.layers`` (and the base's
-    ``fold.mac_resource``, which a point may vary: it leaves the folding alone).
+    :data:`~codesign.dse.spec.FOLDING_FREE_KEYS`, ``fold.mac_resource``, which a point may
+    vary: they leave the folding alone).
 
     >>> from codesign.dse.spec import parse_sweep_spec
     >>> spec = parse_sweep_spec({"grid": {"quant.acc_bits": [14, 16]},
@@ -146,8 +147,9 @@ def pinned(spec: SweepSpec, layers: list[JSON]) -> SweepSpec:
 {'target_cycles': None, 'layers': [{'pe': 4, 'simd': 8}]}]
     """
     base = copy.deepcopy(spec.base)
-    macs = {k: v for k, v in (base.get("fold") or {}).items() if k == "mac_resource"}
-    base["fold"] = {"layers": copy.deepcopy(layers), **macs}
+    kept = {k: v for k, v in (base.get("fold") or {}).items()
+            if f"fold.{k}" in FOLDING_FREE_KEYS}
+    base["fold"] = {"layers": copy.deepcopy(layers), **kept}
     return spec.model_copy(update={"base": base, "pin_folding": None})
 
 

@@ -32,6 +32,8 @@ from provenance import commit, machine
 
 from codesign.board.registry import get_board
 from codesign.flow.build import write_json_atomic
+from codesign.report.data import Run, runs_from_results
+from codesign.report.paper import baseline_peer
 
 GRAPH = "lower/08_estimates_dataflow.onnx"
 STYLES = ("auto", "distributed")
@@ -59,37 +61,39 @@ def _estimates(graph: Path, part: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def point(build: Path) -> dict[str, Any] | None:
-    """One finished sweep point's estimates and synthesized MVAU LUTs (None: unfinished)."""
+def point(build: Path) -> tuple[Run, dict[str, Any]] | None:
+    """One finished sweep point: its run, and its estimates and synthesized MVAU LUTs
+    (None: unfinished)."""
     results = build / "results.json"
     if not results.is_file() or not (build / GRAPH).is_file():
         return None
-    r = json.loads(results.read_text())
-    res = (r.get("resources") or {}).get("accelerator")
+    run = runs_from_results(json.loads(results.read_text()), str(results))
+    res = (run.results.get("resources") or {}).get("accelerator")
     if not res:
         return None
     synth = {k["instance"].removeprefix("u_"): k["total"].get("LUT", 0)
              for k in res["kernels"] if k["module"] == "cs_mvau"}
-    est = _estimates(build / GRAPH, get_board(r["resources"]["board"]).finn_part)
-    quant = r["config"]["quant"]
-    return {
-        "study": r["name"], "digest": r["digest"][:8], "method": quant["method"],
-        "acc_bits": quant["acc_bits"], "fine_tuned": r["config"]["train"].get("init") == "float",
-        "macs": r["config"]["fold"].get("mac_resource"),
+    est = _estimates(build / GRAPH, get_board(run.results["resources"]["board"]).finn_part)
+    return run, {
+        "study": run.name, "digest": run.digest[:8], "method": run.method,
+        "acc_bits": run.target_acc_bits, "fine_tuned": run.fine_tuned,
+        "macs": run.get("config.fold.mac_resource"),
         "synth_lut": sum(synth.values()),
         "estimate": {key: sum(e[key] for e in est.values()) for key in next(iter(est.values()))},
         "per_mvau": {n: {"synth_lut": synth.get(n), **e} for n, e in est.items()},
     }
 
 
-def with_ratios(points: list[dict[str, Any]]) -> None:
-    """Each point's ratios against the 32-bit baseline of its study and MACs."""
-    for p in points:
-        base = next((b for b in points if b["study"] == p["study"] and b["macs"] == p["macs"]
-                     and b["method"] == "baseline" and b["acc_bits"] == 32
-                     and b["fine_tuned"] == p["fine_tuned"]), None)
-        if base is None or base is p:
+def with_ratios(points: list[tuple[Run, dict[str, Any]]]) -> None:
+    """Each point's ratios against its 32-bit baseline: the report's reference, the
+    baseline of the same design, PE/SIMD and MACs (:func:`baseline_peer`)."""
+    runs = [run for run, _ in points]
+    by_run = {id(run): p for run, p in points}
+    for run, p in points:
+        peer = baseline_peer(run, runs)
+        if peer is None or peer is run:
             continue
+        base = by_run[id(peer)]
         p["vs_baseline"] = {"synth_lut": round(base["synth_lut"] / p["synth_lut"], 3), **{
             f"estimate_{k}": round(base["estimate"][k] / p["estimate"][k], 3)
             for k in STYLES}}
@@ -108,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweeps", nargs="+", type=Path, help="sweep output folders (--out)")
     ap.add_argument("--json", type=Path, default=Path("bench/results/finn_estimates.json"))
     args = ap.parse_args(argv)
-    points = [p for sweep in args.sweeps for d in sorted(sweep.iterdir()) if d.is_dir()
-              if (p := point(d)) is not None]
-    with_ratios(points)
+    found = [f for sweep in args.sweeps for d in sorted(sweep.iterdir()) if d.is_dir()
+             if (f := point(d)) is not None]
+    with_ratios(found)
+    points = [p for _, p in found]
     write_json_atomic(args.json, {
         "benchmark": "finn_estimates",
         "command": "PYTHONPATH=. python bench/finn_estimates.py " + " ".join(

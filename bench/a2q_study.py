@@ -1,6 +1,6 @@
 """The A2Q study's figures as the README quotes them: every point of the study sweeps,
 read from their stores through ``codesign report`` (which also writes the HTML report and
-its figures), one JSON record per point and a Markdown table per study.
+its figures), one JSON record per point, and on stdout the README's table per study.
 
     codesign sweep configs/sweep_a2q.yaml --out out/sweep_a2q --workers 2   # and _cnn, _sr
     PYTHONPATH=. python bench/a2q_study.py out/sweep_a2q/sweep.sqlite \
@@ -57,35 +57,52 @@ def point(run: Run, c: PaperComparison) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any, kind: str = "") -> str:
-    if value is None:
+def _score(p: dict[str, Any]) -> str:
+    if p["deployed"] is None:
         return "—"
-    if kind == "pct":
-        return f"{100 * value:.1f} %"
-    if kind == "x":
-        return f"{value['lut']:.2f}x / {value['ff']:.2f}x" if value["lut"] else "—"
-    if kind == "int":
-        return f"{int(value):,}"
-    return str(value)
+    if p["metric"] == "accuracy":
+        return f"{100 * p['deployed']:.1f} %"
+    return f"{p['deployed']:.2f} dB"
+
+
+def _ratios(p: dict[str, Any]) -> str:
+    """``LUT / FF`` against the baseline, and against the twin where there is one."""
+    def pair(r: dict[str, float | None] | None) -> str | None:
+        return f"{r['lut']:.2f}x / {r['ff']:.2f}x" if r and r["lut"] and r["ff"] else None
+
+    twin = pair(p["vs_twin"])
+    return (pair(p["vs_baseline"]) or "—") + (f" (twin {twin})" if twin else "")
+
+
+def _point_order(key: tuple[str, str, bool]) -> tuple[bool, str, int, bool]:
+    """Baselines first, then by method and falling P."""
+    method, acc, fine_tuned = key
+    width = acc.split()[0]
+    return method != "baseline", method, -int(width) if width.isdigit() else 0, fine_tuned
 
 
 def markdown(points: Sequence[dict[str, Any]]) -> str:
-    """One table per study, its rows in the report's order."""
+    """One table per study, a row per point with its LUT-MAC and DSP-MAC builds side by
+    side (the README's study tables)."""
     out = []
     for study in dict.fromkeys(p["study"] for p in points):
-        out.append(f"\n{study}\n\n| point | MACs | deployed | LUT | FF | DSP | "
-                   "vs 32-bit baseline (LUT / FF) | vs twin | sparsity |\n"
-                   "|---|---|---|---|---|---|---|---|---|")
-        for p in (p for p in points if p["study"] == study):
-            tuned = ", fine-tuned" if p["fine_tuned"] else ""
-            score = (_cell(p["deployed"], "pct") if p["metric"] == "accuracy"
-                     else f"{p['deployed']:.2f} dB" if p["deployed"] is not None else "—")
-            r = p["resources"]
-            out.append(
-                f"| {p['method']}, P = {p['P']}{tuned} | {p['macs']} | {score} | "
-                f"{_cell(r['LUT'], 'int')} | {_cell(r['FF'], 'int')} | {_cell(r['DSP'], 'int')} "
-                f"| {_cell(p['vs_baseline'], 'x')} | {_cell(p['vs_twin'], 'x')} | "
-                f"{_cell(p['sparsity'], 'pct')} |")
+        pts = [p for p in points if p["study"] == study]
+        mixed = any(p["fine_tuned"] for p in pts) and not all(p["fine_tuned"] for p in pts)
+        out += [f"\n{study} (float {_score({**pts[0], 'deployed': pts[0]['float']})})\n",
+                "| point | deployed | LUT MACs: LUT / FF | reduction | DSP MACs: LUT / FF | "
+                "reduction | sparsity |", "|---|---|---|---|---|---|---|"]
+        for key in sorted({(p["method"], p["P"], p["fine_tuned"]) for p in pts},
+                          key=_point_order):
+            builds = {p["macs"]: p for p in pts if (p["method"], p["P"], p["fine_tuned"]) == key}
+            cells = []
+            for macs in ("LUT", "DSP"):
+                b = builds.get(macs)
+                r = b["resources"] if b else None
+                cells += [f"{r['LUT']:,} / {r['FF']:,}" if r else "—", _ratios(b) if b else "—"]
+            first = next(iter(builds.values()))
+            scratch = ", from scratch" if mixed and not key[2] else ""
+            out.append(f"| {key[0]}, P = {key[1].split()[0]}{scratch} | {_score(first)} | "
+                       f"{' | '.join(cells)} | {100 * first['sparsity']:.1f} % |")
     return "\n".join(out)
 
 
